@@ -1,0 +1,74 @@
+"""The ``rlstar`` entry point: parses, validates, dispatches.
+
+Subcommands come from two places, and this module holds no logic of its own:
+
+* every module in :mod:`star_theory.commands` that defines ``register(subparsers)``;
+* the ``rlstar.commands`` entry-point group, through which packages that build on
+  ``star_theory`` (the LLM backend, the experiments) add their commands without
+  ``star_theory`` importing them.
+
+``register`` adds a parser and sets ``func`` (``func(args) -> int``). Bad input anywhere raises
+:class:`~star_theory.errors.InputError`; it is printed as one line and the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from importlib.metadata import entry_points
+
+from .errors import InputError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and exit with status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def _builtin_registrars():
+    from . import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        if hasattr(module, "register"):
+            yield module.register
+
+
+def _plugin_registrars():
+    for ep in sorted(entry_points(group="rlstar.commands"), key=lambda e: e.name):
+        yield ep.load()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="rlstar",
+        description="RL-STaR toolkit: theory, simulator and LLM runs of self-taught reasoning.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser, metavar="COMMAND")
+    for register in list(_builtin_registrars()) + list(_plugin_registrars()):
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"rlstar: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"rlstar: error: file not found: {exc.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rlstar: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

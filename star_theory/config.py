@@ -1,0 +1,196 @@
+"""Config dataclasses: one help string per field, validated on construction, filled from the
+CLI or a TOML file through the same code.
+
+A config is a frozen dataclass whose fields are declared with :func:`option` and whose
+``__post_init__`` validates (raising :class:`~star_theory.errors.InputError`). Then:
+
+* :func:`add_arguments` adds one ``--flag`` per field to an argparse parser (help from the field);
+* :func:`from_mapping` builds the config from a dict (a TOML table), rejecting unknown keys and
+  wrong types with a one-line error naming the key;
+* :func:`load_toml` reads a TOML file with a one-line error for missing or malformed files;
+* :func:`from_args` builds the config from parsed CLI arguments, on top of an optional TOML
+  config file (CLI values given explicitly win).
+
+Example::
+
+    @dataclass(frozen=True)
+    class RunConfig:
+        steps: int = option(3, "number of reasoning steps N (>= 1)")
+        def __post_init__(self):
+            check(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import sys
+import types
+import typing
+from typing import Any, Mapping
+
+from .errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None):
+    """A config field with its default and help string (and optional choices / flag name)."""
+    meta = {"help": help, "choices": choices, "flag": flag}
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`InputError` with ``message`` unless ``condition``."""
+    if not condition:
+        raise InputError(message)
+
+
+def _base_type(tp):
+    """(base type, is_optional, is_sequence, element type) of a field annotation."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    optional = False
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        optional = len(non_none) < len(args)
+        if len(non_none) == 1:
+            tp = non_none[0]
+            origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (list, tuple):
+        elem = args[0] if args else float
+        return tp, optional, True, elem
+    return tp, optional, False, None
+
+
+def _field_types(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _coerce(value: Any, tp: Any, name: str) -> Any:
+    base, optional, is_seq, elem = _base_type(tp)
+    if value is None:
+        if optional:
+            return None
+        raise InputError(f"{name} must not be empty")
+    if is_seq:
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            value = [value]
+        return tuple(_coerce(v, elem, f"{name}[{i}]") for i, v in enumerate(value))
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise InputError(f"{name} must be true or false, got {value!r}")
+    if base is int:
+        if isinstance(value, bool):
+            raise InputError(f"{name} must be an integer, got {value!r}")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                raise InputError(f"{name} must be an integer, got {value!r}") from None
+        if isinstance(value, int):
+            return value
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    if base is float:
+        if isinstance(value, bool):
+            raise InputError(f"{name} must be a number, got {value!r}")
+        try:
+            out = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} must be a number, got {value!r}") from None
+        if not math.isfinite(out):
+            raise InputError(f"{name} must be finite, got {value!r}")
+        return out
+    if base is str:
+        if not isinstance(value, str):
+            raise InputError(f"{name} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def from_mapping(cls, mapping: Mapping[str, Any], source: str = "config"):
+    """Build ``cls`` from a mapping; unknown keys and wrong types raise a one-line InputError."""
+    if not isinstance(mapping, Mapping):
+        raise InputError(f"{source} must be a table of key = value pairs")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    types_ = _field_types(cls)
+    kwargs = {}
+    for key, value in mapping.items():
+        name = key.replace("-", "_")
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            raise InputError(f"{source}: unknown key {key!r} (known: {known})")
+        kwargs[name] = _coerce(value, types_[name], f"{source}: {key}")
+        choices = fields[name].metadata.get("choices")
+        if choices and kwargs[name] not in choices:
+            raise InputError(f"{source}: {key}={kwargs[name]!r} is not one of {', '.join(map(str, choices))}")
+    return cls(**kwargs)
+
+
+def load_toml(path: str | os.PathLike) -> dict:
+    """Read a TOML file; a missing, unreadable or malformed file raises a one-line InputError."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"config path is a folder, not a file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML in {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"config file is not UTF-8 text: {path}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = ()) -> None:
+    """Add one ``--flag`` per field of ``cls`` (default ``None`` = not given on the CLI)."""
+    types_ = _field_types(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in exclude:
+            continue
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        base, _, is_seq, elem = _base_type(types_[f.name])
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        help_ = f"{f.metadata.get('help', '')} (default: {default})".replace("%", "%%")
+        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": help_}
+        if f.metadata.get("choices"):
+            kw["choices"] = f.metadata["choices"]
+        if is_seq:
+            kw["nargs"] = "+"
+            kw["type"] = elem if elem in (int, float, str) else str
+        elif base is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        elif base in (int, float, str):
+            kw["type"] = base
+        parser.add_argument(flag, **kw)
+
+
+def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = None, source: str = "config"):
+    """Build ``cls`` from a base mapping (e.g. a TOML table) overridden by CLI flags that were given."""
+    values = dict(base or {})
+    for f in dataclasses.fields(cls):
+        v = getattr(args, f.name, None)
+        if v is not None:
+            values[f.name] = list(v) if isinstance(v, (list, tuple)) else v
+    return from_mapping(cls, values, source)
+
+
+def to_mapping(config) -> dict:
+    """The config as a plain dict (tuples become lists), for recording beside results."""
+    out = {}
+    for f in dataclasses.fields(config):
+        v = getattr(config, f.name)
+        out[f.name] = list(v) if isinstance(v, tuple) else v
+    return out

@@ -1,0 +1,204 @@
+r"""Exact (infinite-sample) quantities of STaR on any tabular policy.
+
+All functions are vectorised over states and questions with forward/backward passes:
+
+* forward marginals :math:`\alpha_n(s_0, s) = \Pr_P(s_n = s \mid s_0)`,
+  :math:`\alpha_0 = I`, :math:`\alpha_n = \alpha_{n-1} P_n`;
+* backward success :math:`\beta_n(s_0, s) = \Pr_P(r = 1 \mid s_n = s, s_0)`,
+  :math:`\beta_N(s_0, s) = [s = s_N^*(s_0)]`, :math:`\beta_{n-1} = \beta_n P_n^\top`.
+
+Accuracy is :math:`J(P) = \sum_{s_0} \rho(s_0)\, \alpha_N(s_0, s_N^*(s_0))`.
+
+The exact STaR operator refits every step on the kept (``r = 1``) transitions, pooled over
+questions:
+
+.. math::
+
+    W_n(s, s') = \Pr(s_{n-1} = s, s_n = s', r = 1)
+               = P_n(s, s') \sum_{s_0} \rho(s_0)\, \alpha_{n-1}(s_0, s)\, \beta_n(s_0, s'),
+
+    P^{t+1}_n(s' \mid s) = W_n(s, s') / \sum_{s''} W_n(s, s'').
+
+**Unvisited states.** A row whose kept mass :math:`\sum_{s'} W_n(s, s')` is zero (the kept chains
+never pass through ``s`` at level ``n-1``) keeps its previous row. If no chain is ever kept
+(``J = 0``) the operator therefore returns the policy unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .model import ReasoningTask, TabularPolicy
+
+
+def _check(policy: TabularPolicy, task: ReasoningTask) -> None:
+    if not isinstance(policy, TabularPolicy):
+        raise InputError(f"policy must be a TabularPolicy, got {type(policy).__name__}")
+    if not isinstance(task, ReasoningTask):
+        raise InputError(f"task must be a ReasoningTask, got {type(task).__name__}")
+    policy.check_compatible(task)
+
+
+def forward_marginals(policy: TabularPolicy, task: ReasoningTask) -> list[np.ndarray]:
+    r""":math:`\alpha_n(s_0, s) = \Pr(s_n = s \mid s_0)` for ``n = 0..N`` (each ``(|S_0|, |S_n|)``)."""
+    _check(policy, task)
+    alphas = [np.eye(task.sizes[0])]
+    for k in policy.kernels:
+        alphas.append(alphas[-1] @ k)  # (|S0|, |S_{n-1}|) @ (|S_{n-1}|, |S_n|)
+    return alphas
+
+
+def backward_success(
+    policy: TabularPolicy, task: ReasoningTask, accept: np.ndarray | None = None
+) -> list[np.ndarray]:
+    r""":math:`\beta_n(s_0, s) = \Pr(r = 1 \mid s_n = s, s_0)` for ``n = 0..N``.
+
+    ``accept`` (shape ``(|S_0|, |S_N|)``) replaces the indicator :math:`[s = s_N^*(s_0)]` by a
+    general acceptance probability of answer ``s`` for question ``s0`` (a noisy verifier).
+    """
+    _check(policy, task)
+    if accept is None:
+        accept = np.zeros((task.sizes[0], task.sizes[-1]))
+        accept[np.arange(task.sizes[0]), task.answers] = 1.0
+    betas = [np.asarray(accept, dtype=float)]
+    for k in reversed(policy.kernels):
+        betas.append(betas[-1] @ k.T)  # (|S0|, |S_n|) @ (|S_n|, |S_{n-1}|)
+    return betas[::-1]
+
+
+def accuracy(policy: TabularPolicy, task: ReasoningTask) -> float:
+    r"""Accuracy :math:`J(P) = \Pr(s_N = s_N^*(s_0))` for :math:`s_0 \sim \rho`."""
+    alpha_N = forward_marginals(policy, task)[-1]
+    rows = np.arange(task.sizes[0])
+    return float(task.question_dist @ alpha_N[rows, task.answers])
+
+
+def kept_transition_mass(
+    policy: TabularPolicy, task: ReasoningTask, accept: np.ndarray | None = None
+) -> list[np.ndarray]:
+    r""":math:`W_n(s, s') = \Pr(s_{n-1}=s, s_n=s', \text{kept})` for every step (unnormalised).
+
+    ``accept`` as in :func:`backward_success`; by default a chain is kept when ``r = 1``.
+    """
+    alphas = forward_marginals(policy, task)
+    betas = backward_success(policy, task, accept)
+    rho = task.question_dist
+    out = []
+    for n, k in enumerate(policy.kernels):
+        # (|S_{n-1}|, |S0|) @ (|S0|, |S_n|) -> (|S_{n-1}|, |S_n|)
+        w = (alphas[n] * rho[:, None]).T @ betas[n + 1]
+        out.append(k * w)
+    return out
+
+
+def refit_rows(mass: list[np.ndarray], previous: TabularPolicy) -> TabularPolicy:
+    """Row-normalise per-step transition masses; rows of zero mass keep ``previous``'s row."""
+    kernels = []
+    for w, old in zip(mass, previous.kernels):
+        sums = w.sum(axis=1, keepdims=True)
+        visited = sums[:, 0] > 0
+        new = np.array(old, copy=True)
+        new[visited] = w[visited] / sums[visited]
+        kernels.append(new)
+    return TabularPolicy(kernels)
+
+
+def exact_star_step(policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
+    r"""One exact STaR iteration: :math:`P^{t+1}_n(s'|s) = \Pr_{P^t}(s_n=s' \mid s_{n-1}=s, r=1)`.
+
+    Rows that kept chains never visit keep their previous value (see the module docstring).
+    """
+    return refit_rows(kept_transition_mass(policy, task), policy)
+
+
+def step_correctness(policy: TabularPolicy, task: ReasoningTask) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per-step correctness, unconditional and among kept chains.
+
+    Returns ``(p, p_kept)``, each of shape ``(N,)``: ``p[n] = Pr(s_{n+1} = s^*_{n+1})`` and
+    ``p_kept[n] = Pr(s_{n+1} = s^*_{n+1} | r = 1)`` (NaN when ``J = 0``).
+    """
+    alphas = forward_marginals(policy, task)
+    betas = backward_success(policy, task)
+    rho = task.question_dist
+    rows = np.arange(task.sizes[0])
+    star = task.correct_chains
+    J = float(rho @ alphas[-1][rows, task.answers])
+    p = np.array([rho @ alphas[n][rows, star[:, n]] for n in range(1, task.n_steps + 1)])
+    joint = np.array(
+        [rho @ (alphas[n][rows, star[:, n]] * betas[n][rows, star[:, n]]) for n in range(1, task.n_steps + 1)]
+    )
+    p_kept = joint / J if J > 0 else np.full(task.n_steps, np.nan)
+    return p, p_kept
+
+
+def flawed_chain_distribution(policy: TabularPolicy, task: ReasoningTask) -> np.ndarray:
+    r"""Distribution of the number of wrong intermediate states among kept chains.
+
+    Returns ``d`` of shape ``(N,)`` with ``d[k] = Pr(#\{n < N : s_n \ne s_n^*(s_0)\} = k \mid r = 1)``
+    for ``k = 0..N-1`` (all NaN when ``J = 0``). The flawed-chain share is ``1 - d[0]``.
+    Computed by a forward pass over (question, state, count).
+    """
+    _check(policy, task)
+    N = task.n_steps
+    S0 = task.sizes[0]
+    rows = np.arange(S0)
+    star = task.correct_chains
+    # f[k, s0, s] = Pr(s_n = s, k wrong states among s_1..s_n | s0)
+    f = np.zeros((N, S0, S0))
+    f[0] = np.eye(S0)
+    for n, k in enumerate(policy.kernels[:-1], start=1):
+        g = f @ k  # (N, S0, |S_{n-1}|) @ (|S_{n-1}|, |S_n|) -> (N, S0, |S_n|)
+        on = np.zeros(g.shape[1:], dtype=bool)
+        on[rows, star[:, n]] = True
+        f = np.where(on, g, 0.0)
+        f[1:] += np.where(on, 0.0, g)[:-1]
+    final = f @ policy.kernels[-1]  # (N, S0, |S_N|)
+    mass = final[:, rows, task.answers] @ task.question_dist  # (N,)
+    total = mass.sum()
+    if total <= 0:
+        return np.full(N, np.nan)
+    return mass / total
+
+
+def flawed_chain_share(policy: TabularPolicy, task: ReasoningTask) -> float:
+    """Share of kept chains with at least one wrong intermediate state (NaN when ``J = 0``)."""
+    return float(1.0 - flawed_chain_distribution(policy, task)[0])
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Exact per-iteration figures of a policy on a task."""
+
+    accuracy: float
+    step_correct: np.ndarray
+    step_correct_kept: np.ndarray
+    flawed_share: float
+    flawed_distribution: np.ndarray
+
+
+def diagnostics(policy: TabularPolicy, task: ReasoningTask) -> Diagnostics:
+    """Accuracy, per-step correctness (all chains and kept ones), flawed-chain share and distribution."""
+    p, p_kept = step_correctness(policy, task)
+    dist = flawed_chain_distribution(policy, task)
+    return Diagnostics(
+        accuracy=accuracy(policy, task),
+        step_correct=p,
+        step_correct_kept=p_kept,
+        flawed_share=float(1.0 - dist[0]),
+        flawed_distribution=dist,
+    )
+
+
+def star_trajectory(
+    policy: TabularPolicy, task: ReasoningTask, iterations: int, step=exact_star_step
+) -> list[TabularPolicy]:
+    """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of ``step``."""
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+        raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    out = [policy]
+    for _ in range(int(iterations)):
+        out.append(step(out[-1], task))
+    return out

@@ -1,0 +1,340 @@
+r"""The reasoning-chain model: tasks, tabular policies, the symmetric family, lam/eps.
+
+Notation (see ``docs/theory.md``): levels :math:`S_0, \dots, S_N`, ground-truth steps
+:math:`g_n: S_{n-1} \to S_n`, question distribution :math:`\rho` on :math:`S_0`, and a policy
+:math:`P = (P_1, \dots, P_N)` of row-stochastic kernels, ``P_n[s, s'] = P_n(s' | s)``.
+
+In code, steps are indexed from 0: ``task.maps[n]`` is :math:`g_{n+1}` and
+``policy.kernels[n]`` is :math:`P_{n+1}`, of shape ``(|S_n|, |S_{n+1}|)``.
+
+Conventions for the symmetric family (every level has ``M`` states, every step a bijection):
+
+* ``lam`` (mixture weight): :math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_M`, so the
+  correct step has probability :math:`\lambda_n + (1 - \lambda_n)/M`;
+  :math:`\lambda_n \in [-1/(M-1), 1]`.
+* ``eps`` (excess probability): :math:`P(\text{correct}) = 1/M + \varepsilon_n`, so
+  :math:`\varepsilon_n = \lambda_n (M-1)/M`; :math:`\varepsilon_n \in [-1/M, (M-1)/M]`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+ROW_SUM_ATOL = 1e-9
+"""Tolerance on row sums (and on negative entries) of a stochastic kernel."""
+
+CONVENTIONS = ("lam", "eps")
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _as_int(value, name: str, minimum: int | None = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InputError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numeric, got {values!r}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise InputError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].ravel()[0]
+        raise InputError(f"{name} must be finite, got {bad}")
+    return arr
+
+
+def lam_bounds(M: int) -> tuple[float, float]:
+    """The admissible range of ``lam`` for ``M`` states per level: ``[-1/(M-1), 1]``."""
+    M = _as_int(M, "M (states per level)", 2)
+    return -1.0 / (M - 1), 1.0
+
+
+def eps_bounds(M: int) -> tuple[float, float]:
+    """The admissible range of ``eps`` for ``M`` states per level: ``[-1/M, (M-1)/M]``."""
+    M = _as_int(M, "M (states per level)", 2)
+    return -1.0 / M, (M - 1) / M
+
+
+def _check_range(values: np.ndarray, lo: float, hi: float, name: str, tol: float = 1e-12) -> None:
+    bad = (values < lo - tol) | (values > hi + tol)
+    if np.any(bad):
+        v = values[bad].ravel()[0]
+        raise InputError(f"{name}={v!r} is outside [{lo!r}, {hi!r}]")
+
+
+def validate_lam(lam, M: int) -> np.ndarray:
+    """Return ``lam`` as a float array after checking it lies in ``[-1/(M-1), 1]``."""
+    lo, hi = lam_bounds(M)
+    arr = _as_float_array(lam, "lam")
+    _check_range(arr, lo, hi, "lam")
+    return np.clip(arr, lo, hi)
+
+
+def validate_eps(eps, M: int) -> np.ndarray:
+    """Return ``eps`` as a float array after checking it lies in ``[-1/M, (M-1)/M]``."""
+    lo, hi = eps_bounds(M)
+    arr = _as_float_array(eps, "eps")
+    _check_range(arr, lo, hi, "eps")
+    return np.clip(arr, lo, hi)
+
+
+def lam_to_eps(lam, M: int) -> np.ndarray:
+    r"""Excess probability of the correct step: :math:`\varepsilon = \lambda (M-1)/M`."""
+    lam = validate_lam(lam, M)
+    return lam * ((M - 1) / M)
+
+
+def eps_to_lam(eps, M: int) -> np.ndarray:
+    r"""Mixture weight from excess probability: :math:`\lambda = \varepsilon M/(M-1)`."""
+    eps = validate_eps(eps, M)
+    return eps * (M / (M - 1))
+
+
+def resolve_lam(M: int, N: int, lam=None, eps=None) -> np.ndarray:
+    """Per-step ``lam`` (shape ``(N,)``) from exactly one of ``lam`` or ``eps``.
+
+    A scalar or a length-1 sequence means the same value for every step.
+    """
+    N = _as_int(N, "N (steps)", 1)
+    M = _as_int(M, "M (states per level)", 2)
+    if (lam is None) == (eps is None):
+        raise InputError("give exactly one of lam or eps")
+    values = validate_lam(lam, M) if lam is not None else eps_to_lam(eps, M)
+    values = np.atleast_1d(values).astype(float)
+    if values.ndim != 1:
+        raise InputError(f"lam/eps must be a scalar or a 1-d sequence, got shape {values.shape}")
+    if values.size == 1:
+        values = np.full(N, values[0])
+    if values.size != N:
+        raise InputError(f"lam/eps has {values.size} values but N={N} steps (give 1 or N)")
+    return values
+
+
+# ----------------------------------------------------------------------------- task
+
+
+class ReasoningTask:
+    r"""Ground truth of a reasoning task: deterministic steps :math:`g_n` and questions :math:`\rho`.
+
+    Parameters
+    ----------
+    maps:
+        ``maps[n]`` is an integer array of length ``|S_n|``: ``maps[n][s]`` is
+        :math:`g_{n+1}(s) \in S_{n+1}`. There are ``N = len(maps)`` steps. Level sizes may differ
+        and maps need not be bijections. ``|S_{n+1}| = len(maps[n+1])`` for ``n + 1 < N``.
+    question_dist:
+        :math:`\rho`, a probability vector over :math:`S_0` (uniform if omitted).
+    final_size:
+        ``|S_N|``, the number of answers; default ``max(maps[-1]) + 1``.
+    """
+
+    def __init__(self, maps: Sequence, question_dist=None, final_size: int | None = None):
+        if isinstance(maps, np.ndarray) and maps.ndim == 1:
+            raise InputError("maps must be a sequence of integer arrays, one per step")
+        try:
+            maps = list(maps)
+        except TypeError:
+            raise InputError(f"maps must be a sequence of integer arrays, got {maps!r}") from None
+        if len(maps) < 1:
+            raise InputError("maps must hold at least one step (N >= 1)")
+        arrays = []
+        for n, m in enumerate(maps):
+            a = np.asarray(m)
+            if a.ndim != 1 or a.size == 0:
+                raise InputError(f"maps[{n}] must be a non-empty 1-d array, got shape {a.shape}")
+            if not np.issubdtype(a.dtype, np.integer):
+                if np.issubdtype(a.dtype, np.floating) and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+                    a = a.astype(np.int64)
+                else:
+                    raise InputError(f"maps[{n}] must hold integers, got dtype {a.dtype}")
+            arrays.append(a.astype(np.int64))
+        if final_size is None:
+            final_size = int(arrays[-1].max()) + 1 if arrays[-1].max() >= 0 else 1
+        final_size = _as_int(final_size, "final_size", 1)
+        sizes = [a.size for a in arrays] + [final_size]
+        for n, a in enumerate(arrays):
+            bad = (a < 0) | (a >= sizes[n + 1])
+            if np.any(bad):
+                s = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"maps[{n}][{s}]={int(a[s])} points outside level {n + 1} of size {sizes[n + 1]}"
+                )
+        for a in arrays:
+            a.setflags(write=False)
+        self.maps: tuple[np.ndarray, ...] = tuple(arrays)
+        self.sizes: tuple[int, ...] = tuple(int(x) for x in sizes)
+        if question_dist is None:
+            rho = np.full(sizes[0], 1.0 / sizes[0])
+        else:
+            rho = _as_float_array(question_dist, "question_dist", ndim=1)
+            if rho.size != sizes[0]:
+                raise InputError(f"question_dist has length {rho.size}, level 0 has {sizes[0]} states")
+            if np.any(rho < 0) or abs(rho.sum() - 1.0) > ROW_SUM_ATOL:
+                raise InputError(f"question_dist must be a probability vector (sum {rho.sum()!r})")
+            rho = rho / rho.sum()
+        rho.setflags(write=False)
+        self.question_dist: np.ndarray = rho
+        chain = np.empty((sizes[0], len(arrays) + 1), dtype=np.int64)
+        chain[:, 0] = np.arange(sizes[0])
+        for n, a in enumerate(arrays):
+            chain[:, n + 1] = a[chain[:, n]]
+        chain.setflags(write=False)
+        self.correct_chains: np.ndarray = chain
+        """``correct_chains[s0, n]`` is :math:`s_n^*` for question ``s0`` (shape ``(|S_0|, N+1)``)."""
+
+    @property
+    def n_steps(self) -> int:
+        """``N``, the number of reasoning steps."""
+        return len(self.maps)
+
+    @property
+    def answers(self) -> np.ndarray:
+        """Correct answer :math:`s_N^*` of every question (shape ``(|S_0|,)``)."""
+        return self.correct_chains[:, -1]
+
+    def step_matrix(self, n: int) -> np.ndarray:
+        """The 0/1 matrix :math:`P^*_{n+1}` of step ``maps[n]`` (shape ``(|S_n|, |S_{n+1}|)``)."""
+        m = np.zeros((self.sizes[n], self.sizes[n + 1]))
+        m[np.arange(self.sizes[n]), self.maps[n]] = 1.0
+        return m
+
+    def is_bijective(self) -> bool:
+        """True when every step is a bijection between levels of equal size."""
+        return all(
+            self.sizes[n] == self.sizes[n + 1] and np.unique(m).size == m.size
+            for n, m in enumerate(self.maps)
+        )
+
+    def __repr__(self) -> str:
+        return f"ReasoningTask(N={self.n_steps}, sizes={self.sizes})"
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+class TabularPolicy:
+    r"""A policy: one row-stochastic kernel per step, ``kernels[n][s, s'] = P_{n+1}(s' | s)``."""
+
+    def __init__(self, kernels: Sequence):
+        try:
+            kernels = list(kernels)
+        except TypeError:
+            raise InputError(f"kernels must be a sequence of 2-d arrays, got {kernels!r}") from None
+        if len(kernels) < 1:
+            raise InputError("kernels must hold at least one step")
+        out = []
+        for n, k in enumerate(kernels):
+            k = _as_float_array(k, f"kernels[{n}]")
+            if k.ndim != 2 or 0 in k.shape:
+                raise InputError(f"kernels[{n}] must be a non-empty 2-d array, got shape {k.shape}")
+            if np.any(k < -ROW_SUM_ATOL):
+                r, c = np.argwhere(k < -ROW_SUM_ATOL)[0]
+                raise InputError(f"kernels[{n}][{r}, {c}]={k[r, c]!r} is negative")
+            sums = k.sum(axis=1)
+            bad = np.abs(sums - 1.0) > ROW_SUM_ATOL * max(1, k.shape[1])
+            if np.any(bad):
+                r = int(np.flatnonzero(bad)[0])
+                raise InputError(f"kernels[{n}] row {r} sums to {sums[r]!r}, not 1 (not stochastic)")
+            if n > 0 and k.shape[0] != out[-1].shape[1]:
+                raise InputError(
+                    f"kernels[{n}] has {k.shape[0]} rows but kernels[{n - 1}] has {out[-1].shape[1]} columns"
+                )
+            k = np.clip(k, 0.0, None)
+            k = k / k.sum(axis=1, keepdims=True)
+            k.setflags(write=False)
+            out.append(k)
+        self.kernels: tuple[np.ndarray, ...] = tuple(out)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.kernels)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple([self.kernels[0].shape[0]] + [k.shape[1] for k in self.kernels])
+
+    def check_compatible(self, task: ReasoningTask) -> None:
+        """Raise :class:`InputError` unless the kernel shapes match the task's levels."""
+        if self.sizes != task.sizes:
+            raise InputError(f"policy level sizes {self.sizes} do not match task level sizes {task.sizes}")
+
+    def __repr__(self) -> str:
+        return f"TabularPolicy(N={self.n_steps}, sizes={self.sizes})"
+
+
+# ----------------------------------------------------------------------------- symmetric family
+
+
+def symmetric_task(M: int, N: int, seed: int | None = None) -> ReasoningTask:
+    """A task of the symmetric family: ``N`` bijective steps on levels of ``M`` states.
+
+    With ``seed=None`` every step is the identity; otherwise each step is a uniformly random
+    permutation drawn from ``numpy.random.default_rng(seed)``. All results of the analysis are
+    invariant under this choice (relabel the states of each level).
+    """
+    M = _as_int(M, "M (states per level)", 2)
+    N = _as_int(N, "N (steps)", 1)
+    if seed is None:
+        maps = [np.arange(M) for _ in range(N)]
+    else:
+        rng = np.random.default_rng(seed)
+        maps = [rng.permutation(M) for _ in range(N)]
+    return ReasoningTask(maps)
+
+
+def symmetric_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
+    r""":math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_M` for a bijective task (``lam`` or ``eps``)."""
+    if not task.is_bijective():
+        raise InputError("the symmetric family needs a task whose steps are bijections")
+    M = task.sizes[0]
+    lam = resolve_lam(M, task.n_steps, lam=lam, eps=eps)
+    kernels = [lam[n] * task.step_matrix(n) + (1.0 - lam[n]) / M for n in range(task.n_steps)]
+    return TabularPolicy(kernels)
+
+
+@dataclass(frozen=True)
+class SymmetricFit:
+    """Projection of a policy onto the symmetric family, step by step.
+
+    ``lam[n]`` minimises the Frobenius distance between ``kernels[n]`` and
+    ``lam P* + (1 - lam) U``; it equals ``(M * mean_s P(g(s) | s) - 1) / (M - 1)``.
+    ``distance[n]`` is the mean total-variation distance between the rows of the kernel and of its
+    projection (0 when the kernel is in the family, at most 1).
+    """
+
+    lam: np.ndarray
+    eps: np.ndarray
+    distance: np.ndarray
+
+
+def fit_symmetric(policy: TabularPolicy, task: ReasoningTask) -> SymmetricFit:
+    """Fit per-step ``lam`` (and ``eps``) of a policy on a bijective task, with the misfit."""
+    policy.check_compatible(task)
+    if not task.is_bijective():
+        raise InputError("fit_symmetric needs a task whose steps are bijections")
+    M = task.sizes[0]
+    lam, dist = [], []
+    for n, k in enumerate(policy.kernels):
+        p_correct = k[np.arange(M), task.maps[n]].mean()
+        l = (M * p_correct - 1.0) / (M - 1)
+        proj = l * task.step_matrix(n) + (1.0 - l) / M
+        lam.append(l)
+        dist.append(0.5 * np.abs(k - proj).sum(axis=1).mean())
+    lam = np.asarray(lam)
+    return SymmetricFit(lam=lam, eps=lam * (M - 1) / M, distance=np.asarray(dist))
