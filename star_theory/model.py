@@ -302,9 +302,33 @@ def symmetric_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     r""":math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_M` for a bijective task (``lam`` or ``eps``)."""
     if not task.is_bijective():
         raise InputError("the symmetric family needs a task whose steps are bijections")
-    M = task.sizes[0]
-    lam = resolve_lam(M, task.n_steps, lam=lam, eps=eps)
-    kernels = [lam[n] * task.step_matrix(n) + (1.0 - lam[n]) / M for n in range(task.n_steps)]
+    return mixture_policy(task, lam=lam, eps=eps)
+
+
+def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
+    r""":math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_{|S_n|}` on any task.
+
+    On a bijective task this is the symmetric family. On other tasks (levels of different sizes,
+    non-bijective steps) it is the natural "pretrained" policy outside the family; ``lam_n`` is
+    then checked against the bound of the level it maps into, ``[-1/(|S_n|-1), 1]``, and ``eps``
+    converts with that level's size.
+    """
+    N = task.n_steps
+    kernels = []
+    lam_given = None if lam is None else np.atleast_1d(np.asarray(lam, dtype=object))
+    eps_given = None if eps is None else np.atleast_1d(np.asarray(eps, dtype=object))
+    if (lam is None) == (eps is None):
+        raise InputError("give exactly one of lam or eps")
+    given = lam_given if lam is not None else eps_given
+    if given.size not in (1, N):
+        raise InputError(f"lam/eps has {given.size} values but N={N} steps (give 1 or N)")
+    for n in range(N):
+        M = task.sizes[n + 1]
+        if M < 2:
+            raise InputError(f"level {n + 1} has a single state; a mixture needs at least 2")
+        v = given[0] if given.size == 1 else given[n]
+        l = resolve_lam(M, 1, lam=v if lam is not None else None, eps=v if eps is not None else None)[0]
+        kernels.append(l * task.step_matrix(n) + (1.0 - l) / M)
     return TabularPolicy(kernels)
 
 
