@@ -35,6 +35,10 @@ from .model import (
     validate_lam,
 )
 
+# --- closed forms, derivations, theorem checks (theory core) ---
+
+# --- simulator: sampling, variants, phase diagrams, corpora ---
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -65,4 +69,6 @@ __all__ = [
     "flawed_chain_share",
     "diagnostics",
     "star_trajectory",
+    # --- closed forms, derivations, theorem checks (theory core) ---
+    # --- simulator: sampling, variants, phase diagrams, corpora ---
 ]
