@@ -1,0 +1,116 @@
+"""Experiments as data: the protocol every folder under ``experiments/`` follows.
+
+An experiment is a folder ``experiments/<name>/`` holding
+
+* ``settings.toml`` — its settings as data: a table per preset (``[default]``, ``[smoke]``,
+  ``[paper]``), each filling the experiment's ``Settings`` dataclass;
+* ``runner.py`` — ``Settings`` (a config dataclass, one help string per field) and
+  ``run(settings, ctx) -> dict``: computes, writes its figures through ``ctx.figure(name)``, and
+  returns every number as JSON-able data;
+* ``analysis.py`` — ``analyze(data, settings) -> list[Finding]``: what the theory predicts, what
+  was measured, the tolerance, and whether they agree;
+* ``__init__.py`` — ``EXPERIMENT = Experiment(...)`` tying the three together.
+
+``rlstar reproduce`` (see :mod:`experiments.reproduce`) runs them and writes the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from star_theory.config import from_mapping, load_toml
+from star_theory.errors import InputError
+
+PRESETS = ("default", "smoke", "paper")
+EXPERIMENT_NAMES = (
+    "theory_curves",
+    "finite_samples",
+    "pretrained_quality",
+    "robustness",
+    "theory_vs_llm",
+    "non_bijective",
+    "variants",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One checked statement: theory's prediction against a measurement, within a tolerance."""
+
+    claim: str  # which claim of the analysis: "pretrained quality", "improvement", ...
+    statement: str  # what is compared, in words
+    predicted: Any
+    measured: Any
+    tolerance: str
+    agree: bool
+    note: str = ""
+
+
+@dataclass
+class Context:
+    """What a runner gets besides its settings: where to write, the seed, the device, progress."""
+
+    out: Path
+    seed: int
+    device: str = "cpu"
+    progress: bool = True
+    figures: list[str] = field(default_factory=list)
+
+    def figure(self, name: str) -> Path:
+        """Path for a figure ``name`` (a ``.png`` in this experiment's folder); recorded for the report."""
+        if not name.endswith(".png"):
+            name += ".png"
+        path = self.out / name
+        self.figures.append(name)
+        return path
+
+    def child_seed(self, *keys: Any) -> int:
+        """A seed derived from this experiment's seed and ``keys`` (stable across runs and machines)."""
+        text = "/".join(str(k) for k in (self.seed,) + keys)
+        return zlib.crc32(text.encode()) & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    claims: tuple[str, ...]
+    settings_cls: type
+    run: Callable[[Any, Context], dict]
+    analyze: Callable[[dict, Any], list[Finding]]
+
+    @property
+    def folder(self) -> Path:
+        return Path(__file__).parent / self.name
+
+    def settings(self, preset: str = "default", overrides: dict | None = None):
+        """The ``Settings`` of a preset, read from this experiment's ``settings.toml``."""
+        if preset not in PRESETS:
+            raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+        table = load_toml(self.folder / "settings.toml")
+        values = dict(table.get("default", {}))
+        if preset != "default":
+            values.update(table.get(preset, {}))
+        values.update(overrides or {})
+        return from_mapping(self.settings_cls, values, f"{self.name}/settings.toml [{preset}]")
+
+
+def experiment_seed(master_seed: int, name: str) -> int:
+    """The seed of experiment ``name`` under a master seed (recorded in the manifest)."""
+    return zlib.crc32(f"{master_seed}/{name}".encode()) & 0x7FFFFFFF
+
+
+def load_experiment(name: str) -> Experiment:
+    if name not in EXPERIMENT_NAMES:
+        raise InputError(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENT_NAMES)})")
+    module = importlib.import_module(f"experiments.{name}")
+    return module.EXPERIMENT
+
+
+def settings_record(settings) -> dict:
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}

@@ -1,0 +1,98 @@
+"""The reproduction report: ``report.md`` and a self-contained ``report.html``.
+
+Both are rendered from the experiments' result records: for each experiment, its figures and a
+table of findings (claim, statement, theory's prediction, measurement, tolerance, agreement).
+The HTML embeds every figure as a base64 PNG so the file stands alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from star_theory.io import atomic_write_text
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def _summary(records) -> tuple[int, int]:
+    findings = [f for r in records for f in r["findings"]]
+    return sum(f["agree"] for f in findings), len(findings)
+
+
+def render_markdown(records, manifest) -> str:
+    ok, total = _summary(records)
+    lines = [
+        "# RL-STaR reproduction report",
+        "",
+        f"Preset `{manifest['preset']}`, master seed {manifest['master_seed']}, device `{manifest['device']}`, "
+        f"{manifest['seconds']:.0f} s. Findings in agreement with the theory: **{ok} of {total}**.",
+        "",
+        "Convention: `lam` is the mixture weight (P_n = lam_n P_n* + (1 - lam_n) U_M); `eps = lam (M-1)/M` "
+        "is the excess probability of the correct step. Every figure's axes name the one it shows.",
+        "",
+    ]
+    for r in records:
+        lines += [f"## {r['title']} (`{r['name']}`)", "", f"Claims: {', '.join(r['claims'])}. Seed {r['seed']}.", ""]
+        lines += ["| claim | statement | theory predicts | measured | tolerance | agree |", "|---|---|---|---|---|---|"]
+        for f in r["findings"]:
+            cells = [f["claim"], f["statement"], _fmt(f["predicted"]), _fmt(f["measured"]), f["tolerance"],
+                     "yes" if f["agree"] else "**no**"]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        notes = [f["note"] for f in r["findings"] if f.get("note")]
+        if notes:
+            lines += [""] + [f"- {n}" for n in notes]
+        lines.append("")
+        for fig in r["figures"]:
+            lines += [f"![{fig}]({r['name']}/{fig})", ""]
+    return "\n".join(lines)
+
+
+def render_html(out: Path, records, manifest) -> str:
+    ok, total = _summary(records)
+    e = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>RL-STaR reproduction report</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:0.9em}"
+        ".no{color:#b00;font-weight:bold}.yes{color:#070}img{max-width:100%}</style></head><body>",
+        "<h1>RL-STaR reproduction report</h1>",
+        f"<p>Preset <code>{e(manifest['preset'])}</code>, master seed {manifest['master_seed']}, device "
+        f"<code>{e(manifest['device'])}</code>, {manifest['seconds']:.0f} s. Findings in agreement with the theory: "
+        f"<b>{ok} of {total}</b>.</p>",
+        "<p>Convention: <code>lam</code> is the mixture weight; <code>eps = lam (M-1)/M</code> the excess probability "
+        "of the correct step. Every figure's axes name the one it shows.</p>",
+    ]
+    for r in records:
+        parts.append(f"<h2>{e(r['title'])} (<code>{e(r['name'])}</code>)</h2>")
+        parts.append(f"<p>Claims: {e(', '.join(r['claims']))}. Seed {r['seed']}.</p>")
+        parts.append("<table><tr><th>claim</th><th>statement</th><th>theory predicts</th><th>measured</th>"
+                     "<th>tolerance</th><th>agree</th></tr>")
+        for f in r["findings"]:
+            cls = "yes" if f["agree"] else "no"
+            parts.append(
+                "<tr>" + "".join(f"<td>{e(_fmt(x))}</td>" for x in (f["claim"], f["statement"], f["predicted"],
+                                                                    f["measured"], f["tolerance"]))
+                + f"<td class='{cls}'>{cls}</td></tr>"
+            )
+        parts.append("</table>")
+        notes = [f["note"] for f in r["findings"] if f.get("note")]
+        if notes:
+            parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+        for fig in r["figures"]:
+            data = base64.b64encode((out / r["name"] / fig).read_bytes()).decode()
+            parts.append(f"<figure><img alt='{e(fig)}' src='data:image/png;base64,{data}'><figcaption>{e(fig)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(out: Path, records, manifest) -> None:
+    atomic_write_text(out / "report.md", render_markdown(records, manifest))
+    atomic_write_text(out / "report.html", render_html(out, records, manifest))

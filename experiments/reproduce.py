@@ -1,0 +1,95 @@
+"""``rlstar reproduce``: run the experiments, write JSON, figures and the report.
+
+Layout of the results folder::
+
+    OUT/manifest.json          seed, preset, experiments, versions, timings
+    OUT/<experiment>/result.json   every number the experiment computed, its settings and seed
+    OUT/<experiment>/*.png     its figures
+    OUT/report.md, OUT/report.html (figures embedded)
+
+Every file is written atomically. An experiment whose ``result.json`` already exists for the same
+settings and seed is not run again (a rerun after an interruption resumes where it stopped);
+``--force`` recomputes.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from star_theory.io import dumps_json, write_json
+
+from .framework import EXPERIMENT_NAMES, Context, Finding, experiment_seed, load_experiment, settings_record
+from .report import write_report
+
+
+def _same_run(path: Path, record: dict) -> dict | None:
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    keys = ("name", "preset", "seed", "settings")
+    if all(json.loads(dumps_json(old.get(k))) == json.loads(dumps_json(record[k])) for k in keys):
+        return old
+    return None
+
+
+def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: str = "cpu",
+                   progress: bool = True, force: bool = False) -> dict:
+    """Run one experiment (or reuse its finished result) and return its result record."""
+    exp = load_experiment(name)
+    settings = exp.settings(preset)
+    seed = experiment_seed(master_seed, name)
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"name": name, "title": exp.title, "claims": list(exp.claims), "preset": preset,
+              "seed": seed, "master_seed": master_seed, "settings": settings_record(settings)}
+    if not force:
+        old = _same_run(folder / "result.json", record)
+        if old is not None:
+            return old
+    ctx = Context(out=folder, seed=seed, device=device, progress=progress)
+    t0 = time.perf_counter()
+    data = exp.run(settings, ctx)
+    findings = exp.analyze(data, settings)
+    record.update(
+        data=data,
+        figures=ctx.figures,
+        findings=[f.__dict__ if isinstance(f, Finding) else f for f in findings],
+        seconds=round(time.perf_counter() - t0, 2),
+    )
+    write_json(folder / "result.json", record)
+    return record
+
+
+def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | None = None,
+              master_seed: int = 0, device: str = "cpu", progress: bool = True, force: bool = False) -> dict:
+    """Run the selected experiments and write the manifest and the report; return the manifest."""
+    out = Path(out)
+    names = tuple(only) if only else EXPERIMENT_NAMES
+    for n in names:
+        load_experiment(n)  # unknown names fail before anything runs
+    records = []
+    t0 = time.perf_counter()
+    for i, name in enumerate(names, 1):
+        if progress:
+            print(f"[{i}/{len(names)}] {name}", file=sys.stderr, flush=True)
+        records.append(run_experiment(name, preset, out, master_seed, device, progress, force))
+    import numpy
+    import torch
+
+    manifest = {
+        "preset": preset,
+        "master_seed": master_seed,
+        "device": device,
+        "experiments": {r["name"]: {"seed": r["seed"], "seconds": r.get("seconds"),
+                                    "agree": all(f["agree"] for f in r["findings"])} for r in records},
+        "seconds": round(time.perf_counter() - t0, 2),
+        "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__},
+    }
+    write_json(out / "manifest.json", manifest)
+    write_report(out, records, manifest)
+    return manifest
