@@ -1,0 +1,118 @@
+"""Finite-sample STaR (the simulator) for several K beside the exact curve and the closed forms
+for the first iteration: P(no kept chain) = prod_s0 (1 - J(s0))^K and E[kept] = K sum_s0 J(s0).
+
+The first-iteration statistics are also measured directly over ``first_step_trials`` independent
+draws, so the closed forms are checked against frequencies with a known binomial error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from star_theory import (
+    SimulateConfig,
+    expected_kept_count,
+    keep_mask,
+    kept_count_variance,
+    prob_no_kept_chain,
+    sample_chains,
+    simulate,
+    symmetric_policy,
+    symmetric_task,
+)
+from star_theory.config import check, option
+from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, new_figure, save_figure
+
+
+@dataclass(frozen=True)
+class Settings:
+    M: int = option(64, "states per level")
+    N: int = option(3, "reasoning steps")
+    lam: float = option(0.1, "initial lam on every step")
+    K_values: tuple[int, ...] = option([1, 4, 16, 64], "chains per question, one sweep each")
+    seeds: int = option(16, "independent runs per K (seeds derive from the experiment seed)")
+    iterations: int = option(8, "STaR iterations")
+    first_step_trials: int = option(400, "independent first iterations drawn to measure P(no kept) and E[kept]")
+    coverage_M: int = option(8, "states per level of the coverage run (K large against M: the band should hold the exact curve)")
+    coverage_lam: float = option(0.2, "initial lam of the coverage run")
+    coverage_K: int = option(4096, "chains per question of the coverage run")
+    coverage_seeds: int = option(12, "runs of the coverage run")
+
+    def __post_init__(self):
+        check(self.M >= 2 and self.N >= 1, "need M >= 2 and N >= 1")
+        check(all(k >= 1 for k in self.K_values) and len(self.K_values) >= 1, "K_values must be >= 1")
+        check(self.seeds >= 2, f"seeds must be >= 2, got {self.seeds}")
+        check(self.iterations >= 1 and self.first_step_trials >= 10, "iterations >= 1 and first_step_trials >= 10")
+
+
+def _first_step(s: Settings, K: int, seed: int) -> dict:
+    task = symmetric_task(s.M, s.N)
+    policy = symmetric_policy(task, lam=s.lam)
+    rng = np.random.default_rng(seed)
+    kept = np.array([keep_mask(sample_chains(policy, task, K, rng), task).sum() for _ in range(s.first_step_trials)])
+    return {
+        "p_no_kept_closed": prob_no_kept_chain(policy, task, K),
+        "p_no_kept_measured": float((kept == 0).mean()),
+        "expected_kept_closed": expected_kept_count(policy, task, K),
+        "kept_sd_closed": float(np.sqrt(kept_count_variance(policy, task, K))),
+        "kept_mean_measured": float(kept.mean()),
+        "trials": s.first_step_trials,
+    }
+
+
+def run(s: Settings, ctx) -> dict:
+    out = {}
+    for K in s.K_values:
+        seeds = [ctx.child_seed("K", K, i) for i in range(s.seeds)]
+        cfg = SimulateConfig(task="symmetric", M=s.M, N=s.N, lam=(s.lam,), chains_per_question=K,
+                             seeds=tuple(seeds), iterations=s.iterations, band="percentile", level=0.9)
+        res = simulate(cfg, progress=ctx.progress)
+        res["first_step"] = _first_step(s, K, ctx.child_seed("first", K))
+        out[str(K)] = res
+    cfg = SimulateConfig(task="symmetric", M=s.coverage_M, N=s.N, lam=(s.coverage_lam,), chains_per_question=s.coverage_K,
+                         seeds=tuple(ctx.child_seed("coverage", i) for i in range(s.coverage_seeds)),
+                         iterations=s.iterations, band="percentile", level=0.9)
+    coverage = simulate(cfg, progress=ctx.progress)
+    _plot(s, out, coverage, ctx.figure("finite_samples.png"))
+    return {"by_K": out, "coverage": coverage, "convention": "lam"}
+
+
+def _bands(ax, t, res, color, label):
+    rows = res["iterations"]
+    ax.fill_between(t, [r["band_lo"] for r in rows], [r["band_hi"] for r in rows], color=color, alpha=0.15)
+    ax.plot(t, [r["mean_accuracy"] for r in rows], "o", ms=4, color=color, label=label)
+
+
+def _plot(s: Settings, out: dict, coverage: dict, path) -> None:
+    fig, axes = new_figure(ncols=3, width=5.0)
+    ax = axes[0, 0]
+    first = next(iter(out.values()))
+    t = np.arange(s.iterations + 1)
+    ax.plot(t, [r["exact_accuracy"] for r in first["iterations"]], "-", color="black", lw=2, label="exact operator (K = inf)")
+    colors = ["tab:red", "tab:orange", "tab:green", "tab:blue", "tab:purple", "tab:brown", "tab:pink"]
+    for (K, res), c in zip(out.items(), colors):
+        _bands(ax, t, res, c, f"K={K}: mean of {len(res['seeds'])} runs, 90% band")
+    ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
+    ax.legend(fontsize=7, loc="center right")
+    ax.set_title(f"Symmetric family M={s.M}, N={s.N}, initial lam={s.lam} (convention: lam)", fontsize=9)
+    ax = axes[0, 1]
+    ax.plot(t, [r["exact_accuracy"] for r in coverage["iterations"]], "-", color="black", lw=2, label="exact operator (K = inf)")
+    _bands(ax, t, coverage, "tab:blue", f"K={s.coverage_K}: mean of {s.coverage_seeds} runs, 90% band")
+    ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"Large K: M={s.coverage_M}, N={s.N}, initial lam={s.coverage_lam} (convention: lam)", fontsize=9)
+    ax = axes[0, 2]
+    Ks = [int(k) for k in out]
+    closed = [out[str(k)]["first_step"]["p_no_kept_closed"] for k in Ks]
+    meas = [out[str(k)]["first_step"]["p_no_kept_measured"] for k in Ks]
+    n = out[str(Ks[0])]["first_step"]["trials"]
+    err = [1.96 * np.sqrt(max(p * (1 - p), 1.0 / n) / n) for p in closed]
+    ax.plot(Ks, closed, "-", color="black", label="closed form prod(1 - J(s0))^K")
+    ax.errorbar(Ks, meas, yerr=err, fmt="o", color="tab:red", capsize=3, label=f"measured over {n} first iterations (95% binomial)")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="K (chains per question, log scale)", ylabel="P(iteration keeps no chain)", ylim=(-0.02, 1.02))
+    ax.set_title("Where STaR cannot start: no kept chain at iteration 0", fontsize=9)
+    ax.legend(fontsize=7)
+    save_figure(fig, path)
