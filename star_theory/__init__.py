@@ -36,8 +36,89 @@ from .model import (
 )
 
 # --- closed forms, derivations, theorem checks (theory core) ---
+from .checks import (
+    CheckReport,
+    CheckRow,
+    ConvergenceResult,
+    Counterexample,
+    GeneralCheckResult,
+    ImprovementResult,
+    PretrainedGrid,
+    PretrainedQuality,
+    RobustnessResult,
+    check_convergence,
+    check_general,
+    check_improvement,
+    check_robustness,
+    classify_pretrained,
+    classify_symmetric,
+    fixed_point_condition,
+    pretrained_boundary,
+    random_tabular_case,
+    run_default_checks,
+)
+from .closed_form import (
+    SymmetricTrajectory,
+    iterations_to_accuracy,
+    symmetric_accuracy,
+    symmetric_error_rate,
+    symmetric_flawed_distribution,
+    symmetric_flawed_share,
+    symmetric_star_update,
+    symmetric_step_correctness,
+    symmetric_trajectory,
+)
+
+# derive needs sympy (0.6 s to import): its names load on first use (PEP 562 __getattr__)
+_LAZY_DERIVE = (
+    "DerivedFormulas",
+    "ProductForms",
+    "derive_accuracy",
+    "derive_all",
+    "derive_flawed_distribution",
+    "derive_flawed_share",
+    "derive_product_forms",
+    "derive_star_update",
+    "derive_step_correct",
+    "format_formulas",
+)
+
+
+def __getattr__(name):
+    if name in _LAZY_DERIVE:
+        from . import derive
+
+        return getattr(derive, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # --- simulator: sampling, variants, phase diagrams, corpora ---
+from .corpus import CORPUS_FORMAT, make_corpus, read_corpus, write_corpus
+from .phase import PhaseDiagram, phase_diagram
+from .sampling import (
+    EMPTY_ROW_RULES,
+    SampledStep,
+    alias_table,
+    expected_kept_count,
+    keep_mask,
+    kept_count_variance,
+    prob_no_kept_chain,
+    question_keep_probability,
+    refit_from_counts,
+    sample_chains,
+    sample_conditioned_chains,
+    sampled_star_step,
+    transition_counts,
+)
+from .simulate import SimulateConfig, simulate
+from .variants import (
+    VARIANT_NAMES,
+    StarVariant,
+    make_variant,
+    mix_policies,
+    noisy_verifier_accept,
+    tempered_policy,
+)
 
 __version__ = "0.1.0"
 
@@ -70,5 +151,70 @@ __all__ = [
     "diagnostics",
     "star_trajectory",
     # --- closed forms, derivations, theorem checks (theory core) ---
+    "CheckReport",
+    "CheckRow",
+    "ConvergenceResult",
+    "Counterexample",
+    "GeneralCheckResult",
+    "ImprovementResult",
+    "PretrainedGrid",
+    "PretrainedQuality",
+    "RobustnessResult",
+    "check_convergence",
+    "check_general",
+    "check_improvement",
+    "check_robustness",
+    "classify_pretrained",
+    "classify_symmetric",
+    "fixed_point_condition",
+    "pretrained_boundary",
+    "random_tabular_case",
+    "run_default_checks",
+    "SymmetricTrajectory",
+    "iterations_to_accuracy",
+    "symmetric_accuracy",
+    "symmetric_error_rate",
+    "symmetric_flawed_distribution",
+    "symmetric_flawed_share",
+    "symmetric_star_update",
+    "symmetric_step_correctness",
+    "symmetric_trajectory",
+    "DerivedFormulas",
+    "ProductForms",
+    "derive_accuracy",
+    "derive_all",
+    "derive_flawed_distribution",
+    "derive_flawed_share",
+    "derive_product_forms",
+    "derive_star_update",
+    "derive_step_correct",
+    "format_formulas",
     # --- simulator: sampling, variants, phase diagrams, corpora ---
+    "CORPUS_FORMAT",
+    "make_corpus",
+    "read_corpus",
+    "write_corpus",
+    "PhaseDiagram",
+    "phase_diagram",
+    "EMPTY_ROW_RULES",
+    "SampledStep",
+    "alias_table",
+    "expected_kept_count",
+    "keep_mask",
+    "kept_count_variance",
+    "prob_no_kept_chain",
+    "question_keep_probability",
+    "refit_from_counts",
+    "sample_chains",
+    "sample_conditioned_chains",
+    "sampled_star_step",
+    "transition_counts",
+    "SimulateConfig",
+    "simulate",
+    "VARIANT_NAMES",
+    "StarVariant",
+    "make_variant",
+    "mix_policies",
+    "noisy_verifier_accept",
+    "tempered_policy",
 ]

@@ -74,8 +74,8 @@ def eps_bounds(M: int) -> tuple[float, float]:
 def _check_range(values: np.ndarray, lo: float, hi: float, name: str, tol: float = 1e-12) -> None:
     bad = (values < lo - tol) | (values > hi + tol)
     if np.any(bad):
-        v = values[bad].ravel()[0]
-        raise InputError(f"{name}={v!r} is outside [{lo!r}, {hi!r}]")
+        v = float(values[bad].ravel()[0])
+        raise InputError(f"{name}={v!r} is outside [{float(lo)!r}, {float(hi)!r}]")
 
 
 def validate_lam(lam, M: int) -> np.ndarray:

@@ -1,0 +1,408 @@
+r"""Closed forms of the symmetric family, numerically: vectorised and stable.
+
+The formulas are those derived symbolically in :mod:`star_theory.derive` (the tests check the
+two against each other and against the exact operator on explicit matrices). With
+:math:`\Lambda = \prod_k \lambda_k`, :math:`\Lambda_{-n} = \prod_{k \ne n} \lambda_k` and
+:math:`p_n = \lambda_n + (1 - \lambda_n)/M` (probability of the correct step):
+
+.. math::
+
+    J = \Lambda + \frac{1 - \Lambda}{M} = \frac{1 + (M-1)\Lambda}{M},
+
+    1 - \lambda_n' = \frac{(1 - \lambda_n)(1 - \Lambda_{-n})}{1 + (M-1)\Lambda},
+    \qquad \lambda_n' = \frac{\lambda_n + \Lambda_{-n}\,(1 + (M-2)\lambda_n)}{1 + (M-1)\Lambda},
+
+    \text{flawed share} = 1 - \frac{\prod_n p_n}{J}.
+
+When :math:`J = 0` (only possible at :math:`\Lambda = -1/(M-1)`) no chain is kept and, by the
+unvisited-row rule of :mod:`star_theory.exact`, the policy is unchanged.
+
+Conventions. Every function takes the per-step parameter by name, ``lam=`` (mixture weight) or
+``eps=`` (excess probability, :math:`\varepsilon = \lambda (M-1)/M`), and returns per-step
+parameters in the convention it was given.
+
+Shapes. ``lam`` (or ``eps``) has shape ``(..., N)`` (a scalar means ``N = 1``); ``M`` is an integer
+or an integer array broadcastable to ``lam.shape[:-1]``. Per-policy results have shape ``(...)``,
+per-step results ``(..., N)``.
+
+Stability. ``1 - lam`` is carried next to ``lam`` (both exact for a float input), products are
+taken in log space from prefix and suffix cumulative sums (never dividing by ``lam_n``, which
+may be 0; signs are tracked separately), :math:`1 - \Lambda` comes from ``expm1`` and
+:math:`\log(1 - x)` from ``log1p``. Accurate for ``N`` up to ``10^4``, ``M`` up to ``10^9`` and
+``lam`` within ``1e-12`` of 0 or 1 (see ``tests/test_closed_form.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+
+MAX_M = 2.0**53
+"""Largest ``M`` accepted (integers are exact in float64 up to here)."""
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class _Params:
+    M: np.ndarray  # (..., 1), float
+    lam: np.ndarray  # (..., N)
+    gap: np.ndarray  # 1 - lam, (..., N)
+    convention: str
+
+
+def _as_M(M) -> np.ndarray:
+    try:
+        arr = np.asarray(M, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"M (states per level) must be an integer, got {M!r}") from None
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"M (states per level) must be finite, got {arr[~np.isfinite(arr)].ravel()[0]}")
+    if np.any(arr != np.round(arr)):
+        raise InputError(f"M (states per level) must be an integer, got {arr[arr != np.round(arr)].ravel()[0]}")
+    if np.any(arr < 2):
+        raise InputError(f"M (states per level) must be >= 2, got {arr[arr < 2].ravel()[0]:g}")
+    if np.any(arr > MAX_M):
+        raise InputError(f"M (states per level) must be <= 2^53, got {arr[arr > MAX_M].ravel()[0]:g}")
+    return arr
+
+
+def _params(M, lam, eps) -> _Params:
+    if (lam is None) == (eps is None):
+        raise InputError("give exactly one of lam or eps")
+    name = "lam" if lam is not None else "eps"
+    try:
+        x = np.asarray(lam if lam is not None else eps, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numeric") from None
+    x = np.atleast_1d(x)
+    if x.shape[-1] == 0:
+        raise InputError(f"{name} must hold at least one step")
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{name} must be finite, got {x[~np.isfinite(x)].ravel()[0]}")
+    Ms = _as_M(M)
+    try:
+        Mb = np.broadcast_to(Ms[..., None], np.broadcast_shapes(Ms.shape + (1,), x.shape[:-1] + (1,)))
+    except ValueError:
+        raise InputError(f"M of shape {Ms.shape} does not broadcast with {name} of shape {x.shape}") from None
+    Mb = np.array(Mb, dtype=float)
+    x = np.broadcast_to(x, Mb.shape[:-1] + x.shape[-1:])
+    if name == "lam":
+        lo, hi = -1.0 / (Mb - 1.0), np.ones_like(Mb)
+    else:
+        lo, hi = -1.0 / Mb, (Mb - 1.0) / Mb
+    tol = 1e-12
+    bad = (x < lo - tol) | (x > hi + tol)
+    if np.any(bad):
+        idx = np.argwhere(bad)[0]
+        raise InputError(
+            f"{name}={x[tuple(idx)]!r} is outside [{np.broadcast_to(lo, x.shape)[tuple(idx)]!r}, "
+            f"{np.broadcast_to(hi, x.shape)[tuple(idx)]!r}] for M={Mb[tuple(idx[:-1]) + (0,)]:g}"
+        )
+    x = np.clip(x, lo, hi)
+    if name == "lam":
+        lamv = x
+        gap = 1.0 - x
+    else:
+        lamv = x * (Mb / (Mb - 1.0))
+        gap = ((Mb - 1.0) / Mb - x) * (Mb / (Mb - 1.0))
+    return _Params(Mb, np.array(lamv, dtype=float), np.array(gap, dtype=float), name)
+
+
+def _to_convention(lam: np.ndarray, M: np.ndarray, convention: str) -> np.ndarray:
+    return lam if convention == "lam" else lam * ((M - 1.0) / M)
+
+
+# ----------------------------------------------------------------------------- log-space products
+
+
+def _log_abs(lam: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """``log|lam|`` (``-inf`` at 0), from ``log1p(-gap)`` near 1."""
+    with np.errstate(divide="ignore"):
+        return np.where(gap < 0.5, np.log1p(-np.minimum(gap, 0.5)), np.log(np.abs(lam)))
+
+
+def _signed_products(lam, gap):
+    r"""(log|Lambda|, sign Lambda) of shape (...) and (log|Lambda_-n|, sign Lambda_-n) of shape (..., N)."""
+    la = _log_abs(lam, gap)
+    neg = (lam < 0).astype(np.int64)
+    zeros_pad = np.zeros(la.shape[:-1] + (1,))
+    ipad = np.zeros(la.shape[:-1] + (1,), dtype=np.int64)
+    # exclusive prefix and suffix sums: sum_{k<n} and sum_{k>n}
+    pre = np.concatenate([zeros_pad, np.cumsum(la, axis=-1)[..., :-1]], axis=-1)
+    suf = np.concatenate([np.cumsum(la[..., ::-1], axis=-1)[..., ::-1][..., 1:], zeros_pad], axis=-1)
+    npre = np.concatenate([ipad, np.cumsum(neg, axis=-1)[..., :-1]], axis=-1)
+    nsuf = np.concatenate([np.cumsum(neg[..., ::-1], axis=-1)[..., ::-1][..., 1:], ipad], axis=-1)
+    log_minus = pre + suf
+    sign_minus = np.where((npre + nsuf) % 2 == 1, -1.0, 1.0)
+    log_total = np.sum(la, axis=-1)
+    sign_total = np.where(np.sum(neg, axis=-1) % 2 == 1, -1.0, 1.0)
+    return log_total, sign_total, log_minus, sign_minus
+
+
+def _value(log, sign):
+    return sign * np.exp(log)
+
+
+def _one_minus(log, sign):
+    """``1 - sign * exp(log)`` without cancellation for values near 1."""
+    return np.where(sign > 0, -np.expm1(log), 1.0 + np.exp(log))
+
+
+def _accuracy_parts(lam, gap, M):
+    """(J, 1 - J, log J) of shape (...)."""
+    log_L, sign_L, _, _ = _signed_products(lam, gap)
+    m = M[..., 0]
+    L = _value(log_L, sign_L)
+    one_minus_L = _one_minus(log_L, sign_L)
+    J = (1.0 + (m - 1.0) * L) / m
+    err = (m - 1.0) / m * one_minus_L
+    J = np.clip(J, 0.0, 1.0)
+    err = np.clip(err, 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        logJ = np.where(err < 0.5, np.log1p(-np.minimum(err, 0.5)), np.log(J))
+    return J, err, logJ
+
+
+def _update(lam, gap, M):
+    """One exact STaR iteration in (lam, 1 - lam) form; rows unchanged where J = 0."""
+    log_L, sign_L, log_m, sign_m = _signed_products(lam, gap)
+    L = _value(log_L, sign_L)[..., None]
+    Lm = _value(log_m, sign_m)
+    one_minus_Lm = _one_minus(log_m, sign_m)
+    MJ = 1.0 + (M - 1.0) * L  # M * J >= 0
+    # J = 0 up to the round-off of this sum (e.g. lam = -1/(M-1), which no float holds exactly)
+    alive = MJ > 8.0 * np.finfo(float).eps * (1.0 + (M - 1.0) * np.abs(L))
+    safe = np.where(alive, MJ, 1.0)
+    new_gap = gap * one_minus_Lm / safe
+    new_lam_direct = (lam + Lm * (1.0 + (M - 2.0) * lam)) / safe
+    new_lam = np.where(new_gap < 0.5, 1.0 - new_gap, new_lam_direct)
+    new_gap = np.where(new_gap < 0.5, new_gap, 1.0 - new_lam_direct)
+    lo = -1.0 / (M - 1.0)
+    new_lam = np.where(alive, np.clip(new_lam, lo, 1.0), lam)
+    new_gap = np.where(alive, np.clip(new_gap, 0.0, 1.0 - lo), gap)
+    return new_lam, new_gap
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def symmetric_accuracy(M, *, lam=None, eps=None) -> np.ndarray:
+    r"""Accuracy :math:`J = \Lambda + (1 - \Lambda)/M`, shape ``(...)``."""
+    p = _params(M, lam, eps)
+    return _accuracy_parts(p.lam, p.gap, p.M)[0]
+
+
+def symmetric_error_rate(M, *, lam=None, eps=None) -> np.ndarray:
+    r""":math:`1 - J = (1 - \Lambda)(M-1)/M`, accurate when ``J`` is close to 1; shape ``(...)``."""
+    p = _params(M, lam, eps)
+    return _accuracy_parts(p.lam, p.gap, p.M)[1]
+
+
+def symmetric_star_update(M, *, lam=None, eps=None) -> np.ndarray:
+    r"""One exact STaR iteration, :math:`1 - \lambda_n' = (1-\lambda_n)(1-\Lambda_{-n})/(1+(M-1)\Lambda)`.
+
+    Returns the new per-step parameters, shape ``(..., N)``, in the convention given (``lam`` or
+    ``eps``). Where :math:`J = 0` the parameters are returned unchanged (unvisited-row rule).
+    """
+    p = _params(M, lam, eps)
+    new_lam, _ = _update(p.lam, p.gap, p.M)
+    return _to_convention(new_lam, p.M, p.convention)
+
+
+def symmetric_flawed_share(M, *, lam=None, eps=None) -> np.ndarray:
+    r"""Share of kept chains with a wrong intermediate state, :math:`1 - \prod_n p_n / J`; shape ``(...)``.
+
+    NaN where :math:`J = 0`.
+    """
+    p = _params(M, lam, eps)
+    return _flawed_share(p.lam, p.gap, p.M)
+
+
+def _log_step_correct(lam, gap, M):
+    r""":math:`\log p_n`, :math:`p_n = 1 - (1-\lambda_n)(M-1)/M = (1 + (M-1)\lambda_n)/M`."""
+    x = gap * (M - 1.0) / M
+    with np.errstate(divide="ignore", invalid="ignore"):
+        direct = np.log(np.clip((1.0 + (M - 1.0) * lam) / M, 0.0, None))
+    return np.where(x < 0.5, np.log1p(-np.minimum(x, 0.5)), direct)
+
+
+def _chain_probabilities(lam, gap, M):
+    r"""Per-step transition probabilities of the on/off-track chain (all in [0, 1], no cancellation).
+
+    ``stay_on`` :math:`p_n`, ``leave`` :math:`1 - p_n = (1-\lambda_n)(M-1)/M`,
+    ``back`` :math:`(1-\lambda_n)/M`, ``stay_off`` :math:`1 - (1-\lambda_n)/M`.
+    """
+    stay_on = np.exp(_log_step_correct(lam, gap, M))
+    leave = gap * (M - 1.0) / M
+    back = gap / M
+    return stay_on, leave, back, 1.0 - back
+
+
+def _flawed_share(lam, gap, M):
+    r""":math:`1 - \prod_n p_n / J`, as flawed mass / (flawed + clean mass).
+
+    The masses come from an O(N) forward pass over (clean on track, on track after a wrong
+    state, off track) with non-negative terms only, so the share keeps its relative accuracy
+    even when it is many orders of magnitude below ``1 - J`` (``lam`` near 1, large ``N``).
+    """
+    stay_on, leave, back, stay_off = _chain_probabilities(lam, gap, M)
+    N = lam.shape[-1]
+    clean = np.ones(lam.shape[:-1])
+    dirty = np.zeros(lam.shape[:-1])  # on track, with a wrong state before
+    off = np.zeros(lam.shape[:-1])
+    for n in range(N - 1):
+        clean, dirty, off = (
+            clean * stay_on[..., n],
+            dirty * stay_on[..., n] + off * back[..., n],
+            (clean + dirty) * leave[..., n] + off * stay_off[..., n],
+        )
+    flawed = dirty * stay_on[..., N - 1] + off * back[..., N - 1]
+    total = flawed + clean * stay_on[..., N - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = flawed / np.where(total > 0, total, 1.0)
+    return np.where(total > 0, np.clip(share, 0.0, 1.0), np.nan)
+
+
+def symmetric_flawed_distribution(M, *, lam=None, eps=None) -> np.ndarray:
+    r"""``d[..., k] = Pr(k wrong intermediate states | r = 1)``, ``k = 0..N-1``; shape ``(..., N)``.
+
+    Forward pass of the on/off-track chain of :mod:`star_theory.derive`: from on track the next
+    state is correct with probability :math:`p_n`, from off track with :math:`(1-\lambda_n)/M`.
+    ``O(N^2)`` work. NaN where :math:`J = 0`.
+    """
+    p = _params(M, lam, eps)
+    lamv, gap, Mb = p.lam, p.gap, p.M
+    N = lamv.shape[-1]
+    stay_on, leave, back, stay_off = _chain_probabilities(lamv, gap, Mb)
+    batch = lamv.shape[:-1]
+    on = np.zeros(batch + (N,))
+    off = np.zeros(batch + (N,))
+    on[..., 0] = 1.0
+    for n in range(N - 1):  # levels 1..N-1 are intermediate
+        s_on, s_leave = stay_on[..., n, None], leave[..., n, None]
+        s_back, s_off = back[..., n, None], stay_off[..., n, None]
+        new_on = on * s_on + off * s_back
+        new_off = np.zeros_like(off)
+        new_off[..., 1:] = (on * s_leave + off * s_off)[..., :-1]
+        on, off = new_on, new_off
+    final = on * stay_on[..., N - 1, None] + off * back[..., N - 1, None]
+    total = final.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, final / np.where(total > 0, total, 1.0), np.nan)
+
+
+def symmetric_step_correctness(M, *, lam=None, eps=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(p, p_kept)``: :math:`\Pr(s_n = s_n^*)` and :math:`\Pr(s_n = s_n^* \mid r = 1)`, shapes ``(..., N)``.
+
+    :math:`\Pr(s_n = s_n^*) = (1 + (M-1)\Lambda_{\le n})/M` and
+    :math:`\Pr(s_n = s_n^*, r = 1) = \Pr(s_n = s_n^*)\,(1 + (M-1)\Lambda_{> n})/M`.
+    ``p_kept`` is NaN where :math:`J = 0`.
+    """
+    pr = _params(M, lam, eps)
+    la = _log_abs(pr.lam, pr.gap)
+    neg = (pr.lam < 0).astype(np.int64)
+    log_upto = np.cumsum(la, axis=-1)
+    sign_upto = np.where(np.cumsum(neg, axis=-1) % 2 == 1, -1.0, 1.0)
+    zeros_pad = np.zeros(la.shape[:-1] + (1,))
+    log_after = np.concatenate([np.cumsum(la[..., ::-1], axis=-1)[..., ::-1][..., 1:], zeros_pad], axis=-1)
+    n_after = np.concatenate(
+        [np.cumsum(neg[..., ::-1], axis=-1)[..., ::-1][..., 1:], np.zeros(la.shape[:-1] + (1,), dtype=np.int64)],
+        axis=-1,
+    )
+    sign_after = np.where(n_after % 2 == 1, -1.0, 1.0)
+    m = pr.M
+    on = np.clip((1.0 + (m - 1.0) * _value(log_upto, sign_upto)) / m, 0.0, 1.0)
+    success_after = np.clip((1.0 + (m - 1.0) * _value(log_after, sign_after)) / m, 0.0, 1.0)
+    J = _accuracy_parts(pr.lam, pr.gap, pr.M)[0][..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kept = np.where(J > 0, on * success_after / np.where(J > 0, J, 1.0), np.nan)
+    return on, np.clip(kept, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class SymmetricTrajectory:
+    """Closed-form STaR trajectory over ``T`` iterations (iteration is the first axis).
+
+    ``lam``, ``eps``, ``gap`` (:math:`1 - \\lambda`, accurate near 1): shape ``(T+1, ..., N)``;
+    ``accuracy``, ``error_rate`` (:math:`1 - J`), ``flawed_share``: shape ``(T+1, ...)``.
+    ``convention`` is the one the parameters were given in.
+    """
+
+    M: np.ndarray
+    convention: str
+    lam: np.ndarray
+    eps: np.ndarray
+    gap: np.ndarray
+    accuracy: np.ndarray
+    error_rate: np.ndarray
+    flawed_share: np.ndarray
+
+    @property
+    def iterations(self) -> int:
+        return self.lam.shape[0] - 1
+
+    def params(self) -> np.ndarray:
+        """Per-step parameters in the convention they were given in."""
+        return self.lam if self.convention == "lam" else self.eps
+
+
+def symmetric_trajectory(M, iterations: int, *, lam=None, eps=None) -> SymmetricTrajectory:
+    """``iterations`` exact STaR iterations from ``lam`` (or ``eps``) by the closed form."""
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+        raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    p = _params(M, lam, eps)
+    lams, gaps = [p.lam], [p.gap]
+    for _ in range(int(iterations)):
+        l, g = _update(lams[-1], gaps[-1], p.M)
+        lams.append(l)
+        gaps.append(g)
+    acc, err, share = [], [], []
+    for l, g in zip(lams, gaps):
+        J, e, _ = _accuracy_parts(l, g, p.M)
+        acc.append(J)
+        err.append(e)
+        share.append(_flawed_share(l, g, p.M))
+    lam_arr = np.stack(lams)
+    m = p.M[..., 0] if p.M.ndim > 1 else p.M
+    return SymmetricTrajectory(
+        M=m,
+        convention=p.convention,
+        lam=lam_arr,
+        eps=lam_arr * ((p.M - 1.0) / p.M),
+        gap=np.stack(gaps),
+        accuracy=np.stack(acc),
+        error_rate=np.stack(err),
+        flawed_share=np.stack(share),
+    )
+
+
+def iterations_to_accuracy(M, target: float, *, lam=None, eps=None, max_iterations: int = 1000) -> np.ndarray:
+    """Fewest exact STaR iterations ``t`` with :math:`J(P^t) \\ge` ``target``; shape ``(...)``.
+
+    Returns a float array: integers where the target is reached within ``max_iterations``,
+    ``inf`` elsewhere (0 when the initial policy already reaches it).
+    """
+    try:
+        target = float(target)
+    except (TypeError, ValueError):
+        raise InputError(f"target accuracy must be a number, got {target!r}") from None
+    if not (0.0 < target <= 1.0):
+        raise InputError(f"target accuracy must be in (0, 1], got {target!r}")
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 0:
+        raise InputError(f"max_iterations must be a non-negative integer, got {max_iterations!r}")
+    p = _params(M, lam, eps)
+    l, g = p.lam, p.gap
+    out = np.full(l.shape[:-1], np.inf)
+    for t in range(int(max_iterations) + 1):
+        err = _accuracy_parts(l, g, p.M)[1]
+        reached = (err <= 1.0 - target) & np.isinf(out)
+        out = np.where(reached, float(t), out)
+        if not np.any(np.isinf(out)) or t == max_iterations:
+            break
+        l, g = _update(l, g, p.M)
+    return out

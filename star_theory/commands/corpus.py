@@ -1,0 +1,62 @@
+"""``rlstar corpus``: a pretraining corpus of chains from the symmetric family on a digit task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def _config_class():
+    from ..config import check, option
+    from ..tasks import TASK_NAMES
+
+    @dataclass(frozen=True)
+    class CorpusConfig:
+        """A corpus: digit task, pretrained policy (lam or eps), chains per question, seed."""
+
+        task: str = option("zip", "digit task", choices=TASK_NAMES)
+        digits: int = option(3, "digits D per number (>= 1)")
+        base: int = option(2, "base b (>= 2)")
+        lam: tuple[float, ...] | None = option(None, "mixture weight lam_n of P_n = lam_n P* + (1-lam_n) U (1 value or N)")
+        eps: tuple[float, ...] | None = option(None, "excess probability eps_n = lam_n (M-1)/M (1 value or N)")
+        chains_per_question: int = option(4096, "chains sampled per question (>= 1)")
+        seed: int = option(0, "seed of numpy.random.default_rng (>= 0)")
+        out: str | None = option(None, "output file (CSV text, format rlstar-corpus/1)")
+
+        def __post_init__(self):
+            check((self.lam is None) != (self.eps is None), "give exactly one of lam or eps")
+            check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
+            check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+            check(self.out is not None and self.out != "", "out (the output file) is required")
+
+    return CorpusConfig
+
+
+def register(subparsers) -> None:
+    from ..config import add_arguments
+
+    p = subparsers.add_parser(
+        "corpus",
+        help="sample a pretraining corpus (one chain per row, columns s0..sN) for the LLM backend",
+        description="Chains sampled from P_n = lam_n P_n* + (1-lam_n) U on a digit task, written atomically as "
+        "CSV with a '# {json}' metadata line (format rlstar-corpus/1; see star_theory.corpus).",
+    )
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [corpus] table or top level)")
+    add_arguments(p, _config_class())
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..config import from_args, load_toml
+    from ..corpus import make_corpus, write_corpus
+
+    base, source = {}, "corpus"
+    if args.config:
+        table = load_toml(args.config)
+        base, source = table.get("corpus", table), args.config
+    cfg = from_args(_config_class(), args, base=base, source=source)
+    meta, chains = make_corpus(cfg.task, cfg.digits, cfg.base, lam=cfg.lam, eps=cfg.eps,
+                               chains_per_question=cfg.chains_per_question, seed=cfg.seed)
+    write_corpus(cfg.out, chains, meta)
+    print(f"wrote {meta['n_chains']} chains ({meta['n_questions']} questions x {meta['chains_per_question']}, "
+          f"N={meta['n_steps']}, lam={[round(x, 6) for x in meta['lam']]}, seed {meta['seed']}) to {cfg.out}")
+    return 0

@@ -1,0 +1,109 @@
+"""``rlstar phase``: pretrained-quality phase diagram over (lam_1, lam_2), exact or sampled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+
+def _config_class():
+    from ..config import check, option
+    from ..phase import MODES
+    from ..sampling import EMPTY_ROW_RULES
+    from ..variants import VARIANT_NAMES
+
+    @dataclass(frozen=True)
+    class PhaseConfig:
+        """A phase diagram: grid, mode (exact / sampled), variant."""
+
+        M: int = option(8, "states per level (>= 2)", flag="--M")
+        N: int = option(2, "reasoning steps: 2, or more for a slice with lam_3.. fixed", flag="--N")
+        fixed: tuple[float, ...] = option([], "lam_3..lam_N of an N >= 3 slice (N-2 values, lam convention)")
+        points: int = option(41, "grid points per axis over [-1/(M-1), 1], zero included (>= 3)")
+        iterations: int = option(200, "STaR iterations per grid point (>= 1)")
+        target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
+        mode: str = option("exact", "exact form or K sampled chains per question", choices=MODES)
+        variant: str = option("star", "STaR update rule", choices=VARIANT_NAMES)
+        rationales: int = option(1, "rationalize: rationales per failed question")
+        fp: float = option(0.0, "noisy-verifier: false-positive rate")
+        fn: float = option(0.0, "noisy-verifier: false-negative rate")
+        eta: float = option(1.0, "partial-fit: step size in (0, 1]")
+        temperature: float = option(1.0, "temperature: sampling temperature (> 0)")
+        chains_per_question: int | None = option(None, "K: chains per question (needed for mode=sampled)", flag="--K")
+        seeds: tuple[int, ...] = option([0, 1, 2], "seeds of the sampled runs")
+        empty_rows: str = option("keep", "sampled rule for rows with no kept data", choices=EMPTY_ROW_RULES)
+        alpha: float = option(1.0, "add-alpha constant for empty_rows=smooth (> 0)")
+
+        def __post_init__(self):
+            check(self.M >= 2, f"M must be >= 2, got {self.M}")
+            check(self.N >= 2, f"N must be >= 2, got {self.N}")
+            check(len(self.fixed) == self.N - 2, f"fixed must hold N-2={self.N - 2} values, got {len(self.fixed)}")
+            check(self.points >= 3, f"points must be >= 3, got {self.points}")
+            check(self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}")
+            check(0 < self.target <= 1, f"target must lie in (0, 1], got {self.target}")
+            check(self.mode != "sampled" or self.chains_per_question is not None, "chains_per_question (--K) is required for mode=sampled")
+            check(self.chains_per_question is None or self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
+            check(len(self.seeds) >= 1, "seeds must list at least one seed")
+
+    return PhaseConfig
+
+
+def register(subparsers) -> None:
+    from ..config import add_arguments
+
+    p = subparsers.add_parser(
+        "phase",
+        help="pretrained-quality phase diagram over (lam_1, lam_2): outcome and iterations to a target",
+        description="Outcome (optimum / stuck / other) and iterations to a target accuracy over the (lam_1, lam_2) "
+        "square [-1/(M-1), 1]^2 (lam convention), exact or with K sampled chains per question; N >= 3 gives a "
+        "slice with lam_3.. fixed. Writes JSON (--out or --format json) and a figure (--plot).",
+    )
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [phase] table or top level)")
+    add_arguments(p, _config_class())
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--out", metavar="FILE.json", help="write the JSON result here (atomically)")
+    p.add_argument("--plot", metavar="FILE.png", help="write the figure here")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..config import from_args, load_toml
+    from ..errors import InputError
+    from ..io import dumps_json, write_json
+    from ..phase import phase_diagram
+    from ..variants import DEFAULTS, make_variant
+
+    base, source = {}, "phase"
+    if args.config:
+        table = load_toml(args.config)
+        if "phase" in table:
+            table = table["phase"]
+        base, source = table, args.config
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise InputError(f"--plot path must end in .png, got {args.plot!r}")
+    cfg = from_args(_config_class(), args, base=base, source=source)
+    params = {k: getattr(cfg, k) for k in DEFAULTS if getattr(cfg, k) != DEFAULTS[k]}
+    d = phase_diagram(
+        cfg.M, cfg.N, fixed=cfg.fixed, points=cfg.points, iterations=cfg.iterations, target=cfg.target,
+        mode=cfg.mode, variant=make_variant(cfg.variant, **params), chains_per_question=cfg.chains_per_question,
+        seeds=cfg.seeds, empty_rows=cfg.empty_rows, alpha=cfg.alpha, progress=args.progress,
+    )
+    result = d.to_json()
+    if args.out:
+        write_json(args.out, result)
+    if args.plot:
+        from ..plots.phase import plot_phase
+
+        plot_phase(d, args.plot)
+    if args.format == "json":
+        sys.stdout.write(dumps_json(result) + "\n")
+    else:
+        print(f"# phase diagram M={d.M} N={d.N} fixed={list(d.fixed)} {d.mode} {d.variant}, convention lam, "
+              f"{d.values.size}x{d.values.size} grid over [{d.values[0]:.4g}, {d.values[-1]:.4g}]")
+        for k, v in d.counts().items():
+            print(f"{k:>8}: {v}")
+        for k, v in d.notes.items():
+            print(f"# {k}: {v}")
+    return 0

@@ -1,0 +1,121 @@
+"""``rlstar theory``: the closed-form STaR trajectory of the symmetric family (table, JSON, plot)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import add_arguments, check, from_args, option, to_mapping
+
+
+@dataclass(frozen=True)
+class TheoryConfig:
+    states: int = option(64, "M, states per level (>= 2)")
+    steps: int = option(3, "N, reasoning steps (>= 1)")
+    lam: tuple[float, ...] | None = option(
+        None, "per-step mixture weight lam in [-1/(M-1), 1]: one value (every step) or N values; 0.2 if neither --lam nor --eps"
+    )
+    eps: tuple[float, ...] | None = option(
+        None, "per-step excess probability eps = lam (M-1)/M in [-1/M, (M-1)/M], instead of --lam"
+    )
+    iterations: int = option(10, "T, exact STaR iterations (>= 0)")
+    format: str = option("table", "output format", choices=("table", "json"))
+    plot: str | None = option(None, "write the curves to this .png file")
+    show_formulas: bool = option(False, "print the sympy-derived closed forms for N steps and exit")
+    formula_style: str = option("plain", "style of --show-formulas", choices=("plain", "latex"))
+
+    def __post_init__(self):
+        check(self.states >= 2, f"states must be >= 2, got {self.states}")
+        check(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
+        check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
+        check(self.iterations <= 100000, f"iterations must be <= 100000, got {self.iterations}")
+        check(self.lam is None or self.eps is None, "give --lam or --eps, not both")
+        check(self.plot is None or self.plot.lower().endswith(".png"), f"plot path must end in .png, got {self.plot!r}")
+        check(self.format in ("table", "json"), f"format must be table or json, got {self.format!r}")
+        check(self.formula_style in ("plain", "latex"), f"formula_style must be plain or latex, got {self.formula_style!r}")
+
+    @property
+    def convention(self) -> str:
+        return "eps" if self.eps is not None else "lam"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "theory",
+        help="closed-form STaR trajectory of the symmetric family",
+        description="Accuracy, per-step lam (or eps) and flawed-chain share over exact STaR "
+        "iterations, from the closed forms (equal to the exact operator).",
+    )
+    add_arguments(p, TheoryConfig)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..closed_form import symmetric_trajectory
+    from ..io import dumps_json
+    from ..model import resolve_lam
+
+    cfg = from_args(TheoryConfig, args, source="theory")
+    if cfg.show_formulas:
+        from ..derive import format_formulas
+
+        print(format_formulas(cfg.steps, cfg.formula_style))
+        return 0
+    conv = cfg.convention
+    if conv == "eps":
+        lam = resolve_lam(cfg.states, cfg.steps, eps=list(cfg.eps))
+    else:
+        lam = resolve_lam(cfg.states, cfg.steps, lam=list(cfg.lam) if cfg.lam is not None else 0.2)
+    tr = symmetric_trajectory(cfg.states, cfg.iterations, lam=lam)
+    shown = tr.eps if conv == "eps" else tr.lam
+    if cfg.plot:
+        from ..plots.theory import plot_trajectory
+
+        label = "eps" if conv == "eps" else "lam"
+        init = np.round(shown[0], 4).tolist()
+        plot_trajectory(
+            _as_convention(tr, conv),
+            cfg.plot,
+            title=f"closed form, M={cfg.states}, N={cfg.steps}, initial {label}={init}",
+        )
+    iters = list(range(cfg.iterations + 1))
+    if cfg.format == "json":
+        settings = to_mapping(cfg)
+        settings["lam"] = lam.tolist()
+        print(
+            dumps_json(
+                {
+                    "settings": settings,
+                    "convention": conv,
+                    "iteration": iters,
+                    "accuracy": tr.accuracy,
+                    "error_rate": tr.error_rate,
+                    "lam": tr.lam,
+                    "eps": tr.eps,
+                    "flawed_share": tr.flawed_share,
+                },
+                indent=None,
+            )
+        )
+    else:
+        sym = "eps" if conv == "eps" else "lam"
+        print(
+            f"# closed-form exact STaR, M={cfg.states}, N={cfg.steps}; per-step {sym} "
+            f"({'excess probability: P(correct)=1/M+eps' if conv == 'eps' else 'mixture weight: P=lam P*+(1-lam)U'})"
+        )
+        head = ["t", "accuracy"] + [f"{sym}_{n + 1}" for n in range(cfg.steps)] + ["flawed_share"]
+        widths = [4, 10] + [10] * cfg.steps + [12]
+        print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
+        for t in iters:
+            cells = [str(t), f"{tr.accuracy[t]:.6f}"] + [f"{v:.6f}" for v in shown[t]] + [f"{tr.flawed_share[t]:.6f}"]
+            print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+        if cfg.plot:
+            print(f"# plot written to {cfg.plot}")
+    return 0
+
+
+def _as_convention(tr, conv):
+    from dataclasses import replace
+
+    return replace(tr, convention=conv)

@@ -1,0 +1,217 @@
+r"""Pretraining corpora: chains sampled from the symmetric family on a digit task, as a text file.
+
+File format ``rlstar-corpus/1`` (UTF-8 text, ``\n`` line ends, every line ends with ``\n``):
+
+1. ``# `` followed by one line of JSON metadata with the keys
+
+   - ``format``: ``"rlstar-corpus/1"``;
+   - ``task`` (``"zip"`` or ``"add"``), ``digits`` (D), ``base`` (b);
+   - ``n_steps`` (N), ``level_sizes`` (``|S_0|, ..., |S_N|``);
+   - ``lam`` and ``eps``: per-step parameters of the pretrained policy
+     :math:`P_n = \lambda_n P_n^* + (1-\lambda_n) U` (both conventions, ``N`` values each;
+     ``eps_n = lam_n (|S_n|-1)/|S_n|``), and ``convention``: the one the user gave;
+   - ``chains_per_question`` (K), ``n_questions``, ``n_chains`` (``= K * n_questions``);
+   - ``seed``: the seed of ``numpy.random.default_rng`` that drew the chains;
+   - optional extra keys (ignored by the reader, kept in the returned dict).
+
+2. the header ``s0,s1,...,sN``;
+3. ``n_chains`` rows, one chain each: ``N + 1`` comma-separated integer state indices, column
+   ``n`` in ``[0, |S_n|)``; rows are grouped by question in increasing ``s0`` (shuffle before
+   training). States decode to digits with ``star_theory.tasks.digit_task(...).levels``.
+
+:func:`read_corpus` validates all of this and raises :class:`~star_theory.errors.InputError`
+on a malformed or truncated file (wrong row count, a missing final newline, a bad field).
+Files are written atomically (:func:`star_theory.io.atomic_write_text`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+
+from .errors import InputError
+from .io import atomic_write_text
+from .model import _as_int, mixture_policy, resolve_lam
+from .sampling import as_generator, sample_chains
+from .tasks import digit_task
+
+CORPUS_FORMAT = "rlstar-corpus/1"
+REQUIRED_KEYS = (
+    "format",
+    "task",
+    "digits",
+    "base",
+    "n_steps",
+    "level_sizes",
+    "lam",
+    "eps",
+    "chains_per_question",
+    "n_questions",
+    "n_chains",
+    "seed",
+)
+
+
+def make_corpus(
+    task: str = "zip",
+    digits: int = 3,
+    base: int = 2,
+    lam=None,
+    eps=None,
+    chains_per_question: int = 4096,
+    seed: int = 0,
+) -> tuple[dict, np.ndarray]:
+    r"""Sample ``K`` chains per question from :math:`P_n = \lambda_n P_n^* + (1-\lambda_n) U`.
+
+    ``task`` names a digit task (:func:`star_theory.tasks.digit_task`); give ``lam`` or ``eps``
+    (one value or one per step). Returns ``(meta, chains)`` ready for :func:`write_corpus`.
+    """
+    dt = digit_task(task, digits, base)
+    policy = mixture_policy(dt.task, lam=lam, eps=eps)
+    K = _as_int(chains_per_question, "chains_per_question", 1)
+    seed = _as_int(seed, "seed", 0)
+    chains = sample_chains(policy, dt.task, K, as_generator(seed))
+    sizes = dt.task.sizes
+    given = np.atleast_1d(np.asarray(lam if lam is not None else eps, dtype=float))
+    given = np.broadcast_to(given, (dt.task.n_steps,)) if given.size == 1 else given
+    lam_used = [
+        float(resolve_lam(sizes[n + 1], 1, **{("lam" if lam is not None else "eps"): v})[0])
+        for n, v in enumerate(given)
+    ]
+    meta = {
+        "format": CORPUS_FORMAT,
+        "task": dt.name,
+        "digits": dt.digits,
+        "base": dt.base,
+        "n_steps": dt.task.n_steps,
+        "level_sizes": list(sizes),
+        "lam": lam_used,
+        "eps": [l * (sizes[n + 1] - 1) / sizes[n + 1] for n, l in enumerate(lam_used)],
+        "convention": "lam" if lam is not None else "eps",
+        "chains_per_question": K,
+        "n_questions": int(sizes[0]),
+        "n_chains": int(chains.shape[0]),
+        "seed": seed,
+    }
+    return meta, chains
+
+
+def _check_meta(meta, source: str) -> dict:
+    if not isinstance(meta, dict):
+        raise InputError(f"{source}: metadata must be a JSON object")
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise InputError(f"{source}: metadata lacks key {missing[0]!r}")
+    if meta["format"] != CORPUS_FORMAT:
+        raise InputError(f"{source}: format {meta['format']!r} is not {CORPUS_FORMAT!r}")
+    for key in ("digits", "base", "n_steps", "chains_per_question", "n_questions", "n_chains", "seed"):
+        v = meta[key]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise InputError(f"{source}: metadata {key}={v!r} must be a non-negative integer")
+    N = int(meta["n_steps"])
+    sizes = meta["level_sizes"]
+    if (
+        not isinstance(sizes, list)
+        or len(sizes) != N + 1
+        or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in sizes)
+    ):
+        raise InputError(f"{source}: metadata level_sizes={sizes!r} must list {N + 1} positive integers")
+    for key in ("lam", "eps"):
+        v = meta[key]
+        if not isinstance(v, list) or len(v) != N or not all(isinstance(x, (int, float)) for x in v):
+            raise InputError(f"{source}: metadata {key}={v!r} must list {N} numbers")
+    if meta["n_chains"] != meta["chains_per_question"] * meta["n_questions"]:
+        raise InputError(
+            f"{source}: metadata n_chains={meta['n_chains']} != chains_per_question * n_questions"
+        )
+    return meta
+
+
+def header_line(n_steps: int) -> str:
+    """The column header ``s0,s1,...,sN``."""
+    return ",".join(f"s{n}" for n in range(n_steps + 1))
+
+
+def write_corpus(path: str | os.PathLike, chains, meta: dict) -> str:
+    """Write ``chains`` (int array ``(n_chains, N+1)``) with ``meta`` atomically; returns the path.
+
+    ``meta`` must hold the keys of the format (see the module docstring); the chains are checked
+    against ``n_chains`` and ``level_sizes``.
+    """
+    meta = _check_meta(dict(meta), "corpus metadata")
+    chains = np.asarray(chains)
+    N = meta["n_steps"]
+    if chains.ndim != 2 or chains.shape != (meta["n_chains"], N + 1):
+        raise InputError(f"chains must have shape {(meta['n_chains'], N + 1)}, got {chains.shape}")
+    if chains.size and not np.issubdtype(chains.dtype, np.integer):
+        raise InputError(f"chains must hold integers, got dtype {chains.dtype}")
+    sizes = np.asarray(meta["level_sizes"])
+    if chains.size and (np.any(chains < 0) or np.any(chains >= sizes[None, :])):
+        raise InputError("chains hold a state index outside its level")
+    buf = io.StringIO()
+    buf.write("# " + json.dumps(meta, separators=(",", ":"), allow_nan=False) + "\n")
+    buf.write(header_line(N) + "\n")
+    if chains.size:
+        np.savetxt(buf, chains, fmt="%d", delimiter=",", newline="\n")
+    atomic_write_text(path, buf.getvalue())
+    return os.fspath(path)
+
+
+def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
+    """Read and validate a corpus file; returns ``(meta, chains)`` with ``chains`` int64 ``(n, N+1)``."""
+    source = os.fspath(path)
+    try:
+        with open(path, "r", encoding="utf-8", newline="") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise InputError(f"corpus file not found: {source}") from None
+    except IsADirectoryError:
+        raise InputError(f"corpus path is a folder, not a file: {source}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: not a UTF-8 text corpus") from None
+    if not text.startswith("# "):
+        raise InputError(f"{source}: first line must be '# ' followed by JSON metadata")
+    if not text.endswith("\n"):
+        raise InputError(f"{source}: truncated (the last line has no newline)")
+    first, _, rest = text.partition("\n")
+    try:
+        meta = json.loads(first[2:])
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: malformed metadata JSON ({exc.msg} at column {exc.colno + 2})") from None
+    meta = _check_meta(meta, source)
+    N = meta["n_steps"]
+    header, _, body = rest.partition("\n")
+    if header.strip() != header_line(N):
+        raise InputError(f"{source}: line 2 must be the header {header_line(N)!r}, got {header[:60]!r}")
+    n_rows = body.count("\n")
+    if n_rows != meta["n_chains"]:
+        raise InputError(f"{source}: {n_rows} chain rows but metadata says n_chains={meta['n_chains']} (truncated?)")
+    if n_rows == 0:
+        return meta, np.empty((0, N + 1), dtype=np.int64)
+    lines = body.split("\n")[:-1]
+    width = np.fromiter((ln.count(",") for ln in lines), dtype=np.int64, count=len(lines))
+    if np.any(width != N):
+        i = int(np.flatnonzero(width != N)[0])
+        raise InputError(f"{source}: line {i + 3} has {width[i] + 1} fields, expected {N + 1}")
+    try:
+        chains = np.array(body.replace(",", " ").split(), dtype=np.int64)
+    except ValueError:
+        bad = next(
+            (i for i, ln in enumerate(lines) if not all(f.strip().lstrip("-").isdigit() for f in ln.split(","))),
+            0,
+        )
+        raise InputError(f"{source}: line {bad + 3} holds a field that is not an integer") from None
+    if chains.size != n_rows * (N + 1):
+        raise InputError(f"{source}: empty field among the chain rows")
+    chains = chains.reshape(n_rows, N + 1)
+    sizes = np.asarray(meta["level_sizes"])
+    bad = (chains < 0) | (chains >= sizes[None, :])
+    if np.any(bad):
+        i, n = np.argwhere(bad)[0]
+        raise InputError(
+            f"{source}: line {i + 3} column s{n}={chains[i, n]} is outside level {n} of size {sizes[n]}"
+        )
+    return meta, chains

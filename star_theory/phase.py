@@ -1,0 +1,239 @@
+r"""Pretrained-quality phase diagrams: where STaR goes from each initial ``lam`` vector.
+
+A diagram covers a grid of :math:`(\lambda_1, \lambda_2)` over the whole admissible square
+:math:`[-1/(M-1), 1]^2` (negative, zero and positive values) of the symmetric family with ``M``
+states per level; for ``N = 3`` it is a *slice* with :math:`\lambda_3` (and beyond) fixed. The
+convention is ``lam`` throughout (:math:`P_n = \lambda_n P_n^* + (1-\lambda_n) U_M`).
+
+Each grid point gets
+
+* an **outcome**, the theory core's label (:data:`star_theory.checks.PRETRAINED_LABELS`):
+  ``optimum`` (:math:`1 - J^T \le` ``OPTIMUM_TOL``), ``stuck`` (a fixed point below the optimum:
+  the last iteration moved no kernel entry), ``other`` (still moving after ``iterations``);
+* the **iterations to reach a target accuracy** (NaN where it is not reached within
+  ``iterations``), the final accuracy and the final fitted ``lam`` vector
+  (:func:`star_theory.model.fit_symmetric`). ``optimum`` is about accuracy: a sampled run can
+  reach :math:`J = 1` through consistently *wrong* intermediate steps (final ``lam`` far from 1).
+
+Modes: ``exact`` (the variant's exact form; for ``star`` the vectorised closed form of
+:mod:`star_theory.closed_form`, via :func:`star_theory.checks.classify_symmetric`; other
+variants iterate explicit matrices through :func:`star_theory.checks.classify_pretrained`) and
+``sampled`` (``K`` chains per question, one run per seed, explicit matrices; ``outcome`` is the
+most frequent label over seeds and ``optimum_fraction`` the share of seeds that reach the
+optimum; ``iterations_to_target`` is the median over the seeds that reach it).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric
+from .closed_form import iterations_to_accuracy
+from .errors import InputError
+from .exact import accuracy
+from .model import _as_int, lam_bounds, validate_lam
+from .variants import StarVariant, make_variant
+
+MODES = ("exact", "sampled")
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """A pretrained-quality diagram over ``(lam_1, lam_2)`` (``[i, j]`` = ``(values[i], values[j])``)."""
+
+    M: int
+    N: int
+    values: np.ndarray
+    fixed: tuple[float, ...]
+    mode: str
+    variant: str
+    iterations: int
+    target: float
+    outcome: np.ndarray
+    iterations_to_target: np.ndarray
+    final_accuracy: np.ndarray
+    final_lam: np.ndarray | None = None
+    optimum_fraction: np.ndarray | None = None
+    chains_per_question: int | None = None
+    seeds: tuple[int, ...] | None = None
+    convention: str = "lam"
+    notes: dict = field(default_factory=dict)
+
+    def counts(self) -> dict:
+        """Grid points per outcome label."""
+        return {lab: int(np.sum(self.outcome == lab)) for lab in PRETRAINED_LABELS}
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict (NaN becomes ``null`` through :func:`star_theory.io.to_jsonable`)."""
+        return {
+            "kind": "rlstar-phase/1",
+            "convention": self.convention,
+            "axes": {"x": "lam_1 (step 1)", "y": "lam_2 (step 2)", "index": "outcome[i][j] is (lam_1=values[i], lam_2=values[j])"},
+            "M": self.M,
+            "N": self.N,
+            "fixed": {f"lam_{n + 3}": v for n, v in enumerate(self.fixed)},
+            "mode": self.mode,
+            "variant": self.variant,
+            "iterations": self.iterations,
+            "target": self.target,
+            "chains_per_question": self.chains_per_question,
+            "seeds": list(self.seeds) if self.seeds is not None else None,
+            "values": self.values,
+            "outcome": self.outcome.tolist(),
+            "counts": self.counts(),
+            "iterations_to_target": self.iterations_to_target,
+            "final_accuracy": self.final_accuracy,
+            "final_lam": self.final_lam,
+            "optimum_fraction": self.optimum_fraction,
+            "labels": {
+                "optimum": "1 - J <= 1e-9 after the last iteration",
+                "stuck": "a fixed point below the optimum (the last iteration changed nothing)",
+                "other": "neither: still moving after the last iteration",
+            },
+            "notes": self.notes,
+        }
+
+
+def default_values(M: int, points: int) -> np.ndarray:
+    """``points`` values over ``[-1/(M-1), 1]`` that include 0 (the two halves spaced separately)."""
+    points = _as_int(points, "points", 3)
+    lo, hi = lam_bounds(M)
+    n_neg = max(1, int(round((points - 1) * (-lo) / (hi - lo))))
+    neg = np.linspace(lo, 0.0, n_neg + 1)
+    pos = np.linspace(0.0, hi, points - n_neg)
+    return np.concatenate([neg, pos[1:]])
+
+
+def _grid(values: np.ndarray, fixed: tuple[float, ...]) -> np.ndarray:
+    l1, l2 = np.meshgrid(values, values, indexing="ij")
+    parts = [l1, l2] + [np.full_like(l1, v) for v in fixed]
+    return np.stack(parts, axis=-1)  # (n, n, N)
+
+
+def phase_diagram(
+    M: int = 8,
+    N: int = 2,
+    values=None,
+    fixed=(),
+    *,
+    points: int = 41,
+    iterations: int = 200,
+    target: float = 0.99,
+    mode: str = "exact",
+    variant: StarVariant | str = "star",
+    chains_per_question: int | None = None,
+    seeds=(0,),
+    empty_rows: str = "keep",
+    alpha: float = 1.0,
+    progress: bool | None = None,
+    use_closed_form: bool = True,
+) -> PhaseDiagram:
+    r"""Outcome and iterations to ``target`` over a :math:`(\lambda_1, \lambda_2)` grid.
+
+    ``values``: the grid on each axis (default :func:`default_values` with ``points``);
+    ``fixed``: :math:`\lambda_3, \dots, \lambda_N` (``N - 2`` values: a slice of ``N = 3``).
+    ``mode="sampled"`` needs ``chains_per_question``; ``variant`` is a name or a
+    :class:`~star_theory.variants.StarVariant` (``rationalize``'s exact form uses
+    ``chains_per_question``). ``use_closed_form=False`` iterates explicit matrices even for
+    ``star`` (slower; the two agree off the boundary).
+    """
+    M = _as_int(M, "M (states per level)", 2)
+    N = _as_int(N, "N (steps)", 2)
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    fixed = tuple(float(v) for v in np.atleast_1d(np.asarray(fixed, dtype=float))) if np.size(fixed) else ()
+    if len(fixed) != N - 2:
+        raise InputError(f"fixed must hold N-2={N - 2} values (lam_3..lam_N), got {len(fixed)}")
+    validate_lam(fixed, M)
+    values = default_values(M, points) if values is None else validate_lam(np.asarray(values, dtype=float), M)
+    if values.ndim != 1 or values.size < 2:
+        raise InputError(f"values must be a 1-d grid of at least 2 lam values, got shape {values.shape}")
+    T = _as_int(iterations, "iterations", 1)
+    target = float(target)
+    if not 0 < target <= 1:
+        raise InputError(f"target must lie in (0, 1], got {target!r}")
+    rule = make_variant(variant) if isinstance(variant, str) else variant
+    if not isinstance(rule, StarVariant):
+        raise InputError(f"variant must be a name or a StarVariant, got {type(variant).__name__}")
+    K = None if chains_per_question is None else _as_int(chains_per_question, "chains_per_question", 1)
+    if mode == "sampled" and K is None:
+        raise InputError("mode 'sampled' needs chains_per_question")
+    seeds = tuple(_as_int(s, "seed", 0) for s in np.atleast_1d(seeds))
+    if mode == "sampled" and not seeds:
+        raise InputError("mode 'sampled' needs at least one seed")
+    grid = _grid(values, fixed)
+    n = values.size
+    notes: dict = {}
+
+    if mode == "exact" and rule.is_neutral and use_closed_form:
+        outcome = classify_symmetric(M, lam=grid, iterations=T)
+        its = iterations_to_accuracy(M, target, lam=grid, max_iterations=T)
+        its = np.where(np.isinf(its), np.nan, its)
+        from .closed_form import symmetric_trajectory
+
+        tr = symmetric_trajectory(M, T, lam=grid)
+        final, final_lam = tr.accuracy[-1], tr.lam[-1]
+        notes["method"] = "closed form of the symmetric family (star_theory.closed_form), vectorised over the grid"
+        if N == 2:
+            from .checks import pretrained_boundary
+
+            pb = pretrained_boundary(M, values, iterations=T)
+            notes["theory_boundary"] = "optimum iff lam_1 + lam_2 + (M-2) lam_1 lam_2 > 0 (star_theory.checks.pretrained_boundary)"
+            notes["theory_agreement"] = pb.agreement
+        return PhaseDiagram(M, N, values, fixed, mode, rule.label(), T, target, outcome, its, final, final_lam, notes=notes)
+
+    runs = [None] if mode == "exact" else list(seeds)
+    labels = np.empty((len(runs), n, n), dtype=object)
+    its = np.full((len(runs), n, n), np.nan)
+    final = np.empty((len(runs), n, n))
+    final_lam = np.empty((len(runs), n, n, N))
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(runs) * n * n, desc=f"phase ({mode})", unit="pt", file=sys.stderr,
+               disable=(None if progress is None else not progress), leave=False)
+    try:
+        for r, seed in enumerate(runs):
+            rng = None if seed is None else np.random.default_rng(seed)
+            for i in range(n):
+                for j in range(n):
+                    base = rule.exact(K) if seed is None else rule.sampled(K, rng, empty_rows, alpha)
+                    acc_t: list[float] = []
+
+                    def step(policy, task, base=base, acc_t=acc_t):
+                        new = base(policy, task)
+                        acc_t.append(accuracy(new, task))
+                        return new
+
+                    q = classify_pretrained(M, lam=grid[i, j], N=N, iterations=T, step=step)
+                    curve = np.array([q.initial_accuracy] + acc_t)
+                    labels[r, i, j] = q.label
+                    final[r, i, j] = q.final_accuracy
+                    final_lam[r, i, j] = q.final_lam
+                    hit = np.flatnonzero(curve >= target)
+                    if hit.size:
+                        its[r, i, j] = hit[0]
+                    bar.update(1)
+    finally:
+        bar.close()
+
+    if mode == "exact":
+        notes["method"] = f"explicit {M}x{M} matrices iterated with the variant's exact form (star_theory.checks.classify_pretrained)"
+        return PhaseDiagram(M, N, values, fixed, mode, rule.label(), T, target, labels[0].astype(str), its[0], final[0],
+                            final_lam[0], chains_per_question=K, notes=notes)
+    # majority label over seeds (ties resolved in the order of PRETRAINED_LABELS)
+    votes = np.stack([(labels == lab).sum(axis=0) for lab in PRETRAINED_LABELS])  # (3, n, n)
+    outcome = np.asarray(PRETRAINED_LABELS)[np.argmax(votes, axis=0)]
+    med = np.median(np.where(np.isnan(its), np.inf, its), axis=0)  # a run that never reaches counts as inf
+    med = np.where(np.isinf(med), np.nan, med)
+    notes["method"] = (
+        f"explicit {M}x{M} matrices, {K} sampled chains per question per iteration, one run per seed; outcome = "
+        "majority label over seeds; iterations_to_target = median over seeds (NaN if the median run does not reach it)"
+    )
+    notes["empty_rows"] = empty_rows if empty_rows == "keep" else f"{empty_rows} (alpha={alpha})"
+    return PhaseDiagram(
+        M, N, values, fixed, mode, rule.label(), T, target, outcome, med, final.mean(axis=0), final_lam.mean(axis=0),
+        optimum_fraction=votes[0] / len(runs), chains_per_question=K, seeds=seeds, notes=notes,
+    )

@@ -1,0 +1,252 @@
+r"""The sweep behind ``rlstar simulate``: a STaR variant run exactly and with ``K`` samples per
+question over several seeds, with the finite-sample closed forms beside the simulation.
+
+For every iteration ``t`` the result holds
+
+* ``exact_accuracy``: :math:`J(P^t)` along the variant's exact form (the infinite-data limit);
+* ``mean_accuracy``, ``band_lo``, ``band_hi``: the sampled runs' accuracy over seeds: the mean
+  and a band, either the central ``level`` *percentile band* of the runs (``band="percentile"``:
+  where a single run lands; the exact curve belongs inside it when ``K`` is large) or a normal
+  confidence interval for the mean, mean :math:`\pm z_{(1+\text{level})/2}\,
+  \mathrm{sd}/\sqrt{\#\text{seeds}}` (``band="mean-se"``);
+* the closed forms of the iteration's sampling step (see :mod:`star_theory.sampling`):
+  ``p_no_kept_exact`` / ``expected_kept_exact`` evaluated at the exact :math:`P^t`, and
+  ``p_no_kept_closed_mean`` / ``expected_kept_closed_mean``, their mean over seeds evaluated
+  at each run's own :math:`P^t` (an unbiased prediction of the observed rates), beside the
+  observed ``no_kept_rate`` (fraction of seeds whose step kept no chain) and ``kept_mean``.
+
+All randomness flows from the recorded ``seeds`` (one ``numpy.random.default_rng(seed)`` per run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import check, option, to_mapping
+from .errors import InputError
+from .exact import accuracy
+from .model import ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
+from .sampling import EMPTY_ROW_RULES, expected_kept_count, prob_no_kept_chain
+from .variants import DEFAULTS, VARIANT_NAMES, StarVariant, make_variant
+
+TASK_KINDS = ("symmetric", "zip", "add")
+BANDS = ("percentile", "mean-se")
+
+
+@dataclass(frozen=True)
+class SimulateConfig:
+    """One simulation: task, initial policy, STaR variant, samples, seeds, iterations."""
+
+    task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a digit task 'zip'/'add'", choices=TASK_KINDS)
+    M: int = option(8, "states per level of the symmetric task (>= 2)", flag="--M")
+    N: int = option(3, "reasoning steps of the symmetric task (>= 1)", flag="--N")
+    task_seed: int | None = option(None, "seed of the symmetric task's random permutations (none: identity steps)")
+    digits: int = option(2, "digits D of each number in a digit task (>= 1)")
+    base: int = option(2, "base b of a digit task (>= 2)")
+    lam: tuple[float, ...] | None = option(None, "initial mixture weight lam_n (1 value or N); default 0.1 when neither lam nor eps is given")
+    eps: tuple[float, ...] | None = option(None, "initial excess probability eps_n = lam_n (M-1)/M (1 value or N)")
+    variant: str = option("star", "STaR update rule", choices=VARIANT_NAMES)
+    rationales: int = option(1, "rationalize: chains sampled with the answer as a hint per failed question (>= 0)")
+    fp: float = option(0.0, "noisy-verifier: probability of accepting a wrong answer, in [0, 1]")
+    fn: float = option(0.0, "noisy-verifier: probability of rejecting a right answer, in [0, 1]")
+    eta: float = option(1.0, "partial-fit: step size, new = (1-eta) old + eta refit, in (0, 1]")
+    temperature: float = option(1.0, "temperature: sample from P^(1/T) renormalised (> 0)")
+    chains_per_question: int = option(16, "K: chains sampled per question per iteration (>= 1)", flag="--K")
+    seeds: tuple[int, ...] = option([0, 1, 2, 3, 4, 5, 6, 7], "seeds of the sampled runs (one run each, >= 1 seed)")
+    iterations: int = option(10, "STaR iterations T (>= 1)")
+    empty_rows: str = option("keep", "rule for a kernel row with no kept data: keep (previous row) or smooth (add-alpha)", choices=EMPTY_ROW_RULES)
+    alpha: float = option(1.0, "add-alpha smoothing constant for empty_rows=smooth (> 0)")
+    band: str = option("percentile", "band over seeds: percentile (central level of the runs) or mean-se (normal CI of the mean)", choices=BANDS)
+    level: float = option(0.9, "coverage level of the band, in (0, 1)")
+    target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
+
+    def __post_init__(self):
+        check(self.task in TASK_KINDS, f"task must be one of {', '.join(TASK_KINDS)}, got {self.task!r}")
+        check(self.M >= 2, f"M must be >= 2, got {self.M}")
+        check(self.N >= 1, f"N must be >= 1, got {self.N}")
+        check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
+        check(self.base >= 2, f"base must be >= 2, got {self.base}")
+        check(self.lam is None or self.eps is None, "give lam or eps, not both")
+        check(self.variant in VARIANT_NAMES, f"variant must be one of {', '.join(VARIANT_NAMES)}, got {self.variant!r}")
+        check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
+        check(len(self.seeds) >= 1, "seeds must list at least one seed")
+        check(all(s >= 0 for s in self.seeds), f"seeds must be non-negative, got {list(self.seeds)}")
+        check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct, got {list(self.seeds)}")
+        check(self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}")
+        check(self.empty_rows in EMPTY_ROW_RULES, f"empty_rows must be one of {', '.join(EMPTY_ROW_RULES)}, got {self.empty_rows!r}")
+        check(self.alpha > 0, f"alpha must be > 0, got {self.alpha}")
+        check(self.band in BANDS, f"band must be one of {', '.join(BANDS)}, got {self.band!r}")
+        check(0 < self.level < 1, f"level must lie in (0, 1), got {self.level}")
+        check(0 < self.target <= 1, f"target must lie in (0, 1], got {self.target}")
+        if self.lam is None and self.eps is None:
+            object.__setattr__(self, "lam", (0.1,))
+        self.make_variant()  # parameter checks name the key
+
+    def make_variant(self) -> StarVariant:
+        """The variant with the parameters that differ from their defaults."""
+        params = {k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]}
+        return make_variant(self.variant, **params)
+
+    def make_task(self) -> tuple[ReasoningTask, str]:
+        """The task and a short description of it."""
+        if self.task == "symmetric":
+            return symmetric_task(self.M, self.N, self.task_seed), f"symmetric M={self.M} N={self.N}"
+        from .tasks import digit_task
+
+        dt = digit_task(self.task, self.digits, self.base)
+        return dt.task, f"{self.task} D={self.digits} b={self.base} (sizes {list(dt.task.sizes)})"
+
+    def make_policy(self, task: ReasoningTask) -> TabularPolicy:
+        """The initial policy (symmetric family, or the mixture policy on a digit task)."""
+        maker = symmetric_policy if self.task == "symmetric" else mixture_policy
+        return maker(task, lam=self.lam, eps=self.eps)
+
+
+def _band(values: np.ndarray, kind: str, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and band over axis 0 (seeds)."""
+    mean = values.mean(axis=0)
+    if kind == "percentile":
+        q = 100 * (1 - level) / 2
+        return mean, np.percentile(values, q, axis=0), np.percentile(values, 100 - q, axis=0)
+    from scipy.stats import norm
+
+    z = norm.ppf((1 + level) / 2)
+    se = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) if values.shape[0] > 1 else np.zeros_like(mean)
+    return mean, mean - z * se, mean + z * se
+
+
+def _first_reach(curve, target: float):
+    hit = np.flatnonzero(np.asarray(curve) >= target)
+    return int(hit[0]) if hit.size else None
+
+
+def simulate(config: SimulateConfig, progress: bool | None = None) -> dict:
+    """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
+
+    ``progress``: show a tqdm bar on stderr (``None``: only when stderr is a terminal).
+    """
+    if not isinstance(config, SimulateConfig):
+        raise InputError(f"config must be a SimulateConfig, got {type(config).__name__}")
+    task, task_desc = config.make_task()
+    policy0 = config.make_policy(task)
+    variant = config.make_variant()
+    K, T = config.chains_per_question, config.iterations
+
+    def closed(p: TabularPolicy) -> tuple[float, float]:
+        q, acc = variant.sampling_policy(p), variant.accept(task)
+        return prob_no_kept_chain(q, task, K, acc), expected_kept_count(q, task, K, acc)
+
+    exact = [policy0]
+    for _ in range(T):
+        exact.append(variant.exact_step(exact[-1], task, K))
+    exact_acc = np.array([accuracy(p, task) for p in exact])
+    exact_closed = np.array([closed(p) for p in exact[:-1]])  # (T, 2)
+
+    S = len(config.seeds)
+    acc_runs = np.empty((S, T + 1))
+    kept = np.zeros((S, T), dtype=np.int64)
+    rational = np.zeros((S, T), dtype=np.int64)
+    closed_runs = np.empty((S, T, 2))
+    from tqdm import tqdm
+
+    bar = tqdm(total=S * T, desc="simulate", unit="iter", file=sys.stderr, disable=(None if progress is None else not progress), leave=False)
+    try:
+        for i, seed in enumerate(config.seeds):
+            rng = np.random.default_rng(seed)
+            p = policy0
+            acc_runs[i, 0] = accuracy(p, task)
+            for t in range(T):
+                closed_runs[i, t] = closed(p)
+                step = variant.sampled_step(p, task, K, rng, config.empty_rows, config.alpha)
+                kept[i, t], rational[i, t] = step.kept, step.rationalized
+                p = step.policy
+                acc_runs[i, t + 1] = accuracy(p, task)
+                bar.update(1)
+    finally:
+        bar.close()
+
+    mean, lo, hi = _band(acc_runs, config.band, config.level)
+    rows = []
+    for t in range(T + 1):
+        row = {
+            "t": t,
+            "exact_accuracy": float(exact_acc[t]),
+            "mean_accuracy": float(mean[t]),
+            "band_lo": float(lo[t]),
+            "band_hi": float(hi[t]),
+            "exact_in_band": bool(lo[t] - 1e-12 <= exact_acc[t] <= hi[t] + 1e-12),
+        }
+        if t < T:
+            row.update(
+                p_no_kept_exact=float(exact_closed[t, 0]),
+                p_no_kept_closed_mean=float(closed_runs[:, t, 0].mean()),
+                no_kept_rate=float((kept[:, t] == 0).mean()),
+                expected_kept_exact=float(exact_closed[t, 1]),
+                expected_kept_closed_mean=float(closed_runs[:, t, 1].mean()),
+                kept_mean=float(kept[:, t].mean()),
+                rationalized_mean=float(rational[:, t].mean()),
+            )
+        rows.append(row)
+    n_questions = int(np.count_nonzero(task.question_dist > 0))
+    return {
+        "kind": "rlstar-simulation/1",
+        "config": to_mapping(config),
+        "seeds": list(config.seeds),
+        "task": {"description": task_desc, "level_sizes": list(task.sizes), "n_steps": task.n_steps, "n_questions": n_questions},
+        "variant": variant.label(),
+        "convention": "lam" if config.eps is None else "eps",
+        "chains_per_question": K,
+        "chains_per_iteration": K * n_questions,
+        "band": {
+            "kind": config.band,
+            "level": config.level,
+            "meaning": (
+                f"central {config.level:.0%} of the {S} runs (percentiles over seeds)"
+                if config.band == "percentile"
+                else f"{config.level:.0%} normal CI of the mean over {S} seeds (mean +- z*sd/sqrt(seeds))"
+            ),
+        },
+        "iterations": rows,
+        "accuracy_runs": acc_runs,
+        "kept_runs": kept,
+        "iterations_to_target": {
+            "target": config.target,
+            "exact": _first_reach(exact_acc, config.target),
+            "runs": [_first_reach(a, config.target) for a in acc_runs],
+        },
+    }
+
+
+def format_table(result: dict) -> str:
+    """A plain-text table of a :func:`simulate` result."""
+    head = (
+        f"# {result['task']['description']}, variant {result['variant']}, K={result['chains_per_question']} "
+        f"per question ({result['chains_per_iteration']} chains/iteration), seeds {result['seeds']}\n"
+        f"# band: {result['band']['meaning']}; P(no kept) and E[kept] closed forms at the exact P^t and "
+        f"(mean) at each run's P^t\n"
+    )
+    cols = f"{'t':>3} {'J exact':>9} {'J mean':>9} {'band lo':>9} {'band hi':>9} {'in':>3} {'P0 exact':>9} {'P0 runs':>9} {'P0 obs':>7} {'E[k] ex':>9} {'E[k] run':>9} {'kept':>9}"
+    lines = [head + cols]
+    for r in result["iterations"]:
+        line = f"{r['t']:>3} {r['exact_accuracy']:>9.4f} {r['mean_accuracy']:>9.4f} {r['band_lo']:>9.4f} {r['band_hi']:>9.4f} {'y' if r['exact_in_band'] else 'n':>3}"
+        if "kept_mean" in r:
+            line += (
+                f" {r['p_no_kept_exact']:>9.3g} {r['p_no_kept_closed_mean']:>9.3g} {r['no_kept_rate']:>7.2f}"
+                f" {r['expected_kept_exact']:>9.1f} {r['expected_kept_closed_mean']:>9.1f} {r['kept_mean']:>9.1f}"
+            )
+        lines.append(line)
+    it = result["iterations_to_target"]
+    runs = [r for r in it["runs"] if r is not None]
+    lines.append(
+        f"# iterations to J >= {it['target']}: exact {it['exact']}, runs reached: {len(runs)}/{len(it['runs'])}"
+        + (f" (median {float(np.median(runs)):g})" if runs else "")
+    )
+    return "\n".join(lines)
+
+
+def config_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(SimulateConfig))

@@ -1,0 +1,304 @@
+r"""STaR update rules by name, each with an exact form and a sampled form.
+
+All rules act on the same model (a tabular policy on a :class:`~star_theory.model.ReasoningTask`)
+and are one STaR iteration *sample -> filter -> refit* with one ingredient changed. The exact
+form is the refit of the *expected* kept-transition counts (the infinite-data limit, or, for
+``rationalize``, the expected counts at the given ``K``); the sampled form draws ``K`` chains per
+question (:mod:`star_theory.sampling`). Rows with no kept mass keep their previous row (exact
+form) or follow the sampled form's empty-row rule.
+
+``star``
+    The brief's operator, :func:`~star_theory.exact.exact_star_step`:
+    :math:`P^{t+1}_n(s'|s) = \Pr_{P^t}(s_n = s' \mid s_{n-1} = s, r = 1)`.
+
+``rationalize`` (``rationales = R``, neutral ``R = 0``)
+    A question whose ``K`` samples all fail gets ``R`` chains sampled *with the correct answer as a
+    hint*, modelled as the policy's posterior given the answer,
+    :math:`\Pr_P(s_1..s_N \mid s_0, s_N = s_N^*(s_0))`. Exact form (expected counts per chain):
+
+    .. math::
+
+        \bar c_n(s, s') \propto \sum_{s_0} \rho(s_0)\, \Pr(s_{n-1}=s, s_n=s', r=1 \mid s_0)
+            \Big[1 + \frac{R}{K} \frac{(1 - J(s_0))^K}{J(s_0)}\Big],
+
+    i.e. the exact operator with question ``s0`` re-weighted by its chance of needing a
+    rationale. Where :math:`J(s_0) = 0` the posterior is undefined and the question gets no
+    rationale (a hint only conditions the policy; it cannot create probability). In the
+    infinite-``K`` limit :math:`(1-J)^K \to 0` for every question with :math:`J > 0`, so the
+    operator becomes ``star``; with ``chains_per_question=None`` the exact form is that limit.
+
+``noisy-verifier`` (``fp``, ``fn``; neutral ``fp = fn = 0``)
+    The filter accepts a wrong answer with probability ``fp`` and rejects a right one with
+    probability ``fn``: ``accept[s0, s] = 1 - fn`` if ``s = s_N^*(s0)`` else ``fp``, passed to
+    :func:`~star_theory.exact.kept_transition_mass`. When ``fp`` is large relative to ``1 - fn``
+    the refit learns wrong answers and accuracy can fall.
+
+``partial-fit`` (``eta``; neutral ``eta = 1``)
+    :math:`P^{t+1} = (1 - \eta) P^t + \eta\, \mathrm{Refit}(P^t)` (a fine-tuning step that does not
+    reach the maximum-likelihood fit).
+
+``temperature`` (``temperature = T > 0``; neutral ``T = 1``)
+    Chains are sampled from the tempered policy :math:`P_n^{(T)}(s'|s) \propto P_n(s'|s)^{1/T}`
+    and the refit uses what was sampled: :math:`P^{t+1} = \mathrm{StarRefit}(P^{(T)})`, rows with no
+    kept mass keeping the untempered row.
+
+The parameters combine (a :class:`StarVariant` may set several); :func:`make_variant` builds the
+named rules and rejects parameters that do not belong to the chosen one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .errors import InputError
+from .exact import kept_transition_mass, refit_rows
+from .model import ReasoningTask, TabularPolicy, _as_int
+from .sampling import (
+    SampledStep,
+    _check_pair,
+    as_generator,
+    correct_accept,
+    keep_mask,
+    question_keep_probability,
+    question_support,
+    question_weights,
+    refit_from_counts,
+    sample_chains,
+    sample_conditioned_chains,
+    transition_counts,
+)
+
+VARIANT_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "star": (),
+    "rationalize": ("rationales",),
+    "noisy-verifier": ("fp", "fn"),
+    "partial-fit": ("eta",),
+    "temperature": ("temperature",),
+}
+"""The named rules and the parameters each one takes."""
+
+VARIANT_NAMES = tuple(VARIANT_PARAMETERS)
+
+NEUTRAL = {"rationales": 0, "fp": 0.0, "fn": 0.0, "eta": 1.0, "temperature": 1.0}
+"""The parameter values at which every rule reduces to ``star``."""
+
+DEFAULTS = dict(NEUTRAL, rationales=1)
+"""Default parameters of :func:`make_variant` (``rationalize`` defaults to one rationale)."""
+
+
+def tempered_policy(policy: TabularPolicy, temperature: float) -> TabularPolicy:
+    r""":math:`P_n^{(T)}(s' \mid s) = P_n(s' \mid s)^{1/T} / \sum_{s''} P_n(s'' \mid s)^{1/T}` (``T > 0``)."""
+    T = _check_temperature(temperature)
+    if T == 1.0:
+        return policy
+    kernels = []
+    for k in policy.kernels:
+        # in log space, shifted per row, so small T does not underflow every entry
+        with np.errstate(divide="ignore"):
+            logk = np.log(k) / T
+        logk -= logk.max(axis=1, keepdims=True)
+        w = np.exp(logk)
+        kernels.append(w / w.sum(axis=1, keepdims=True))
+    return TabularPolicy(kernels)
+
+
+def noisy_verifier_accept(task: ReasoningTask, fp: float, fn: float) -> np.ndarray:
+    """``accept[s0, s] = 1 - fn`` if ``s`` is the correct answer of ``s0``, else ``fp``."""
+    fp, fn = _check_prob(fp, "fp"), _check_prob(fn, "fn")
+    exact = correct_accept(task)
+    return exact * (1.0 - fn) + (1.0 - exact) * fp
+
+
+def mix_policies(old: TabularPolicy, new: TabularPolicy, eta: float) -> TabularPolicy:
+    r""":math:`(1 - \eta)\, P^{\mathrm{old}} + \eta\, P^{\mathrm{new}}` step by step (``0 < eta <= 1``)."""
+    eta = _check_eta(eta)
+    if eta == 1.0:
+        return new
+    return TabularPolicy([(1.0 - eta) * a + eta * b for a, b in zip(old.kernels, new.kernels)])
+
+
+def _check_prob(v, name: str) -> float:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {v!r}") from None
+    if not (0.0 <= v <= 1.0):
+        raise InputError(f"{name} must lie in [0, 1], got {v!r}")
+    return v
+
+
+def _check_eta(v) -> float:
+    v = _check_prob(v, "eta")
+    if v <= 0.0:
+        raise InputError(f"eta must lie in (0, 1], got {v!r}")
+    return v
+
+
+def _check_temperature(v) -> float:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"temperature must be a number, got {v!r}") from None
+    if not (np.isfinite(v) and v > 0):
+        raise InputError(f"temperature must be > 0, got {v!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class StarVariant:
+    """A STaR update rule: a name and its parameters (see the module docstring).
+
+    ``exact_step(policy, task, K)`` and ``sampled_step(policy, task, K, rng, ...)`` apply it once;
+    ``exact(K)`` and ``sampled(K, rng, ...)`` return ``step(policy, task)`` callables for
+    :func:`star_theory.exact.star_trajectory` and the theorem checks.
+    """
+
+    name: str = "star"
+    rationales: int = 0
+    fp: float = 0.0
+    fn: float = 0.0
+    eta: float = 1.0
+    temperature: float = 1.0
+
+    def __post_init__(self):
+        if self.name not in VARIANT_PARAMETERS:
+            raise InputError(f"unknown variant {self.name!r} (known: {', '.join(VARIANT_NAMES)})")
+        object.__setattr__(self, "rationales", _as_int(self.rationales, "rationales", 0))
+        object.__setattr__(self, "fp", _check_prob(self.fp, "fp"))
+        object.__setattr__(self, "fn", _check_prob(self.fn, "fn"))
+        object.__setattr__(self, "eta", _check_eta(self.eta))
+        object.__setattr__(self, "temperature", _check_temperature(self.temperature))
+
+    @property
+    def parameters(self) -> dict:
+        """The parameters this variant's name takes, with their values."""
+        return {p: getattr(self, p) for p in VARIANT_PARAMETERS[self.name]}
+
+    @property
+    def is_neutral(self) -> bool:
+        """True when every parameter has its neutral value (the rule is ``star``)."""
+        return all(getattr(self, p) == v for p, v in NEUTRAL.items())
+
+    def label(self) -> str:
+        params = ", ".join(f"{k}={v:g}" for k, v in self.parameters.items())
+        return f"{self.name}({params})" if params else self.name
+
+    # ------------------------------------------------------------------ ingredients
+
+    def sampling_policy(self, policy: TabularPolicy) -> TabularPolicy:
+        """The policy chains are drawn from (tempered when ``temperature != 1``)."""
+        return tempered_policy(policy, self.temperature)
+
+    def accept(self, task: ReasoningTask) -> np.ndarray | None:
+        """The verifier's acceptance matrix, or ``None`` for the exact verifier ``r = 1``."""
+        if self.fp == 0.0 and self.fn == 0.0:
+            return None
+        return noisy_verifier_accept(task, self.fp, self.fn)
+
+    # ------------------------------------------------------------------ exact form
+
+    def expected_mass(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> list[np.ndarray]:
+        r"""Expected kept-transition counts per sampled chain, :math:`\bar c_n` (module docstring)."""
+        _check_pair(policy, task)
+        q = self.sampling_policy(policy)
+        acc = self.accept(task)
+        mass = kept_transition_mass(q, task, acc)
+        if self.rationales > 0 and chains_per_question is not None:
+            K = _as_int(chains_per_question, "chains_per_question K", 1)
+            a = question_keep_probability(q, task, acc)  # P(a chain of s0 is kept)
+            J = question_keep_probability(q, task)  # P(a chain of s0 is correct): posterior's normaliser
+            factor = np.zeros_like(J)
+            ok = J > 0
+            with np.errstate(divide="ignore"):  # a = 1: log1p(-1) = -inf, (1 - a)^K = 0
+                fail = np.exp(K * np.log1p(-np.minimum(a[ok], 1.0)))
+            factor[ok] = (self.rationales / K) * fail / J[ok]
+            # kept_transition_mass is linear in accept: scaling question s0's row by factor(s0)
+            # weights its correct chains by R (1-a)^K / (K J(s0)), the posterior's expected count.
+            extra = kept_transition_mass(q, task, correct_accept(task) * factor[:, None])
+            mass = [m + e for m, e in zip(mass, extra)]
+        return mass
+
+    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> TabularPolicy:
+        """One exact iteration of this rule (``chains_per_question`` matters only for ``rationalize``)."""
+        new = refit_rows(self.expected_mass(policy, task, chains_per_question), policy)
+        return mix_policies(policy, new, self.eta)
+
+    def exact(self, chains_per_question=None):
+        """``step(policy, task)`` applying :meth:`exact_step` (for trajectories and checks)."""
+
+        def step(policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
+            return self.exact_step(policy, task, chains_per_question)
+
+        step.__name__ = f"exact_{self.name.replace('-', '_')}_step"
+        return step
+
+    # ------------------------------------------------------------------ sampled form
+
+    def sampled_step(
+        self,
+        policy: TabularPolicy,
+        task: ReasoningTask,
+        chains_per_question,
+        rng,
+        empty_rows: str = "keep",
+        alpha: float = 1.0,
+    ) -> SampledStep:
+        """One finite-sample iteration: sample ``K`` chains per question, filter, (rationalise), refit."""
+        _check_pair(policy, task)
+        rng = as_generator(rng)
+        K = _as_int(chains_per_question, "chains_per_question K", 1)
+        q = self.sampling_policy(policy)
+        chains = sample_chains(q, task, K, rng)
+        kept_mask = keep_mask(chains, task, rng, self.accept(task))
+        kept = chains[kept_mask]
+        n_rational = 0
+        if self.rationales > 0:
+            per_question = np.bincount(kept[:, 0], minlength=task.sizes[0])
+            support = question_support(task)
+            J = question_keep_probability(q, task)
+            failed = support[(per_question[support] == 0) & (J[support] > 0)]
+            if failed.size:
+                extra = sample_conditioned_chains(q, task, np.repeat(failed, self.rationales), rng)
+                n_rational = extra.shape[0]
+                kept = np.vstack([kept, extra])
+        w = question_weights(task)
+        weights = None if np.allclose(w[question_support(task)], 1.0) else w[kept[:, 0]]
+        counts = transition_counts(kept, task, weights)
+        new = refit_from_counts(counts, policy, empty_rows, alpha)
+        return SampledStep(
+            policy=mix_policies(policy, new, self.eta),
+            n_chains=int(chains.shape[0]),
+            kept=int(kept_mask.sum()),
+            rationalized=int(n_rational),
+            counts=tuple(counts),
+        )
+
+    def sampled(self, chains_per_question, rng, empty_rows: str = "keep", alpha: float = 1.0):
+        """``step(policy, task)`` applying :meth:`sampled_step` with one Generator made from ``rng``."""
+        gen = as_generator(rng)
+
+        def step(policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
+            return self.sampled_step(policy, task, chains_per_question, gen, empty_rows, alpha).policy
+
+        step.__name__ = f"sampled_{self.name.replace('-', '_')}_step"
+        return step
+
+
+def make_variant(name: str, **params) -> StarVariant:
+    """A named STaR rule; parameters not taken by ``name`` raise :class:`InputError`.
+
+    Missing parameters take :data:`DEFAULTS` (neutral values; ``rationalize`` uses 1 rationale).
+    """
+    if name not in VARIANT_PARAMETERS:
+        raise InputError(f"unknown variant {name!r} (known: {', '.join(VARIANT_NAMES)})")
+    known = {f.name for f in fields(StarVariant)} - {"name"}
+    for key, value in params.items():
+        if key not in known:
+            raise InputError(f"unknown variant parameter {key!r} (known: {', '.join(sorted(known))})")
+        if key not in VARIANT_PARAMETERS[name] and value != NEUTRAL[key]:
+            takes = [v for v, ps in VARIANT_PARAMETERS.items() if key in ps]
+            raise InputError(f"{key}={value!r} applies to variant {takes[0]!r}, not {name!r}")
+    values = {p: params.get(p, DEFAULTS[p]) for p in VARIANT_PARAMETERS[name]}
+    return StarVariant(name=name, **values)

@@ -1,0 +1,105 @@
+"""``rlstar theory`` and ``rlstar check`` through the CLI entry point."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from star_theory.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_theory_table_defaults(capsys):
+    code, out, err = run(capsys, "theory")
+    assert code == 0 and err == ""
+    lines = [ln for ln in out.splitlines() if not ln.startswith("#")]
+    assert lines[0].split() == ["t", "accuracy", "lam_1", "lam_2", "lam_3", "flawed_share"]
+    rows = [list(map(float, ln.split())) for ln in lines[1:]]
+    assert len(rows) == 11  # T = 10 iterations plus the start
+    # J = lam^3 + (1 - lam^3)/M at M = 64, lam = 0.2
+    assert rows[0][1] == pytest.approx(0.008 + 0.992 / 64, abs=1e-6)
+    acc = [r[1] for r in rows]
+    assert acc == sorted(acc) and acc[-1] == pytest.approx(1.0)
+
+
+def test_theory_json_and_eps_convention(capsys):
+    code, out, _ = run(capsys, "theory", "--states", "10", "--steps", "2", "--eps", "0.3", "0.6", "--iterations", "4", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert {"iteration", "accuracy", "lam", "flawed_share"} <= set(data)
+    assert data["convention"] == "eps" and data["iteration"] == [0, 1, 2, 3, 4]
+    lam, eps = np.array(data["lam"]), np.array(data["eps"])
+    assert lam.shape == (5, 2)
+    np.testing.assert_allclose(eps, lam * 9 / 10)
+    np.testing.assert_allclose(eps[0], [0.3, 0.6])
+    # N = 2: both steps are equal after one iteration (sympy derivation)
+    np.testing.assert_allclose(lam[1, 0], lam[1, 1])
+
+
+def test_theory_plot(tmp_path, capsys):
+    path = tmp_path / "curves.png"
+    code, _, _ = run(capsys, "theory", "--lam", "0.1", "0.2", "0.3", "--plot", str(path))
+    assert code == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_show_formulas(capsys):
+    code, out, _ = run(capsys, "theory", "--steps", "2", "--show-formulas", "--formula-style", "latex")
+    assert code == 0 and "\\lambda" in out and "$$" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["theory", "--lam", "nan"],
+        ["theory", "--lam", "1.5"],
+        ["theory", "--states", "11", "--lam", "-0.2"],  # below -1/(M-1) = -0.1
+        ["theory", "--states", "1"],
+        ["theory", "--steps", "0"],
+        ["theory", "--lam", "0.1", "0.2"],  # 2 values for N = 3
+        ["theory", "--plot", "curves.pdf"],
+        ["theory", "--lam", "0.1", "--eps", "0.1"],
+        ["check", "--cases", "0"],
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("rlstar: error: ") and err.count("\n") == 1
+
+
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "--steps", "three"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rlstar") and "error" in err and err.count("\n") == 1
+
+
+def test_check_json(capsys):
+    code, out, _ = run(capsys, "check", "--cases", "10", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["theorems_hold"] is True
+    assert all({"claim", "setting", "holds", "must_hold", "detail"} <= set(r) for r in data["rows"])
+
+
+def test_subprocess_entry_point():
+    proc = subprocess.run(
+        [sys.executable, "-m", "star_theory.cli", "theory", "--iterations", "2", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)["accuracy"]) == 3
+    bad = subprocess.run(
+        [sys.executable, "-m", "star_theory.cli", "theory", "--lam", "2"], capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("rlstar: error:") and "Traceback" not in bad.stderr
