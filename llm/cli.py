@@ -1,0 +1,158 @@
+"""``rlstar llm {pretrain,star,measure,run,bench}``: the LLM backend's commands.
+
+Registered through the ``rlstar.commands`` entry point. Nothing heavy (torch, transformers) is
+imported when the parser is built; each handler imports what it needs. Settings come from
+``--preset`` < ``--config FILE.toml`` (its ``[llm]`` table) < flags (:mod:`llm.config`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+TASK_FIELDS = ("task", "digits", "base", "tokenization")
+CORPUS_FIELDS = ("lam", "eps", "corpus")
+MODEL_FIELDS = ("model", "init_range")
+PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "lr_warmup", "warmup_steps", "weight_decay")
+STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
+               "restart", "max_retries", "lr_warmup", "weight_decay")
+RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
+
+
+def _add(parser, fields):
+    from dataclasses import fields as dc_fields
+
+    from star_theory.config import add_arguments
+
+    from .config import LLMConfig
+
+    names = {f.name for f in dc_fields(LLMConfig)}
+    add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields)))
+    parser.add_argument("--preset", default=None, help="named settings: tiny (CPU, minutes) or paper (GPU)")
+    parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("llm", help="real STaR on a GPT-2-style transformer, measured against the theory")
+    sub = p.add_subparsers(dest="llm_command", required=True, metavar="LLM_COMMAND", parser_class=type(p))
+
+    q = sub.add_parser("pretrain", help="pretrain a model on a corpus from the symmetric family")
+    _add(q, TASK_FIELDS + CORPUS_FIELDS + MODEL_FIELDS + PRETRAIN_FIELDS + RUNTIME_FIELDS)
+    q.add_argument("--out", required=True, help="checkpoint folder to write")
+    q.set_defaults(func=_pretrain)
+
+    q = sub.add_parser("star", help="run STaR iterations from a pretrained checkpoint")
+    _add(q, STAR_FIELDS + RUNTIME_FIELDS)
+    q.add_argument("--checkpoint", required=True, help="pretrained checkpoint folder")
+    q.add_argument("--out", required=True, help="run folder to write")
+    q.add_argument("--resume", action="store_true", help="continue from the last finished iteration")
+    q.set_defaults(func=_star)
+
+    q = sub.add_parser("measure", help="measure a checkpoint as a tabular policy (exact kernels, lam, accuracy)")
+    _add(q, ("samples_per_question", "max_retries") + RUNTIME_FIELDS)
+    q.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    q.add_argument("--out", default=None, help="write the JSON here (default: stdout)")
+    q.set_defaults(func=_measure)
+
+    q = sub.add_parser("run", help="pretrain, then STaR, then the theory prediction (one command)")
+    _add(q, TASK_FIELDS + CORPUS_FIELDS + MODEL_FIELDS + PRETRAIN_FIELDS + STAR_FIELDS + RUNTIME_FIELDS)
+    q.add_argument("--out", required=True, help="run folder (pretrained/ and star/ inside)")
+    q.add_argument("--resume", action="store_true", help="reuse a finished pretraining and continue STaR")
+    q.set_defaults(func=_run)
+
+    q = sub.add_parser("bench", help="sampling and training throughput on the current device (JSON)")
+    _add(q, TASK_FIELDS + MODEL_FIELDS + ("samples_per_question",) + RUNTIME_FIELDS)
+    q.add_argument("--repeats", type=int, default=3, help="timed repetitions (best is reported)")
+    q.set_defaults(func=_bench)
+
+
+def _config(args):
+    from .config import make_config
+
+    return make_config(args, preset_name=args.preset, toml_path=args.config)
+
+
+def _print_json(obj) -> None:
+    from star_theory.io import dumps_json
+
+    print(dumps_json(obj))
+
+
+def _pretrain(args) -> int:
+    from .pretrain import pretrain
+
+    cfg = _config(args)
+    summary = pretrain(cfg, args.out)
+    if summary:
+        _print_json({k: summary[k] for k in ("loss_first", "loss_last", "wall_s", "measured")})
+    return 0
+
+
+def _star(args) -> int:
+    from .star import run_star
+
+    records = run_star(_config(args), args.checkpoint, args.out, resume=args.resume)
+    _print_json(records[-1] if records else {})
+    return 0
+
+
+def _measure(args) -> int:
+    import numpy as np
+
+    from star_theory.io import write_json
+
+    from .device import derive_seed, generator, resolve_device, set_threads
+    from .measure import measure
+    from .model import load_checkpoint
+    from .sample import sample_chains
+    from .star import chain_figures
+    from .tokenizer import state_table
+
+    cfg = _config(args)
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    model, tokenizer, spec = load_checkpoint(args.checkpoint)
+    model.to(device)
+    text_task = spec.text_task()
+    table = state_table(text_task, tokenizer)
+    result = {"checkpoint": args.checkpoint, "task": spec.__dict__, "seed": cfg.seed}
+    result.update(measure(model, text_task, table, device, cfg.batch_size).record())
+    questions = np.repeat(np.flatnonzero(text_task.task.question_dist > 0), cfg.samples_per_question)
+    chains = sample_chains(model, table, questions, generator(device, derive_seed(cfg.seed, 0, 9)), device,
+                           cfg.batch_size, cfg.max_retries, progress=cfg.progress)
+    result.update(chain_figures(chains, text_task.task, cfg.samples_per_question)[0])
+    if args.out:
+        write_json(args.out, result)
+    else:
+        _print_json(result)
+    return 0
+
+
+def _run(args) -> int:
+    import os
+
+    from .pretrain import pretrain
+    from .star import run_star
+
+    cfg = _config(args)
+    pre = os.path.join(args.out, "pretrained")
+    if not (args.resume and os.path.isfile(os.path.join(pre, "pretrain.json"))):
+        pretrain(cfg, pre)
+    records = run_star(cfg, pre, os.path.join(args.out, "star"), resume=args.resume)
+    last = records[-1]
+    _print_json({k: last.get(k) for k in ("iteration", "sampled_accuracy", "exact_accuracy", "lam", "kept")}
+                | {"figure": os.path.join(args.out, "star", "star.png")})
+    return 0
+
+
+def _bench(args) -> int:
+    from .bench import benchmark
+
+    _print_json(benchmark(_config(args), repeats=args.repeats))
+    return 0
+
+
+def main(argv=None) -> int:
+    """``python -m llm ...`` is ``rlstar llm ...`` (handy under torchrun)."""
+    from star_theory.cli import main as rlstar_main
+
+    return rlstar_main(["llm", *(sys.argv[1:] if argv is None else argv)])

@@ -1,0 +1,161 @@
+"""Settings of the LLM backend: one dataclass, one help string per field, presets as data.
+
+:class:`LLMConfig` holds every setting of ``rlstar llm {pretrain,star,measure,run,bench}``; each
+subcommand exposes the fields it uses as ``--flags`` (through :mod:`star_theory.config`), and a
+TOML file (``--config``) fills the same fields. Values come, lowest priority first, from the
+dataclass defaults, the named ``--preset``, the TOML file, then the flags given.
+
+Presets (``PRESETS``):
+
+* ``tiny``: CPU, well under a minute. zip with ``D = 2`` binary digits (``N = 2`` steps,
+  ``M = 16`` states per level), ``state`` tokenization (one token per state: the transformer's
+  next-state softmax can hold any kernel), a 2-layer GPT-2 of width 64 initialised with std 0.1
+  (with GPT-2's 0.02 it sits on the uniform plateau for hundreds of steps), corpus ``lam = 0.3``.
+* ``paper``: the analysis's scale, for a GPU. Same task, ``symbol`` tokenization (one token per
+  character, as in the analysis), GPT-2 small's shape (12 layers, width 768), a task-agnostic
+  warm-up stage (random deterministic maps between the levels) before the corpus, corpus
+  ``lam = 0.2`` (run again with ``--lam 0.1`` for the second curve), 2,000 chains per question.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from star_theory import InputError
+from star_theory.config import check, from_args, from_mapping, load_toml, option
+
+TASK_NAMES = ("zip", "add")
+TOKENIZATIONS = ("state", "symbol")
+DEVICES = ("auto", "cpu", "cuda")
+MODEL_PRESETS = ("tiny", "small", "gpt2-small")
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Every setting of an LLM run (task, corpus, model, pretraining, STaR, runtime)."""
+
+    # task
+    task: str = option("zip", "reasoning task (string form in llm/tasks/)", choices=TASK_NAMES)
+    digits: int = option(2, "digits D of each number; N = D reasoning steps (>= 1)")
+    base: int = option(2, "base b of the digits (2..10)")
+    tokenization: str = option(
+        "state", "'state': one token per state; 'symbol': one token per character", choices=TOKENIZATIONS
+    )
+    # pretraining corpus
+    lam: Optional[tuple[float, ...]] = option(
+        None, "corpus policy: mixture weight lam_n (1 value or N), lam*P* + (1-lam)*U"
+    )
+    eps: Optional[tuple[float, ...]] = option(
+        None, "corpus policy: excess probability eps_n of the correct step (instead of lam)"
+    )
+    corpus: Optional[str] = option(None, "pretrain on this corpus CSV (from `rlstar corpus`) instead of lam/eps")
+    # model
+    model: str = option("tiny", f"model: a size preset ({', '.join(MODEL_PRESETS)}) or a local causal-LM folder")
+    init_range: float = option(
+        0.1, "std of the random initial weights (GPT-2 uses 0.02; 0.1 leaves the uniform plateau sooner here)"
+    )
+    # pretraining
+    pretrain_steps: int = option(600, "optimizer steps of pretraining (>= 1)")
+    pretrain_batch: int = option(64, "chains per pretraining batch (each gives N step examples)")
+    pretrain_lr: float = option(3e-3, "peak learning rate of pretraining (AdamW, linear warm-up, cosine decay)")
+    lr_warmup: float = option(0.05, "fraction of optimizer steps spent on linear learning-rate warm-up [0, 1)")
+    warmup_steps: int = option(
+        0, "task-agnostic warm-up stage: optimizer steps on deterministic random maps between the levels (0 = off)"
+    )
+    weight_decay: float = option(0.0, "AdamW weight decay (>= 0)")
+    # STaR
+    iterations: int = option(4, "STaR iterations T (>= 0)")
+    samples_per_question: int = option(32, "chains K sampled per question per iteration (>= 1)")
+    finetune_steps: int = option(60, "optimizer steps of fine-tuning on the kept transitions per iteration (>= 1)")
+    finetune_lr: float = option(1e-3, "learning rate of fine-tuning (constant after warm-up)")
+    finetune_batch: int = option(128, "transitions per fine-tuning batch (>= 1)")
+    restart: bool = option(
+        False, "fine-tune from the pretrained model every iteration (original STaR) instead of continuing"
+    )
+    max_retries: int = option(
+        3, "re-generate a step whose output is not a valid state up to this many times (>= 0)"
+    )
+    # runtime
+    device: str = option("auto", "torch device: auto (cuda if available), cpu or cuda", choices=DEVICES)
+    seed: int = option(0, "seed of every random choice (data, init, sampling)")
+    threads: int = option(1, "CPU threads for torch (>= 1; the machine may be shared)")
+    batch_size: int = option(2048, "sequences per forward pass when sampling and scoring (>= 1)")
+    progress: bool = option(True, "show progress bars on stderr")
+
+    def __post_init__(self):
+        check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
+        check(2 <= self.base <= 10, f"base must be in 2..10, got {self.base}")
+        check(self.lam is None or self.eps is None, "give at most one of lam or eps")
+        for name in ("pretrain_steps", "pretrain_batch", "samples_per_question", "finetune_steps",
+                     "finetune_batch", "threads", "batch_size"):
+            check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
+        check(self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}")
+        check(self.pretrain_lr > 0, f"pretrain_lr must be > 0, got {self.pretrain_lr}")
+        check(self.finetune_lr > 0, f"finetune_lr must be > 0, got {self.finetune_lr}")
+        check(0 <= self.lr_warmup < 1, f"lr_warmup must be in [0, 1), got {self.lr_warmup}")
+        check(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        check(0 < self.init_range <= 1, f"init_range must be in (0, 1], got {self.init_range}")
+        check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        check(
+            self.model in MODEL_PRESETS or os.path.isdir(self.model),
+            f"model must be a preset ({', '.join(MODEL_PRESETS)}) or an existing folder, got {self.model!r}",
+        )
+        check(self.corpus is None or os.path.isfile(self.corpus), f"corpus file not found: {self.corpus}")
+
+    def corpus_lam(self):
+        """``(lam, eps)`` for the corpus policy (exactly one set); default ``lam = 0.3``."""
+        if self.lam is None and self.eps is None:
+            return (0.3,), None
+        return self.lam, self.eps
+
+
+PRESETS: dict[str, dict] = {
+    "tiny": dict(
+        task="zip", digits=2, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.3,),
+        pretrain_steps=600, pretrain_batch=64, pretrain_lr=3e-3, warmup_steps=0, iterations=4,
+        samples_per_question=32, finetune_steps=60, finetune_lr=1e-3, finetune_batch=128, device="auto",
+    ),
+    "paper": dict(
+        task="zip", digits=3, base=2, tokenization="symbol", model="gpt2-small", init_range=0.02,
+        lam=(0.2,), warmup_steps=2000, pretrain_steps=20000, pretrain_batch=256, pretrain_lr=3e-4, lr_warmup=0.05, iterations=10,
+        samples_per_question=2000, finetune_steps=1000, finetune_lr=1e-4, finetune_batch=512,
+        batch_size=16384, device="auto",
+    ),
+}
+
+
+def preset(name: str) -> dict:
+    """The settings of a named preset (a copy)."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+    return dict(PRESETS[name])
+
+
+def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None, **overrides) -> LLMConfig:
+    """Config from preset < TOML file (its ``[llm]`` table, or the whole file) < CLI args < overrides."""
+    base: dict = preset(preset_name) if preset_name else {}
+    if toml_path:
+        table = load_toml(toml_path)
+        table = table.get("llm", table)
+        base.update({k.replace("-", "_"): v for k, v in table.items()})
+    if base.get("lam") is not None and base.get("eps") is not None:
+        base.pop("lam")  # an explicit eps in the TOML replaces the preset's lam
+    if args is not None:
+        if getattr(args, "eps", None) is not None:
+            base.pop("lam", None)
+        if getattr(args, "lam", None) is not None:
+            base.pop("eps", None)
+        cfg = from_args(LLMConfig, args, base=base, source="llm config")
+    else:
+        cfg = from_mapping(LLMConfig, base, source="llm config")
+    return replace(cfg, **overrides) if overrides else cfg
+
+
+def to_record(cfg: LLMConfig) -> dict:
+    """The config as a plain dict, for recording beside results."""
+    from star_theory.config import to_mapping
+
+    return to_mapping(cfg)

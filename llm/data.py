@@ -1,0 +1,122 @@
+"""Training examples: one example is one reasoning step.
+
+Step ``n`` from state ``s`` (level ``n-1``) to ``s'`` (level ``n``) is the token sequence
+``<stepn> ids(s) <sep> ids(s') <eos>`` (see :mod:`llm.tokenizer` and the task modules for the
+text); the loss is on ``ids(s') <eos>`` only (the other labels are ``-100``). Batches mixing
+steps of different lengths are right-padded with ``<pad>`` (masked out).
+
+Pretraining examples come from chains of a corpus: either a CSV written by ``rlstar corpus``
+or chains sampled on the fly from the mixture policy ``lam P* + (1 - lam) U`` of the task
+(:func:`star_theory.mixture_policy`, sampled with :func:`star_theory.sample_chains`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from star_theory import InputError, sample_chains
+
+from .tokenizer import StateTable
+
+IGNORE = -100
+
+
+@dataclass
+class Batch:
+    """``input_ids``, ``attention_mask`` and ``labels`` (numpy int64, shape ``(B, T)``)."""
+
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    labels: np.ndarray
+
+    def to(self, device):
+        import torch
+
+        return {k: torch.as_tensor(getattr(self, k), device=device) for k in ("input_ids", "attention_mask", "labels")}
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.attention_mask.sum())
+
+
+def prompt_ids(table: StateTable, n: int, previous: np.ndarray) -> np.ndarray:
+    """Prompts ``<stepn> ids(s) <sep>`` for states ``previous`` of level ``n-1`` (shape ``(B, L+2)``)."""
+    prev = table.ids[n - 1][np.asarray(previous, dtype=np.int64)]
+    B = prev.shape[0]
+    return np.concatenate(
+        [np.full((B, 1), table.step_ids[n - 1]), prev, np.full((B, 1), table.sep_id)], axis=1
+    )
+
+
+def encode_steps(table: StateTable, steps, previous, following) -> Batch:
+    """Examples for transitions ``(n, s, s')`` (arrays of equal length; ``n`` from 1)."""
+    steps = np.asarray(steps, dtype=np.int64)
+    previous = np.asarray(previous, dtype=np.int64)
+    following = np.asarray(following, dtype=np.int64)
+    B = steps.size
+    lengths = {n: table.ids[n - 1].shape[1] + table.ids[n].shape[1] + 3 for n in np.unique(steps)}
+    T = max(lengths.values()) if lengths else 1
+    ids = np.full((B, T), table.pad_id, dtype=np.int64)
+    mask = np.zeros((B, T), dtype=np.int64)
+    labels = np.full((B, T), IGNORE, dtype=np.int64)
+    for n, length in lengths.items():
+        rows = np.flatnonzero(steps == n)
+        prompt = prompt_ids(table, int(n), previous[rows])
+        target = np.concatenate([table.ids[n][following[rows]], np.full((rows.size, 1), table.eos_id)], axis=1)
+        P = prompt.shape[1]
+        ids[rows, :P] = prompt
+        ids[rows, P:length] = target
+        mask[rows, :length] = 1
+        labels[rows, P:length] = target
+    return Batch(ids, mask, labels)
+
+
+def chain_transitions(chains: np.ndarray):
+    """All transitions ``(n, s_{n-1}, s_n)`` of chains (shape ``(C, N+1)``), as three flat arrays."""
+    chains = np.asarray(chains, dtype=np.int64)
+    C, N1 = chains.shape
+    steps = np.repeat(np.arange(1, N1)[None, :], C, axis=0).ravel()
+    return steps, chains[:, :-1].ravel(), chains[:, 1:].ravel()
+
+
+class ChainStream:
+    """Pretraining batches: ``chains_per_batch`` chains per batch, all ``N`` steps of each.
+
+    From a fixed set of chains (a corpus file), batches draw chains uniformly with replacement;
+    from a policy, every batch samples fresh chains (questions from :math:`\\rho`). Both are
+    deterministic functions of ``seed``.
+    """
+
+    def __init__(self, table: StateTable, task, chains_per_batch: int, seed: int, policy=None, chains=None):
+        if (policy is None) == (chains is None):
+            raise InputError("give exactly one of a corpus policy or corpus chains")
+        self.table, self.task, self.B = table, task, int(chains_per_batch)
+        self.rng = np.random.default_rng(seed)
+        self.policy, self.chains = policy, chains
+
+    def next_batch(self) -> Batch:
+        if self.chains is not None:
+            rows = self.chains[self.rng.integers(0, len(self.chains), self.B)]
+        else:
+            s0 = self.rng.choice(self.task.sizes[0], size=self.B, p=self.task.question_dist)
+            rows = sample_chains(self.policy, self.task, s0, self.rng)
+        return encode_steps(self.table, *chain_transitions(rows))
+
+
+def transition_batches(table: StateTable, transitions, batch: int, steps: int, seed: int):
+    """``steps`` batches of ``batch`` transitions, reshuffled every epoch (for fine-tuning)."""
+    n_steps, prev, nxt = (np.asarray(a) for a in transitions)
+    total = n_steps.size
+    if total == 0:
+        return
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(total)
+    pos = 0
+    for _ in range(steps):
+        if pos + min(batch, total) > total:
+            order, pos = rng.permutation(total), 0
+        idx = order[pos : pos + batch]
+        pos += idx.size
+        yield encode_steps(table, n_steps[idx], prev[idx], nxt[idx])

@@ -1,0 +1,78 @@
+"""Devices, precision and processes: ``--device auto|cpu|cuda``, bf16 autocast on CUDA only,
+CPU thread count, and torch.distributed (DDP) set up from the ``torchrun`` environment.
+
+Multi-device training runs under ``torchrun --nproc_per_node P`` (or ``python -m
+torch.distributed.run``): each process reads ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``, joins a process
+group (``nccl`` on CUDA, ``gloo`` on CPU), trains its own data stream, and DDP averages gradients
+so that every rank holds the same parameters after every step. Rank 0 writes the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from star_theory import InputError
+
+
+def resolve_device(name: str):
+    """``torch.device`` for ``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda``."""
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError("device=cuda but no CUDA device is available (use --device cpu or auto)")
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        return torch.device("cuda", local % torch.cuda.device_count())
+    if name != "cpu":
+        raise InputError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device("cpu")
+
+
+def autocast(device):
+    """bf16 autocast on CUDA; nothing on CPU (full float32)."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def set_threads(threads: int) -> None:
+    """Limit torch's CPU threads (the machine may be shared)."""
+    import torch
+
+    torch.set_num_threads(int(threads))
+
+
+def distributed_info() -> tuple[int, int]:
+    """``(rank, world_size)`` from the torchrun environment (``(0, 1)`` outside torchrun)."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def init_distributed(device) -> tuple[int, int]:
+    """Join the process group when launched by torchrun with ``WORLD_SIZE > 1``; return ``(rank, world)``."""
+    import torch.distributed as dist
+
+    rank, world = distributed_info()
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return rank, world
+
+
+def generator(device, seed: int):
+    """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
+    import torch
+
+    g = torch.Generator(device=device)
+    g.manual_seed(int(seed) % (1 << 63))
+    return g
+
+
+def derive_seed(seed: int, *path: int) -> int:
+    """A 63-bit seed derived from ``seed`` and a path of integers (iteration, purpose, rank)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), *map(int, path)]).generate_state(2, np.uint64)[0] >> 1)

@@ -1,0 +1,115 @@
+r"""A model as a tabular policy: exact per-step kernels and the analysis's quantities.
+
+**Exact kernel.** For step ``n``, every current state ``s`` of level ``n-1`` and every candidate
+next state ``s'`` of level ``n``, the sequence ``<stepn> ids(s) <sep> ids(s') <eos>`` is scored by
+one teacher-forced forward pass (batched over all :math:`|S_{n-1}| \cdot |S_n|` pairs):
+
+.. math::
+
+    q_n(s' \mid s) = \prod_{j} p_\theta(t_j \mid \text{prefix}) \quad
+    \text{over the tokens } t_j \text{ of } s' \text{ and } \texttt{<eos>},
+
+    P_n(s' \mid s) = q_n(s' \mid s) / \sum_{s''} q_n(s'' \mid s).
+
+The row sum :math:`\sum_{s'} q_n(s' \mid s)` is the probability that the model writes a valid
+state at all (``valid_mass``); the kernel is conditioned on validity, which is what the sampler
+draws from (it re-generates invalid steps; see :mod:`llm.sample`).
+
+From the kernels, with :mod:`star_theory`: the exact accuracy :math:`J` by matrix products
+(:func:`star_theory.accuracy`), the flawed-chain share among correct chains
+(:func:`star_theory.flawed_chain_share`), per-step correctness, and on a bijective task the
+fitted :math:`\lambda_n` and the distance from the symmetric family
+(:func:`star_theory.fit_symmetric`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from star_theory import TabularPolicy, accuracy, fit_symmetric, flawed_chain_share, step_correctness
+
+from .data import IGNORE, encode_steps
+from .tokenizer import StateTable
+
+
+def sequence_logprob(model, batch, device) -> np.ndarray:
+    """Summed log-probability of the labelled tokens of every row of ``batch`` (teacher forcing)."""
+    import torch
+
+    from .device import autocast
+
+    inputs = batch.to(device)
+    with torch.no_grad(), autocast(device):
+        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    labels = inputs["labels"][:, 1:]
+    mask = labels != IGNORE
+    tok = logp.gather(2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (tok * mask).sum(dim=1).double().cpu().numpy()
+
+
+def step_log_scores(model, table: StateTable, n: int, device, batch_size: int = 2048) -> np.ndarray:
+    r""":math:`\log q_n(s' \mid s)` for all pairs (shape ``(|S_{n-1}|, |S_n|)``)."""
+    M0, M1 = table.ids[n - 1].shape[0], table.ids[n].shape[0]
+    prev = np.repeat(np.arange(M0), M1)
+    nxt = np.tile(np.arange(M1), M0)
+    out = np.empty(prev.size)
+    for start in range(0, prev.size, batch_size):
+        sl = slice(start, start + batch_size)
+        batch = encode_steps(table, np.full(prev[sl].size, n), prev[sl], nxt[sl])
+        out[sl] = sequence_logprob(model, batch, device)
+    return out.reshape(M0, M1)
+
+
+@dataclass
+class Measurement:
+    """The model as a policy, and the quantities of the analysis computed on it."""
+
+    policy: TabularPolicy
+    valid_mass: np.ndarray  # (N,) mean over states s of the probability of writing a valid state
+    exact_accuracy: float
+    flawed_chain_share: float
+    step_correct: np.ndarray  # (N,) Pr(s_n = s_n^*) along the model's own chains
+    lam: np.ndarray | None  # (N,) fitted lam_n (bijective tasks), else None
+    eps: np.ndarray | None
+    distance: np.ndarray | None  # (N,) mean TV distance of each kernel from its symmetric fit
+
+    def record(self) -> dict:
+        """The JSON-ready figures (no kernels)."""
+        return {
+            "exact_accuracy": self.exact_accuracy,
+            "lam": self.lam,
+            "eps": self.eps,
+            "family_distance": self.distance,
+            "flawed_chain_share_exact": self.flawed_chain_share,
+            "step_correct": self.step_correct,
+            "valid_mass": self.valid_mass,
+        }
+
+
+def measure(model, text_task, table: StateTable, device, batch_size: int = 2048) -> Measurement:
+    """Exact per-step kernels of ``model`` on ``text_task`` and the figures computed from them."""
+    model.eval()
+    kernels, valid = [], []
+    for n in range(1, text_task.n_steps + 1):
+        logq = step_log_scores(model, table, n, device, batch_size)
+        top = logq.max(axis=1, keepdims=True)
+        q = np.exp(logq - top)
+        kernels.append(q / q.sum(axis=1, keepdims=True))
+        valid.append(float(np.mean(np.exp(top[:, 0]) * q.sum(axis=1))))
+    policy = TabularPolicy(kernels)
+    task = text_task.task
+    p_step, _ = step_correctness(policy, task)
+    fit = fit_symmetric(policy, task) if task.is_bijective() else None
+    return Measurement(
+        policy=policy,
+        valid_mass=np.asarray(valid),
+        exact_accuracy=accuracy(policy, task),
+        flawed_chain_share=flawed_chain_share(policy, task),
+        step_correct=p_step,
+        lam=None if fit is None else fit.lam,
+        eps=None if fit is None else fit.eps,
+        distance=None if fit is None else fit.distance,
+    )

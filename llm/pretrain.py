@@ -1,0 +1,152 @@
+"""Pretraining: a GPT-2 learns the per-step kernel of a corpus policy.
+
+The corpus is a chain file (``--corpus``, format of ``rlstar corpus``) or chains drawn on the fly
+from the mixture policy :math:`\\lambda_n P_n^* + (1 - \\lambda_n) U` of the task
+(``--lam``/``--eps``; :func:`star_theory.mixture_policy`). Every batch holds ``pretrain_batch``
+chains, each giving its ``N`` steps as examples. After training, rank 0 saves the checkpoint
+(model, tokenizer, ``task.json``) and measures the model (:mod:`llm.measure`): the fitted
+:math:`\\lambda_n` of the pretrained model is what the theory prediction starts from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+
+from star_theory import InputError, fit_symmetric, mixture_policy, read_corpus
+from star_theory.io import write_json
+
+from .config import LLMConfig, to_record
+from .data import ChainStream
+from .device import derive_seed, init_distributed, resolve_device, set_threads
+from .files import atomic_dir
+from .model import TaskSpec, build_model, load_model, save_checkpoint
+from .tasks import get_task
+from .tokenizer import build_tokenizer, state_table
+from .train import train
+
+
+def corpus_source(cfg: LLMConfig, text_task) -> dict:
+    """``{"policy": ...}`` or ``{"chains": ...}`` for :class:`llm.data.ChainStream`, plus a description."""
+    task = text_task.task
+    if cfg.corpus:
+        meta, chains = read_corpus(cfg.corpus)
+        if (meta["task"], meta["digits"], meta["base"]) != (cfg.task, cfg.digits, cfg.base):
+            raise InputError(
+                f"corpus {cfg.corpus} is for task {meta['task']} D={meta['digits']} b={meta['base']}, "
+                f"not {cfg.task} D={cfg.digits} b={cfg.base} (set --task/--digits/--base to match)"
+            )
+        if len(chains) == 0:
+            raise InputError(f"corpus {cfg.corpus} holds no chains")
+        describe = {"corpus": cfg.corpus, "corpus_meta": meta, "chains": len(chains)}
+        if task.is_bijective():
+            describe["corpus_lam"] = meta["lam"]
+        return {"chains": chains, "describe": describe}
+    lam, eps = cfg.corpus_lam()
+    policy = mixture_policy(task, lam=None if lam is None else list(lam), eps=None if eps is None else list(eps))
+    describe = {"corpus": "on the fly", "corpus_lam_given": lam, "corpus_eps_given": eps}
+    if task.is_bijective():
+        describe["corpus_lam"] = fit_symmetric(policy, task).lam  # per step, in the lam convention
+    return {"policy": policy, "describe": describe}
+
+
+def warmup_policy(task, seed: int):
+    """The task-agnostic warm-up corpus: deterministic steps along random maps between the levels.
+
+    Each step maps every state of level ``n-1`` to a uniformly random state of level ``n``
+    (drawn once from ``seed``), so the warm-up teaches the model to read the previous state
+    and write a valid next one without showing it the task's maps.
+    """
+    from star_theory import ReasoningTask, TabularPolicy
+
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(0, task.sizes[n + 1], task.sizes[n]) for n in range(task.n_steps)]
+    random_task = ReasoningTask(maps, final_size=task.sizes[-1])
+    return TabularPolicy([random_task.step_matrix(n) for n in range(task.n_steps)])
+
+
+def parameter_digest(model) -> str:
+    """SHA-256 of all parameters (to check that DDP ranks agree)."""
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(p.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def pretrain(cfg: LLMConfig, out: str | Path) -> dict:
+    """Pretrain a model as ``cfg`` says and save it in the folder ``out``; returns the summary."""
+    import torch
+
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    rank, world = init_distributed(device)
+    text_task = get_task(cfg.task, cfg.digits, cfg.base)
+    source = corpus_source(cfg, text_task)
+    tokenizer = build_tokenizer(text_task, cfg.tokenization)
+    table = state_table(text_task, tokenizer)
+    torch.manual_seed(derive_seed(cfg.seed, 0, 0))
+    if cfg.model in ("tiny", "small", "gpt2-small"):
+        model = build_model(cfg.model, len(tokenizer), tokenizer, cfg.init_range)
+    else:
+        model = load_model(cfg.model, tokenizer)
+    stream = ChainStream(
+        table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 1, rank),
+        policy=source.get("policy"), chains=source.get("chains"),
+    )
+    t0 = time.perf_counter()
+    if cfg.warmup_steps:
+        warm = ChainStream(
+            table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 3, rank),
+            policy=warmup_policy(text_task.task, derive_seed(cfg.seed, 0, 2)),
+        )
+        train(
+            model, iter(warm.next_batch, None), cfg.warmup_steps, cfg.pretrain_lr, device,
+            warmup=cfg.lr_warmup, schedule="constant", progress=cfg.progress and rank == 0, desc="warm-up",
+        )
+    log = train(
+        model, iter(stream.next_batch, None), cfg.pretrain_steps, cfg.pretrain_lr, device,
+        warmup=cfg.lr_warmup, weight_decay=cfg.weight_decay, schedule="cosine",
+        progress=cfg.progress and rank == 0, desc="pretrain",
+    )
+    wall = time.perf_counter() - t0
+    digests = [parameter_digest(model)]
+    if world > 1:
+        import torch.distributed as dist
+
+        gathered = [None] * world
+        dist.all_gather_object(gathered, digests[0])
+        digests = gathered
+    summary = {}
+    if rank == 0:
+        from .measure import measure
+
+        m = measure(model, text_task, table, device, cfg.batch_size)
+        losses = np.asarray(log.losses)
+        k = max(1, len(losses) // 20)
+        summary = {
+            "config": to_record(cfg),
+            **source["describe"],
+            "world_size": world,
+            "device": str(device),
+            "parameter_digests": digests,
+            "loss_first": float(losses[:k].mean()),
+            "loss_last": float(losses[-k:].mean()),
+            "loss_curve": losses[::k],
+            "tokens": log.tokens * world,
+            "wall_s": wall,
+            "measured": m.record(),
+        }
+        spec = TaskSpec(cfg.task, cfg.digits, cfg.base, cfg.tokenization)
+        with atomic_dir(out) as tmp:
+            save_checkpoint(tmp, model, tokenizer, spec)
+            write_json(Path(tmp) / "pretrain.json", summary)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return summary

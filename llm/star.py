@@ -1,0 +1,224 @@
+"""The STaR loop on a real model: sample, filter on the answer, fine-tune, measure.
+
+Iteration ``t = 0, 1, ..., T`` works on the model :math:`P^t` (:math:`P^0` = the pretrained one):
+
+1. if ``t > 0``: fine-tune on the kept transitions of iteration ``t - 1`` (every step of every
+   kept chain is one example), starting from :math:`P^{t-1}` (default, "continue") or from the
+   pretrained model (``--restart``, as the original STaR does) -> :math:`P^t`;
+2. sample ``K`` chains per question from :math:`P^t` (:mod:`llm.sample`), keep those whose final
+   answer is correct (the filter looks at the answer only, so kept chains may hold wrong steps);
+3. measure :math:`P^t` exactly (:mod:`llm.measure`) and write the iteration.
+
+A kernel row that no kept chain visits gets no training example, so the model's row changes
+only through generalisation (continue) or is the pretrained row (restart): the counterpart of
+the exact operator's "keep the previous row" rule.
+
+**Files** (folder ``out``): ``run.json`` (config, pretrained path), ``iter_TTT/`` per iteration
+(``metrics.json``, ``kept.npy`` with the kept chains ``(kept, N+1)``, ``kernels.npz`` with the measured kernels,
+and the model checkpoint for ``t > 0``), ``metrics.jsonl`` (one line per iteration),
+``prediction.json`` and ``star.png`` (theory against measurement, :mod:`llm.predict`). Every
+iteration folder is written under a temporary name and renamed when complete; ``metrics.jsonl``
+is rebuilt from the iteration folders. ``resume`` continues from the last complete iteration.
+
+**Randomness.** Sampling and fine-tuning of iteration ``t`` use seeds derived from
+``(seed, t, purpose)``, never a running random state, so a resumed run computes exactly what an
+uninterrupted run with the same seed computes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from star_theory import InputError
+from star_theory.io import atomic_write_bytes, atomic_write_text, dumps_json, write_json
+
+from .config import LLMConfig, to_record
+from .data import chain_transitions, transition_batches
+from .device import derive_seed, generator, resolve_device, set_threads
+from .files import atomic_dir, load_array, save_array
+from .measure import measure
+from .model import load_checkpoint, save_checkpoint
+from .sample import SampledChains, sample_chains
+from .tokenizer import state_table
+from .train import train
+
+ITER_RE = re.compile(r"^iter_(\d{3,})$")
+SAMPLE, FINETUNE = 1, 2
+
+
+def iteration_dir(out: Path, t: int) -> Path:
+    return Path(out) / f"iter_{t:03d}"
+
+
+def finished_iterations(out: Path) -> list[int]:
+    """Iterations whose folder is complete (renamed into place with its ``metrics.json``)."""
+    if not Path(out).is_dir():
+        return []
+    done = []
+    for p in Path(out).iterdir():
+        m = ITER_RE.match(p.name)
+        if m and (p / "metrics.json").is_file():
+            done.append(int(m.group(1)))
+    return sorted(done)
+
+
+def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray]:
+    """Sampled accuracy, B-STaR exploration/exploitation figures, and the kept chains.
+
+    * ``distinct_correct_per_question``: mean number of distinct correct chains among a question's
+      ``K`` samples (exploration);
+    * ``pass_at_k``: fraction of questions with at least one correct sample;
+    * ``logprob_kept`` / ``logprob_rejected``: mean model log-probability of kept and of rejected
+      (valid) chains, and ``reward_separation`` their difference (exploitation: how sharply the
+      reward separates what the model already prefers).
+    """
+    s = chains.states
+    correct = chains.valid & (s[:, -1] == task.answers[s[:, 0]])
+    kept = s[correct]
+    star = task.correct_chains[kept[:, 0]]
+    flawed = np.any(kept[:, 1:-1] != star[:, 1:-1], axis=1) if kept.size else np.zeros(0, bool)
+    questions = np.unique(s[:, 0])
+    distinct = [len({tuple(r) for r in kept[kept[:, 0] == q]}) for q in questions]
+    rejected = chains.valid & ~correct
+    figures = {
+        "chains": int(len(s)),
+        "sampled_accuracy": float(correct.mean()),
+        "sampled_accuracy_se": float(np.sqrt(correct.mean() * (1 - correct.mean()) / len(s))),
+        "kept": int(correct.sum()),
+        "invalid_chains": int((~chains.valid).sum()),
+        "invalid_steps": int(chains.invalid_steps),
+        "flawed_chain_share_sampled": float(flawed.mean()) if kept.size else None,
+        "distinct_correct_per_question": float(np.mean(distinct)),
+        "pass_at_k": float(np.mean([d > 0 for d in distinct])),
+        "logprob_kept": float(chains.logprob[correct].mean()) if correct.any() else None,
+        "logprob_rejected": float(chains.logprob[rejected].mean()) if rejected.any() else None,
+    }
+    if correct.any() and rejected.any():
+        figures["reward_separation"] = figures["logprob_kept"] - figures["logprob_rejected"]
+    else:
+        figures["reward_separation"] = None
+    return figures, kept
+
+
+def _kernels_bytes(policy) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, *policy.kernels)
+    return buf.getvalue()
+
+
+def load_kernels(path: Path):
+    """The measured policy saved in an iteration folder."""
+    from star_theory import TabularPolicy
+
+    with np.load(Path(path) / "kernels.npz") as z:
+        return TabularPolicy([z[f"arr_{i}"] for i in range(len(z.files))])
+
+
+def _rebuild_jsonl(out: Path) -> list[dict]:
+    records = [json.loads((iteration_dir(out, t) / "metrics.json").read_text()) for t in finished_iterations(out)]
+    atomic_write_text(out / "metrics.jsonl", "".join(dumps_json(r, indent=None) + "\n" for r in records))
+    return records
+
+
+def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLike, resume: bool = False) -> list[dict]:
+    """Run (or resume) STaR from the checkpoint ``pretrained``; returns one record per iteration."""
+    import torch
+
+    out = Path(out)
+    done = finished_iterations(out)
+    if done and not resume:
+        raise InputError(f"output folder {out} already holds a STaR run (use --resume or a new folder)")
+    if resume and (out / "run.json").is_file():
+        saved = json.loads((out / "run.json").read_text())
+        from star_theory.config import from_mapping
+
+        cfg = from_mapping(LLMConfig, {**saved["config"], "progress": cfg.progress}, source=f"{out}/run.json")
+        pretrained = saved["pretrained"]
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    model, tokenizer, spec = load_checkpoint(pretrained)
+    text_task = spec.text_task()
+    task = text_task.task
+    table = state_table(text_task, tokenizer)
+    model.to(device)
+    pretrained_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    write_json(out / "run.json", {"config": to_record(cfg), "pretrained": os.fspath(pretrained), "task": spec.__dict__})
+
+    kept = None
+    start = 0
+    if done:
+        last = done[-1]
+        if last > 0:
+            model, _, _ = load_checkpoint(iteration_dir(out, last))
+            model.to(device)
+        kept = load_array(iteration_dir(out, last) / "kept.npy")
+        start = last + 1
+    records = _rebuild_jsonl(out)
+    questions = np.repeat(np.flatnonzero(task.question_dist > 0), cfg.samples_per_question)
+
+    for t in range(start, cfg.iterations + 1):
+        record: dict = {"iteration": t, "seed": cfg.seed}
+        # 1. fine-tune on the kept transitions of the previous iteration
+        train_wall = 0.0
+        if t > 0:
+            if cfg.restart:
+                model.load_state_dict(pretrained_state)
+            transitions = chain_transitions(kept)
+            record["train_examples"] = int(transitions[0].size)
+            if transitions[0].size:
+                t0 = time.perf_counter()
+                torch.manual_seed(derive_seed(cfg.seed, t, FINETUNE))
+                batches = transition_batches(
+                    table, transitions, cfg.finetune_batch, cfg.finetune_steps, derive_seed(cfg.seed, t, FINETUNE)
+                )
+                log = train(
+                    model, batches, cfg.finetune_steps, cfg.finetune_lr, device, warmup=cfg.lr_warmup,
+                    weight_decay=cfg.weight_decay, schedule="constant", progress=cfg.progress,
+                    desc=f"fine-tune {t}",
+                )
+                train_wall = time.perf_counter() - t0
+                record["train_loss_last"] = log.losses[-1]
+                record["train_tokens"] = log.tokens
+        record["train_wall_s"] = train_wall
+        # 2. sample K chains per question and keep the correct ones
+        t0 = time.perf_counter()
+        chains = sample_chains(
+            model, table, questions, generator(device, derive_seed(cfg.seed, t, SAMPLE)), device,
+            batch_size=cfg.batch_size, max_retries=cfg.max_retries, progress=cfg.progress,
+        )
+        record["sample_wall_s"] = time.perf_counter() - t0
+        figures, kept = chain_figures(chains, task, cfg.samples_per_question)
+        record.update(figures)
+        # 3. measure the model exactly
+        t0 = time.perf_counter()
+        m = measure(model, text_task, table, device, cfg.batch_size)
+        record.update(m.record())
+        record["measure_wall_s"] = time.perf_counter() - t0
+        # 4. write the iteration atomically, then the metrics log
+        with atomic_dir(iteration_dir(out, t)) as tmp:
+            if t > 0:
+                save_checkpoint(tmp, model, tokenizer, spec)
+            save_array(Path(tmp) / "kept.npy", kept)
+            atomic_write_bytes(Path(tmp) / "kernels.npz", _kernels_bytes(m.policy))
+            write_json(Path(tmp) / "metrics.json", record)
+        records = _rebuild_jsonl(out)
+        if cfg.progress:
+            lam = record.get("lam")
+            lam_txt = "" if lam is None else " lam=" + ",".join(f"{x:.3f}" for x in lam)
+            print(
+                f"iteration {t}: sampled acc {record['sampled_accuracy']:.3f}, exact acc "
+                f"{record['exact_accuracy']:.3f}, kept {record['kept']}{lam_txt}",
+                file=__import__("sys").stderr,
+            )
+
+    from .predict import write_prediction
+
+    write_prediction(out, text_task, records)
+    return records
