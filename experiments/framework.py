@@ -58,6 +58,7 @@ class Context:
     out: Path
     seed: int
     device: str = "cpu"
+    master_seed: int = 0
     progress: bool = True
     figures: list[str] = field(default_factory=list)
 

@@ -51,7 +51,7 @@ def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: 
         old = _same_run(folder / "result.json", record)
         if old is not None:
             return old
-    ctx = Context(out=folder, seed=seed, device=device, progress=progress)
+    ctx = Context(out=folder, seed=seed, device=device, progress=progress, master_seed=master_seed)
     t0 = time.perf_counter()
     data = exp.run(settings, ctx)
     findings = exp.analyze(data, settings)

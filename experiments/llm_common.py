@@ -1,0 +1,87 @@
+"""LLM runs shared by the experiments, and the simulator's prediction at the LLM's sample size.
+
+:func:`llm_run` pretrains a model and runs STaR on it (``llm.pretrain`` + ``llm.star``) in a
+folder keyed by the run's full configuration under ``OUT/_llm/``: experiments that ask for the
+same run (the same settings and seed) share it, and an interrupted run resumes. The seed of a
+run derives from the master seed and the corpus, not from the experiment, for that sharing.
+
+:func:`simulated_from_kernel` is the finite-sample theory beside the LLM: tabular STaR with the
+same ``K`` chains per question, started from the MEASURED initial kernel of the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from star_theory import accuracy, fit_symmetric, make_variant
+from star_theory.io import dumps_json
+
+
+def llm_config(base: dict, seed: int, device: str, progress: bool):
+    """The tiny-preset config with ``base`` overrides (lam as a tuple), the seed and the device."""
+    from llm.config import make_config
+
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()}
+    return make_config(preset_name="tiny", seed=seed, device=device, progress=progress, **values)
+
+
+def run_seed(master_seed: int, base: dict) -> int:
+    """Seed of an LLM run: from the master seed and the run's settings (shared across experiments)."""
+    text = f"{master_seed}/llm/" + dumps_json(base, indent=None)
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF
+
+
+def llm_run(ctx, base: dict) -> dict:
+    """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset); cached under ``OUT/_llm``."""
+    from llm.config import to_record
+    from llm.pretrain import pretrain
+    from llm.star import load_kernels, iteration_dir, run_star
+
+    cfg = llm_config(base, run_seed(ctx.master_seed, base), ctx.device, ctx.progress)
+    record = {k: v for k, v in to_record(cfg).items() if k not in ("progress", "device")}
+    key = hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
+    folder = ctx.out.parent / "_llm" / key
+    pre, star = folder / "pretrained", folder / "star"
+    if not (pre / "pretrain.json").is_file():
+        pretrain(cfg, pre)
+    records = run_star(cfg, pre, star, resume=True)
+    prediction = json.loads((star / "prediction.json").read_text())
+    p0 = load_kernels(iteration_dir(star, 0))
+    return {"folder": os.fspath(folder), "config": record, "records": records, "prediction": prediction,
+            "initial_policy": p0}
+
+
+def simulated_from_kernel(policy, task, K: int, iterations: int, seeds) -> dict:
+    """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy and lam per run."""
+    star = make_variant("star")
+    acc = np.empty((len(seeds), iterations + 1))
+    lam = np.full((len(seeds), iterations + 1, task.n_steps), np.nan)
+    for i, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
+        p = policy
+        for t in range(iterations + 1):
+            acc[i, t] = accuracy(p, task)
+            if task.is_bijective():
+                lam[i, t] = fit_symmetric(p, task).lam
+            if t < iterations:
+                p = star.sampled_step(p, task, K, rng, "keep", 1.0).policy
+    lo, hi = np.percentile(acc, [5, 95], axis=0)
+    return {"seeds": list(seeds), "accuracy_runs": acc, "mean": acc.mean(axis=0), "lo": lo, "hi": hi,
+            "lam_mean": np.nanmean(lam, axis=0) if task.is_bijective() else None}
+
+
+def chains_per_question(record: dict, task) -> int:
+    """K of an LLM run: sampled chains of an iteration over the number of questions."""
+    return int(round(record["chains"] / int(np.count_nonzero(task.question_dist > 0))))
+
+
+def text_task_of(config: dict):
+    from llm.tasks import get_task
+
+    return get_task(config["task"], config["digits"], config["base"])
