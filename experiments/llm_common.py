@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from star_theory import accuracy, fit_symmetric, make_variant
+from star_theory import accuracy, fit_symmetric, flawed_chain_share, make_variant
 from star_theory.io import dumps_json
 
 
@@ -58,22 +58,26 @@ def llm_run(ctx, base: dict) -> dict:
 
 
 def simulated_from_kernel(policy, task, K: int, iterations: int, seeds) -> dict:
-    """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy and lam per run."""
+    """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy, lam and flawed share per run."""
     star = make_variant("star")
     acc = np.empty((len(seeds), iterations + 1))
+    share = np.empty((len(seeds), iterations + 1))
     lam = np.full((len(seeds), iterations + 1, task.n_steps), np.nan)
     for i, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
         p = policy
         for t in range(iterations + 1):
             acc[i, t] = accuracy(p, task)
+            share[i, t] = flawed_chain_share(p, task)
             if task.is_bijective():
                 lam[i, t] = fit_symmetric(p, task).lam
             if t < iterations:
                 p = star.sampled_step(p, task, K, rng, "keep", 1.0).policy
     lo, hi = np.percentile(acc, [5, 95], axis=0)
     return {"seeds": list(seeds), "accuracy_runs": acc, "mean": acc.mean(axis=0), "lo": lo, "hi": hi,
-            "lam_mean": np.nanmean(lam, axis=0) if task.is_bijective() else None}
+            "lam_mean": np.nanmean(lam, axis=0) if task.is_bijective() else None,
+            "flawed_share_mean": share.mean(axis=0), "flawed_share_lo": np.percentile(share, 5, axis=0),
+            "flawed_share_hi": np.percentile(share, 95, axis=0)}
 
 
 def chains_per_question(record: dict, task) -> int:

@@ -35,6 +35,8 @@ from .model import (
     validate_lam,
 )
 
+from .tasks import TASK_NAMES, DigitLevels, DigitTask, add_task, digit_task, zip_task
+
 # --- closed forms, derivations, theorem checks (theory core) ---
 from .checks import (
     CheckReport,
@@ -150,6 +152,12 @@ __all__ = [
     "flawed_chain_share",
     "diagnostics",
     "star_trajectory",
+    "TASK_NAMES",
+    "DigitLevels",
+    "DigitTask",
+    "zip_task",
+    "add_task",
+    "digit_task",
     # --- closed forms, derivations, theorem checks (theory core) ---
     "CheckReport",
     "CheckRow",

@@ -173,4 +173,6 @@ def _case_findings(data: dict, s) -> list:
 
 
 def analyze(data: dict, s) -> list:
-    return _phase_findings(data, s) + _case_findings(data, s)
+    from .llm_part import llm_findings
+
+    return _phase_findings(data, s) + _case_findings(data, s) + llm_findings(data, s)

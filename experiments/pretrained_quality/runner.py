@@ -68,6 +68,10 @@ class Settings:
     iterations: int = option(8, "STaR iterations of the cases")
     target: float = option(0.99, "target accuracy for 'iterations to target'")
     level: float = option(0.9, "central share of the runs inside the band (percentiles over seeds)")
+    llm_zero_sets: tuple[tuple[int, ...], ...] = option([[1], [2], [1, 2]],
+                                                        "LLM cases (tiny GPT-2, zip N=2): steps at lam = 0; [] for none")
+    llm_base_lam: float = option(0.3, "corpus lam of the LLM cases' other steps")
+    llm_iterations: int = option(3, "STaR iterations of the LLM cases")
 
     def __post_init__(self):
         check(all(m >= 2 for m in self.phase_M) and len(self.phase_M) >= 1, "phase_M must list values >= 2")
@@ -85,6 +89,9 @@ class Settings:
         check(self.seeds >= 2 and self.sampled_seeds >= 1, "seeds must be >= 2 and sampled_seeds >= 1")
         check(0 < self.target <= 1, f"target must lie in (0, 1], got {self.target}")
         check(0 < self.level < 1, f"level must lie in (0, 1), got {self.level}")
+        for z in self.llm_zero_sets:
+            check(len(z) >= 1 and all(k in (1, 2) for k in z), f"LLM zero sets list steps 1 or 2 (N=2), got {list(z)}")
+        check(self.llm_iterations >= 1 and 0 < self.llm_base_lam <= 1, "llm_iterations >= 1 and llm_base_lam in (0, 1]")
 
 
 def case_name(zero_steps) -> str:
@@ -217,8 +224,10 @@ def run(s: Settings, ctx) -> dict:
         cases[name] = dict(c, **_case(s, task, name, np.asarray(c["initial_lam"]), ctx))
     _plot_phase(s, phase, ctx.figure("phase_N2.png"))
     _plot_cases(s, cases, ctx.figure("zero_steps.png"))
+    from .llm_part import run_llm_cases
+
     return {
-        "phase": phase, "cases": cases, "convention": "lam", "M": s.M, "N": s.N, "base_lam": s.base_lam,
+        "phase": phase, "cases": cases, "llm_cases": run_llm_cases(s, ctx), "convention": "lam", "M": s.M, "N": s.N, "base_lam": s.base_lam,
         "band": f"central {s.level:.0%} of the {s.seeds} sampled runs (percentiles over seeds)",
         "llm_hook": "cases[name]['initial_lam'] is the pretrained lam vector of each case (symmetric family, "
                     "M and N above); an LLM runner pretrains on it and adds its accuracy curve beside "
