@@ -48,7 +48,7 @@ def run(s: Settings, ctx) -> dict:
         sim = simulated_from_kernel(r["initial_policy"], tt.task, K, s.iterations,
                                     [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)])
         runs[str(lam)] = {
-            "M": M, "N": tt.task.n_steps, "K": K,
+            "M": M, "N": tt.task.n_steps, "K": K, "llm_folder": r["folder"],
             "kept": [x["kept"] for x in recs],
             "measured_sampled": [x["flawed_chain_share_sampled"] for x in recs],
             "measured_exact": [x["flawed_chain_share_exact"] for x in recs],
