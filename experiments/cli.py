@@ -20,8 +20,9 @@ def _handler(args) -> int:
         print(dumps_json(manifest))
     else:
         ok = sum(e["agree"] for e in manifest["experiments"].values())
-        print(f"wrote {args.out}/report.md and report.html: {ok} of {len(manifest['experiments'])} "
-              f"experiments agree with the theory in every finding ({manifest['seconds']:.0f} s)")
+        f_ok, f_all = manifest["findings_agree"], manifest["findings"]
+        print(f"wrote {args.out}/report.md and report.html: {f_ok} of {f_all} findings agree with the theory; "
+              f"{ok} of {len(manifest['experiments'])} experiments agree in every finding ({manifest['seconds']:.0f} s)")
     return 0
 
 

@@ -311,7 +311,10 @@ def classify_pretrained(
     two ways then part after some tens of iterations (``docs/theory.md``).
     """
     given = lam if lam is not None else eps
-    n = N if N is not None else int(np.atleast_1d(np.asarray(given, dtype=float)).size)
+    try:
+        n = N if N is not None else int(np.atleast_1d(np.asarray(given, dtype=float)).size)
+    except (TypeError, ValueError):
+        raise InputError(f"{'lam' if lam is not None else 'eps'} must be numeric, got {given!r}") from None
     lam0 = resolve_lam(M, n, lam=lam, eps=eps)
     T = _check_iterations(iterations)
     if step is None:
@@ -415,7 +418,7 @@ def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3, conc
 
     Kernels have Dirichlet(``concentration``) rows, so they are strictly positive.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_as_int(seed, "seed", 0))
     N = int(rng.integers(1, max_steps + 1))
     sizes = rng.integers(2, max_states + 1, N + 1)
     maps = [rng.integers(0, sizes[n + 1], sizes[n]) for n in range(N)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
 from importlib.metadata import entry_points
 
@@ -23,7 +24,16 @@ from .errors import InputError
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line and exit with status 2."""
+    """An ArgumentParser whose usage errors are one line and exit with status 2.
+
+    Values such as ``-1e-3``, ``-.5`` and ``-inf`` are read as negative numbers, not as unknown
+    options (argparse's own pattern knows only ``-1`` and ``-1.5``), so ``--lam -1e-3`` works and
+    ``--lam -inf`` is rejected by the value check that names it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-(inf|infinity|nan)$", re.I)
 
     def error(self, message: str):  # noqa: D401 - argparse API
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
@@ -64,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileNotFoundError as exc:
         print(f"rlstar: error: file not found: {exc.filename}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that cannot be written or read: permissions, a folder, a full disk
+        where = f": {exc.filename!r}" if exc.filename else ""
+        print(f"rlstar: error: {' '.join(str(exc.strerror or exc).split())}{where}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"rlstar: error: out of memory in '{args.command}'; reduce the sizes given (states, chains, seeds, "
+              "iterations, grid points)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rlstar: interrupted", file=sys.stderr)

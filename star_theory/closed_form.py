@@ -100,8 +100,8 @@ def _params(M, lam, eps) -> _Params:
     if np.any(bad):
         idx = np.argwhere(bad)[0]
         raise InputError(
-            f"{name}={x[tuple(idx)]!r} is outside [{np.broadcast_to(lo, x.shape)[tuple(idx)]!r}, "
-            f"{np.broadcast_to(hi, x.shape)[tuple(idx)]!r}] for M={Mb[tuple(idx[:-1]) + (0,)]:g}"
+            f"{name}={float(x[tuple(idx)])!r} is outside [{float(np.broadcast_to(lo, x.shape)[tuple(idx)])!r}, "
+            f"{float(np.broadcast_to(hi, x.shape)[tuple(idx)])!r}] for M={Mb[tuple(idx[:-1]) + (0,)]:g}"
         )
     x = np.clip(x, lo, hi)
     if name == "lam":

@@ -205,7 +205,8 @@ def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
         )
         raise InputError(f"{source}: line {bad + 3} holds a field that is not an integer") from None
     if chains.size != n_rows * (N + 1):
-        raise InputError(f"{source}: empty field among the chain rows")
+        bad = next((i for i, ln in enumerate(lines) if any(not f.strip() for f in ln.split(","))), 0)
+        raise InputError(f"{source}: line {bad + 3} has an empty field")
     chains = chains.reshape(n_rows, N + 1)
     sizes = np.asarray(meta["level_sizes"])
     bad = (chains < 0) | (chains >= sizes[None, :])

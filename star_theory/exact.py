@@ -42,6 +42,26 @@ def _check(policy: TabularPolicy, task: ReasoningTask) -> None:
     policy.check_compatible(task)
 
 
+def _accept_matrix(accept, task: ReasoningTask, probabilities: bool = False) -> np.ndarray:
+    """The verifier's acceptance weights (shape ``(|S_0|, |S_N|)``, finite, >= 0; ``<= 1`` too
+    with ``probabilities``); ``None``: the exact verifier."""
+    if accept is None:
+        acc = np.zeros((task.sizes[0], task.sizes[-1]))
+        acc[np.arange(task.sizes[0]), task.answers] = 1.0
+        return acc
+    try:
+        acc = np.asarray(accept, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"accept must be a numeric matrix, got {accept!r}") from None
+    if acc.shape != (task.sizes[0], task.sizes[-1]):
+        raise InputError(f"accept must have shape {(task.sizes[0], task.sizes[-1])}, got {acc.shape}")
+    if probabilities and not (np.all(np.isfinite(acc)) and np.all(acc >= 0) and np.all(acc <= 1)):
+        raise InputError("accept must hold probabilities in [0, 1]")
+    if not np.all(np.isfinite(acc)) or np.any(acc < 0):
+        raise InputError("accept must hold finite non-negative weights")
+    return acc
+
+
 def forward_marginals(policy: TabularPolicy, task: ReasoningTask) -> list[np.ndarray]:
     r""":math:`\alpha_n(s_0, s) = \Pr(s_n = s \mid s_0)` for ``n = 0..N`` (each ``(|S_0|, |S_n|)``)."""
     _check(policy, task)
@@ -60,10 +80,7 @@ def backward_success(
     general acceptance probability of answer ``s`` for question ``s0`` (a noisy verifier).
     """
     _check(policy, task)
-    if accept is None:
-        accept = np.zeros((task.sizes[0], task.sizes[-1]))
-        accept[np.arange(task.sizes[0]), task.answers] = 1.0
-    betas = [np.asarray(accept, dtype=float)]
+    betas = [_accept_matrix(accept, task)]
     for k in reversed(policy.kernels):
         betas.append(betas[-1] @ k.T)  # (|S0|, |S_n|) @ (|S_n|, |S_{n-1}|)
     return betas[::-1]
@@ -96,6 +113,19 @@ def kept_transition_mass(
 
 def refit_rows(mass: list[np.ndarray], previous: TabularPolicy) -> TabularPolicy:
     """Row-normalise per-step transition masses; rows of zero mass keep ``previous``'s row."""
+    if not isinstance(previous, TabularPolicy):
+        raise InputError(f"previous must be a TabularPolicy, got {type(previous).__name__}")
+    try:
+        mass = [np.asarray(w, dtype=float) for w in mass]
+    except (TypeError, ValueError):
+        raise InputError("mass must be a list of numeric matrices, one per step") from None
+    if len(mass) != previous.n_steps:
+        raise InputError(f"mass has {len(mass)} steps, the policy {previous.n_steps}")
+    for n, (w, old) in enumerate(zip(mass, previous.kernels)):
+        if w.shape != old.shape:
+            raise InputError(f"mass[{n}] has shape {w.shape}, kernel {old.shape}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise InputError(f"mass[{n}] must hold finite non-negative values")
     kernels = []
     for w, old in zip(mass, previous.kernels):
         sums = w.sum(axis=1, keepdims=True)

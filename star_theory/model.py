@@ -28,6 +28,9 @@ from .errors import InputError
 ROW_SUM_ATOL = 1e-9
 """Tolerance on row sums (and on negative entries) of a stochastic kernel."""
 
+MAX_KERNEL_ENTRIES = 1 << 30
+"""Most entries the explicit kernels of one policy may hold together (8 GiB of float64)."""
+
 CONVENTIONS = ("lam", "eps")
 
 
@@ -245,7 +248,7 @@ class TabularPolicy:
                 raise InputError(f"kernels[{n}] must be a non-empty 2-d array, got shape {k.shape}")
             if np.any(k < -ROW_SUM_ATOL):
                 r, c = np.argwhere(k < -ROW_SUM_ATOL)[0]
-                raise InputError(f"kernels[{n}][{r}, {c}]={k[r, c]!r} is negative")
+                raise InputError(f"kernels[{n}][{r}, {c}]={float(k[r, c])!r} is negative")
             sums = k.sum(axis=1)
             bad = np.abs(sums - 1.0) > ROW_SUM_ATOL * max(1, k.shape[1])
             if np.any(bad):
@@ -293,7 +296,7 @@ def symmetric_task(M: int, N: int, seed: int | None = None) -> ReasoningTask:
     if seed is None:
         maps = [np.arange(M) for _ in range(N)]
     else:
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_as_int(seed, "seed", 0))
         maps = [rng.permutation(M) for _ in range(N)]
     return ReasoningTask(maps)
 
@@ -314,6 +317,11 @@ def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     converts with that level's size.
     """
     N = task.n_steps
+    entries = sum(task.sizes[n] * task.sizes[n + 1] for n in range(N))
+    if entries > MAX_KERNEL_ENTRIES:
+        raise InputError(
+            f"level sizes {list(task.sizes)} need {entries} kernel entries (limit 2^30); use the closed forms for large M"
+        )
     kernels = []
     lam_given = None if lam is None else np.atleast_1d(np.asarray(lam, dtype=object))
     eps_given = None if eps is None else np.atleast_1d(np.asarray(eps, dtype=object))

@@ -97,9 +97,15 @@ class PhaseDiagram:
         }
 
 
+MAX_POINTS = 4097
+"""Most grid points per axis (a grid of MAX_POINTS^2 cells)."""
+
+
 def default_values(M: int, points: int) -> np.ndarray:
     """``points`` values over ``[-1/(M-1), 1]`` that include 0 (the two halves spaced separately)."""
     points = _as_int(points, "points", 3)
+    if points > MAX_POINTS:
+        raise InputError(f"points must be <= {MAX_POINTS}, got {points}")
     lo, hi = lam_bounds(M)
     n_neg = max(1, int(round((points - 1) * (-lo) / (hi - lo))))
     neg = np.linspace(lo, 0.0, n_neg + 1)
@@ -144,7 +150,10 @@ def phase_diagram(
     N = _as_int(N, "N (steps)", 2)
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    fixed = tuple(float(v) for v in np.atleast_1d(np.asarray(fixed, dtype=float))) if np.size(fixed) else ()
+    try:
+        fixed = tuple(float(v) for v in np.atleast_1d(np.asarray(fixed, dtype=float))) if np.size(fixed) else ()
+    except (TypeError, ValueError):
+        raise InputError(f"fixed must hold numbers (lam_3..lam_N), got {fixed!r}") from None
     if len(fixed) != N - 2:
         raise InputError(f"fixed must hold N-2={N - 2} values (lam_3..lam_N), got {len(fixed)}")
     validate_lam(fixed, M)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .exact import backward_success, forward_marginals, refit_rows
+from .exact import _accept_matrix, backward_success, forward_marginals, refit_rows
 from .model import ReasoningTask, TabularPolicy, _as_int
 
 EMPTY_ROW_RULES = ("keep", "smooth")
@@ -81,10 +81,33 @@ def question_weights(task: ReasoningTask) -> np.ndarray:
     return rho * np.count_nonzero(rho > 0)
 
 
+MAX_CHAIN_ENTRIES = 1 << 30
+"""Most state entries (chains x (N + 1)) one draw may hold (8 GiB of int64)."""
+
+
 def questions_for(task: ReasoningTask, chains_per_question) -> np.ndarray:
     """Start states for ``K`` chains per question of the support, grouped by question."""
     K = _as_int(chains_per_question, "chains_per_question K", 1)
-    return np.repeat(question_support(task), K)
+    support = question_support(task)
+    if K * support.size * (task.n_steps + 1) > MAX_CHAIN_ENTRIES:
+        raise InputError(
+            f"chains_per_question K={K} gives {K * support.size} chains of {task.n_steps + 1} states (limit 2^30 entries)"
+        )
+    return np.repeat(support, K)
+
+
+def _check_questions(questions, task: ReasoningTask) -> np.ndarray:
+    """A 1-d integer array of start states in level 0."""
+    try:
+        s0 = np.asarray(questions)
+    except (TypeError, ValueError):
+        s0 = np.asarray([None])
+    if s0.ndim != 1 or (s0.size and not np.issubdtype(s0.dtype, np.integer)):
+        raise InputError(f"questions must be an integer K or a 1-d array of start states, got {questions!r}")
+    s0 = s0.astype(np.int64)
+    if s0.size and (s0.min() < 0 or s0.max() >= task.sizes[0]):
+        raise InputError(f"questions hold a state outside level 0 of size {task.sizes[0]}")
+    return s0
 
 
 def correct_accept(task: ReasoningTask) -> np.ndarray:
@@ -95,14 +118,7 @@ def correct_accept(task: ReasoningTask) -> np.ndarray:
 
 
 def _check_accept(accept, task: ReasoningTask) -> np.ndarray:
-    if accept is None:
-        return correct_accept(task)
-    acc = np.asarray(accept, dtype=float)
-    if acc.shape != (task.sizes[0], task.sizes[-1]):
-        raise InputError(f"accept must have shape {(task.sizes[0], task.sizes[-1])}, got {acc.shape}")
-    if not np.all(np.isfinite(acc)) or np.any(acc < 0) or np.any(acc > 1):
-        raise InputError("accept must hold probabilities in [0, 1]")
-    return acc
+    return _accept_matrix(accept, task, probabilities=True)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -121,7 +137,8 @@ def alias_table(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Built by pairing, in every row at once, the smallest remaining scaled entry :math:`M P \le 1`
     with the largest (:math:`\ge 1`), ``M - 1`` times.
     """
-    R, M = kernel.shape
+    TabularPolicy([kernel])  # a 2-d, finite, row-stochastic kernel, or InputError
+    R, M = np.shape(kernel)
     q = np.array(kernel, dtype=float) * M
     prob = np.ones((R, M))
     alias = np.tile(np.arange(M), (R, 1))
@@ -191,15 +208,7 @@ def sample_chains(policy: TabularPolicy, task: ReasoningTask, questions, rng) ->
     """
     _check_pair(policy, task)
     rng = as_generator(rng)
-    if np.ndim(questions) == 0:
-        s0 = questions_for(task, questions)
-    else:
-        s0 = np.asarray(questions)
-        if s0.ndim != 1 or (s0.size and not np.issubdtype(s0.dtype, np.integer)):
-            raise InputError(f"questions must be an integer K or a 1-d array of start states, got {questions!r}")
-        s0 = s0.astype(np.int64)
-        if s0.size and (s0.min() < 0 or s0.max() >= task.sizes[0]):
-            raise InputError(f"questions hold a state outside level 0 of size {task.sizes[0]}")
+    s0 = questions_for(task, questions) if np.ndim(questions) == 0 else _check_questions(questions, task)
     chains = np.empty((s0.size, task.n_steps + 1), dtype=np.int64)
     chains[:, 0] = s0
     u = rng.random((task.n_steps, s0.size))
@@ -227,7 +236,7 @@ def sample_conditioned_chains(
     _check_pair(policy, task)
     rng = as_generator(rng)
     acc = _check_accept(accept, task)
-    s0 = np.asarray(questions, dtype=np.int64).ravel()
+    s0 = _check_questions(np.atleast_1d(questions), task)
     betas = backward_success(policy, task, acc)
     if s0.size == 0:
         return np.empty((0, task.n_steps + 1), dtype=np.int64)
@@ -282,6 +291,15 @@ def transition_counts(chains, task: ReasoningTask, weights=None) -> list[np.ndar
     Returns ``N`` arrays of shape ``(|S_{n-1}|, |S_n|)``.
     """
     chains = _check_chains(chains, task)
+    if weights is not None:
+        try:
+            weights = np.asarray(weights, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"weights must be numeric, got {weights!r}") from None
+        if weights.shape != (chains.shape[0],):
+            raise InputError(f"weights must have shape ({chains.shape[0]},) (one per chain), got {weights.shape}")
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise InputError("weights must be finite and non-negative")
     out = []
     for n in range(task.n_steps):
         a, b = task.sizes[n], task.sizes[n + 1]

@@ -16,24 +16,44 @@ For every iteration ``t`` the result holds
   observed ``no_kept_rate`` (fraction of seeds whose step kept no chain) and ``kept_mean``.
 
 All randomness flows from the recorded ``seeds`` (one ``numpy.random.default_rng(seed)`` per run).
+
+**Checkpoints and resume.** With ``checkpoint=DIR`` the sweep is cut into units, one per
+(seed, iteration). After every unit the seed's state is written atomically
+(:func:`star_theory.io.atomic_write_bytes`) to ``DIR/seed-<seed>.npz``: the iterations done,
+the policy's kernels (their exact float64 bits), the generator's ``bit_generator.state`` and the
+per-iteration rows so far. ``DIR/run.json`` records the config; ``DIR/result.json`` is written
+(atomically) only when every unit is done. ``resume=True`` validates the folder (format, config
+equal to the recorded one, every array's shape, dtype and range), restores each seed's policy and
+generator exactly and continues from its last finished unit, so the final result is bit-identical
+to an uninterrupted run. Checkpoints are plain ``.npz`` arrays read with
+``numpy.load(allow_pickle=False)`` (a JSON string for the generator state): loading one never
+unpickles an object. A missing, foreign or corrupted folder raises
+:class:`~star_theory.errors.InputError` and nothing in it is changed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
+import os
 import sys
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .config import check, option, to_mapping
 from .errors import InputError
 from .exact import accuracy
-from .model import ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
-from .sampling import EMPTY_ROW_RULES, expected_kept_count, prob_no_kept_chain
+from .io import atomic_write_bytes, dumps_json, write_json
+from .model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
+from .sampling import EMPTY_ROW_RULES, expected_kept_count, prob_no_kept_chain, questions_for
 from .variants import DEFAULTS, VARIANT_NAMES, StarVariant, make_variant
 
 TASK_KINDS = ("symmetric", "zip", "add")
+MAX_ITERATIONS = 1_000_000
 BANDS = ("percentile", "mean-se")
 
 
@@ -68,6 +88,9 @@ class SimulateConfig:
         check(self.task in TASK_KINDS, f"task must be one of {', '.join(TASK_KINDS)}, got {self.task!r}")
         check(self.M >= 2, f"M must be >= 2, got {self.M}")
         check(self.N >= 1, f"N must be >= 1, got {self.N}")
+        check(self.task != "symmetric" or self.N * self.M**2 <= MAX_KERNEL_ENTRIES,
+              f"M={self.M} with N={self.N} steps needs N*M^2 kernel entries (limit 2^30)")
+        check(self.task_seed is None or self.task_seed >= 0, f"task_seed must be >= 0, got {self.task_seed}")
         check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
         check(self.base >= 2, f"base must be >= 2, got {self.base}")
         check(self.lam is None or self.eps is None, "give lam or eps, not both")
@@ -76,7 +99,7 @@ class SimulateConfig:
         check(len(self.seeds) >= 1, "seeds must list at least one seed")
         check(all(s >= 0 for s in self.seeds), f"seeds must be non-negative, got {list(self.seeds)}")
         check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct, got {list(self.seeds)}")
-        check(self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}")
+        check(1 <= self.iterations <= MAX_ITERATIONS, f"iterations must lie in [1, {MAX_ITERATIONS}], got {self.iterations}")
         check(self.empty_rows in EMPTY_ROW_RULES, f"empty_rows must be one of {', '.join(EMPTY_ROW_RULES)}, got {self.empty_rows!r}")
         check(self.alpha > 0, f"alpha must be > 0, got {self.alpha}")
         check(self.band in BANDS, f"band must be one of {', '.join(BANDS)}, got {self.band!r}")
@@ -124,15 +147,213 @@ def _first_reach(curve, target: float):
     return int(hit[0]) if hit.size else None
 
 
-def simulate(config: SimulateConfig, progress: bool | None = None) -> dict:
+# ----------------------------------------------------------------------------- checkpoints
+
+CHECKPOINT_FORMAT = "rlstar-simulate-checkpoint/1"
+RUN_FILE = "run.json"
+RESULT_FILE = "result.json"
+
+
+def _seed_file(seed: int) -> str:
+    return f"seed-{seed}.npz"
+
+
+def _jsonable(obj):
+    return json.loads(dumps_json(obj, indent=None))
+
+
+@dataclass
+class _SeedState:
+    """One seed's progress: ``t_done`` units finished, the policy and generator after them."""
+
+    t_done: int
+    policy: TabularPolicy
+    rng: np.random.Generator
+    accuracy: np.ndarray  # (T + 1,), entries 0..t_done valid
+    kept: np.ndarray  # (T,), entries < t_done valid
+    rationalized: np.ndarray  # (T,)
+    closed: np.ndarray  # (T, 2)
+
+
+class _Checkpoints:
+    """The checkpoint folder of one simulation (see the module docstring)."""
+
+    def __init__(self, folder, config: SimulateConfig, task: ReasoningTask, resume: bool):
+        try:
+            self.folder = Path(os.fspath(folder))
+        except TypeError:
+            raise InputError(f"checkpoint folder must be a path, got {folder!r}") from None
+        self.config = _jsonable(to_mapping(config))
+        self.task = task
+        self.T = config.iterations
+        self.seeds = config.seeds
+        if resume:
+            self._check_resumable()
+        else:
+            self._check_fresh()
+
+    # -------------------------------------------------------------- folder checks (read only)
+
+    def _check_fresh(self) -> None:
+        f = self.folder
+        if f.exists() and not f.is_dir():
+            raise InputError(f"checkpoint folder {str(f)!r} is a file, not a folder")
+        if f.is_dir():
+            taken = [n for n in [RUN_FILE, RESULT_FILE] + [_seed_file(s) for s in self.seeds] if (f / n).exists()]
+            if taken or any(f.glob("seed-*.npz")):
+                raise InputError(
+                    f"checkpoint folder {str(f)!r} already holds a simulate run; pass --resume to continue it "
+                    "or choose a new folder"
+                )
+
+    def _check_resumable(self) -> None:
+        f = self.folder
+        if not f.exists():
+            raise InputError(f"checkpoint folder not found: {str(f)!r} (nothing to resume)")
+        if not f.is_dir():
+            raise InputError(f"checkpoint folder {str(f)!r} is a file, not a folder")
+        run = f / RUN_FILE
+        try:
+            text = run.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"{str(f)!r} is not a simulate checkpoint folder (no {RUN_FILE})") from None
+        except (OSError, UnicodeDecodeError):
+            raise InputError(f"{str(run)!r}: unreadable checkpoint file") from None
+        try:
+            meta = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{str(run)!r}: corrupted checkpoint file ({exc.msg})") from None
+        if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+            raise InputError(f"{str(run)!r}: format is not {CHECKPOINT_FORMAT!r}")
+        saved = meta.get("config")
+        if not isinstance(saved, dict):
+            raise InputError(f"{str(run)!r}: corrupted checkpoint file (no config table)")
+        for key in sorted(set(saved) | set(self.config)):
+            if saved.get(key, "<absent>") != self.config.get(key, "<absent>"):
+                raise InputError(
+                    f"cannot resume {str(f)!r}: {key}={self.config.get(key, '<absent>')!r} differs from the "
+                    f"checkpoint's {key}={saved.get(key, '<absent>')!r}"
+                )
+        self.states = {s: self._load(s) for s in self.seeds}  # every file validated before any write
+
+    def _load(self, seed: int) -> _SeedState | None:
+        path = self.folder / _seed_file(seed)
+        if not path.exists():
+            return None
+        where = str(path)
+
+        def bad(why: str):
+            return InputError(f"{where!r}: corrupted checkpoint ({why})")
+
+        try:
+            z = np.load(path, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with z:
+                arrays = {k: z[k] for k in z.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            raise bad(" ".join(str(exc).split())[:120] or type(exc).__name__) from None
+        N, T = self.task.n_steps, self.T
+        need = {"format": (), "seed": (), "t_done": (), "rng_state": (), "accuracy": (T + 1,), "kept": (T,),
+                "rationalized": (T,), "closed": (T, 2)}
+        need.update({f"kernel_{n}": (self.task.sizes[n], self.task.sizes[n + 1]) for n in range(N)})
+        for key, shape in need.items():
+            if key not in arrays:
+                raise bad(f"no array {key!r}")
+            if arrays[key].shape != shape:
+                raise bad(f"{key} has shape {arrays[key].shape}, expected {shape}")
+        extra = set(arrays) - set(need)
+        if extra:
+            raise bad(f"unexpected array {sorted(extra)[0]!r}")
+        kinds = {"format": "U", "rng_state": "U", "seed": "i", "t_done": "i", "kept": "i", "rationalized": "i"}
+        for key, arr in arrays.items():
+            kind = kinds.get(key, "f")
+            if arr.dtype.kind != kind:
+                raise bad(f"{key} has dtype {arr.dtype}")
+            if kind == "f" and not np.all(np.isfinite(arr)):
+                raise bad(f"{key} holds a non-finite value")
+        if str(arrays["format"]) != CHECKPOINT_FORMAT:
+            raise bad(f"format {str(arrays['format'])!r} is not {CHECKPOINT_FORMAT!r}")
+        if int(arrays["seed"]) != seed:
+            raise bad(f"seed {int(arrays['seed'])} does not match the file name")
+        t_done = int(arrays["t_done"])
+        if not 0 <= t_done <= T:
+            raise bad(f"t_done={t_done} is outside [0, {T}]")
+        try:
+            policy = TabularPolicy([arrays[f"kernel_{n}"] for n in range(N)])
+        except InputError as exc:
+            raise bad(str(exc)) from None
+        # the validated kernels, with the stored float64 bits (re-normalising could change them)
+        policy.kernels = tuple(np.array(arrays[f"kernel_{n}"], dtype=np.float64) for n in range(N))
+        for k in policy.kernels:
+            k.setflags(write=False)
+        rng = np.random.default_rng(0)
+        try:
+            state = json.loads(str(arrays["rng_state"]))
+            if not isinstance(state, dict) or state.get("bit_generator") != type(rng.bit_generator).__name__:
+                raise ValueError("wrong bit generator")
+            rng.bit_generator.state = state
+        except (ValueError, TypeError, KeyError, OverflowError, json.JSONDecodeError):
+            raise bad("rng_state is not a PCG64 state") from None
+        return _SeedState(
+            t_done=t_done, policy=policy, rng=rng, accuracy=arrays["accuracy"].astype(np.float64),
+            kept=arrays["kept"].astype(np.int64), rationalized=arrays["rationalized"].astype(np.int64),
+            closed=arrays["closed"].astype(np.float64),
+        )
+
+    # -------------------------------------------------------------- writing (after the checks)
+
+    def start(self) -> None:
+        """Create the folder, record the config, drop stray temporary files of a killed write."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stray in self.folder.glob(".*.tmp"):
+            if stray.name.startswith((f".{RUN_FILE}.", f".{RESULT_FILE}.", ".seed-")):
+                stray.unlink(missing_ok=True)
+        if not (self.folder / RUN_FILE).exists():
+            write_json(self.folder / RUN_FILE, {"format": CHECKPOINT_FORMAT, "config": self.config})
+
+    def state(self, seed: int) -> _SeedState | None:
+        return getattr(self, "states", {}).get(seed)
+
+    def save(self, seed: int, st: _SeedState) -> None:
+        arrays = {
+            "format": np.array(CHECKPOINT_FORMAT),
+            "seed": np.array(seed, dtype=np.int64),
+            "t_done": np.array(st.t_done, dtype=np.int64),
+            "rng_state": np.array(json.dumps(st.rng.bit_generator.state)),
+            "accuracy": st.accuracy,
+            "kept": st.kept,
+            "rationalized": st.rationalized,
+            "closed": st.closed,
+        }
+        arrays.update({f"kernel_{n}": k for n, k in enumerate(st.policy.kernels)})
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(self.folder / _seed_file(seed), buf.getvalue())
+
+    def finish(self, result: dict) -> None:
+        write_json(self.folder / RESULT_FILE, result)
+
+
+def simulate(
+    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False
+) -> dict:
     """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
 
     ``progress``: show a tqdm bar on stderr (``None``: only when stderr is a terminal).
+    ``checkpoint``: a folder for per-(seed, iteration) checkpoints and ``result.json``; it must
+    not hold a run already unless ``resume=True``, which continues that run (module docstring).
     """
     if not isinstance(config, SimulateConfig):
         raise InputError(f"config must be a SimulateConfig, got {type(config).__name__}")
+    if not isinstance(resume, bool):
+        raise InputError(f"resume must be True or False, got {resume!r}")
+    if resume and checkpoint is None:
+        raise InputError("resume needs a checkpoint folder")
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
+    questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
+    store = None if checkpoint is None else _Checkpoints(checkpoint, config, task, resume)
     variant = config.make_variant()
     K, T = config.chains_per_question, config.iterations
 
@@ -155,16 +376,26 @@ def simulate(config: SimulateConfig, progress: bool | None = None) -> dict:
 
     bar = tqdm(total=S * T, desc="simulate", unit="iter", file=sys.stderr, disable=(None if progress is None else not progress), leave=False)
     try:
+        if store is not None:
+            store.start()
         for i, seed in enumerate(config.seeds):
-            rng = np.random.default_rng(seed)
-            p = policy0
-            acc_runs[i, 0] = accuracy(p, task)
-            for t in range(T):
-                closed_runs[i, t] = closed(p)
-                step = variant.sampled_step(p, task, K, rng, config.empty_rows, config.alpha)
+            st = None if store is None else store.state(seed)
+            if st is None:
+                st = _SeedState(0, policy0, np.random.default_rng(seed), acc_runs[i], kept[i], rational[i], closed_runs[i])
+                st.accuracy[0] = accuracy(policy0, task)
+            else:
+                acc_runs[i], kept[i], rational[i], closed_runs[i] = st.accuracy, st.kept, st.rationalized, st.closed
+                st.accuracy, st.kept, st.rationalized, st.closed = acc_runs[i], kept[i], rational[i], closed_runs[i]
+                bar.update(st.t_done)
+            for t in range(st.t_done, T):  # one unit: iteration t of this seed
+                closed_runs[i, t] = closed(st.policy)
+                step = variant.sampled_step(st.policy, task, K, st.rng, config.empty_rows, config.alpha)
                 kept[i, t], rational[i, t] = step.kept, step.rationalized
-                p = step.policy
-                acc_runs[i, t + 1] = accuracy(p, task)
+                st.policy = step.policy
+                acc_runs[i, t + 1] = accuracy(st.policy, task)
+                st.t_done = t + 1
+                if store is not None:
+                    store.save(seed, st)
                 bar.update(1)
     finally:
         bar.close()
@@ -192,7 +423,7 @@ def simulate(config: SimulateConfig, progress: bool | None = None) -> dict:
             )
         rows.append(row)
     n_questions = int(np.count_nonzero(task.question_dist > 0))
-    return {
+    result = {
         "kind": "rlstar-simulation/1",
         "config": to_mapping(config),
         "seeds": list(config.seeds),
@@ -219,6 +450,9 @@ def simulate(config: SimulateConfig, progress: bool | None = None) -> dict:
             "runs": [_first_reach(a, config.target) for a in acc_runs],
         },
     }
+    if store is not None:
+        store.finish(result)
+    return result
 
 
 def format_table(result: dict) -> str:

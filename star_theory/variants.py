@@ -90,6 +90,7 @@ DEFAULTS = dict(NEUTRAL, rationales=1)
 
 def tempered_policy(policy: TabularPolicy, temperature: float) -> TabularPolicy:
     r""":math:`P_n^{(T)}(s' \mid s) = P_n(s' \mid s)^{1/T} / \sum_{s''} P_n(s'' \mid s)^{1/T}` (``T > 0``)."""
+    _check_policy(policy, "policy")
     T = _check_temperature(temperature)
     if T == 1.0:
         return policy
@@ -113,10 +114,19 @@ def noisy_verifier_accept(task: ReasoningTask, fp: float, fn: float) -> np.ndarr
 
 def mix_policies(old: TabularPolicy, new: TabularPolicy, eta: float) -> TabularPolicy:
     r""":math:`(1 - \eta)\, P^{\mathrm{old}} + \eta\, P^{\mathrm{new}}` step by step (``0 < eta <= 1``)."""
+    _check_policy(old, "old")
+    _check_policy(new, "new")
+    if old.sizes != new.sizes:
+        raise InputError(f"old has level sizes {old.sizes} but new has {new.sizes}")
     eta = _check_eta(eta)
     if eta == 1.0:
         return new
     return TabularPolicy([(1.0 - eta) * a + eta * b for a, b in zip(old.kernels, new.kernels)])
+
+
+def _check_policy(policy, name: str) -> None:
+    if not isinstance(policy, TabularPolicy):
+        raise InputError(f"{name} must be a TabularPolicy, got {type(policy).__name__}")
 
 
 def _check_prob(v, name: str) -> float:

@@ -174,8 +174,8 @@ lams = st.floats(0.0, 1.0, allow_nan=False)
 def test_noisy_closed_form_is_the_explicit_noisy_step(M, l, fp, fn):
     task = symmetric_task(M, len(l), seed=1)
     lam = np.asarray(l)
-    if symmetric_accuracy(M, lam=lam) == 0 or fp + (1 - fn - fp) * symmetric_accuracy(M, lam=lam) == 0:
-        return  # nothing kept: the policy is unchanged by both paths' empty-row rule
+    if symmetric_accuracy(M, lam=lam) <= 1e-9 or fp + (1 - fn - fp) * symmetric_accuracy(M, lam=lam) <= 1e-9:
+        return  # (almost) nothing kept: both paths divide round-off by round-off
     got = fit_symmetric(make_variant("noisy-verifier", fp=fp, fn=fn).exact_step(symmetric_policy(task, lam=lam), task), task)
     assert np.allclose(got.lam, theory.noisy_update(M, lam, fp, fn), atol=1e-10)
     assert np.all(got.distance <= 1e-10)  # the refit stays in the family

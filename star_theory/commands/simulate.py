@@ -19,7 +19,12 @@ def register(subparsers) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys as the flags (a [simulate] table or top level)")
     add_arguments(p, SimulateConfig)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output on stdout (default: table)")
-    p.add_argument("--out", metavar="FILE.json", help="also write the JSON result here (atomically)")
+    p.add_argument("--out", metavar="FILE.json|DIR",
+                   help="a path ending in .json: also write the JSON result there (atomically); any other path: a run "
+                   "folder holding a checkpoint per seed and iteration (seed-<seed>.npz), run.json and, when done, result.json")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in the --out DIR folder (same config); the result is bit-identical "
+                   "to an uninterrupted run")
     p.add_argument("--plot", metavar="FILE.png", help="write a figure of the result")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: only on a terminal)")
@@ -43,8 +48,11 @@ def run(args) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
         raise InputError(f"--plot path must end in .png, got {args.plot!r}")
     config = from_args(SimulateConfig, args, base=base, source=source)
-    result = simulate(config, progress=args.progress)
-    if args.out:
+    folder = args.out if args.out and not args.out.lower().endswith(".json") else None
+    if args.resume and folder is None:
+        raise InputError(f"--resume needs --out DIR, the folder of the run to continue (not a .json file), got --out {args.out!r}")
+    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume)
+    if args.out and folder is None:
         write_json(args.out, result)
     if args.plot:
         from ..plots.simulation import plot_simulation
