@@ -28,10 +28,11 @@ class OneLineParser(argparse.ArgumentParser):
 
     Values such as ``-1e-3``, ``-.5`` and ``-inf`` are read as negative numbers, not as unknown
     options (argparse's own pattern knows only ``-1`` and ``-1.5``), so ``--lam -1e-3`` works and
-    ``--lam -inf`` is rejected by the value check that names it.
+    ``--lam -inf`` is rejected by the value check that names it. Abbreviated flags are refused.
     """
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # ``--seed`` must not silently mean ``--seeds``
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-(inf|infinity|nan)$", re.I)
 

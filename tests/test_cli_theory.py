@@ -103,3 +103,13 @@ def test_subprocess_entry_point():
         [sys.executable, "-m", "star_theory.cli", "theory", "--lam", "2"], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and bad.stderr.startswith("rlstar: error:") and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("argv", [["simulate", "--seed", "0"], ["theory", "--iter", "3"], ["llm", "run", "--pres", "tiny", "--out", "x"]])
+def test_abbreviated_flags_are_refused(argv, capsys):
+    # argparse would otherwise expand --seed to --seeds, silently changing the meaning of a run
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unrecognized arguments" in err[0]
