@@ -89,3 +89,24 @@ def text_task_of(config: dict):
     from llm.tasks import get_task
 
     return get_task(config["task"], config["digits"], config["base"])
+
+
+def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=()) -> None:
+    """One accuracy panel of an LLM run: theory lines, tabular STaR at the LLM's K as a band, the
+    LLM as markers (sampled accuracy with a 95% binomial interval, exact J of its measured kernel).
+
+    ``lines``: ``(label, values, style, color)`` for each theory curve drawn from iteration 0.
+    """
+    from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL
+
+    for label, values, style, color in lines:
+        ax.plot(np.arange(len(values)), values, style, color=color, label=label)
+    st = np.arange(len(sim["mean"]))
+    ax.fill_between(st, sim["lo"], sim["hi"], color="tab:green", alpha=0.2)
+    ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR, K={K}, 90% band of {len(sim['seeds'])} runs")
+    t = np.array([x["iteration"] for x in records])
+    acc = np.array([x["sampled_accuracy"] for x in records])
+    se = np.array([x["sampled_accuracy_se"] for x in records])
+    ax.errorbar(t, acc, yerr=1.96 * se, fmt="o", color="tab:blue", capsize=3, label="LLM: sampled accuracy (95% CI)")
+    ax.plot(t, [x["exact_accuracy"] for x in records], "s", mfc="none", color="tab:red", label="LLM: exact J of measured kernel")
+    ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))

@@ -35,6 +35,7 @@ from .model import (
     resolve_lam,
     symmetric_policy,
     symmetric_task,
+    validate_target,
 )
 
 Step = Callable[[TabularPolicy, ReasoningTask], TabularPolicy]
@@ -176,7 +177,7 @@ def check_convergence(
     step: Step = exact_star_step,
 ) -> ConvergenceResult:
     """Claim: STaR converges to the optimal policy (``J -> 1``); at what rate; when ``target`` is reached."""
-    target = _check_target(target)
+    target = validate_target(target)
     policies, J, lam = _run(policy, task, iterations, step)
     err = np.clip(1.0 - J, 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -204,14 +205,6 @@ def check_convergence(
     )
 
 
-def _check_target(target) -> float:
-    try:
-        target = float(target)
-    except (TypeError, ValueError):
-        raise InputError(f"target accuracy must be a number, got {target!r}") from None
-    if not (0.0 < target <= 1.0):
-        raise InputError(f"target accuracy must be in (0, 1], got {target!r}")
-    return target
 
 
 # ----------------------------------------------------------------------------- robustness

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .model import validate_target
 
 MAX_M = 2.0**53
 """Largest ``M`` accepted (integers are exact in float64 up to here)."""
@@ -387,12 +388,7 @@ def iterations_to_accuracy(M, target: float, *, lam=None, eps=None, max_iteratio
     Returns a float array: integers where the target is reached within ``max_iterations``,
     ``inf`` elsewhere (0 when the initial policy already reaches it).
     """
-    try:
-        target = float(target)
-    except (TypeError, ValueError):
-        raise InputError(f"target accuracy must be a number, got {target!r}") from None
-    if not (0.0 < target <= 1.0):
-        raise InputError(f"target accuracy must be in (0, 1], got {target!r}")
+    target = validate_target(target)
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 0:
         raise InputError(f"max_iterations must be a non-negative integer, got {max_iterations!r}")
     p = _params(M, lam, eps)

@@ -62,6 +62,19 @@ def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
     return arr
 
 
+def validate_target(target) -> float:
+    """A target accuracy as a float in ``(0, 1]`` (InputError otherwise)."""
+    if isinstance(target, bool):
+        raise InputError(f"target accuracy must be a number, got {target!r}")
+    try:
+        target = float(target)
+    except (TypeError, ValueError):
+        raise InputError(f"target accuracy must be a number, got {target!r}") from None
+    if not (0.0 < target <= 1.0):
+        raise InputError(f"target accuracy must be in (0, 1], got {target!r}")
+    return target
+
+
 def lam_bounds(M: int) -> tuple[float, float]:
     """The admissible range of ``lam`` for ``M`` states per level: ``[-1/(M-1), 1]``."""
     M = _as_int(M, "M (states per level)", 2)

@@ -11,7 +11,7 @@ from star_theory import accuracy, add_task, flawed_chain_share, mixture_policy, 
 from star_theory.config import check, option
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, new_figure, save_figure
 
-from ..llm_common import chains_per_question, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
 
 
 @dataclass(frozen=True)
@@ -74,16 +74,8 @@ def _plot(s: Settings, d: dict, path) -> None:
     ax = axes[0, 2]
     L = d["llm"]
     recs, pred, sim = L["records"], L["prediction"], L["simulated"]
-    tl = np.array([x["iteration"] for x in recs])
-    ax.plot(pred["iterations"], pred["kernel"]["accuracy"], "--", color="0.3", label="theory: exact operator from measured kernel")
-    st = np.arange(len(sim["mean"]))
-    ax.fill_between(st, sim["lo"], sim["hi"], color="tab:green", alpha=0.2)
-    ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR K={L['K']} (90% band)")
-    acc = np.array([x["sampled_accuracy"] for x in recs])
-    se = np.array([x["sampled_accuracy_se"] for x in recs])
-    ax.errorbar(tl, acc, yerr=1.96 * se, fmt="o", color="tab:blue", capsize=3, label="LLM: sampled accuracy (95% CI)")
-    ax.plot(tl, [x["exact_accuracy"] for x in recs], "s", mfc="none", color="tab:red", label="LLM: exact J of measured kernel")
-    ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
+    draw_llm_accuracy(ax, recs, sim, L["K"], lines=[
+        ("theory: exact operator from measured kernel", pred["kernel"]["accuracy"], "--", "0.3")])
     ax.set_title(f"LLM: add D=2, levels {L['sizes']}, corpus lam={s.llm_lam}", fontsize=8)
     ax.legend(fontsize=6, loc="lower right")
     from matplotlib.ticker import MaxNLocator

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from star_theory import symmetric_trajectory
-from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, new_figure, save_figure
+from star_theory.plots.style import new_figure, save_figure
 
 from ..framework import Finding
-from ..llm_common import chains_per_question, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
 
 
 def llm_cases(base_lam: float, zero_sets) -> dict[str, list[float]]:
@@ -46,15 +46,10 @@ def _plot(s, cases: dict, path) -> None:
     fig, axes = new_figure(ncols=len(cases), width=4.8, height=4.4)
     for ax, (name, c) in zip(axes[0], cases.items()):
         recs, sim = c["records"], c["simulated"]
-        t = np.arange(len(c["theory_accuracy"]))
-        ax.plot(t, c["theory_accuracy"], "-", color="black", label="theory: exact operator from measured lam_n")
-        ax.fill_between(t, sim["lo"], sim["hi"], color="tab:green", alpha=0.2)
-        ax.plot(t, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR K={c['K']} (90% band)")
-        ax.plot(t, [x["exact_accuracy"] for x in recs], "s", mfc="none", color="tab:red", label="LLM: exact J of measured kernel")
-        ax.plot(t, [x["sampled_accuracy"] for x in recs], "o", color="tab:blue", label="LLM: sampled accuracy")
+        draw_llm_accuracy(ax, recs, sim, c["K"], lines=[
+            ("theory: exact operator from measured lam_n", c["theory_accuracy"], "-", "black")])
         ax.axhline(1 / c["M"], color="0.6", ls="--", lw=0.8, label="1/M (stuck level)")
         lam0 = ", ".join(f"{x:.3f}" for x in recs[0]["lam"])
-        ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
         ax.set_title(f"corpus lam={c['corpus_lam']}, measured ({lam0})", fontsize=8)
         ax.legend(fontsize=6, loc="upper left")
     from matplotlib.ticker import MaxNLocator

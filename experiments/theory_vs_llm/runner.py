@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from star_theory.config import check, option
-from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, new_figure, save_figure
+from star_theory.plots.style import ITERATION_LABEL, convention_label, new_figure, save_figure
 
-from ..llm_common import chains_per_question, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
 
 
 @dataclass(frozen=True)
@@ -58,19 +58,13 @@ def _plot(s: Settings, runs: dict, path) -> None:
     fig, axes = new_figure(ncols=2, nrows=len(runs), width=5.6, height=4.0)
     for row, (lam, r) in enumerate(runs.items()):
         recs, pred, sim = r["records"], r["prediction"], r["simulated"]
+        ax = axes[row, 0]
+        draw_llm_accuracy(ax, recs, sim, r["K"], lines=[
+            ("theory: exact operator from measured lam_n", pred["symmetric"]["accuracy"], "-", "black"),
+            ("theory: exact operator from measured kernel", pred["kernel"]["accuracy"], "--", "0.4")])
         t = np.array([x["iteration"] for x in recs])
         pt = np.array(pred["iterations"])
-        ax = axes[row, 0]
-        ax.plot(pt, pred["symmetric"]["accuracy"], "-", color="black", label="theory: exact operator from measured lam_n")
-        ax.plot(pt, pred["kernel"]["accuracy"], "--", color="0.4", label="theory: exact operator from measured kernel")
         st = np.arange(len(sim["mean"]))
-        ax.fill_between(st, sim["lo"], sim["hi"], color="tab:green", alpha=0.2)
-        ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR, K={r['K']}, 90% band of {len(sim['seeds'])} runs")
-        acc = np.array([x["sampled_accuracy"] for x in recs])
-        se = np.array([x["sampled_accuracy_se"] for x in recs])
-        ax.errorbar(t, acc, yerr=1.96 * se, fmt="o", color="tab:blue", capsize=3, label="LLM: sampled accuracy (95% CI)")
-        ax.plot(t, [x["exact_accuracy"] for x in recs], "s", mfc="none", color="tab:red", label="LLM: exact J of measured kernel")
-        ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
         ax.set_title(f"corpus lam={lam}: zip M={r['M']}, N={r['N']}, K={r['K']} chains/question", fontsize=9)
         ax.legend(fontsize=6, loc="lower right")
         ax = axes[row, 1]
