@@ -31,6 +31,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -135,12 +136,17 @@ def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLi
     done = finished_iterations(out)
     if done and not resume:
         raise InputError(f"output folder {out} already holds a STaR run (use --resume or a new folder)")
+    if resume:  # iteration folders a killed run left half-written (never under their final name)
+        for stray in out.glob(".iter_*.tmp"):
+            shutil.rmtree(stray, ignore_errors=True)
     if resume and (out / "run.json").is_file():
         saved = json.loads((out / "run.json").read_text())
         from star_theory.config import from_mapping
 
         cfg = from_mapping(LLMConfig, {**saved["config"], "progress": cfg.progress}, source=f"{out}/run.json")
-        pretrained = saved["pretrained"]
+        # the checkpoint given now wins (the run folder may have moved); else the recorded one
+        if not Path(pretrained).is_dir():
+            pretrained = saved["pretrained"]
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     model, tokenizer, spec = load_checkpoint(pretrained)
@@ -149,7 +155,7 @@ def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLi
     table = state_table(text_task, tokenizer)
     model.to(device)
     pretrained_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    write_json(out / "run.json", {"config": to_record(cfg), "pretrained": os.fspath(pretrained), "task": spec.__dict__})
+    write_json(out / "run.json", {"config": to_record(cfg), "pretrained": os.fspath(Path(pretrained).resolve()), "task": spec.__dict__})
 
     kept = None
     start = 0

@@ -9,6 +9,7 @@ follow the infinite-sample exact operator: it outpaces it at first and then fall
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,19 @@ def test_reproduce_rejects_unknown_experiment(tmp_path, capsys):
         main(["reproduce", "--only", "nonesuch", "--out", str(tmp_path / "x")])
     assert e.value.code == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_llm_runs_resume_after_the_results_folder_moves(out, tvl, tmp_path, monkeypatch):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    for run_json in moved.glob("_llm/*/star/run.json"):  # the recorded checkpoint path is gone after a move
+        saved = json.loads(run_json.read_text())
+        saved["pretrained"] = str(tmp_path / "gone" / "pretrained")
+        run_json.write_text(json.dumps(saved))
+    monkeypatch.chdir(tmp_path)  # a relative results folder, seen from elsewhere
+    again = run_experiment("theory_vs_llm", "smoke", Path("moved"), 0, progress=False, force=True)
+    strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("_wall_s")} for r in rs]  # noqa: E731
+    for lam, r in tvl["data"]["runs"].items():
+        assert strip(again["data"]["runs"][lam]["records"]) == strip(r["records"])  # reused, not retrained

@@ -304,6 +304,7 @@ def test_llm_star_killed_inside_an_iteration_resumes_to_the_uninterrupted_metric
         assert leftover.name in {"run.json", "metrics.jsonl"} or leftover.name.startswith(("iter_", ".")), leftover
 
     assert main([*star, "--out", str(run), "--resume"]) == 0
+    assert not list(run.glob(".iter_*.tmp"))  # resume cleared what the kill left half-written
     records = lambda f: [json.loads(x) for x in (f / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
     strip = lambda r: {k: v for k, v in r.items() if k not in LLM_TIMING_KEYS}  # noqa: E731
     assert [strip(r) for r in records(run)] == [strip(r) for r in records(ref)]

@@ -55,7 +55,7 @@ def run(s: Settings, ctx) -> dict:
 
 
 def _plot(s: Settings, runs: dict, path) -> None:
-    fig, axes = new_figure(ncols=2, nrows=len(runs), width=5.6, height=4.0)
+    fig, axes = new_figure(ncols=2, nrows=len(runs), width=5.6, height=4.8)
     for row, (lam, r) in enumerate(runs.items()):
         recs, pred, sim = r["records"], r["prediction"], r["simulated"]
         ax = axes[row, 0]
@@ -79,7 +79,7 @@ def _plot(s: Settings, runs: dict, path) -> None:
         ax.axhline(float(lam), color="0.6", lw=0.8, ls="--", label=f"corpus lam={lam}")
         ax.set(xlabel=ITERATION_LABEL, ylim=(-0.05, 1.05))
         ax.set_ylabel(convention_label("lam"), fontsize=8)
-        ax.legend(fontsize=6, loc="upper left", ncol=2)
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     from matplotlib.ticker import MaxNLocator
 
     for ax in axes.ravel():
