@@ -31,6 +31,7 @@ class Settings:
     theory_M: int = option(64, "M of the theory panel (the analysis's setting)")
     theory_N: int = option(3, "N of the theory panel")
     theory_iterations: int = option(6, "iterations of the theory panel")
+    llm_preset: str = option("tiny", "LLM preset (as in experiment 5): tiny (CPU) or paper (GPU)", choices=("tiny", "paper"))
 
     def __post_init__(self):
         check(len(self.lams) >= 1 and self.iterations >= 1 and self.sim_seeds >= 2, "need lams, iterations >= 1, sim_seeds >= 2")
@@ -39,7 +40,7 @@ class Settings:
 def run(s: Settings, ctx) -> dict:
     runs = {}
     for lam in s.lams:
-        base = llm_settings(LLMSettings(lams=(lam,), iterations=s.iterations), lam)
+        base = llm_settings(LLMSettings(lams=(lam,), iterations=s.iterations, llm_preset=s.llm_preset), lam)
         r = llm_run(ctx, base)
         tt = text_task_of(r["config"])
         M, K = tt.task.sizes[0], chains_per_question(r["records"][0], tt.task)
