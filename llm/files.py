@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from star_theory import InputError
-from star_theory.io import atomic_write_bytes
+from star_theory.io import atomic_write_bytes, default_mode
 
 
 @contextlib.contextmanager
@@ -26,6 +26,7 @@ def atomic_dir(path: str | os.PathLike):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp, default_mode(directory=True))
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old")

@@ -109,3 +109,17 @@ def test_missing_file_and_bad_writes(tmp_path, good):
     first = (tmp_path / "x.csv")
     write_corpus(first, chains, meta)
     assert json.loads(first.read_text().split("\n")[0][2:]) == meta
+
+
+def test_results_are_written_with_the_usual_permissions(tmp_path):
+    # atomic writes go through a private temporary file; the result gets what open() would give
+    import os
+
+    from star_theory.io import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "r.json", "{}")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
