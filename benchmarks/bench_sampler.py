@@ -90,19 +90,21 @@ def run(naive_chains_timed: int = 4096, repeats: int = 3, seed: int = 0, min_rat
     subset = rng.choice(questions, size=n_naive, replace=False) if n_naive < n_total else questions
     scale = n_total / n_naive
 
-    results = {}
-    vec = _best(lambda: sample_chains(policy, task, QUESTIONS_K, rng), repeats)
-    t = time.perf_counter()
-    naive_chains(policy, task, subset, rng)
-    naive = (time.perf_counter() - t) * scale
-    results["corpus"] = {"workload": f"{task.sizes[0]} questions x {QUESTIONS_K} chains x {task.n_steps} steps (zip D=3 b=2, lam={LAM})",
-                         "chains": n_total, "vectorised_s": vec, "naive_s": naive, "ratio": naive / vec}
-    vec = _best(lambda: sampled_star_step(policy, task, QUESTIONS_K, rng), repeats)
-    t = time.perf_counter()
-    naive_star_iteration(policy, task, subset, rng)
-    naive = (time.perf_counter() - t) * scale
-    results["star_iteration"] = {"workload": f"one finite-sample STaR iteration, K={QUESTIONS_K} per question (sample, filter, count, refit)",
-                                 "chains": n_total, "vectorised_s": vec, "naive_s": naive, "ratio": naive / vec}
+    def compare(workload: str, fast, naive) -> dict:
+        vec = _best(fast, repeats)
+        t = time.perf_counter()
+        naive()
+        slow = (time.perf_counter() - t) * scale
+        return {"workload": workload, "chains": n_total, "vectorised_s": vec, "naive_s": slow, "ratio": slow / vec}
+
+    results = {
+        "corpus": compare(
+            f"{task.sizes[0]} questions x {QUESTIONS_K} chains x {task.n_steps} steps (zip D=3 b=2, lam={LAM})",
+            lambda: sample_chains(policy, task, QUESTIONS_K, rng), lambda: naive_chains(policy, task, subset, rng)),
+        "star_iteration": compare(
+            f"one finite-sample STaR iteration, K={QUESTIONS_K} per question (sample, filter, count, refit)",
+            lambda: sampled_star_step(policy, task, QUESTIONS_K, rng), lambda: naive_star_iteration(policy, task, subset, rng)),
+    }
     for r in results.values():
         r["naive_extrapolated"] = n_naive < n_total
         r["naive_chains_timed"] = n_naive

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import zlib
-from pathlib import Path
 
 import numpy as np
 

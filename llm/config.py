@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from star_theory import InputError
-from star_theory.config import check, from_args, from_mapping, load_toml, option
+from star_theory.config import check, from_args, from_mapping, load_toml_table, option
 
 TASK_NAMES = ("zip", "add")
 TOKENIZATIONS = ("state", "symbol")
@@ -138,8 +138,7 @@ def make_config(args=None, preset_name: str | None = None, toml_path: str | None
     """Config from preset < TOML file (its ``[llm]`` table, or the whole file) < CLI args < overrides."""
     base: dict = preset(preset_name) if preset_name else {}
     if toml_path:
-        table = load_toml(toml_path)
-        table = table.get("llm", table)
+        table = load_toml_table(toml_path, "llm")
         base.update({k.replace("-", "_"): v for k, v in table.items()})
     if base.get("lam") is not None and base.get("eps") is not None:
         base.pop("lam")  # an explicit eps in the TOML replaces the preset's lam

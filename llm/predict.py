@@ -64,7 +64,7 @@ def write_prediction(out, text_task, records: list[dict]) -> dict | None:
 
 def plot_prediction(pred: dict, records: list[dict], path, title: str = "") -> str:
     """Predicted (lines) against measured (markers) accuracy and lam_n over STaR iterations."""
-    from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, new_figure, save_figure
+    from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 
     fig, axes = new_figure(ncols=2)
     ax_acc, ax_lam = axes[0]
@@ -100,10 +100,7 @@ def plot_prediction(pred: dict, records: list[dict], path, title: str = "") -> s
     ax_lam.set_xlabel(ITERATION_LABEL)
     ax_lam.set_ylabel(convention_label("lam") if use_lam else "step correctness Pr($s_n = s_n^*$)")
     ax_lam.set_ylim(-0.05, 1.05)
-    from matplotlib.ticker import MaxNLocator
-
-    for ax in (ax_acc, ax_lam):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(axes)
     ax_lam.legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(f"STaR on a GPT-2: theory vs measurement ({title})", fontsize=10)

@@ -154,6 +154,16 @@ def load_toml(path: str | os.PathLike) -> dict:
         raise InputError(f"config file is not UTF-8 text: {path}") from None
 
 
+def load_toml_table(path: str | os.PathLike, section: str) -> dict:
+    """The ``[section]`` table of a TOML file, or the whole file when it has no such table."""
+    table = load_toml(path)
+    if section not in table:
+        return table
+    if not isinstance(table[section], dict):
+        raise InputError(f"{path}: {section!r} must be a table")
+    return table[section]
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = ()) -> None:
     """Add one ``--flag`` per field of ``cls`` (default ``None`` = not given on the CLI)."""
     types_ = _field_types(cls)

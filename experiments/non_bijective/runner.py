@@ -9,7 +9,7 @@ import numpy as np
 
 from star_theory import accuracy, add_task, flawed_chain_share, mixture_policy, star_trajectory, step_correctness
 from star_theory.config import check, option
-from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, new_figure, save_figure
+from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
 from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
 
@@ -78,9 +78,6 @@ def _plot(s: Settings, d: dict, path) -> None:
         ("theory: exact operator from measured kernel", pred["kernel"]["accuracy"], "--", "0.3")])
     ax.set_title(f"LLM: add D=2, levels {L['sizes']}, corpus lam={s.llm_lam}", fontsize=8)
     ax.legend(fontsize=6, loc="lower right")
-    from matplotlib.ticker import MaxNLocator
-
-    for a in axes.ravel():
-        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(axes)
     fig.suptitle("Outside the symmetric family: addition with carries (no closed form; initial policy lam P* + (1-lam) U, convention lam)", fontsize=9)
     save_figure(fig, path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from star_theory import symmetric_trajectory
-from star_theory.plots.style import new_figure, save_figure
+from star_theory.plots.style import integer_ticks, new_figure, save_figure
 
 from ..framework import Finding
 from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
@@ -52,10 +52,7 @@ def _plot(s, cases: dict, path) -> None:
         lam0 = ", ".join(f"{x:.3f}" for x in recs[0]["lam"])
         ax.set_title(f"corpus lam={c['corpus_lam']}, measured ({lam0})", fontsize=8)
         ax.legend(fontsize=6, loc="upper left")
-    from matplotlib.ticker import MaxNLocator
-
-    for a in axes.ravel():
-        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(axes)
     fig.suptitle("Pretrained quality on the tiny GPT-2 (zip M=16, N=2): steps at lam=0 (convention: lam)", fontsize=10)
     save_figure(fig, path)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from star_theory import symmetric_flawed_distribution, symmetric_flawed_share, symmetric_trajectory
 from star_theory.config import check, option
-from star_theory.plots.style import ITERATION_LABEL, new_figure, save_figure
+from star_theory.plots.style import ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
 from ..llm_common import chains_per_question, llm_run, simulated_from_kernel, text_task_of
 from ..theory_vs_llm.runner import Settings as LLMSettings
@@ -91,9 +91,6 @@ def _plot(s: Settings, runs: dict, theory: dict, path) -> None:
     ax.set(xlabel=ITERATION_LABEL, ylabel="share of kept chains / accuracy J", ylim=(-0.02, 1.02))
     ax.set_title(f"Theory, M={s.theory_M}, N={s.theory_N} (the analysis's setting)", fontsize=9)
     ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    from matplotlib.ticker import MaxNLocator
-
-    for a in axes.ravel():
-        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(axes)
     fig.suptitle("Kept chains that reach the right answer through a wrong intermediate state (convention: lam)", fontsize=10)
     save_figure(fig, path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from star_theory.config import check, option
-from star_theory.plots.style import ITERATION_LABEL, convention_label, new_figure, save_figure
+from star_theory.plots.style import ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 
 from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
 
@@ -80,9 +80,6 @@ def _plot(s: Settings, runs: dict, path) -> None:
         ax.set(xlabel=ITERATION_LABEL, ylim=(-0.05, 1.05))
         ax.set_ylabel(convention_label("lam"), fontsize=8)
         ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-    from matplotlib.ticker import MaxNLocator
-
-    for ax in axes.ravel():
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(axes)
     fig.suptitle("STaR on a tiny GPT-2 (state tokens) against the theory (convention: lam)", fontsize=10)
     save_figure(fig, path)

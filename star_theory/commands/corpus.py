@@ -46,13 +46,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..config import from_args, load_toml
+    from ..config import from_args, load_toml_table
     from ..corpus import make_corpus, write_corpus
 
     base, source = {}, "corpus"
     if args.config:
-        table = load_toml(args.config)
-        base, source = table.get("corpus", table), args.config
+        base, source = load_toml_table(args.config, "corpus"), args.config
     cfg = from_args(_config_class(), args, base=base, source=source)
     meta, chains = make_corpus(cfg.task, cfg.digits, cfg.base, lam=cfg.lam, eps=cfg.eps,
                                chains_per_question=cfg.chains_per_question, seed=cfg.seed)

@@ -69,7 +69,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..config import from_args, load_toml
+    from ..config import from_args, load_toml_table
     from ..errors import InputError
     from ..io import dumps_json, write_json
     from ..phase import phase_diagram
@@ -77,10 +77,7 @@ def run(args) -> int:
 
     base, source = {}, "phase"
     if args.config:
-        table = load_toml(args.config)
-        if "phase" in table:
-            table = table["phase"]
-        base, source = table, args.config
+        base, source = load_toml_table(args.config, "phase"), args.config
     if args.plot and not args.plot.lower().endswith(".png"):
         raise InputError(f"--plot path must end in .png, got {args.plot!r}")
     cfg = from_args(_config_class(), args, base=base, source=source)

@@ -32,19 +32,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..config import from_args, load_toml
+    from ..config import from_args, load_toml_table
     from ..errors import InputError
     from ..io import dumps_json, write_json
     from ..simulate import SimulateConfig, format_table, simulate
 
     base, source = {}, "simulate"
     if args.config:
-        table = load_toml(args.config)
-        if "simulate" in table:
-            if not isinstance(table["simulate"], dict):
-                raise InputError(f"{args.config}: 'simulate' must be a table")
-            table = table["simulate"]
-        base, source = table, args.config
+        base, source = load_toml_table(args.config, "simulate"), args.config
     if args.plot and not args.plot.lower().endswith(".png"):
         raise InputError(f"--plot path must end in .png, got {args.plot!r}")
     config = from_args(SimulateConfig, args, base=base, source=source)

@@ -6,6 +6,7 @@ import io
 import os
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -35,6 +36,14 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float
     for ax in axes.ravel():
         ax.grid(True, alpha=0.3)
     return fig, axes
+
+
+def integer_ticks(axes) -> None:
+    """Integer ticks on the x axis of every axes in ``axes`` (iterations are whole numbers)."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in np.ravel(axes):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def save_figure(fig, path: str | os.PathLike) -> str:
