@@ -225,10 +225,20 @@ def diagnostics(policy: TabularPolicy, task: ReasoningTask) -> Diagnostics:
 def star_trajectory(
     policy: TabularPolicy, task: ReasoningTask, iterations: int, step=exact_star_step
 ) -> list[TabularPolicy]:
-    """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of ``step``."""
+    """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of ``step``.
+
+    ``step``: an update rule, as :func:`star_theory.rules.as_rule` takes it (a callable
+    ``(policy, task) -> policy``, a :class:`~star_theory.rules.Rule`, a
+    :class:`~star_theory.variants.StarVariant` or a rule name); what it returns is checked.
+    """
+    from .rules import Rule, as_rule
+
+    _check(policy, task)
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    rule = as_rule(step, "step")
+    apply = rule if isinstance(rule, Rule) else Rule(rule.label(), rule)
     out = [policy]
     for _ in range(int(iterations)):
-        out.append(step(out[-1], task))
+        out.append(apply(out[-1], task))
     return out

@@ -35,7 +35,8 @@ from .closed_form import iterations_to_accuracy
 from .errors import InputError
 from .exact import accuracy
 from .model import _as_int, lam_bounds, validate_lam
-from .variants import StarVariant, make_variant
+from .rules import as_rule
+from .variants import StarVariant
 
 MODES = ("exact", "sampled")
 
@@ -141,9 +142,10 @@ def phase_diagram(
 
     ``values``: the grid on each axis (default :func:`default_values` with ``points``);
     ``fixed``: :math:`\lambda_3, \dots, \lambda_N` (``N - 2`` values: a slice of ``N = 3``).
-    ``mode="sampled"`` needs ``chains_per_question``; ``variant`` is a name or a
-    :class:`~star_theory.variants.StarVariant` (``rationalize``'s exact form uses
-    ``chains_per_question``). ``use_closed_form=False`` iterates explicit matrices even for
+    ``mode="sampled"`` needs ``chains_per_question``; ``variant`` is a name (built-in or
+    plug-in), a :class:`~star_theory.variants.StarVariant`, a :class:`~star_theory.rules.Rule` or a
+    callable ``(policy, task) -> policy`` (:func:`star_theory.rules.as_rule`; ``rationalize``'s
+    exact form uses ``chains_per_question``; sampled mode needs the rule's sampled form). ``use_closed_form=False`` iterates explicit matrices even for
     ``star`` (slower; the two agree off the boundary).
     """
     M = _as_int(M, "M (states per level)", 2)
@@ -164,12 +166,12 @@ def phase_diagram(
     target = float(target)
     if not 0 < target <= 1:
         raise InputError(f"target must lie in (0, 1], got {target!r}")
-    rule = make_variant(variant) if isinstance(variant, str) else variant
-    if not isinstance(rule, StarVariant):
-        raise InputError(f"variant must be a name or a StarVariant, got {type(variant).__name__}")
+    rule = as_rule(variant, "variant")
     K = None if chains_per_question is None else _as_int(chains_per_question, "chains_per_question", 1)
     if mode == "sampled" and K is None:
         raise InputError("mode 'sampled' needs chains_per_question")
+    if mode == "sampled" and not getattr(rule, "has_sampled_form", True):
+        raise InputError(f"variant {rule.label()!r} has no sampled form; mode 'sampled' needs one")
     seeds = tuple(_as_int(s, "seed", 0) for s in np.atleast_1d(seeds))
     if mode == "sampled" and not seeds:
         raise InputError("mode 'sampled' needs at least one seed")
@@ -208,7 +210,10 @@ def phase_diagram(
             rng = None if seed is None else np.random.default_rng(seed)
             for i in range(n):
                 for j in range(n):
-                    base = rule.exact(K) if seed is None else rule.sampled(K, rng, empty_rows, alpha)
+                    if seed is None:
+                        base = lambda p, t: rule.exact_step(p, t, K)  # noqa: E731
+                    else:
+                        base = lambda p, t: rule.sampled_step(p, t, K, rng, empty_rows, alpha).policy  # noqa: E731
                     acc_t: list[float] = []
 
                     def step(policy, task, base=base, acc_t=acc_t):

@@ -49,8 +49,8 @@ from .errors import InputError
 from .exact import accuracy
 from .io import atomic_write_bytes, dumps_json, write_json
 from .model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
-from .sampling import EMPTY_ROW_RULES, expected_kept_count, prob_no_kept_chain, questions_for
-from .variants import DEFAULTS, VARIANT_NAMES, StarVariant, make_variant
+from .sampling import EMPTY_ROW_RULES, questions_for
+from .variants import DEFAULTS
 
 TASK_KINDS = ("symmetric", "zip", "add")
 MAX_ITERATIONS = 1_000_000
@@ -69,7 +69,7 @@ class SimulateConfig:
     base: int = option(2, "base b of a digit task (>= 2)")
     lam: tuple[float, ...] | None = option(None, "initial mixture weight lam_n (1 value or N); default 0.1 when neither lam nor eps is given")
     eps: tuple[float, ...] | None = option(None, "initial excess probability eps_n = lam_n (M-1)/M (1 value or N)")
-    variant: str = option("star", "STaR update rule", choices=VARIANT_NAMES)
+    variant: str = option("star", "STaR update rule: star, rationalize, noisy-verifier, partial-fit, temperature, or a plug-in rule registered in this process or under the rlstar.variants entry-point group (star_theory.rules)")
     rationales: int = option(1, "rationalize: chains sampled with the answer as a hint per failed question (>= 0)")
     fp: float = option(0.0, "noisy-verifier: probability of accepting a wrong answer, in [0, 1]")
     fn: float = option(0.0, "noisy-verifier: probability of rejecting a right answer, in [0, 1]")
@@ -94,7 +94,6 @@ class SimulateConfig:
         check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
         check(self.base >= 2, f"base must be >= 2, got {self.base}")
         check(self.lam is None or self.eps is None, "give lam or eps, not both")
-        check(self.variant in VARIANT_NAMES, f"variant must be one of {', '.join(VARIANT_NAMES)}, got {self.variant!r}")
         check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
         check(len(self.seeds) >= 1, "seeds must list at least one seed")
         check(all(s >= 0 for s in self.seeds), f"seeds must be non-negative, got {list(self.seeds)}")
@@ -109,10 +108,13 @@ class SimulateConfig:
             object.__setattr__(self, "lam", (0.1,))
         self.make_variant()  # parameter checks name the key
 
-    def make_variant(self) -> StarVariant:
-        """The variant with the parameters that differ from their defaults."""
+    def make_variant(self):
+        """The update rule: a built-in variant with the parameters that differ from their
+        defaults, or a plug-in rule by name (:func:`star_theory.rules.make_rule`)."""
+        from .rules import make_rule
+
         params = {k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]}
-        return make_variant(self.variant, **params)
+        return make_rule(self.variant, **params)
 
     def make_task(self) -> tuple[ReasoningTask, str]:
         """The task and a short description of it."""
@@ -355,11 +357,12 @@ def simulate(
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
     store = None if checkpoint is None else _Checkpoints(checkpoint, config, task, resume)
     variant = config.make_variant()
+    if not getattr(variant, "has_sampled_form", True):
+        raise InputError(f"variant {config.variant!r} has no sampled form; simulate needs one (star_theory.rules.Rule(..., sampled=...))")
     K, T = config.chains_per_question, config.iterations
 
     def closed(p: TabularPolicy) -> tuple[float, float]:
-        q, acc = variant.sampling_policy(p), variant.accept(task)
-        return prob_no_kept_chain(q, task, K, acc), expected_kept_count(q, task, K, acc)
+        return variant.closed_forms(p, task, K)  # NaN for a plug-in rule without keep_probability
 
     exact = [policy0]
     for _ in range(T):

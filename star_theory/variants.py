@@ -60,7 +60,9 @@ from .sampling import (
     _check_pair,
     as_generator,
     correct_accept,
+    expected_kept_count,
     keep_mask,
+    prob_no_kept_chain,
     question_keep_probability,
     question_support,
     question_weights,
@@ -122,6 +124,14 @@ def mix_policies(old: TabularPolicy, new: TabularPolicy, eta: float) -> TabularP
     if eta == 1.0:
         return new
     return TabularPolicy([(1.0 - eta) * a + eta * b for a, b in zip(old.kernels, new.kernels)])
+
+
+def kept_counts(kept: np.ndarray, task: ReasoningTask) -> list[np.ndarray]:
+    """Per-step transition counts of the kept chains, each counted with its question's weight
+    (:func:`~star_theory.sampling.question_weights`; plain counts when :math:`\\rho` is uniform)."""
+    w = question_weights(task)
+    weights = None if np.allclose(w[question_support(task)], 1.0) else w[kept[:, 0]]
+    return transition_counts(kept, task, weights)
 
 
 def _check_policy(policy, name: str) -> None:
@@ -207,6 +217,17 @@ class StarVariant:
             return None
         return noisy_verifier_accept(task, self.fp, self.fn)
 
+    has_sampled_form = True
+
+    def __call__(self, policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
+        """The exact form in the infinite-data limit: a ``step(policy, task)`` for the checks."""
+        return self.exact_step(policy, task)
+
+    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question) -> tuple[float, float]:
+        """``(P(no kept chain), E[#kept])`` of one sampled iteration with ``K`` chains per question."""
+        q, acc = self.sampling_policy(policy), self.accept(task)
+        return prob_no_kept_chain(q, task, chains_per_question, acc), expected_kept_count(q, task, chains_per_question, acc)
+
     # ------------------------------------------------------------------ exact form
 
     def expected_mass(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> list[np.ndarray]:
@@ -273,9 +294,7 @@ class StarVariant:
                 extra = sample_conditioned_chains(q, task, np.repeat(failed, self.rationales), rng)
                 n_rational = extra.shape[0]
                 kept = np.vstack([kept, extra])
-        w = question_weights(task)
-        weights = None if np.allclose(w[question_support(task)], 1.0) else w[kept[:, 0]]
-        counts = transition_counts(kept, task, weights)
+        counts = kept_counts(kept, task)
         new = refit_from_counts(counts, policy, empty_rows, alpha)
         return SampledStep(
             policy=mix_policies(policy, new, self.eta),

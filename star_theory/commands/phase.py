@@ -11,7 +11,6 @@ def _config_class():
     from ..config import check, option
     from ..phase import MODES
     from ..sampling import EMPTY_ROW_RULES
-    from ..variants import VARIANT_NAMES
 
     @dataclass(frozen=True)
     class PhaseConfig:
@@ -24,7 +23,7 @@ def _config_class():
         iterations: int = option(200, "STaR iterations per grid point (>= 1)")
         target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
         mode: str = option("exact", "exact form or K sampled chains per question", choices=MODES)
-        variant: str = option("star", "STaR update rule", choices=VARIANT_NAMES)
+        variant: str = option("star", "STaR update rule: a built-in variant or a plug-in rule (rlstar.variants entry points)")
         rationales: int = option(1, "rationalize: rationales per failed question")
         fp: float = option(0.0, "noisy-verifier: false-positive rate")
         fn: float = option(0.0, "noisy-verifier: false-negative rate")
@@ -45,8 +44,22 @@ def _config_class():
             check(self.mode != "sampled" or self.chains_per_question is not None, "chains_per_question (--K) is required for mode=sampled")
             check(self.chains_per_question is None or self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
             check(len(self.seeds) >= 1, "seeds must list at least one seed")
+            self.make_variant()  # the name and its parameters, checked on construction
+
+        def make_variant(self):
+            from ..rules import make_rule
+            from ..variants import DEFAULTS
+
+            return make_rule(self.variant, **{k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]})
 
     return PhaseConfig
+
+
+def variant_choices(parser) -> None:
+    """Let ``--variant`` take the built-in names and every plug-in rule's (star_theory.rules)."""
+    from ..rules import rule_names
+
+    parser._option_string_actions["--variant"].choices = rule_names()
 
 
 def register(subparsers) -> None:
@@ -61,6 +74,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [phase] table or top level)")
     add_arguments(p, _config_class())
+    variant_choices(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--out", metavar="FILE.json", help="write the JSON result here (atomically)")
     p.add_argument("--plot", metavar="FILE.png", help="write the figure here")
@@ -73,7 +87,6 @@ def run(args) -> int:
     from ..errors import InputError
     from ..io import dumps_json, write_json
     from ..phase import phase_diagram
-    from ..variants import DEFAULTS, make_variant
 
     base, source = {}, "phase"
     if args.config:
@@ -81,10 +94,9 @@ def run(args) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
         raise InputError(f"--plot path must end in .png, got {args.plot!r}")
     cfg = from_args(_config_class(), args, base=base, source=source)
-    params = {k: getattr(cfg, k) for k in DEFAULTS if getattr(cfg, k) != DEFAULTS[k]}
     d = phase_diagram(
         cfg.M, cfg.N, fixed=cfg.fixed, points=cfg.points, iterations=cfg.iterations, target=cfg.target,
-        mode=cfg.mode, variant=make_variant(cfg.variant, **params), chains_per_question=cfg.chains_per_question,
+        mode=cfg.mode, variant=cfg.make_variant(), chains_per_question=cfg.chains_per_question,
         seeds=cfg.seeds, empty_rows=cfg.empty_rows, alpha=cfg.alpha, progress=args.progress,
     )
     result = d.to_json()

@@ -9,6 +9,7 @@ import sys
 def register(subparsers) -> None:
     from ..config import add_arguments
     from ..simulate import SimulateConfig
+    from .phase import variant_choices
 
     p = subparsers.add_parser(
         "simulate",
@@ -18,6 +19,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys as the flags (a [simulate] table or top level)")
     add_arguments(p, SimulateConfig)
+    variant_choices(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output on stdout (default: table)")
     p.add_argument("--out", metavar="FILE.json|DIR",
                    help="a path ending in .json: also write the JSON result there (atomically); any other path: a run "
