@@ -58,7 +58,7 @@ from .sampling import (
     sample_chains,
     transition_counts,
 )
-from .variants import NEUTRAL, VARIANT_NAMES, StarVariant, kept_counts, make_variant
+from .variants import NEUTRAL, VARIANT_NAMES, VARIANT_PARAMETERS, StarVariant, kept_counts, make_variant
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 MAX_ENUMERATED_CHAINS = 1 << 20
@@ -208,7 +208,8 @@ def make_rule(name: str, **params):
     rule = get_rule(name)
     for key, value in params.items():
         if key in NEUTRAL and value != NEUTRAL[key]:
-            raise InputError(f"{key}={value!r} applies to a built-in variant, not to the plug-in rule {name!r}")
+            takes = next(v for v, ps in VARIANT_PARAMETERS.items() if key in ps)
+            raise InputError(f"{key}={value!r} applies to variant {takes!r}, not to the plug-in rule {name!r}")
         if key not in NEUTRAL:
             raise InputError(f"unknown variant parameter {key!r}")
     return rule
