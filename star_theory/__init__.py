@@ -1,6 +1,9 @@
 """star_theory: the RL-STaR model of self-taught reasoning, computed exactly.
 
-Public API (everything else is private):
+Public API (everything else is private): the names below, plus the modules
+:mod:`star_theory.testing` (assertion helpers for claims), :mod:`star_theory.strategies`
+(hypothesis strategies; needs the optional hypothesis) and :mod:`star_theory.rules` (the
+plug-in point for update rules, re-exported here). ``docs/tutorial.md`` walks through them.
 """
 
 from .errors import InputError
@@ -112,6 +115,18 @@ from .sampling import (
     sampled_star_step,
     transition_counts,
 )
+from .rules import (
+    ENTRY_POINT_GROUP,
+    Rule,
+    as_rule,
+    chain_filter_rule,
+    chain_log_prob,
+    get_rule,
+    make_rule,
+    register_rule,
+    rule_names,
+    unregister_rule,
+)
 from .simulate import SimulateConfig, simulate
 from .variants import (
     VARIANT_NAMES,
@@ -217,6 +232,16 @@ __all__ = [
     "sample_conditioned_chains",
     "sampled_star_step",
     "transition_counts",
+    "ENTRY_POINT_GROUP",
+    "Rule",
+    "as_rule",
+    "chain_filter_rule",
+    "chain_log_prob",
+    "get_rule",
+    "make_rule",
+    "register_rule",
+    "rule_names",
+    "unregister_rule",
     "SimulateConfig",
     "simulate",
     "VARIANT_NAMES",

@@ -34,6 +34,7 @@ from .model import (
     fit_symmetric,
     resolve_lam,
     symmetric_policy,
+    validate_lam,
     symmetric_task,
     validate_target,
 )
@@ -75,6 +76,18 @@ def _check_iterations(iterations, minimum: int = 1) -> int:
     return _as_int(iterations, "iterations", minimum)
 
 
+def _check_tol(tol) -> float:
+    if isinstance(tol, bool):
+        raise InputError(f"tol must be a number >= 0, got {tol!r}")
+    try:
+        tol = float(tol)
+    except (TypeError, ValueError):
+        raise InputError(f"tol must be a number >= 0, got {tol!r}") from None
+    if not (np.isfinite(tol) and tol >= 0):
+        raise InputError(f"tol must be a finite number >= 0, got {tol!r}")
+    return tol
+
+
 def _run(policy: TabularPolicy, task: ReasoningTask, iterations: int, step: Step):
     policies = star_trajectory(policy, task, _check_iterations(iterations), step=step)
     J = np.array([accuracy(p, task) for p in policies])
@@ -114,6 +127,7 @@ def check_improvement(
     tol: float = IMPROVEMENT_TOL,
 ) -> ImprovementResult:
     r"""Claim: :math:`J(P^{t+1}) \ge J(P^t)` and (bijective tasks) :math:`\lambda_n^{t+1} \ge \lambda_n^t`."""
+    tol = _check_tol(tol)
     policies, J, lam = _run(policy, task, iterations, step)
     dJ = np.diff(J)
     acc_ok = bool(np.all(dJ >= -tol))
@@ -360,9 +374,9 @@ def pretrained_boundary(M: int, values=None, iterations: int = 400) -> Pretraine
     """Classify the ``N = 2`` grid and compare with the derived boundary (see :class:`PretrainedGrid`)."""
     M = _as_int(M, "M (states per level)", 2)
     lo = -1.0 / (M - 1)
-    if values is None:
-        values = np.linspace(lo, 1.0, 41)
-    values = np.asarray(values, dtype=float)
+    values = np.linspace(lo, 1.0, 41) if values is None else validate_lam(values, M)
+    if values.ndim != 1:
+        raise InputError(f"values must be a 1-d grid of lam values, got shape {values.shape}")
     l1, l2 = np.meshgrid(values, values, indexing="ij")
     grid = np.stack([l1, l2], axis=-1)
     labels = classify_symmetric(M, lam=grid, iterations=iterations)

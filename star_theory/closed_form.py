@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .model import validate_target
+from .model import _is_text, validate_target
 
 MAX_M = 2.0**53
 """Largest ``M`` accepted (integers are exact in float64 up to here)."""
@@ -57,6 +57,8 @@ class _Params:
 
 
 def _as_M(M) -> np.ndarray:
+    if _is_text(M):
+        raise InputError(f"M (states per level) must be an integer, got {M!r}")
     try:
         arr = np.asarray(M, dtype=float)
     except (TypeError, ValueError):
@@ -76,6 +78,8 @@ def _params(M, lam, eps) -> _Params:
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
     name = "lam" if lam is not None else "eps"
+    if _is_text(lam if lam is not None else eps):
+        raise InputError(f"{name} must be numeric, got {lam if lam is not None else eps!r}")
     try:
         x = np.asarray(lam if lam is not None else eps, dtype=float)
     except (TypeError, ValueError):

@@ -135,12 +135,21 @@ def header_line(n_steps: int) -> str:
     return ",".join(f"s{n}" for n in range(n_steps + 1))
 
 
+def _check_path(path) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
+    return os.fspath(path)
+
+
 def write_corpus(path: str | os.PathLike, chains, meta: dict) -> str:
     """Write ``chains`` (int array ``(n_chains, N+1)``) with ``meta`` atomically; returns the path.
 
     ``meta`` must hold the keys of the format (see the module docstring); the chains are checked
     against ``n_chains`` and ``level_sizes``.
     """
+    _check_path(path)
+    if not isinstance(meta, dict):
+        raise InputError(f"meta must be a dict of the format's keys, got {type(meta).__name__}")
     meta = _check_meta(dict(meta), "corpus metadata")
     chains = np.asarray(chains)
     N = meta["n_steps"]
@@ -162,7 +171,7 @@ def write_corpus(path: str | os.PathLike, chains, meta: dict) -> str:
 
 def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
     """Read and validate a corpus file; returns ``(meta, chains)`` with ``chains`` int64 ``(n, N+1)``."""
-    source = os.fspath(path)
+    source = _check_path(path)
     try:
         with open(path, "r", encoding="utf-8", newline="") as fh:
             text = fh.read()

@@ -49,7 +49,31 @@ def _as_int(value, name: str, minimum: int | None = None) -> int:
     return value
 
 
+def _is_text(values) -> bool:
+    """True for a string, bytes, or an array of them (numbers written as text are refused)."""
+    if isinstance(values, (str, bytes)):
+        return True
+    try:
+        return np.asarray(values).dtype.kind in "USV"
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_task(task, name: str = "task") -> None:
+    """InputError unless ``task`` is a :class:`ReasoningTask` (names the argument)."""
+    if not isinstance(task, ReasoningTask):
+        raise InputError(f"{name} must be a ReasoningTask, got {type(task).__name__}")
+
+
+def _check_policy(policy, name: str = "policy") -> None:
+    """InputError unless ``policy`` is a :class:`TabularPolicy` (names the argument)."""
+    if not isinstance(policy, TabularPolicy):
+        raise InputError(f"{name} must be a TabularPolicy, got {type(policy).__name__}")
+
+
 def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
+    if _is_text(values):
+        raise InputError(f"{name} must be numeric, got {values!r}")
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -287,6 +311,7 @@ class TabularPolicy:
 
     def check_compatible(self, task: ReasoningTask) -> None:
         """Raise :class:`InputError` unless the kernel shapes match the task's levels."""
+        _check_task(task)
         if self.sizes != task.sizes:
             raise InputError(f"policy level sizes {self.sizes} do not match task level sizes {task.sizes}")
 
@@ -316,6 +341,7 @@ def symmetric_task(M: int, N: int, seed: int | None = None) -> ReasoningTask:
 
 def symmetric_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     r""":math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_M` for a bijective task (``lam`` or ``eps``)."""
+    _check_task(task)
     if not task.is_bijective():
         raise InputError("the symmetric family needs a task whose steps are bijections")
     return mixture_policy(task, lam=lam, eps=eps)
@@ -329,6 +355,7 @@ def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     then checked against the bound of the level it maps into, ``[-1/(|S_n|-1), 1]``, and ``eps``
     converts with that level's size.
     """
+    _check_task(task)
     N = task.n_steps
     entries = sum(task.sizes[n] * task.sizes[n + 1] for n in range(N))
     if entries > MAX_KERNEL_ENTRIES:
@@ -370,6 +397,7 @@ class SymmetricFit:
 
 def fit_symmetric(policy: TabularPolicy, task: ReasoningTask) -> SymmetricFit:
     """Fit per-step ``lam`` (and ``eps``) of a policy on a bijective task, with the misfit."""
+    _check_policy(policy)
     policy.check_compatible(task)
     if not task.is_bijective():
         raise InputError("fit_symmetric needs a task whose steps are bijections")

@@ -34,7 +34,7 @@ from .checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric
 from .closed_form import iterations_to_accuracy
 from .errors import InputError
 from .exact import accuracy
-from .model import _as_int, lam_bounds, validate_lam
+from .model import _as_int, lam_bounds, validate_lam, validate_target
 from .rules import as_rule
 from .variants import StarVariant
 
@@ -163,9 +163,7 @@ def phase_diagram(
     if values.ndim != 1 or values.size < 2:
         raise InputError(f"values must be a 1-d grid of at least 2 lam values, got shape {values.shape}")
     T = _as_int(iterations, "iterations", 1)
-    target = float(target)
-    if not 0 < target <= 1:
-        raise InputError(f"target must lie in (0, 1], got {target!r}")
+    target = validate_target(target)
     rule = as_rule(variant, "variant")
     K = None if chains_per_question is None else _as_int(chains_per_question, "chains_per_question", 1)
     if mode == "sampled" and K is None:

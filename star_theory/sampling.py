@@ -41,7 +41,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import _accept_matrix, backward_success, forward_marginals, refit_rows
-from .model import ReasoningTask, TabularPolicy, _as_int
+from .model import ReasoningTask, TabularPolicy, _as_int, _check_task
 
 EMPTY_ROW_RULES = ("keep", "smooth")
 """Rules for a kernel row that received no kept transition (see the module docstring)."""
@@ -112,6 +112,7 @@ def _check_questions(questions, task: ReasoningTask) -> np.ndarray:
 
 def correct_accept(task: ReasoningTask) -> np.ndarray:
     """The exact verifier as a matrix: ``accept[s0, s] = [s = s_N^*(s0)]`` (shape ``(|S_0|, |S_N|)``)."""
+    _check_task(task)
     acc = np.zeros((task.sizes[0], task.sizes[-1]))
     acc[np.arange(task.sizes[0]), task.answers] = 1.0
     return acc
@@ -273,6 +274,7 @@ def keep_mask(chains: np.ndarray, task: ReasoningTask, rng=None, accept=None) ->
 
 
 def _check_chains(chains, task: ReasoningTask) -> np.ndarray:
+    _check_task(task)
     chains = np.asarray(chains)
     if chains.ndim != 2 or chains.shape[1] != task.n_steps + 1:
         raise InputError(f"chains must have shape (n, {task.n_steps + 1}), got {chains.shape}")
@@ -343,6 +345,7 @@ def question_keep_probability(policy: TabularPolicy, task: ReasoningTask, accept
 
     With the exact verifier this is the per-question accuracy :math:`J(s_0)`. Shape ``(|S_0|,)``.
     """
+    _check_pair(policy, task)
     acc = _check_accept(accept, task)
     alpha_N = forward_marginals(policy, task)[-1]
     return np.clip((alpha_N * acc).sum(axis=1), 0.0, 1.0)
