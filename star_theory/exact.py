@@ -231,14 +231,13 @@ def star_trajectory(
     ``(policy, task) -> policy``, a :class:`~star_theory.rules.Rule`, a
     :class:`~star_theory.variants.StarVariant` or a rule name); what it returns is checked.
     """
-    from .rules import Rule, as_rule
+    from .rules import as_rule
 
     _check(policy, task)
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
-    rule = as_rule(step, "step")
-    apply = rule if isinstance(rule, Rule) else Rule(rule.label(), rule)
+    rule = as_rule(step, "step")  # a Rule checks what its callable returns; a StarVariant is built in
     out = [policy]
     for _ in range(int(iterations)):
-        out.append(apply(out[-1], task))
+        out.append(rule(out[-1], task))
     return out

@@ -44,6 +44,11 @@ form) or follow the sampled form's empty-row rule.
 
 The parameters combine (a :class:`StarVariant` may set several); :func:`make_variant` builds the
 named rules and rejects parameters that do not belong to the chosen one.
+
+Rules of your own plug in through :mod:`star_theory.rules` (a :class:`~star_theory.rules.Rule`
+has the same ``exact_step``/``sampled_step``/``closed_forms``/``label`` methods as a
+:class:`StarVariant`, which is all that ``simulate`` and ``phase`` call); a :class:`StarVariant`
+is itself a ``step(policy, task)`` callable, its exact form in the infinite-data limit.
 """
 
 from __future__ import annotations

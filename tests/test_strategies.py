@@ -136,3 +136,18 @@ def test_bad_strategy_arguments_raise_input_error():
         tabular_policies(symmetric_task(4, 1), min_prob=0.3)
     with pytest.raises(InputError, match="M"):
         lam_vectors(1, 2)
+
+
+def test_without_hypothesis_the_module_says_so_in_one_line():
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['hypothesis'] = None\nimport star_theory, star_theory.strategies"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: star_theory.strategies needs hypothesis") and "rlstar[test]" in last
+    # the package itself does not need hypothesis
+    ok = subprocess.run([sys.executable, "-c", "import sys; sys.modules['hypothesis'] = None\nimport star_theory"],
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
