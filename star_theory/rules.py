@@ -48,7 +48,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import refit_rows
-from .model import ReasoningTask, TabularPolicy, _as_int
+from .model import ReasoningTask, TabularPolicy, _as_int, _check_policy
 from .sampling import (
     SampledStep,
     _check_pair,
@@ -233,6 +233,13 @@ def as_rule(obj, argname: str = "variant"):
 
 def chain_log_prob(policy: TabularPolicy, chains: np.ndarray) -> np.ndarray:
     r""":math:`\log \prod_n P_n(s_n \mid s_{n-1})` of each chain (shape ``(n,)``; ``-inf`` for probability 0)."""
+    _check_policy(policy)
+    chains = np.asarray(chains)
+    if chains.ndim != 2 or chains.shape[1] != policy.n_steps + 1 or (chains.size and chains.dtype.kind not in "iu"):
+        raise InputError(f"chains must be an integer array of shape (n, {policy.n_steps + 1}), got {chains.dtype} {chains.shape}")
+    sizes = np.asarray(policy.sizes)
+    if chains.size and (np.any(chains < 0) or np.any(chains >= sizes[None, :])):
+        raise InputError("chains hold a state index outside its level")
     logp = np.zeros(chains.shape[0])
     with np.errstate(divide="ignore"):
         for n, k in enumerate(policy.kernels):

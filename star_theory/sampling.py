@@ -41,7 +41,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import _accept_matrix, backward_success, forward_marginals, refit_rows
-from .model import ReasoningTask, TabularPolicy, _as_int, _check_task
+from .model import ReasoningTask, TabularPolicy, _as_int, _check_policy, _check_task
 
 EMPTY_ROW_RULES = ("keep", "smooth")
 """Rules for a kernel row that received no kept transition (see the module docstring)."""
@@ -318,6 +318,7 @@ def refit_from_counts(
     ``empty_rows="keep"``: rows with no count keep ``previous``'s row (as
     :func:`star_theory.exact.refit_rows`); ``"smooth"``: add-``alpha`` smoothing of every row.
     """
+    _check_policy(previous, "previous")
     if empty_rows not in EMPTY_ROW_RULES:
         raise InputError(f"empty_rows must be one of {', '.join(EMPTY_ROW_RULES)}, got {empty_rows!r}")
     if len(counts) != previous.n_steps:

@@ -52,3 +52,38 @@ def test_wrong_kinds_of_argument_are_named(name):
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message, (name, message)
+
+
+# every public function with a task or policy argument, called with valid values except that one
+VALID = {"policy": POLICY, "task": TASK, "previous": POLICY, "old": POLICY, "new": POLICY, "M": 3, "N": 2,
+         "chains_per_question": 2, "rng": 0, "iterations": 2, "questions": 2, "chains": CHAINS, "temperature": 2.0,
+         "eta": 0.5, "fp": 0.1, "fn": 0.1, "mass": [np.ones((3, 3))] * 2, "counts": [np.ones((3, 3))] * 2, "lam": 0.3}
+SWAPPED = {"policy": TASK, "task": POLICY, "previous": TASK, "old": TASK, "new": TASK}
+
+
+def _calls():
+    import inspect
+
+    for name in S.__all__:
+        f = getattr(S, name)
+        if not inspect.isfunction(f):
+            continue
+        params = inspect.signature(f).parameters
+        required = [p for p, v in params.items() if v.default is inspect.Parameter.empty]
+        for target in (p for p in params if p in SWAPPED):
+            if all(r in VALID for r in required):
+                yield pytest.param(f, required, target, id=f"{name}({target}=wrong kind)")
+
+
+@pytest.mark.parametrize("f, required, target", list(_calls()))
+def test_every_task_or_policy_argument_is_checked_by_name(f, required, target):
+    kwargs = {r: VALID[r] for r in required}
+    kwargs[target] = SWAPPED[target]
+    with pytest.raises(S.InputError) as exc:
+        f(**kwargs)
+    # "task must be a ReasoningTask, got TabularPolicy"; make_corpus's task is a name: "unknown task ..."
+    assert str(exc.value).startswith((f"{target} must be a ", f"unknown {target} ")), str(exc.value)
+
+
+def test_the_sweep_above_covers_the_api():
+    assert len(list(_calls())) >= 30
