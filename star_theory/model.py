@@ -353,7 +353,8 @@ def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     On a bijective task this is the symmetric family. On other tasks (levels of different sizes,
     non-bijective steps) it is the natural "pretrained" policy outside the family; ``lam_n`` is
     then checked against the bound of the level it maps into, ``[-1/(|S_n|-1), 1]``, and ``eps``
-    converts with that level's size.
+    converts with that level's size. At the lower bound the correct step gets probability 0
+    exactly (the formula would leave a round-off residue of order 1e-17).
     """
     _check_task(task)
     N = task.n_steps
@@ -376,7 +377,10 @@ def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
             raise InputError(f"level {n + 1} has a single state; a mixture needs at least 2")
         v = given[0] if given.size == 1 else given[n]
         l = resolve_lam(M, 1, lam=v if lam is not None else None, eps=v if eps is not None else None)[0]
-        kernels.append(l * task.step_matrix(n) + (1.0 - l) / M)
+        k = l * task.step_matrix(n) + (1.0 - l) / M
+        if l <= lam_bounds(M)[0]:  # at the bound the correct step has probability 0, not round-off
+            k[np.arange(task.sizes[n]), task.maps[n]] = 0.0
+        kernels.append(k)
     return TabularPolicy(kernels)
 
 

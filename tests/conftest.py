@@ -8,6 +8,8 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from star_theory import strategies
+
 settings.register_profile(
     "rlstar", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -16,32 +18,18 @@ settings.register_profile(
 settings.register_profile("rlstar-ci", parent=settings.get_profile("rlstar"), derandomize=True, database=None)
 settings.load_profile("rlstar-ci" if os.environ.get("CI") else "rlstar")
 
-
-@st.composite
-def lam_vectors(draw, M: int, N: int, negative: bool = True, zeros: bool = True):
-    """Per-step lam in [-1/(M-1), 1] (or [0, 1]), with exact zeros, ones and bounds mixed in."""
-    lo = -1.0 / (M - 1) if negative else 0.0
-    special = [0.0, 1.0] + ([lo] if negative else [])
-    values = []
-    for _ in range(N):
-        if zeros and draw(st.integers(0, 5)) == 0:
-            values.append(draw(st.sampled_from(special)))
-        else:
-            values.append(draw(st.floats(lo, 1.0, allow_nan=False)))
-    return np.array(values)
-
-
-@st.composite
-def symmetric_settings(draw, max_M: int = 7, max_N: int = 4, negative: bool = True, zeros: bool = True):
-    """(M, N, lam, seed) for explicit matrices of the symmetric family."""
-    M = draw(st.integers(2, max_M))
-    N = draw(st.integers(1, max_N))
-    lam = draw(lam_vectors(M, N, negative=negative, zeros=zeros))
-    seed = draw(st.integers(0, 2**31 - 1))
-    return M, N, lam, seed
-
-
 seeds = st.integers(0, 2**31 - 1)
+
+
+def lam_vectors(M: int, N: int, negative: bool = True):
+    """Per-step lam in [-1/(M-1), 1] (or [0, 1]), bounds, 0 and 1 drawn often (star_theory.strategies)."""
+    return strategies.lam_vectors(M, N, allow_negative=negative)
+
+
+def symmetric_settings(max_M: int = 7, max_N: int = 4, negative: bool = True):
+    """(M, N, lam, seed) for explicit matrices of the symmetric family."""
+    cases = strategies.symmetric_cases(max_M, max_N, allow_negative=negative)
+    return st.tuples(cases, seeds).map(lambda c: (*c[0], c[1]))
 
 
 # ----------------------------------------------------------------------------- bad-input case count
