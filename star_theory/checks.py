@@ -35,8 +35,8 @@ from .model import (
     fit_symmetric,
     resolve_lam,
     symmetric_policy,
-    validate_lam,
     symmetric_task,
+    validate_lam,
     validate_target,
 )
 

@@ -145,8 +145,9 @@ def phase_diagram(
     ``mode="sampled"`` needs ``chains_per_question``; ``variant`` is a name (built-in or
     plug-in), a :class:`~star_theory.variants.StarVariant`, a :class:`~star_theory.rules.Rule` or a
     callable ``(policy, task) -> policy`` (:func:`star_theory.rules.as_rule`; ``rationalize``'s
-    exact form uses ``chains_per_question``; sampled mode needs the rule's sampled form). ``use_closed_form=False`` iterates explicit matrices even for
-    ``star`` (slower; the two agree off the boundary).
+    exact form uses ``chains_per_question``; sampled mode needs the rule's sampled form).
+    ``use_closed_form=False`` iterates explicit matrices even for ``star`` (slower; the two
+    agree off the boundary).
     """
     M = _as_int(M, "M (states per level)", 2)
     N = _as_int(N, "N (steps)", 2)
