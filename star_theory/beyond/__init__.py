@@ -28,6 +28,7 @@ from .chain_level import (
     expected_sampled_accuracy,
     markov_cross_entropy,
     per_step_refit,
+    sampled_accuracy_sd,
     sampled_chain_level_update,
 )
 from .passk import pass_at_k, pass_at_k_estimator, pass_at_k_from_accuracy, question_accuracy, sampled_pass_at_k
@@ -37,6 +38,7 @@ __all__ = [
     "BalanceChoice", "balance_score", "choose_temperature", "exact_balance_score", "exact_bstar_trajectory",
     "expected_unique_correct", "sampled_balance_score", "sampled_bstar_trajectory",
     "chain_accuracy", "chain_distribution", "chain_level_update", "chain_tv", "enumerate_chains",
-    "expected_sampled_accuracy", "markov_cross_entropy", "per_step_refit", "sampled_chain_level_update",
+    "expected_sampled_accuracy", "markov_cross_entropy", "per_step_refit", "sampled_accuracy_sd",
+    "sampled_chain_level_update",
     "pass_at_k", "pass_at_k_estimator", "pass_at_k_from_accuracy", "question_accuracy", "sampled_pass_at_k",
 ]

@@ -159,6 +159,17 @@ def expected_sampled_accuracy(J_q: np.ndarray, rho: np.ndarray, chains_per_quest
     return float(np.asarray(rho) @ (1.0 - f + f * J_q))
 
 
+def sampled_accuracy_sd(J_q: np.ndarray, rho: np.ndarray, chains_per_question) -> float:
+    r"""Standard deviation of that accuracy over draws: question :math:`s_0` ends at 1 with probability
+    :math:`1 - f` and at :math:`J(s_0)` otherwise, independently, so the variance is
+    :math:`\sum_{s_0} \rho(s_0)^2 f (1 - f) (1 - J(s_0))^2`."""
+    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    J_q = np.clip(np.asarray(J_q, dtype=float), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        f = np.exp(K * np.log1p(-J_q))
+    return float(np.sqrt(np.asarray(rho) ** 2 @ (f * (1.0 - f) * (1.0 - J_q) ** 2)))
+
+
 def _check_dist(dist, task: ReasoningTask, chains: np.ndarray) -> np.ndarray:
     dist = np.asarray(dist, dtype=float)
     if dist.shape != (task.sizes[0], chains.shape[0]):
