@@ -12,6 +12,7 @@ import pytest
 
 from experiments.framework import PRESETS, load_experiment
 from experiments.reproduce import run_experiment
+from star_theory import InputError
 
 MUST_AGREE = (
     "unbiased pass@k estimator",
@@ -33,6 +34,12 @@ def test_every_preset_parses():
     exp = load_experiment("beyond")
     for preset in PRESETS:
         exp.settings(preset)
+
+
+@pytest.mark.parametrize("bad", [{"acc_K": [64, 4]}, {"bstar_fixed": [0.5, 2.0]}, {"pass_n": 8}, {"seeds": 1}])
+def test_bad_settings_fail_with_a_clear_error(bad):
+    with pytest.raises(InputError):
+        load_experiment("beyond").settings("smoke", bad)
 
 
 def test_result_and_figures_are_written(run):

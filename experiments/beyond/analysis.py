@@ -43,8 +43,11 @@ def _growth(runs, t0: int = 1) -> np.ndarray:
 
 
 def _accumulate(d, s) -> list:
+    return _unfiltered(d["unfiltered"]["by_K"], s) + _filtered(d["filtered"]["by_K"], s)
+
+
+def _unfiltered(un, s) -> list:
     out = []
-    un = d["unfiltered"]["by_K"]
     grow = {K: _growth(r["replace"]["sampled"]["runs"]) for K, r in un.items()}
     stats = {K: (float(g.mean()), float(g.std(ddof=1) / np.sqrt(g.size))) for K, g in grow.items()}
     z = _z(len(stats))
@@ -72,7 +75,11 @@ def _accumulate(d, s) -> list:
         note="accumulate's mean drift per round, first and last: " + ", ".join(
             f"K={K}: {v[0]:.4f} -> {v[-1]:.4f} ({'shrinking' if v[-1] < v[0] else 'not shrinking'})"
             for K, v in incr.items()) + " (information: shrinking increments are what a bounded drift looks like)"))
-    fi = d["filtered"]["by_K"]
+    return out
+
+
+def _filtered(fi, s) -> list:
+    out = []
     ch = {}
     for K, r in fi.items():
         g = _growth(r["replace"]["sampled"]["runs"], t0=0)

@@ -80,10 +80,12 @@ def plot_bstar(s, data, path) -> None:
     scores = np.asarray(ex["score_by_T"])
     for j, T in enumerate(s.bstar_grid):
         ax.plot(t, scores[:, j], "-", color=T_COLORS[j % len(T_COLORS)], label=f"balance score at T={T:g}")
-    ax.plot(t, np.asarray(ex["unique_correct"]) / b["K"], "k--", label=f"distinct correct chains / K (T=1)")
+    ax.errorbar(t, ex["sampled_score"], yerr=2 * np.asarray(ex["sampled_score_se"]), fmt="o", color="black", ms=3.5,
+                label=f"balance score at T=1, sampled (mean of {s.seeds} seeds, 2 s.e.)")
+    ax.plot(t, np.asarray(ex["unique_correct"]) / b["K"], "k--", label="distinct correct chains / K (T=1)")
     ax.plot(t, ex["accuracy"], "k:", label="accuracy J (T=1)")
-    ax.set(xlabel=ITERATION_LABEL, ylabel="exact value (plug-in score)", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=6.5)
+    ax.set(xlabel=ITERATION_LABEL, ylabel="value (lines: exact, plug-in score)", ylim=(-0.02, 1.02))
+    ax.legend(fontsize=6.5, loc="center right")
     ax.set_title("along exact plain STaR: the score falls as the policy sharpens", fontsize=9)
     integer_ticks(axes[0, [0, 2]])
     fig.suptitle(f"B-STaR (arXiv 2412.17256) on symmetric M={s.M}, N={s.N}, lam={s.lam} (convention lam); bands: "

@@ -123,6 +123,11 @@ def bstar(s, ctx) -> dict:
                                                            task, s.bstar_K, s.bstar_k0, chains))
                         for T in s.bstar_grid] for p in star],
     }
+    # the sampled score at T = 1 along the same (exact) trajectory, mean and standard error over seeds
+    smp = np.array([[float(rho @ sampled_balance_score(p, task, s.bstar_K, s.bstar_k0, ctx.child_seed("score-t", t, i)))
+                     for t, p in enumerate(star)] for i in range(s.seeds)])
+    explore["sampled_score"] = smp.mean(axis=0)
+    explore["sampled_score_se"] = smp.std(axis=0, ddof=1) / np.sqrt(s.seeds)
     # the plug-in exact score against the sampled score's mean, at the base policy (information)
     plug = {}
     for T in s.bstar_grid:
