@@ -92,11 +92,6 @@ def sampled_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per
     return balance_score(u, ok.reshape(-1, K).sum(axis=1), k0)
 
 
-def _mean_score(scores: np.ndarray, task: ReasoningTask) -> float:
-    rho = task.question_dist
-    return float(rho[rho > 0] @ scores) if scores.size != rho.size else float(rho @ scores)
-
-
 @dataclass(frozen=True)
 class BalanceChoice:
     """One iteration's choice: the grid, the mean score of each temperature, the chosen one."""
@@ -116,11 +111,11 @@ def choose_temperature(policy, task, temperatures, chains_per_question, k0, prob
     scores = []
     for T in grid:
         q = tempered_policy(policy, T)
-        if probe is None:
-            s = exact_balance_score(q, task, chains_per_question, k0, chains)
-        else:
-            s = sampled_balance_score(q, task, probe, k0, rng)
-        scores.append(_mean_score(s, task))
+        rho = task.question_dist
+        if probe is None:  # every question of level 0
+            scores.append(float(rho @ exact_balance_score(q, task, chains_per_question, k0, chains)))
+        else:  # the questions of the support of rho, in increasing order
+            scores.append(float(rho[rho > 0] @ sampled_balance_score(q, task, probe, k0, rng)))
     return BalanceChoice(grid, tuple(scores), grid[int(np.argmax(scores))])
 
 
