@@ -35,6 +35,7 @@ EXPERIMENT_NAMES = (
     "theory_vs_llm",
     "non_bijective",
     "variants",
+    "beyond",
 )
 
 

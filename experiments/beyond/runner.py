@@ -1,0 +1,85 @@
+r"""Beyond RL-STaR: other analyses of self-improvement on the same tabular bench (issue 14).
+
+Compute only; the rules and metrics live in :mod:`star_theory.beyond`, the findings in
+:mod:`.analysis`, the figures in :mod:`.figures`. Parts (each in :mod:`.parts`):
+
+* ``accumulate`` — replace or accumulate the data (arXiv 2404.01413), with the STaR filter
+  (error ``1 - J``) and without it (the unfiltered control: error = TV of the chain distribution
+  from the base policy's), at a small and a large ``K``;
+* ``bstar`` — B-STaR's balance score and adaptive temperature (arXiv 2412.17256) against fixed
+  temperatures and plain STaR, sampled and exact;
+* ``passk`` — exact pass@k over STaR iterations (arXiv 2504.13837, 2312.06585): the symmetric
+  family and seeded random non-bijective tasks (:func:`star_theory.random_tabular_case`);
+* ``chain`` — the chain-level update conditioned on success (arXiv 2407.09499) against the
+  per-step Markov refit, per task; its sampled form against the closed form of its accuracy
+  (the sample count of arXiv 2412.01951).
+
+Symmetric family in convention ``lam``; every random choice flows from the experiment's seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from star_theory.config import check, option
+
+from . import parts
+
+
+@dataclass(frozen=True)
+class Settings:
+    M: int = option(8, "states per level of the symmetric task")
+    N: int = option(3, "reasoning steps of the symmetric task")
+    lam: float = option(0.2, "initial lam on every step (convention lam)")
+    iterations: int = option(10, "STaR iterations of the curves")
+    seeds: int = option(8, "sampled runs per setting (seeds derive from the experiment seed)")
+    level: float = option(0.9, "central share of the runs inside the percentile band")
+    acc_K: tuple[int, ...] = option([4, 64], "chains per question of the accumulate runs (a small and a large K)")
+    corpus_per_K: int = option(1, "pretraining-corpus chains per question, in units of K (accumulate with corpus)")
+    bstar_K: int = option(16, "chains per question of the B-STaR runs")
+    bstar_k0: float = option(4.0, "k0 of the balance score (distinct correct chains that count fully)")
+    bstar_probe: int = option(16, "probe chains per question per temperature to choose T in the sampled runs")
+    bstar_grid: tuple[float, ...] = option([0.5, 0.75, 1.0, 1.5, 2.0], "temperature grid of the adaptive rule")
+    bstar_fixed: tuple[float, ...] = option([0.5, 1.0, 2.0], "fixed temperatures to compare (1.0 = plain STaR)")
+    pass_k: tuple[int, ...] = option([1, 64], "k of the pass@k curves (small first, large last)")
+    pass_n: int = option(128, "chains per question of the sampled pass@k estimate (>= largest k)")
+    pass_temperatures: tuple[float, ...] = option([1.0, 0.5], "sampling temperatures of the pass@k runs")
+    general_cases: int = option(200, "seeded random non-bijective tasks (pass@k and chain-level)")
+    general_iterations: int = option(20, "exact STaR iterations on the random tasks")
+    chain_K: tuple[int, ...] = option([1, 4, 16, 64], "K of the sampled chain-level step")
+    chain_seeds: int = option(64, "runs per K of the sampled chain-level step")
+    add_digits: int = option(2, "digits of the add task (chain-level comparison)")
+    add_base: int = option(2, "base of the add task")
+
+    def __post_init__(self):
+        check(self.M >= 2 and self.N >= 2, "need M >= 2 and N >= 2")
+        check(0 < self.lam < 1, "lam must lie in (0, 1)")
+        check(self.iterations >= 2 and self.general_iterations >= 1, "iterations must be >= 2")
+        check(self.seeds >= 2 and self.chain_seeds >= 2, "seeds and chain_seeds must be >= 2 (standard errors)")
+        check(0 < self.level < 1, "level must lie in (0, 1)")
+        check(len(self.acc_K) == 2 and 1 <= self.acc_K[0] < self.acc_K[1], "acc_K must be [small K, large K]")
+        check(self.corpus_per_K >= 1, "corpus_per_K must be >= 1")
+        check(self.bstar_K >= 1 and self.bstar_k0 > 0 and self.bstar_probe >= 1, "bstar_K, bstar_k0, bstar_probe > 0")
+        check(len(self.bstar_grid) >= 2 and all(t > 0 for t in self.bstar_grid), "bstar_grid: >= 2 temperatures > 0")
+        check(1.0 in self.bstar_fixed and all(t > 0 for t in self.bstar_fixed), "bstar_fixed must hold 1.0 (plain STaR)")
+        check(len(self.pass_k) >= 2 and list(self.pass_k) == sorted(self.pass_k) and self.pass_k[0] == 1,
+              "pass_k must start at 1 and increase")
+        check(self.pass_n >= self.pass_k[-1], "pass_n must be >= the largest k")
+        check(all(t > 0 for t in self.pass_temperatures) and 1.0 in self.pass_temperatures,
+              "pass_temperatures must hold 1.0 and be > 0")
+        check(self.general_cases >= 1, "general_cases must be >= 1")
+        check(len(self.chain_K) >= 2 and all(k >= 1 for k in self.chain_K), "chain_K: >= 2 values >= 1")
+        check(self.add_digits >= 1 and self.add_base >= 2, "add task: digits >= 1, base >= 2")
+
+
+def run(s: Settings, ctx) -> dict:
+    data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
+            "accumulate": parts.accumulate(s, ctx), "bstar": parts.bstar(s, ctx),
+            "passk": parts.passk(s, ctx), "chain": parts.chain(s, ctx)}
+    from . import figures
+
+    figures.plot_accumulate(s, data, ctx.figure("accumulate.png"))
+    figures.plot_bstar(s, data, ctx.figure("bstar.png"))
+    figures.plot_passk(s, data, ctx.figure("passk.png"))
+    figures.plot_chain(s, data, ctx.figure("chain_level.png"))
+    return data
