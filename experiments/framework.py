@@ -7,8 +7,10 @@ An experiment is a folder ``experiments/<name>/`` holding
 * ``runner.py`` — ``Settings`` (a config dataclass, one help string per field) and
   ``run(settings, ctx) -> dict``: computes, writes its figures through ``ctx.figure(name)``, and
   returns every number as JSON-able data;
-* ``analysis.py`` — ``analyze(data, settings) -> list[Finding]``: what the theory predicts, what
-  was measured, the tolerance, and whether they agree;
+* ``analysis.py`` — ``analyze(data, settings) -> list[Finding | Info]``: what the theory predicts,
+  what was measured, the tolerance (a statistic of the run: a binomial or standard-error bound, a
+  band from seeds, a numerical tolerance with its reason), and whether they agree; quantities with
+  no test are :class:`Info`, reported beside the findings and kept out of the tally;
 * ``__init__.py`` — ``EXPERIMENT = Experiment(...)`` tying the three together.
 
 ``rlstar reproduce`` (see :mod:`experiments.reproduce`) runs them and writes the report.
@@ -49,6 +51,27 @@ class Finding:
     tolerance: str
     agree: bool
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Info:
+    """A measured quantity with no test: reported in its own table, outside the "X of Y agree" tally."""
+
+    claim: str
+    statement: str
+    value: Any
+    note: str = ""
+
+
+def split_results(items) -> tuple[list[dict], list[dict]]:
+    """An analysis's output as JSON-able ``(findings, info)`` lists (dicts pass through as findings)."""
+    findings, info = [], []
+    for x in items:
+        if isinstance(x, Info):
+            info.append(dataclasses.asdict(x))
+        else:
+            findings.append(dataclasses.asdict(x) if isinstance(x, Finding) else x)
+    return findings, info
 
 
 @dataclass

@@ -153,10 +153,12 @@ def _curve(s: Settings, task, name: str, params: dict, ctx) -> dict:
                             "step": imp.counterexample.step, "before": imp.counterexample.before,
                             "after": imp.counterexample.after}},
         "convergence": {"holds": conv.holds, "limit_accuracy": conv.limit_accuracy, "rate": conv.rate,
+                        "outcome": conv.outcome, "stop_iteration": conv.stop_iteration,
                         "iterations_to_target": conv.iterations_to_target, "iterations": s.convergence_iterations},
         "sampled": {"K": s.K, "seeds": sim["seeds"], "mean_accuracy": [r["mean_accuracy"] for r in rows],
                     "band_lo": [r["band_lo"] for r in rows], "band_hi": [r["band_hi"] for r in rows],
                     "max_gap_to_exact": float(max(abs(r["mean_accuracy"] - r["exact_accuracy"]) for r in rows)),
+                    "accuracy_runs": sim["accuracy_runs"], "exact_accuracy": [r["exact_accuracy"] for r in rows],
                     "band": sim["band"]["meaning"]},
     }
 
