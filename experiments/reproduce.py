@@ -101,6 +101,7 @@ def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | 
                                     "agree": all(f["agree"] for f in r["findings"])} for r in records},
         "findings": sum(len(r["findings"]) for r in records),
         "findings_agree": sum(bool(f["agree"]) for r in records for f in r["findings"]),
+        "info": sum(len(r.get("info", [])) for r in records),
         "seconds": round(time.perf_counter() - t0, 2),
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__},
     }

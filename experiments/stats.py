@@ -1,7 +1,9 @@
 """Tolerances that are statistics of a run, for the experiments' findings.
 
-* :func:`mean_test` — the mean of independent runs against a predicted value: ``|mean - pred| <=
-  z * se + floor`` per column, ``se`` the standard error of the mean over runs;
+* :func:`mean_test` — the mean of ``R`` independent runs against a predicted value: ``|mean - pred|
+  <= q * se + floor`` per column, ``se`` the standard error of the mean over runs and ``q`` the
+  Student t quantile (``R - 1`` degrees of freedom) of a 99% test simultaneous over the columns
+  (Bonferroni), so that few runs give a wide tolerance rather than a false alarm;
 * :func:`prediction_band` — where one more draw like the runs is expected: ``mean +- t * sd *
   sqrt(1 + 1/R)``, Student t with ``R - 1`` degrees of freedom, simultaneous over the columns
   (Bonferroni); used to ask whether one LLM run behaves like tabular STaR's runs;
@@ -17,7 +19,10 @@ import numpy as np
 from scipy import stats
 
 Z = 4.0
-"""Standard errors of a mean test (two-sided false alarm about 6e-5 per column)."""
+"""Binomial standard deviations of a frequency test (two-sided false alarm about 6e-5)."""
+
+MEAN_LEVEL = 0.99
+"""Simultaneous level of a mean test over the columns."""
 
 LEVEL = 0.95
 """Simultaneous level of a prediction band."""
@@ -32,18 +37,28 @@ def _runs(runs) -> np.ndarray:
     return a
 
 
-def mean_test(runs, predicted, z: float = Z, floor: float = 0.0) -> dict:
-    """Mean of ``runs`` ``(R, T)`` against ``predicted`` ``(T,)``: per column gap, standard error, verdict."""
+def mean_test(runs, predicted, level: float = MEAN_LEVEL, floor: float = 0.0) -> dict:
+    """Mean of ``runs`` ``(R, T)`` against ``predicted`` ``(T,)``: per column gap, standard error, ``z`` = gap / se,
+    the threshold ``q`` (t quantile, simultaneous ``level`` over the T columns) and the verdict."""
     a = _runs(runs)
+    R, T = a.shape
+    q = float(stats.t.ppf(1 - (1 - level) / (2 * T), R - 1))
     mean = a.mean(axis=0)
-    se = a.std(axis=0, ddof=1) / np.sqrt(a.shape[0])
+    se = a.std(axis=0, ddof=1) / np.sqrt(R)
     gap = mean - np.broadcast_to(np.asarray(predicted, dtype=float), mean.shape)
-    ok = np.abs(gap) <= z * se + floor
+    ok = np.abs(gap) <= q * se + floor
     with np.errstate(divide="ignore", invalid="ignore"):
         zs = np.where(se > 0, gap / np.where(se > 0, se, 1.0), np.inf)
     zs = np.where(np.abs(gap) <= floor, 0.0, zs)  # below the resolution: no evidence of a difference
-    return {"mean": mean, "se": se, "gap": gap, "z": zs, "inside": ok, "all": bool(ok.all()),
-            "n_inside": int(ok.sum()), "n": int(ok.size)}
+    return {"mean": mean, "se": se, "gap": gap, "z": zs, "q": q, "R": R, "inside": ok, "all": bool(ok.all()),
+            "n_inside": int(ok.sum()), "n": int(ok.size), "level": level}
+
+
+def mean_words(test: dict, floor_words: str = "") -> str:
+    """The tolerance of a :func:`mean_test`, in words."""
+    extra = f" + {floor_words}" if floor_words else ""
+    return (f"{test['q']:.2f} standard errors of {test['R']} runs (t, {test['level']:.0%} simultaneous over "
+            f"{test['n']} iteration{'s' if test['n'] > 1 else ''}){extra}")
 
 
 def prediction_band(runs, level: float = LEVEL, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

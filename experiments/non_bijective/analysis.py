@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..framework import Finding
-from ..stats import Z, band_test, band_words, mean_test
+from ..stats import band_test, band_words, mean_test, mean_words
 
 
 def _simulator(data: dict, s) -> list:
@@ -35,7 +35,7 @@ def _simulator(data: dict, s) -> list:
     out.append(Finding("convergence", f"add task: the mean of {len(sim['seeds'])} runs of tabular STaR with K={K} equals "
                                       f"the exact curve at every iteration",
                        "mean = exact", f"{t['n_inside']} of {t['n']} iterations",
-                       f"{Z:g} standard errors over runs + 1/(K |S0|)", t["all"],
+                       mean_words(t, "1/(K |S0|)"), t["all"],
                        note=f"add task, K={K}: gaps mean - exact {np.round(t['gap'], 4).tolist()} "
                             f"({np.round(t['z'], 1).tolist()} standard errors)"))
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..framework import Finding, Info
-from ..stats import Z, binomial_halfwidth, mean_test
+from ..stats import Z, binomial_halfwidth, mean_test, mean_words
 from .runner import case_label
 
 
@@ -135,7 +135,7 @@ def _case_findings(data: dict, s) -> list:
             f"one step at lam=0: the mean of {s.seeds} sampled runs (K={s.K}) equals the exact J after "
             f"{s.iterations} iterations",
             [float(c["closed_form"]["accuracy"][-1]) for c in one.values()], [float(t["mean"][0]) for t in tests],
-            f"{Z:g} standard errors over runs + 1/(K M)", all(t["all"] for t in tests),
+            mean_words(tests[0], "1/(K M)") + ", per case", all(t["all"] for t in tests),
             note="where the mean falls short of the exact curve, finite-sample STaR lags it: the first sampled refit is "
                  "noisy around the family, and kept chains with wrong intermediate states reinforce the deviation, so "
                  "rows commit to wrong but consistent transitions (see the distance panel of zero_steps.png); "
@@ -163,7 +163,7 @@ def _case_findings(data: dict, s) -> list:
             "finite samples",
             f"two steps at lam=0: the mean of {s.seeds} sampled runs (K={s.K}) stays at the exact fixed point J = 1/M "
             f"({s.iterations} iterations)",
-            1.0 / M, means, f"{Z:g} standard errors over runs + 1/(K M)", all(t["all"] for t in tests),
+            1.0 / M, means, mean_words(tests[0], "1/(K M)") + ", per case", all(t["all"] for t in tests),
             note="finite samples escape the two-zero fixed point: the kept chains' random intermediate states are "
                  "refit as if they were right, the policy commits to wrong but consistent steps, and the answer "
                  f"becomes right (distance of the zero steps' kernels from the family at the end "
@@ -177,8 +177,8 @@ def _case_findings(data: dict, s) -> list:
             "two steps at lam=0: the escape goes through wrong steps: J rises in every run while the fitted lam of the "
             f"zero steps averages chance level 0 (a random map: one correct state in M), not -1/(M-1) and not 1",
             0.0, round(float(chance["mean"][0]), 4),
-            f"{Z:g} standard errors of {lam_all.size} final lam values ({Z * float(chance['se'][0]):.3g}); must also "
-            f"exclude -1/(M-1) = {-1.0 / (M - 1):.4f}",
+            f"{chance['q']:.2f} standard errors of {lam_all.size} final lam values (t, 99%; "
+            f"{chance['q'] * float(chance['se'][0]):.3g}); the same test must exclude -1/(M-1) = {-1.0 / (M - 1):.4f}",
             rises and chance["all"] and not anti["all"],
             note=f"final lam of the zero steps, per run and step: {np.round(lam_all, 4).tolist()} (multiples of "
                  f"1/(M-1) = {1.0 / (M - 1):.4f}: a deterministic map right on c of M states has lam = (c-1)/(M-1)); "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..framework import Finding, Info
-from ..stats import Z, mean_test
+from ..stats import MEAN_LEVEL, mean_test, mean_words
 
 RATE_RTOL = 0.01
 """Relative tolerance of a measured contraction rate: the last ratio (1-J^{t+1})/(1-J^t) before 1 - J reaches
@@ -184,13 +184,15 @@ def _sampled(data, s) -> list:
         gaps = {c["label"]: round(c["sampled"]["max_gap_to_exact"], 4) for c in data["curves"]}
         return [Info("finite samples", f"M={s.M}, K={s.K}/question: largest gap between the mean of the sampled runs "
                                        f"and each variant's exact curve (no per-run data recorded)", gaps)]
-    tests = {c["label"]: mean_test(c["sampled"]["accuracy_runs"], c["sampled"]["exact_accuracy"], floor=1.0 / (s.K * s.M))
-             for c in curves}
+    level = 1 - (1 - MEAN_LEVEL) / len(curves)  # simultaneous over the variants as well
+    tests = {c["label"]: mean_test(c["sampled"]["accuracy_runs"], c["sampled"]["exact_accuracy"], level=level,
+                                   floor=1.0 / (s.K * s.M)) for c in curves}
     worst = {k: round(float(t["z"][np.argmax(np.abs(t["z"]))]), 1) for k, t in tests.items()}
     return [Finding(
         "finite samples", f"M={s.M}, K={s.K}/question: the mean of {s.seeds} sampled runs equals each variant's exact "
         f"curve at every iteration", "mean = exact", {k: f"{t['n_inside']} of {t['n']}" for k, t in tests.items()},
-        f"{Z:g} standard errors over runs + 1/(K M)", all(t["all"] for t in tests.values()),
+        mean_words(next(iter(tests.values())), "1/(K M)") + f", per variant ({len(tests)} variants)",
+        all(t["all"] for t in tests.values()),
         note=f"most significant gap per variant, in standard errors (negative: the runs lag the exact curve): {worst}")]
 
 
