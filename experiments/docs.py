@@ -6,16 +6,19 @@ and ``RESULTS/manifest.json`` (and, for ``theory:`` blocks, from the determinist
 theory core). ``NAME`` is one of
 
 * ``tally`` — "N findings: X agree ..., Y do not; Z quantities are reported as information";
-* ``run`` — preset, master seed, device and wall time of the run;
+* ``run`` — preset, master seed, device and the experiments' computing time (summed from their records);
 * ``count:EXP`` — "X of Y agree" for experiment ``EXP``;
 * ``findings:EXP`` / ``info:EXP`` — the experiment's table of findings / of information;
 * ``EXP/path/in/result.json|FORMAT`` — one value: path segments are keys or list indices, ``@first``
   / ``@last`` pick the first / last key (numeric keys in numeric order) or element, ``@len`` the length,
-  ``@min`` / ``@max`` reduce a list; ``FORMAT`` is a Python format spec (default ``.4g``), applied to
+  ``@min`` / ``@max`` reduce a list, ``~TEXT`` picks the one finding (or information) whose statement
+  contains ``TEXT`` (an error if not exactly one does); ``FORMAT`` is a Python format spec (default ``.4g``), applied to
   every number (lists are joined with ", ");
 * ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``).
 
-A block that cannot be filled is an error naming the block and the file; nothing is written then.
+Every figure under ``docs/figures/`` whose name one experiment of the results wrote is replaced by
+that figure. A block that cannot be filled is an error naming the block and the file; nothing is
+written then.
 ``--check`` only reports which files would change (exit 1 if any).
 """
 
@@ -28,9 +31,9 @@ import sys
 from pathlib import Path
 
 from star_theory.errors import InputError
-from star_theory.io import atomic_write_text
+from star_theory.io import atomic_write_bytes, atomic_write_text
 
-BLOCK = re.compile(r"<!-- generated:(?P<name>[^\s]+) -->(?P<body>.*?)<!-- /generated -->", re.S)
+BLOCK = re.compile(r"<!-- generated:(?P<name>[^\n]+?) -->(?P<body>.*?)<!-- /generated -->", re.S)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -77,6 +80,11 @@ def _step(v, seg: str):
             return v[keys[0] if seg == "@first" else keys[-1]]
         return v[seg]
     if isinstance(v, list):
+        if seg.startswith("~"):
+            hits = [x for x in v if isinstance(x, dict) and seg[1:] in x.get("statement", "")]
+            if len(hits) != 1:
+                raise KeyError(f"{len(hits)} statements contain {seg[1:]!r}")
+            return hits[0]
         if seg in ("@first", "@last"):
             return v[0 if seg == "@first" else -1]
         return v[int(seg)]
@@ -119,7 +127,9 @@ def fill(name: str, results: dict) -> str:
                 f"tolerance and {no} do not**; {m.get('info', 0)} more quantities are reported as information, "
                 f"outside the tally")
     if name == "run":
-        return f"preset `{m['preset']}`, master seed {m['master_seed']}, device `{m['device']}`, {m['seconds']:.0f} s"
+        seconds = sum(r.get("seconds") or 0 for k, r in results.items() if k != "manifest")
+        return (f"preset `{m['preset']}`, master seed {m['master_seed']}, device `{m['device']}`, {seconds:.0f} s of "
+                f"computation over the experiments")
     kind, _, rest = name.partition(":")
     if kind == "count" and rest:
         rec = results[rest]
@@ -154,19 +164,31 @@ def block_names(text: str) -> list[str]:
     return [m.group("name") for m in BLOCK.finditer(text)]
 
 
+def _figures(results_dir: Path, docs_dir: Path) -> dict[Path, bytes]:
+    """``docs/figures/NAME.png`` -> the bytes of the one ``RESULTS/<experiment>/NAME.png``, where they differ."""
+    out = {}
+    for fig in sorted((docs_dir / "figures").glob("*.png")):
+        found = sorted(results_dir.glob(f"*/{fig.name}"))
+        if len(found) == 1 and found[0].read_bytes() != fig.read_bytes():
+            out[fig] = found[0].read_bytes()
+    return out
+
+
 def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: bool = True) -> list[Path]:
-    """Refill every generated block of ``docs_dir/*.md`` from ``results_dir``; return the files that change.
-    All files are rendered before any is written, so a block that cannot be filled writes nothing."""
+    """Refill every generated block of ``docs_dir/*.md`` from ``results_dir`` and replace the figures; return the
+    files that change. All files are rendered before any is written, so a block that cannot be filled writes nothing."""
+    results_dir, docs_dir = Path(results_dir), Path(docs_dir)
     results = load_results(results_dir)
-    new = {}
-    for path in sorted(Path(docs_dir).glob("*.md")):
+    new: dict[Path, str | bytes] = {}
+    for path in sorted(docs_dir.glob("*.md")):
         text = path.read_text()
         out = render(text, results, path.name)
         if out != text:
             new[path] = out
+    new.update(_figures(results_dir, docs_dir))
     if write:
         for path, out in new.items():
-            atomic_write_text(path, out)
+            (atomic_write_text if isinstance(out, str) else atomic_write_bytes)(path, out)
     return list(new)
 
 

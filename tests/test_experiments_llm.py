@@ -150,3 +150,40 @@ def test_llm_runs_resume_after_the_results_folder_moves(out, tvl, tmp_path, monk
     strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("_wall_s")} for r in rs]  # noqa: E731
     for lam, r in tvl["data"]["runs"].items():
         assert strip(again["data"]["runs"][lam]["records"]) == strip(r["records"])  # reused, not retrained
+
+
+def test_docs_blocks_fill_from_a_fresh_smoke_run(out, tvl, rob, nb, tmp_path):
+    """Every generated block of docs/*.md can be filled from a fresh smoke run (the LLM experiments
+    above plus the others, run here), every experiment has its count and findings tables in
+    docs/reproduce.md, and refilling is idempotent."""
+    import shutil
+
+    from experiments.docs import DOCS, block_names, load_results, render, update_docs
+    from experiments.reproduce import reproduce
+
+    reproduce(out, preset="smoke", progress=False)
+    results = load_results(out)
+    names = {p.name: block_names(p.read_text()) for p in DOCS.glob("*.md")}
+    for exp in EXPERIMENT_NAMES:
+        assert f"count:{exp}" in names["reproduce.md"] and f"findings:{exp}" in names["reproduce.md"], exp
+        if results[exp].get("info"):
+            assert f"info:{exp}" in names["reproduce.md"], exp
+    assert "tally" in names["reproduce.md"] and "theory:local_optima" in names["theory.md"]
+    docs = tmp_path / "docs"
+    shutil.copytree(DOCS, docs)
+    for p in docs.glob("*.md"):
+        text = render(p.read_text(), results, p.name)  # raises if a block cannot be filled
+        assert block_names(text) == names[p.name]
+    update_docs(out, docs)
+    assert update_docs(out, docs, write=False) == []  # a second pass changes nothing
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert f"{manifest['findings']} findings: **{manifest['findings_agree']} agree" in (docs / "reproduce.md").read_text()
+
+
+def test_docs_update_names_a_block_that_cannot_be_filled(out, tvl, tmp_path, capsys):
+    from experiments.docs import main
+
+    (tmp_path / "x.md").write_text("a <!-- generated:theory_vs_llm/data/no_such_key -->1<!-- /generated --> b\n")
+    assert main([str(out), "--docs", str(tmp_path)]) == 2
+    assert "no_such_key" in capsys.readouterr().err
+    assert (tmp_path / "x.md").read_text().endswith("1<!-- /generated --> b\n")  # nothing written

@@ -58,7 +58,7 @@ def analyze(data: dict, s) -> list:
         out.append(Info(
             "finite samples", f"K={s.coverage_K}, M={s.coverage_M}: bias of one sampled step from the exact iterate P^t "
             f"(mean over {s.one_step_draws} draws of J(sampled step) - J(exact step), and in standard errors), per t",
-            {t: [float(np.round(x["gap"][0], 5)), float(np.round(x["z"][0], 1))] for t, x in tests.items()},
+            {f"t={t}": f"{x['gap'][0]:+.2g} ({x['z'][0]:+.1f} se)" for t, x in tests.items()},
             note="the refit is a ratio of pooled counts, biased by O(1/n); a gap within a few standard errors means the "
                  "bias is below what these draws resolve, not that it is zero"))
     Ks = sorted(data["by_K"], key=int)
