@@ -63,6 +63,20 @@ class Info:
     note: str = ""
 
 
+def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
+    """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
+    (tabular STaR at the same K): the finding, and the band test for further use."""
+    import numpy as np
+
+    from .stats import band_test, band_words
+
+    t = band_test(values, runs, floor=1e-9)  # floor: iteration 0 is the same kernel in every run (round-off)
+    return Finding(claim, statement + " (inside its prediction band)", "inside", f"{t['n_inside']} of {t['n']} iterations",
+                   band_words(t, len(runs)), t["all"],
+                   note=f"{label} {np.round(values, 3).tolist()} against the band {np.round(t['lo'], 3).tolist()} .. "
+                        f"{np.round(t['hi'], 3).tolist()}"), t
+
+
 def split_results(items) -> tuple[list[dict], list[dict]]:
     """An analysis's output as JSON-able ``(findings, info)`` lists (dicts pass through as findings)."""
     findings, info = [], []

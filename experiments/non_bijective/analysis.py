@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..framework import Finding
-from ..stats import band_test, band_words, mean_test, mean_words
+from ..framework import Finding, band_finding
+from ..stats import mean_test, mean_words
 
 
 def _simulator(data: dict, s) -> list:
@@ -48,13 +48,10 @@ def _llm(data: dict) -> list:
     out.append(Finding("improvement", "LLM on the add task: accuracy rises over the STaR iterations",
                        "rises", [round(float(a), 4) for a in ex], "last > first (exact J of the model's kernel)",
                        bool(ex[-1] > ex[0])))
-    runs = L["simulated"]["accuracy_runs"]
-    t = band_test(ex, runs, floor=1e-9)
-    out.append(Finding("convergence", f"LLM on the add task: exact J behaves like tabular STaR at the same K={L['K']} "
-                                      f"from the measured kernel (inside its prediction band)",
-                       "inside", f"{t['n_inside']} of {t['n']} iterations", band_words(t, len(runs)), t["all"],
-                       note=f"add task LLM: J {np.round(ex, 3).tolist()} against the band "
-                            f"{np.round(t['lo'], 3).tolist()} .. {np.round(t['hi'], 3).tolist()}"))
+    finding, t = band_finding("convergence", f"LLM on the add task: exact J behaves like tabular STaR at the same "
+                                             f"K={L['K']} from the measured kernel", "add task LLM: J", ex,
+                              L["simulated"]["accuracy_runs"])
+    out.append(finding)
     pred = np.asarray(L["prediction"]["kernel"]["accuracy"])
     half = (t["hi"] - t["lo"]) / 2
     inside = np.abs(ex - pred) <= half

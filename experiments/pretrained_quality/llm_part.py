@@ -9,8 +9,8 @@ import numpy as np
 from star_theory import symmetric_trajectory
 from star_theory.plots.style import integer_ticks, new_figure, save_figure
 
-from ..framework import Finding, Info
-from ..stats import Z, band_test, band_words, binomial_halfwidth
+from ..framework import Finding, Info, band_finding
+from ..stats import Z, binomial_halfwidth
 from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
 
 
@@ -86,11 +86,7 @@ def llm_findings(data: dict, s) -> list:
                                note=(f"LLM {name}: exact J goes {ex[0]:.3f} -> {ex[-1]:.3f}; finite samples and fine-tuning "
                                      "leave the fixed point through chains that are right by luck, as tabular STaR at "
                                      "the same K does (band in zero_steps_llm.png)")))
-        runs = c["simulated"]["accuracy_runs"]
-        t = band_test(ex, runs, floor=1e-9)
-        out.append(Finding("pretrained quality", f"LLM {name}: exact J behaves like tabular STaR at the same K={c['K']} "
-                                                 f"from the measured kernel (inside its prediction band)",
-                           "inside", f"{t['n_inside']} of {t['n']} iterations", band_words(t, len(runs)), t["all"],
-                           note=f"LLM {name}: J {np.round(ex, 3).tolist()} against the band "
-                                f"{np.round(t['lo'], 3).tolist()} .. {np.round(t['hi'], 3).tolist()}"))
+        out.append(band_finding("pretrained quality", f"LLM {name}: exact J behaves like tabular STaR at the same "
+                                                      f"K={c['K']} from the measured kernel", f"LLM {name}: J", ex,
+                                c["simulated"]["accuracy_runs"])[0])
     return out

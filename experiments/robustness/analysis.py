@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..framework import Finding, Info
-from ..stats import band_test, band_words
+from ..framework import Finding, Info, band_finding
 
 
 def analyze(data: dict, s) -> list:
@@ -27,13 +26,9 @@ def analyze(data: dict, s) -> list:
                            m > 0 and acc[-1] > acc[0]))
         meas = np.asarray(r["measured_exact"])
         if "simulated_share_runs" in r:
-            runs = r["simulated_share_runs"]
-            t = band_test(meas, runs, floor=1e-9)
-            out.append(Finding("robustness", f"corpus lam={lam}: exact flawed share of the LLM kernel behaves like tabular "
-                                             f"STaR at K={r['K']} from the measured kernel (inside its prediction band)",
-                               "inside", f"{t['n_inside']} of {t['n']} iterations", band_words(t, len(runs)), t["all"],
-                               note=f"lam={lam}: share {np.round(meas, 3).tolist()} against the band "
-                                    f"{np.round(t['lo'], 3).tolist()} .. {np.round(t['hi'], 3).tolist()}"))
+            out.append(band_finding("robustness", f"corpus lam={lam}: exact flawed share of the LLM kernel behaves like "
+                                                  f"tabular STaR at K={r['K']} from the measured kernel",
+                                    f"lam={lam}: share", meas, r["simulated_share_runs"])[0])
         traj = np.asarray(r["closed_form_trajectory"])
         out.append(Finding("robustness", f"corpus lam={lam}: the LLM kernel's flawed share falls over the iterations, as the exact operator predicts",
                            f"falls: {traj[0]:.3f} -> {traj[-1]:.3g}", f"{meas[0]:.3f} -> {meas[-1]:.3f}",
