@@ -57,7 +57,7 @@ def mean_test(runs, predicted, level: float = MEAN_LEVEL, floor: float = 0.0) ->
 def mean_words(test: dict, floor_words: str = "") -> str:
     """The tolerance of a :func:`mean_test`, in words."""
     extra = f" + {floor_words}" if floor_words else ""
-    return (f"{test['q']:.2f} standard errors of {test['R']} runs (t, {test['level']:.0%} simultaneous over "
+    return (f"{test['q']:.2f} standard errors of {test['R']} runs (t, {100 * test['level']:.4g}% simultaneous over "
             f"{test['n']} iteration{'s' if test['n'] > 1 else ''}){extra}")
 
 

@@ -42,7 +42,7 @@ class Settings:
     coverage_M: int = option(8, "states per level of the coverage run (K large against M: the band should hold the exact curve)")
     coverage_lam: float = option(0.2, "initial lam of the coverage run")
     coverage_K: int = option(4096, "chains per question of the coverage run")
-    coverage_seeds: int = option(12, "runs of the coverage run")
+    coverage_seeds: int = option(96, "runs of the coverage run (enough for the mean test to resolve the lag of a few 0.001 in J)")
     one_step_from: tuple[int, ...] = option([2, 3, 4], "exact iterates P^t from which single sampled steps are drawn (coverage M, K)")
     one_step_draws: int = option(40, "sampled steps drawn from each exact iterate (measures the bias of one refit)")
 

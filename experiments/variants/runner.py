@@ -55,7 +55,7 @@ class Settings:
     lam: float = option(0.2, "initial lam on every step")
     iterations: int = option(12, "STaR iterations of the curves")
     K: int = option(4096, "chains per question of the sampled curves")
-    seeds: int = option(8, "sampled runs per setting (seeds derive from the experiment seed)")
+    seeds: int = option(32, "sampled runs per setting (seeds derive from the experiment seed)")
     level: float = option(0.9, "central share of the runs inside the band")
     target: float = option(0.99, "target accuracy for 'iterations to target'")
     noisy: tuple[tuple[float, ...], ...] = option([[0.02, 0.1], [0.3, 0.3], [0.7, 0.5]], "noisy-verifier settings [fp, fn]")
