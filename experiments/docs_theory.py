@@ -31,7 +31,8 @@ def _improvement():
     return check_general("improvement", n_cases=CHECK_CASES, seed=CHECK_SEED, iterations=10)
 
 
-def _unstable_runs(seeds=range(5)) -> dict:
+@lru_cache(maxsize=None)
+def _unstable(n_seeds: int = 5) -> dict:
     """Limits of exact STaR on explicit matrices from lam = (-1/(M-1), -1/(M-1), 0.5), M = 6: as is
     (round-off only) and with a 1e-9 random perturbation of the non-zero entries (several seeds)."""
     task = symmetric_task(UNSTABLE_M, 3)
@@ -43,14 +44,11 @@ def _unstable_runs(seeds=range(5)) -> dict:
         return float(J[-1]), int(near[0])
 
     out = {"round-off": run(base)}
-    for s in seeds:
+    for s in range(n_seeds):
         rng = np.random.default_rng(s)
         ks = [k + PERTURBATION * rng.random(k.shape) * (k > 0) for k in base.kernels]
         out[f"seed {s}"] = run(TabularPolicy([k / k.sum(axis=1, keepdims=True) for k in ks]))
     return out
-
-
-_unstable = lru_cache(maxsize=None)(_unstable_runs)
 
 
 def _frac(x: float) -> str:
