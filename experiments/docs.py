@@ -56,7 +56,7 @@ def _fmt(v, spec: str = ".4g") -> str:
     if isinstance(v, (int, float)):
         return format(v, spec if not (isinstance(v, int) and spec == ".4g") else "d")
     if isinstance(v, (list, tuple)):
-        return ", ".join(_fmt(x, spec) for x in v)
+        return ", ".join(f"[{_fmt(x, spec)}]" if isinstance(x, (list, tuple)) else _fmt(x, spec) for x in v)
     if isinstance(v, dict):
         return ", ".join(f"{k}: {_fmt(x, spec)}" for k, x in v.items())
     return str(v)

@@ -86,6 +86,14 @@ def llm_findings(data: dict, s) -> list:
                                note=(f"LLM {name}: exact J goes {ex[0]:.3f} -> {ex[-1]:.3f}; finite samples and fine-tuning "
                                      "leave the fixed point through chains that are right by luck, as tabular STaR at "
                                      "the same K does (band in zero_steps_llm.png)")))
+        lam_sim = c["simulated"].get("lam_mean")
+        out.append(Info("pretrained quality", f"LLM {name}: fitted lam_n per iteration, LLM beside the mean of tabular STaR "
+                                              f"at the same K (no per-run lam recorded for a band, so no test)",
+                        {"LLM": [np.round(x["lam"], 3).tolist() for x in recs],
+                         "tabular": None if lam_sim is None else np.round(lam_sim, 3).tolist(),
+                         "exact operator": np.round(c["theory_lam"], 3).tolist()},
+                        note=f"LLM {name}: largest distance of a kernel from the family (mean TV) per iteration "
+                             f"{[round(float(np.max(x['family_distance'])), 3) for x in recs]}"))
         out.append(band_finding("pretrained quality", f"LLM {name}: exact J behaves like tabular STaR at the same "
                                                       f"K={c['K']} from the measured kernel", f"LLM {name}: J", ex,
                                 c["simulated"]["accuracy_runs"])[0])
