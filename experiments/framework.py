@@ -7,8 +7,10 @@ An experiment is a folder ``experiments/<name>/`` holding
 * ``runner.py`` — ``Settings`` (a config dataclass, one help string per field) and
   ``run(settings, ctx) -> dict``: computes, writes its figures through ``ctx.figure(name)``, and
   returns every number as JSON-able data;
-* ``analysis.py`` — ``analyze(data, settings) -> list[Finding]``: what the theory predicts, what
-  was measured, the tolerance, and whether they agree;
+* ``analysis.py`` — ``analyze(data, settings) -> list[Finding | Info]``: what the theory predicts,
+  what was measured, the tolerance (a statistic of the run: a binomial or standard-error bound, a
+  band from seeds, a numerical tolerance with its reason), and whether they agree; quantities with
+  no test are :class:`Info`, reported beside the findings and kept out of the tally;
 * ``__init__.py`` — ``EXPERIMENT = Experiment(...)`` tying the three together.
 
 ``rlstar reproduce`` (see :mod:`experiments.reproduce`) runs them and writes the report.
@@ -50,6 +52,41 @@ class Finding:
     tolerance: str
     agree: bool
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Info:
+    """A measured quantity with no test: reported in its own table, outside the "X of Y agree" tally."""
+
+    claim: str
+    statement: str
+    value: Any
+    note: str = ""
+
+
+def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
+    """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
+    (tabular STaR at the same K): the finding, and the band test for further use."""
+    import numpy as np
+
+    from .stats import band_test, band_words
+
+    t = band_test(values, runs, floor=1e-9)  # floor: iteration 0 is the same kernel in every run (round-off)
+    return Finding(claim, statement + " (inside its prediction band)", "inside", f"{t['n_inside']} of {t['n']} iterations",
+                   band_words(t, len(runs)), t["all"],
+                   note=f"{label} {np.round(values, 3).tolist()} against the band {np.round(t['lo'], 3).tolist()} .. "
+                        f"{np.round(t['hi'], 3).tolist()}"), t
+
+
+def split_results(items) -> tuple[list[dict], list[dict]]:
+    """An analysis's output as JSON-able ``(findings, info)`` lists (dicts pass through as findings)."""
+    findings, info = [], []
+    for x in items:
+        if isinstance(x, Info):
+            info.append(dataclasses.asdict(x))
+        else:
+            findings.append(dataclasses.asdict(x) if isinstance(x, Finding) else x)
+    return findings, info
 
 
 @dataclass

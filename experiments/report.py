@@ -1,7 +1,8 @@
 """The reproduction report: ``report.md`` and a self-contained ``report.html``.
 
-Both are rendered from the experiments' result records: for each experiment, its figures and a
-table of findings (claim, statement, theory's prediction, measurement, tolerance, agreement).
+Both are rendered from the experiments' result records: for each experiment, its figures, a
+table of findings (claim, statement, theory's prediction, measurement, tolerance, agreement) and a
+table of information (quantities with no test, outside the "X of Y agree" tally).
 The HTML embeds every figure as a base64 PNG so the file stands alone.
 """
 
@@ -24,7 +25,11 @@ def _fmt(v) -> str:
 
 def _summary(records) -> tuple[int, int]:
     findings = [f for r in records for f in r["findings"]]
-    return sum(f["agree"] for f in findings), len(findings)
+    return sum(bool(f["agree"]) for f in findings), len(findings)
+
+
+def _n_info(records) -> int:
+    return sum(len(r.get("info", [])) for r in records)
 
 
 def render_markdown(records, manifest) -> str:
@@ -33,7 +38,8 @@ def render_markdown(records, manifest) -> str:
         "# RL-STaR reproduction report",
         "",
         f"Preset `{manifest['preset']}`, master seed {manifest['master_seed']}, device `{manifest['device']}`, "
-        f"{manifest['seconds']:.0f} s. Findings in agreement with the theory: **{ok} of {total}**.",
+        f"{manifest['seconds']:.0f} s. Findings in agreement with the theory: **{ok} of {total}** "
+        f"({_n_info(records)} more quantities are reported as information, outside the tally).",
         "",
         "Convention: `lam` is the mixture weight (P_n = lam_n P_n* + (1 - lam_n) U_M); `eps = lam (M-1)/M` "
         "is the excess probability of the correct step. Every figure's axes name the one it shows.",
@@ -50,6 +56,12 @@ def render_markdown(records, manifest) -> str:
         if notes:
             lines += [""] + [f"- {n}" for n in notes]
         lines.append("")
+        if r.get("info"):
+            lines += ["Information (no test; outside the tally):", "", "| claim | quantity | value | note |", "|---|---|---|---|"]
+            for x in r["info"]:
+                cells = [x["claim"], x["statement"], _fmt(x["value"]), x.get("note", "")]
+                lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+            lines.append("")
         for fig in r["figures"]:
             lines += [f"![{fig}]({r['name']}/{fig})", ""]
     return "\n".join(lines)
@@ -66,7 +78,7 @@ def render_html(out: Path, records, manifest) -> str:
         "<h1>RL-STaR reproduction report</h1>",
         f"<p>Preset <code>{e(manifest['preset'])}</code>, master seed {manifest['master_seed']}, device "
         f"<code>{e(manifest['device'])}</code>, {manifest['seconds']:.0f} s. Findings in agreement with the theory: "
-        f"<b>{ok} of {total}</b>.</p>",
+        f"<b>{ok} of {total}</b> ({_n_info(records)} more quantities are reported as information, outside the tally).</p>",
         "<p>Convention: <code>lam</code> is the mixture weight; <code>eps = lam (M-1)/M</code> the excess probability "
         "of the correct step. Every figure's axes name the one it shows.</p>",
     ]
@@ -86,6 +98,13 @@ def render_html(out: Path, records, manifest) -> str:
         notes = [f["note"] for f in r["findings"] if f.get("note")]
         if notes:
             parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+        if r.get("info"):
+            parts.append("<p>Information (no test; outside the tally):</p><table><tr><th>claim</th><th>quantity</th>"
+                         "<th>value</th><th>note</th></tr>")
+            for x in r["info"]:
+                parts.append("<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in (x["claim"], x["statement"], x["value"],
+                                                                                x.get("note", ""))) + "</tr>")
+            parts.append("</table>")
         for fig in r["figures"]:
             data = base64.b64encode((out / r["name"] / fig).read_bytes()).decode()
             parts.append(f"<figure><img alt='{e(fig)}' src='data:image/png;base64,{data}'><figcaption>{e(fig)}</figcaption></figure>")

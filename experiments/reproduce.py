@@ -8,8 +8,10 @@ Layout of the results folder::
     OUT/report.md, OUT/report.html (figures embedded)
 
 Every file is written atomically. An experiment whose ``result.json`` already exists for the same
-settings and seed is not run again (a rerun after an interruption resumes where it stopped);
-``--force`` recomputes.
+settings and seed is not run again (a rerun after an interruption resumes where it stopped); its
+findings are re-derived from the stored data by the current analysis, so the report always reflects
+the analysis code. ``--force`` recomputes. The analysis always reads the data as stored (after a
+JSON round trip), so a fresh run and a reused one give the same findings.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from star_theory.io import dumps_json, write_json
 
-from .framework import EXPERIMENT_NAMES, Context, Finding, experiment_seed, load_experiment, settings_record
+from .framework import EXPERIMENT_NAMES, Context, experiment_seed, load_experiment, settings_record, split_results
 from .report import write_report
 
 
@@ -35,6 +37,15 @@ def _same_run(path: Path, record: dict) -> dict | None:
     if all(json.loads(dumps_json(old.get(k))) == json.loads(dumps_json(record[k])) for k in keys):
         return old
     return None
+
+
+def _reanalyzed(exp, settings, old: dict, folder: Path) -> dict:
+    """A finished record with its findings re-derived by the current analysis (rewritten if they changed)."""
+    findings, info = split_results(exp.analyze(old["data"], settings))
+    new = json.loads(dumps_json({**old, "findings": findings, "info": info}))
+    if new != old:
+        write_json(folder / "result.json", new)
+    return new
 
 
 def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: str = "cpu",
@@ -50,15 +61,16 @@ def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: 
     if not force:
         old = _same_run(folder / "result.json", record)
         if old is not None:
-            return old
+            return _reanalyzed(exp, settings, old, folder)
     ctx = Context(out=folder, seed=seed, device=device, progress=progress, master_seed=master_seed)
     t0 = time.perf_counter()
-    data = exp.run(settings, ctx)
-    findings = exp.analyze(data, settings)
+    data = json.loads(dumps_json(exp.run(settings, ctx)))
+    findings, info = split_results(exp.analyze(data, settings))
     record.update(
         data=data,
         figures=ctx.figures,
-        findings=[f.__dict__ if isinstance(f, Finding) else f for f in findings],
+        findings=findings,
+        info=info,
         seconds=round(time.perf_counter() - t0, 2),
     )
     write_json(folder / "result.json", record)
@@ -89,6 +101,7 @@ def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | 
                                     "agree": all(f["agree"] for f in r["findings"])} for r in records},
         "findings": sum(len(r["findings"]) for r in records),
         "findings_agree": sum(bool(f["agree"]) for r in records for f in r["findings"]),
+        "info": sum(len(r.get("info", [])) for r in records),
         "seconds": round(time.perf_counter() - t0, 2),
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__},
     }

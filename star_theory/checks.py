@@ -163,12 +163,19 @@ def check_improvement(
 class ConvergenceResult:
     r"""Convergence of STaR from one policy.
 
-    ``error`` is :math:`1 - J(P^t)` ``(T+1,)``; ``contraction`` the ratios
-    :math:`(1-J^{t+1})/(1-J^t)` ``(T,)`` (NaN once the error is 0); ``rate`` the last finite
-    contraction factor with :math:`1 - J^t > 10^{-12}` (a rate falling to 0 means faster than
-    linear convergence); ``iterations_to_target`` is None if the target is not reached within
-    ``T``. ``holds`` = the limit is the optimum (:math:`1 - J^T \le` ``OPTIMUM_TOL``);
-    ``fixed_point`` = the last iteration changed no kernel entry by more than ``1e-12``.
+    Over the first ``T = iterations`` steps: ``error`` is :math:`1 - J(P^t)` ``(T+1,)``;
+    ``contraction`` the ratios :math:`(1-J^{t+1})/(1-J^t)` ``(T,)`` (NaN once the error is 0);
+    ``rate`` the last finite contraction factor with :math:`1 - J^t > 10^{-12}` (a rate falling to
+    0 means faster than linear convergence); ``iterations_to_target`` is None if the target is not
+    reached within ``T``; ``limit_accuracy`` is :math:`J^T`; ``fixed_point`` = the step at ``T``
+    changed no kernel entry by more than ``fixed_tol``.
+
+    Then the iteration goes on (up to ``max_iterations`` steps in all) until it is decided:
+    ``outcome`` is ``"optimum"`` (:math:`1 - J \le` ``OPTIMUM_TOL``), ``"local optimum"`` (a fixed
+    point below the optimum: one step moved no kernel entry by more than ``fixed_tol`` while
+    :math:`1 - J >` ``OPTIMUM_TOL``) or ``"moving"`` (neither within ``max_iterations``: slow, not
+    a counterexample). ``stop_iteration`` / ``stop_accuracy`` say where and at which ``J`` it was
+    decided. ``holds`` = ``outcome == "optimum"``; ``counterexample`` is set for a local optimum only.
     """
 
     holds: bool
@@ -182,6 +189,32 @@ class ConvergenceResult:
     target: float
     iterations_to_target: int | None
     counterexample: Counterexample | None
+    outcome: str = "moving"
+    stop_iteration: int = 0
+    stop_accuracy: float = float("nan")
+
+
+CONVERGENCE_OUTCOMES = ("optimum", "local optimum", "moving")
+
+
+def _kernel_change(a: TabularPolicy, b: TabularPolicy) -> float:
+    """Largest change of one kernel entry between two policies."""
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(a.kernels, b.kernels))
+
+
+def _run_to_decision(policy: TabularPolicy, task: ReasoningTask, start: int, max_iterations: int,
+                     step: Step, fixed_tol: float) -> tuple[str, int, float]:
+    """Step from ``policy`` (iteration ``start``) until the optimum, a fixed point below it, or ``max_iterations``."""
+    p, J = policy, accuracy(policy, task)
+    for t in range(start, max_iterations):
+        if 1.0 - J <= OPTIMUM_TOL:
+            return "optimum", t, J
+        q = step(p, task)
+        moved = _kernel_change(q, p)
+        p, J = q, accuracy(q, task)
+        if moved <= fixed_tol and 1.0 - J > OPTIMUM_TOL:
+            return "local optimum", t + 1, J
+    return ("optimum" if 1.0 - J <= OPTIMUM_TOL else "moving"), max_iterations, J
 
 
 def check_convergence(
@@ -190,23 +223,40 @@ def check_convergence(
     iterations: int = 50,
     target: float = 0.99,
     step: Step = exact_star_step,
+    max_iterations: int = 10000,
+    fixed_tol: float = 1e-12,
 ) -> ConvergenceResult:
-    """Claim: STaR converges to the optimal policy (``J -> 1``); at what rate; when ``target`` is reached."""
+    """Claim: STaR converges to the optimal policy (``J -> 1``); at what rate; when ``target`` is reached.
+
+    A local optimum is reported only when a fixed point below the optimum is detected (see
+    :class:`ConvergenceResult`), never because ``J`` is not yet 1 after ``iterations`` steps.
+    """
     target = validate_target(target)
     policies, J, lam = _run(policy, task, iterations, step)
+    max_iterations = max(_check_iterations(max_iterations), len(J) - 1)
+    if not (isinstance(fixed_tol, (int, float)) and 0 <= fixed_tol < 1):
+        raise InputError(f"fixed_tol must be a number in [0, 1), got {fixed_tol!r}")
     err = np.clip(1.0 - J, 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(err[:-1] > 0, err[1:] / np.where(err[:-1] > 0, err[:-1], 1.0), np.nan)
     usable = np.flatnonzero(np.isfinite(ratio) & (err[:-1] > 1e-12))
     rate = float(ratio[usable[-1]]) if usable.size else float("nan")
     reached = np.flatnonzero(J >= target)
-    fixed = max(float(np.max(np.abs(a - b))) for a, b in zip(policies[-1].kernels, policies[-2].kernels)) <= 1e-12
-    holds = bool(err[-1] <= OPTIMUM_TOL)
+    fixed = _kernel_change(policies[-1], policies[-2]) <= fixed_tol
+    optimum = np.flatnonzero(err <= OPTIMUM_TOL)
+    stuck = [t for t in range(1, len(J)) if err[t] > OPTIMUM_TOL
+             and _kernel_change(policies[t], policies[t - 1]) <= fixed_tol]
+    if optimum.size and (not stuck or optimum[0] < stuck[0]):
+        outcome, stop, J_stop = "optimum", int(optimum[0]), float(J[optimum[0]])
+    elif stuck:
+        outcome, stop, J_stop = "local optimum", stuck[0], float(J[stuck[0]])
+    else:
+        outcome, stop, J_stop = _run_to_decision(policies[-1], task, len(J) - 1, max_iterations, step, fixed_tol)
     counter = None
-    if not holds:
-        counter = Counterexample("convergence", "accuracy", len(J) - 1, None, float(J[0]), float(J[-1]), task, policy)
+    if outcome == "local optimum":
+        counter = Counterexample("convergence", "accuracy", stop, None, float(J[0]), float(J_stop), task, policy)
     return ConvergenceResult(
-        holds=holds,
+        holds=outcome == "optimum",
         limit_accuracy=float(J[-1]),
         limit_lam=None if lam is None else lam[-1],
         error=err,
@@ -217,9 +267,10 @@ def check_convergence(
         target=target,
         iterations_to_target=int(reached[0]) if reached.size else None,
         counterexample=counter,
+        outcome=outcome,
+        stop_iteration=int(stop),
+        stop_accuracy=float(J_stop),
     )
-
-
 
 
 # ----------------------------------------------------------------------------- robustness
@@ -440,6 +491,10 @@ class GeneralCheckResult:
     """A claim over ``n_cases`` seeded random tabular tasks (case ``i`` uses seed ``seed + i``).
 
     ``counterexample`` is the first failing case (its task, initial policy, seed and iteration).
+    For convergence a failure is a local optimum (a detected fixed point below the optimum);
+    ``n_undecided`` counts the cases still moving after ``check_convergence``'s ``max_iterations``
+    (``holds`` needs none of either); ``slow`` lists ``(seed, iteration)`` of the cases that reach
+    the optimum only after ``iterations``.
     """
 
     claim: str
@@ -450,6 +505,8 @@ class GeneralCheckResult:
     iterations: int
     worst: float
     counterexample: Counterexample | None
+    n_undecided: int = 0
+    slow: tuple[tuple[int, int], ...] = ()
 
 
 def check_general(
@@ -471,7 +528,7 @@ def check_general(
         raise InputError(f"claim must be 'improvement' or 'convergence', got {claim!r}")
     n_cases = _as_int(n_cases, "n_cases", 1)
     seed = _as_int(seed, "seed", 0)
-    failures, first, worst = 0, None, np.inf
+    failures, undecided, first, worst, slow = 0, 0, None, np.inf, []
     for i in range(n_cases):
         task, policy = random_tabular_case(seed + i, max_states, max_steps)
         if claim == "improvement":
@@ -480,14 +537,18 @@ def check_general(
             failed = not r.accuracy_holds
         else:
             r = check_convergence(policy, task, iterations, target, step)
-            worst = min(worst, r.limit_accuracy)
-            failed = not r.holds
+            worst = min(worst, r.stop_accuracy)
+            failed = r.outcome == "local optimum"
+            undecided += r.outcome == "moving"
+            if r.outcome == "optimum" and r.stop_iteration > iterations:
+                slow.append((seed + i, r.stop_iteration))
         if failed:
             failures += 1
             if first is None:
                 c = r.counterexample
                 first = Counterexample(c.claim, c.quantity, c.iteration, c.step, c.before, c.after, task, policy, seed + i)
-    return GeneralCheckResult(claim, failures == 0, n_cases, failures, seed, int(iterations), worst, first)
+    return GeneralCheckResult(claim, failures == 0 and undecided == 0, n_cases, failures, seed, int(iterations), worst,
+                              first, undecided, tuple(slow))
 
 
 # ----------------------------------------------------------------------------- default report
@@ -672,7 +733,10 @@ def run_default_checks(seed: int = 0, n_cases: int = 150, iterations: int = 30) 
         if claim == "improvement":
             detail += f"; most negative change of J {g.worst:.1e}"
         else:
-            detail += f"; lowest limit J {g.worst:.4g}"
+            detail = (f"{g.n_failures} of {g.n_cases} tasks stop at a fixed point below the optimum (a step moves no kernel "
+                      f"entry by more than 1e-12 while 1 - J > 1e-9), {g.n_undecided} still moving; lowest limit J "
+                      f"{g.worst:.4g}; {len(g.slow)} reach the optimum only after {g.iterations} iterations "
+                      f"(seed, iteration: {list(g.slow)})")
         if g.counterexample is not None:
             c = g.counterexample
             detail += f"; first: case seed {c.seed}, {c.task!r}, J {c.before:.4g} -> {c.after:.4g} after {c.iteration} iterations"

@@ -29,6 +29,46 @@ def test_theory_table_defaults(capsys):
     assert acc == sorted(acc) and acc[-1] == pytest.approx(1.0)
 
 
+def _exact_trajectory_by_matrices(M: int, N: int, lam: float, T: int):
+    """Exact STaR in the symmetric family, written out on explicit matrices here (independent of the package).
+
+    Relabelling the states makes every g_n the identity, so the correct answer of question i is i.
+    With F = P_1 ... P_{n-1} (Pr(s_{n-1} | s0)) and B = P_{n+1} ... P_N (Pr(sN | s_n)), the kept mass of
+    the pair (a, b) at step n is P_n[a, b] * sum_i rho_i F[i, a] B[b, i]; the new kernel is its row
+    normalisation. lam is read off the diagonal: P[a, a] = lam + (1 - lam)/M.
+    """
+    rho = np.full(M, 1.0 / M)
+    P = [lam * np.eye(M) + (1 - lam) * np.full((M, M), 1.0 / M) for _ in range(N)]
+    rows = []
+    for _ in range(T + 1):
+        whole = np.linalg.multi_dot(P) if N > 1 else P[0]
+        J = float(rho @ np.diag(whole))
+        all_right = float(rho @ np.prod([np.diag(k) for k in P], axis=0))
+        lams = [(float(np.mean(np.diag(k))) - 1.0 / M) / (1 - 1.0 / M) for k in P]
+        rows.append([J, *lams, 1 - all_right / J])
+        new = []
+        for n in range(N):
+            F = np.linalg.multi_dot([np.eye(M)] + P[:n] + [np.eye(M)])
+            B = np.linalg.multi_dot([np.eye(M)] + P[n + 1:] + [np.eye(M)])
+            W = P[n] * (F.T @ np.diag(rho) @ B.T)
+            new.append(W / W.sum(axis=1, keepdims=True))
+        P = new
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("lam", ["0.1", "0.2"])
+def test_theory_trajectory_equals_explicit_matrices(capsys, lam):
+    # the whole printed trajectory (J, every lam_n, flawed share; 10 iterations) at the analysis's
+    # setting M = 64, N = 3, against the operator written out above
+    code, out, _ = run(capsys, "theory", "--lam", lam, "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    got = np.column_stack([data["accuracy"], np.asarray(data["lam"]), data["flawed_share"]])
+    want = _exact_trajectory_by_matrices(64, 3, float(lam), 10)
+    assert got.shape == want.shape == (11, 5)
+    np.testing.assert_allclose(got, want, atol=1e-12, rtol=0)
+
+
 def test_theory_json_and_eps_convention(capsys):
     code, out, _ = run(capsys, "theory", "--states", "10", "--steps", "2", "--eps", "0.3", "0.6", "--iterations", "4", "--format", "json")
     assert code == 0

@@ -52,7 +52,14 @@ def test_sampler_draws_from_the_measured_kernel(untrained):
     chains = sample_chains(model, table, questions, generator(torch.device("cpu"), 1), torch.device("cpu"),
                            max_retries=20)
     assert chains.valid.all()
-    assert chains.invalid_steps >= 0
+    # every draw is either the accepted one of a chain or a counted invalid one: (L + 1) tokens each
+    L = table.ids[1].shape[1]
+    assert chains.generated_tokens == (questions.size + chains.invalid_steps) * (L + 1)
+    # re-drawing until valid is geometric: E[invalid] = K sum_s (1 - v_s) / v_s >= K M (1 - v) / v (Jensen,
+    # v = the measured mean valid mass), with variance about E / v; a count far below the bound is a miscount
+    v = float(m.valid_mass[0])
+    bound = questions.size * (1 - v) / v
+    assert chains.invalid_steps >= bound - 5 * np.sqrt(bound / v)
     kernel = m.policy.kernels[0]
     for s in range(tt.task.sizes[0]):
         counts = np.bincount(chains.states[chains.states[:, 0] == s, 1], minlength=kernel.shape[1])

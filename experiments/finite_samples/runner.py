@@ -13,6 +13,10 @@ import numpy as np
 
 from star_theory import (
     SimulateConfig,
+    accuracy,
+    exact_star_step,
+    make_variant,
+    star_trajectory,
     expected_kept_count,
     keep_mask,
     kept_count_variance,
@@ -38,13 +42,16 @@ class Settings:
     coverage_M: int = option(8, "states per level of the coverage run (K large against M: the band should hold the exact curve)")
     coverage_lam: float = option(0.2, "initial lam of the coverage run")
     coverage_K: int = option(4096, "chains per question of the coverage run")
-    coverage_seeds: int = option(12, "runs of the coverage run")
+    coverage_seeds: int = option(96, "runs of the coverage run (enough for the mean test to resolve the lag of a few 0.001 in J)")
+    one_step_from: tuple[int, ...] = option([2, 3, 4], "exact iterates P^t from which single sampled steps are drawn (coverage M, K)")
+    one_step_draws: int = option(40, "sampled steps drawn from each exact iterate (measures the bias of one refit)")
 
     def __post_init__(self):
         check(self.M >= 2 and self.N >= 1, "need M >= 2 and N >= 1")
         check(all(k >= 1 for k in self.K_values) and len(self.K_values) >= 1, "K_values must be >= 1")
         check(self.seeds >= 2, f"seeds must be >= 2, got {self.seeds}")
         check(self.iterations >= 1 and self.first_step_trials >= 10, "iterations >= 1 and first_step_trials >= 10")
+        check(self.one_step_draws >= 2 and all(t >= 0 for t in self.one_step_from), "one_step_draws >= 2, one_step_from >= 0")
 
 
 def _first_step(s: Settings, K: int, seed: int) -> dict:
@@ -62,6 +69,24 @@ def _first_step(s: Settings, K: int, seed: int) -> dict:
     }
 
 
+def _one_step(s: Settings, seed: int) -> dict:
+    """J of single sampled steps (coverage M and K) from exact iterates P^t, against J of the exact step.
+
+    The sampled refit is a ratio of pooled counts, so its expectation differs from the exact operator
+    by O(1/n); this measures how large that is at these settings, per starting iterate.
+    """
+    task = symmetric_task(s.coverage_M, s.N)
+    star = make_variant("star")
+    traj = star_trajectory(symmetric_policy(task, lam=s.coverage_lam), task, max(s.one_step_from) + 1)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for t in s.one_step_from:
+        draws = [accuracy(star.sampled_step(traj[t], task, s.coverage_K, rng, "keep", 1.0).policy, task)
+                 for _ in range(s.one_step_draws)]
+        out[str(t)] = {"exact_next": accuracy(exact_star_step(traj[t], task), task), "sampled_next": draws}
+    return out
+
+
 def run(s: Settings, ctx) -> dict:
     out = {}
     for K in s.K_values:
@@ -76,7 +101,8 @@ def run(s: Settings, ctx) -> dict:
                          iterations=s.iterations, band="percentile", level=0.9)
     coverage = simulate(cfg, progress=ctx.progress)
     _plot(s, out, coverage, ctx.figure("finite_samples.png"))
-    return {"by_K": out, "coverage": coverage, "convention": "lam"}
+    one_step = _one_step(s, ctx.child_seed("one-step"))
+    return {"by_K": out, "coverage": coverage, "one_step": one_step, "convention": "lam"}
 
 
 def _bands(ax, t, res, color, label):

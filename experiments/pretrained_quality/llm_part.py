@@ -9,7 +9,8 @@ import numpy as np
 from star_theory import symmetric_trajectory
 from star_theory.plots.style import integer_ticks, new_figure, save_figure
 
-from ..framework import Finding
+from ..framework import Finding, Info, band_finding
+from ..stats import Z, binomial_halfwidth
 from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
 
 
@@ -63,24 +64,37 @@ def llm_findings(data: dict, s) -> list:
         recs = c["records"]
         lam0 = np.asarray(recs[0]["lam"])
         zero = [i for i, v in enumerate(c["corpus_lam"]) if v == 0]
-        dev = float(np.abs(lam0 - np.asarray(c["corpus_lam"])).max())
-        out.append(Finding("pretrained quality", f"LLM {name}: measured initial lam_n against the corpus {c['corpus_lam']}",
-                           c["corpus_lam"], lam0.tolist(), "0.05", dev <= 0.05))
+        out.append(Info("pretrained quality", f"LLM {name}: measured initial lam_n (corpus {c['corpus_lam']}; the "
+                                              f"corpus's own sampling error is not recorded, so no test)",
+                        np.round(lam0, 4).tolist(),
+                        note=f"LLM {name}: largest |lam_n - corpus| "
+                             f"{float(np.abs(lam0 - np.asarray(c['corpus_lam'])).max()):.3g}"))
         ex = [x["exact_accuracy"] for x in recs]
         pred = c["theory_accuracy"]
         if len(zero) == 1:
             out.append(Finding("pretrained quality", f"LLM {name}: one step at zero, STaR still starts (J rises, as predicted)",
-                               f"rises: {pred[0]:.3f} -> {pred[-1]:.3f}", f"{ex[0]:.3f} -> {ex[-1]:.3f}", "last > first",
-                               ex[-1] > ex[0]))
+                               f"rises: {pred[0]:.3f} -> {pred[-1]:.3f}", f"{ex[0]:.3f} -> {ex[-1]:.3f}",
+                               "last > first (exact J of the model's kernel)", ex[-1] > ex[0]))
         else:
-            stuck = 1.0 / c["M"]
-            out.append(Finding("pretrained quality", f"LLM {name}: both steps at zero, J stays at 1/M (exact operator: a fixed point)",
-                               stuck, ex[-1], "0.05", abs(ex[-1] - stuck) <= 0.05,
-                               note=(f"LLM {name}: J goes {ex[0]:.3f} -> {ex[-1]:.3f}; finite samples and fine-tuning "
+            last = recs[-1]
+            acc, n = last["sampled_accuracy"], last["chains"]
+            tol = binomial_halfwidth(pred[-1], n)
+            out.append(Finding("pretrained quality", f"LLM {name}: both steps at zero, J stays where the exact operator "
+                                                     f"from the measured lam_n leaves it (a fixed point at 1/M)",
+                               round(float(pred[-1]), 4), acc, f"{Z:g} binomial sd of the {n} sampled chains of the last "
+                               f"iteration ({tol:.3g})", abs(acc - pred[-1]) <= tol,
+                               note=(f"LLM {name}: exact J goes {ex[0]:.3f} -> {ex[-1]:.3f}; finite samples and fine-tuning "
                                      "leave the fixed point through chains that are right by luck, as tabular STaR at "
                                      "the same K does (band in zero_steps_llm.png)")))
-        lo, hi = np.asarray(c["simulated"]["lo"]), np.asarray(c["simulated"]["hi"])
-        inside = (np.asarray(ex) >= lo - 0.05) & (np.asarray(ex) <= hi + 0.05)
-        out.append(Finding("pretrained quality", f"LLM {name}: exact J inside the band of tabular STaR at the same K={c['K']} (+-0.05)",
-                           "inside", f"{int(inside.sum())} of {inside.size} iterations", "every iteration", bool(inside.all())))
+        lam_sim = c["simulated"].get("lam_mean")
+        out.append(Info("pretrained quality", f"LLM {name}: fitted lam_n per iteration, LLM beside the mean of tabular STaR "
+                                              f"at the same K (no per-run lam recorded for a band, so no test)",
+                        {"LLM": [np.round(x["lam"], 3).tolist() for x in recs],
+                         "tabular": None if lam_sim is None else np.round(lam_sim, 3).tolist(),
+                         "exact operator": np.round(c["theory_lam"], 3).tolist()},
+                        note=f"LLM {name}: largest distance of a kernel from the family (mean TV) per iteration "
+                             f"{[round(float(np.max(x['family_distance'])), 3) for x in recs]}"))
+        out.append(band_finding("pretrained quality", f"LLM {name}: exact J behaves like tabular STaR at the same "
+                                                      f"K={c['K']} from the measured kernel", f"LLM {name}: J", ex,
+                                c["simulated"]["accuracy_runs"])[0])
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..framework import Finding
+from ..framework import Finding, Info, band_finding
 
 
 def analyze(data: dict, s) -> list:
@@ -16,17 +16,19 @@ def analyze(data: dict, s) -> list:
         out.append(Finding("robustness", f"corpus lam={lam}: flawed share among the LLM's kept chains at iteration 0",
                            p, m, f"3 binomial sd of {n} kept chains ({tol:.3f})", abs(m - p) <= tol))
         ex = r["measured_exact"][0]
-        out.append(Finding("robustness", f"corpus lam={lam}: exact flawed share of the pretrained kernel against the closed form at its fitted lam",
-                           p, ex, "0.05", abs(ex - p) <= 0.05))
+        out.append(Info("robustness", f"corpus lam={lam}: exact flawed share of the pretrained kernel, beside the closed "
+                                      f"form at its fitted lam {p:.4f} (the kernel is off the family, so no tolerance follows "
+                                      f"from the theory)", round(float(ex), 4),
+                        note=f"lam={lam}: exact share {ex:.4f} against the closed form {p:.4f} at the fitted lam"))
         acc = r["accuracy"]
         out.append(Finding("robustness", f"corpus lam={lam}: STaR improves although kept chains at iteration 0 contain wrong steps",
                            "share > 0 and J rises", f"share {m:.3f}, J {acc[0]:.3f} -> {acc[-1]:.3f}", "exact",
                            m > 0 and acc[-1] > acc[0]))
-        lo, hi = np.asarray(r["simulated_lo"]), np.asarray(r["simulated_hi"])
         meas = np.asarray(r["measured_exact"])
-        inside = (meas >= lo - 0.05) & (meas <= hi + 0.05)
-        out.append(Finding("robustness", f"corpus lam={lam}: exact flawed share of the LLM kernel inside the band of tabular STaR at K={r['K']} (+-0.05)",
-                           "inside", f"{int(inside.sum())} of {inside.size} iterations", "every iteration", bool(inside.all())))
+        if "simulated_share_runs" in r:
+            out.append(band_finding("robustness", f"corpus lam={lam}: exact flawed share of the LLM kernel behaves like "
+                                                  f"tabular STaR at K={r['K']} from the measured kernel",
+                                    f"lam={lam}: share", meas, r["simulated_share_runs"])[0])
         traj = np.asarray(r["closed_form_trajectory"])
         out.append(Finding("robustness", f"corpus lam={lam}: the LLM kernel's flawed share falls over the iterations, as the exact operator predicts",
                            f"falls: {traj[0]:.3f} -> {traj[-1]:.3g}", f"{meas[0]:.3f} -> {meas[-1]:.3f}",

@@ -46,8 +46,11 @@ def run(s: Settings, ctx) -> dict:
         M, K = tt.task.sizes[0], chains_per_question(r["records"][0], tt.task)
         recs = r["records"]
         lam0 = np.asarray(recs[0]["lam"])
-        sim = simulated_from_kernel(r["initial_policy"], tt.task, K, s.iterations,
-                                    [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)])
+        seeds = [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)]
+        sim = simulated_from_kernel(r["initial_policy"], tt.task, K, s.iterations, seeds)
+        # one run per seed (the same runs) for the per-run shares that a prediction band needs
+        share_runs = [simulated_from_kernel(r["initial_policy"], tt.task, K, s.iterations, [x])["flawed_share_mean"]
+                      for x in seeds]
         runs[str(lam)] = {
             "M": M, "N": tt.task.n_steps, "K": K, "llm_folder": r["folder"],
             "kept": [x["kept"] for x in recs],
@@ -56,7 +59,7 @@ def run(s: Settings, ctx) -> dict:
             "closed_form_at_measured_lam": [float(symmetric_flawed_share(M, lam=x["lam"])) for x in recs],
             "closed_form_trajectory": symmetric_trajectory(M, s.iterations, lam=lam0).flawed_share,
             "simulated_mean": sim["flawed_share_mean"], "simulated_lo": sim["flawed_share_lo"],
-            "simulated_hi": sim["flawed_share_hi"],
+            "simulated_hi": sim["flawed_share_hi"], "simulated_share_runs": np.asarray(share_runs),
             "accuracy": [x["exact_accuracy"] for x in recs],
             "distribution_at_measured_lam0": symmetric_flawed_distribution(M, lam=lam0),
         }

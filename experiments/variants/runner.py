@@ -55,7 +55,7 @@ class Settings:
     lam: float = option(0.2, "initial lam on every step")
     iterations: int = option(12, "STaR iterations of the curves")
     K: int = option(4096, "chains per question of the sampled curves")
-    seeds: int = option(8, "sampled runs per setting (seeds derive from the experiment seed)")
+    seeds: int = option(32, "sampled runs per setting (seeds derive from the experiment seed)")
     level: float = option(0.9, "central share of the runs inside the band")
     target: float = option(0.99, "target accuracy for 'iterations to target'")
     noisy: tuple[tuple[float, ...], ...] = option([[0.02, 0.1], [0.3, 0.3], [0.7, 0.5]], "noisy-verifier settings [fp, fn]")
@@ -153,10 +153,12 @@ def _curve(s: Settings, task, name: str, params: dict, ctx) -> dict:
                             "step": imp.counterexample.step, "before": imp.counterexample.before,
                             "after": imp.counterexample.after}},
         "convergence": {"holds": conv.holds, "limit_accuracy": conv.limit_accuracy, "rate": conv.rate,
+                        "outcome": conv.outcome, "stop_iteration": conv.stop_iteration,
                         "iterations_to_target": conv.iterations_to_target, "iterations": s.convergence_iterations},
         "sampled": {"K": s.K, "seeds": sim["seeds"], "mean_accuracy": [r["mean_accuracy"] for r in rows],
                     "band_lo": [r["band_lo"] for r in rows], "band_hi": [r["band_hi"] for r in rows],
                     "max_gap_to_exact": float(max(abs(r["mean_accuracy"] - r["exact_accuracy"]) for r in rows)),
+                    "accuracy_runs": sim["accuracy_runs"], "exact_accuracy": [r["exact_accuracy"] for r in rows],
                     "band": sim["band"]["meaning"]},
     }
 

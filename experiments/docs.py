@@ -1,0 +1,212 @@
+"""Numbers in ``docs/*.md`` generated from a results folder: ``python -m experiments.docs RESULTS``.
+
+A generated block in a doc is ``<!-- generated:NAME -->...<!-- /generated -->`` (inline or over
+lines); this command rewrites what is between the markers from ``RESULTS/<experiment>/result.json``
+and ``RESULTS/manifest.json`` (and, for ``theory:`` blocks, from the deterministic commands of the
+theory core). ``NAME`` is one of
+
+* ``tally`` — "N findings: X agree ..., Y do not; Z quantities are reported as information";
+* ``run`` — preset, master seed, device and the experiments' computing time (summed from their records);
+* ``count:EXP`` — "X of Y agree" for experiment ``EXP``;
+* ``findings:EXP`` / ``info:EXP`` — the experiment's table of findings / of information;
+* ``EXP/path/in/result.json|FORMAT`` — one value: path segments are keys or list indices, ``@first``
+  / ``@last`` pick the first / last key (numeric keys in numeric order) or element, ``@len`` the length,
+  ``@min`` / ``@max`` reduce a list, ``~TEXT`` picks the one finding (or information) whose statement
+  contains ``TEXT`` (an error if not exactly one does); ``FORMAT`` is a Python format spec (default ``.4g``), applied to
+  every number (lists are joined with ", ");
+* ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``).
+
+Every figure under ``docs/figures/`` whose name one experiment of the results wrote is replaced by
+that figure. A block that cannot be filled is an error naming the block and the file; nothing is
+written then.
+``--check`` only reports which files would change (exit 1 if any).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from star_theory.errors import InputError
+from star_theory.io import atomic_write_bytes, atomic_write_text
+
+BLOCK = re.compile(r"<!-- generated:(?P<name>[^\n]+?) -->(?P<body>.*?)<!-- /generated -->", re.S)
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def load_results(folder: str | Path) -> dict:
+    """``{"manifest": ..., "<experiment>": record}`` of a results folder."""
+    folder = Path(folder)
+    if not (folder / "manifest.json").is_file():
+        raise InputError(f"{folder} is not a results folder of `rlstar reproduce` (no manifest.json)")
+    out = {"manifest": json.loads((folder / "manifest.json").read_text())}
+    for name in out["manifest"]["experiments"]:
+        path = folder / name / "result.json"
+        if path.is_file():
+            out[name] = json.loads(path.read_text())
+    return out
+
+
+def _fmt(v, spec: str = ".4g") -> str:
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return str(v)
+    if isinstance(v, (int, float)):
+        return format(v, spec if not (isinstance(v, int) and spec == ".4g") else "d")
+    if isinstance(v, (list, tuple)):
+        return ", ".join(f"[{_fmt(x, spec)}]" if isinstance(x, (list, tuple)) else _fmt(x, spec) for x in v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_fmt(x, spec)}" for k, x in v.items())
+    return str(v)
+
+
+def _keys(d: dict) -> list:
+    try:
+        return sorted(d, key=float)
+    except ValueError:
+        return list(d)
+
+
+def _step(v, seg: str):
+    if seg == "@len":
+        return len(v)
+    if seg in ("@min", "@max"):
+        return (min if seg == "@min" else max)(v)
+    if isinstance(v, dict):
+        if seg in ("@first", "@last"):
+            keys = _keys(v)
+            return v[keys[0] if seg == "@first" else keys[-1]]
+        return v[seg]
+    if isinstance(v, list):
+        if seg.startswith("~"):
+            hits = [x for x in v if isinstance(x, dict) and seg[1:] in x.get("statement", "")]
+            if len(hits) != 1:
+                raise KeyError(f"{len(hits)} statements contain {seg[1:]!r}")
+            return hits[0]
+        if seg in ("@first", "@last"):
+            return v[0 if seg == "@first" else -1]
+        return v[int(seg)]
+    raise KeyError(seg)
+
+
+def value(results: dict, path: str):
+    """The value at ``EXP/seg/seg...`` of the results."""
+    exp, *segs = path.split("/")
+    v = results[exp]
+    for seg in segs:
+        v = _step(v, seg)
+    return v
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    esc = lambda c: str(c).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _findings(rec: dict) -> str:
+    rows = [[f["statement"], _fmt(f["predicted"]), _fmt(f["measured"]), f["tolerance"],
+             "yes" if f["agree"] else "**no**"] for f in rec["findings"]]
+    return _table(rows, ["statement", "theory predicts", "measured", "tolerance", "agree"])
+
+
+def _info(rec: dict) -> str:
+    rows = [[x["statement"], _fmt(x["value"]), x.get("note", "")] for x in rec.get("info", [])]
+    return _table(rows, ["quantity (no test, outside the tally)", "value", "note"]) if rows else "(none)"
+
+
+def fill(name: str, results: dict) -> str:
+    """The text of block ``name``; KeyError/IndexError/ValueError when the results cannot fill it."""
+    m = results["manifest"]
+    if name == "tally":
+        no = m["findings"] - m["findings_agree"]
+        return (f"{m['findings']} findings: **{m['findings_agree']} agree with the theory within the stated "
+                f"tolerance and {no} do not**; {m.get('info', 0)} more quantities are reported as information, "
+                f"outside the tally")
+    if name == "run":
+        seconds = sum(r.get("seconds") or 0 for k, r in results.items() if k != "manifest")
+        return (f"preset `{m['preset']}`, master seed {m['master_seed']}, device `{m['device']}`, {seconds:.0f} s of "
+                f"computation over the experiments")
+    kind, _, rest = name.partition(":")
+    if kind == "count" and rest:
+        rec = results[rest]
+        return f"{sum(bool(f['agree']) for f in rec['findings'])} of {len(rec['findings'])} agree"
+    if kind == "findings" and rest:
+        return "\n" + _findings(results[rest]) + "\n"
+    if kind == "info" and rest:
+        return "\n" + _info(results[rest]) + "\n"
+    if kind == "theory" and rest:
+        from .docs_theory import theory_value
+
+        return theory_value(rest)
+    path, _, spec = name.partition("|")
+    return _fmt(value(results, path), spec or ".4g")
+
+
+def render(text: str, results: dict, where: str = "") -> str:
+    """``text`` with every generated block refilled."""
+
+    def one(m: re.Match) -> str:
+        name = m.group("name")
+        try:
+            body = fill(name, results)
+        except (KeyError, IndexError, ValueError, TypeError) as e:
+            raise InputError(f"{where}: block {name!r} cannot be filled from the results ({type(e).__name__}: {e})") from None
+        return f"<!-- generated:{name} -->{body}<!-- /generated -->"
+
+    return BLOCK.sub(one, text)
+
+
+def block_names(text: str) -> list[str]:
+    return [m.group("name") for m in BLOCK.finditer(text)]
+
+
+def _figures(results_dir: Path, docs_dir: Path) -> dict[Path, bytes]:
+    """``docs/figures/NAME.png`` -> the bytes of the one ``RESULTS/<experiment>/NAME.png``, where they differ."""
+    out = {}
+    for fig in sorted((docs_dir / "figures").glob("*.png")):
+        found = sorted(results_dir.glob(f"*/{fig.name}"))
+        if len(found) == 1 and found[0].read_bytes() != fig.read_bytes():
+            out[fig] = found[0].read_bytes()
+    return out
+
+
+def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: bool = True) -> list[Path]:
+    """Refill every generated block of ``docs_dir/*.md`` from ``results_dir`` and replace the figures; return the
+    files that change. All files are rendered before any is written, so a block that cannot be filled writes nothing."""
+    results_dir, docs_dir = Path(results_dir), Path(docs_dir)
+    results = load_results(results_dir)
+    new: dict[Path, str | bytes] = {}
+    for path in sorted(docs_dir.glob("*.md")):
+        text = path.read_text()
+        out = render(text, results, path.name)
+        if out != text:
+            new[path] = out
+    new.update(_figures(results_dir, docs_dir))
+    if write:
+        for path, out in new.items():
+            (atomic_write_text if isinstance(out, str) else atomic_write_bytes)(path, out)
+    return list(new)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m experiments.docs", description=__doc__.split("\n")[0])
+    ap.add_argument("results", help="results folder of `rlstar reproduce` (holds manifest.json)")
+    ap.add_argument("--docs", default=str(DOCS), help="folder of the markdown files (default: the repository's docs/)")
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
+    a = ap.parse_args(argv)
+    try:
+        changed = update_docs(a.results, a.docs, write=not a.check)
+    except InputError as e:
+        print(f"rlstar: error: {e}", file=sys.stderr)
+        return 2
+    for p in changed:
+        print(("would change " if a.check else "updated ") + str(p))
+    return 1 if (a.check and changed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
