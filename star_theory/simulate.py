@@ -48,6 +48,7 @@ from .config import check, option, to_mapping
 from .errors import InputError
 from .exact import accuracy
 from .io import atomic_write_bytes, dumps_json, write_json
+from .outputs import MARKER, check_path, claim_folder
 from .model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from .sampling import EMPTY_ROW_RULES, expected_kept_count, prob_no_kept_chain, questions_for
 from .variants import DEFAULTS, VARIANT_NAMES, StarVariant, make_variant
@@ -187,8 +188,9 @@ class _Checkpoints:
         self.task = task
         self.T = config.iterations
         self.seeds = config.seeds
-        if resume:
-            self._check_resumable()
+        started = (self.folder / RUN_FILE).exists() or any(self.folder.glob("seed-*.npz"))
+        if resume and (started or not (self.folder / MARKER).exists()):
+            self._check_resumable()  # (a claimed folder whose run wrote nothing yet starts afresh)
         else:
             self._check_fresh()
 
@@ -306,7 +308,7 @@ class _Checkpoints:
     def start(self) -> None:
         """Create the folder, record the config, drop stray temporary files of a killed write."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stray in self.folder.glob(".*.tmp"):
+        for stray in self.folder.glob(".*.tmp"):  # the caller holds the folder's lock
             if stray.name.startswith((f".{RUN_FILE}.", f".{RESULT_FILE}.", ".seed-")):
                 stray.unlink(missing_ok=True)
         if not (self.folder / RUN_FILE).exists():
@@ -336,13 +338,15 @@ class _Checkpoints:
 
 
 def simulate(
-    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False
+    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False
 ) -> dict:
     """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
 
     ``progress``: show a tqdm bar on stderr (``None``: only when stderr is a terminal).
     ``checkpoint``: a folder for per-(seed, iteration) checkpoints and ``result.json``; it must
-    not hold a run already unless ``resume=True``, which continues that run (module docstring).
+    not hold a run already unless ``resume=True``, which continues that run (module docstring),
+    or ``overwrite=True``, which replaces it; it is claimed and locked by
+    :func:`star_theory.outputs.claim_folder` for the whole run.
     """
     if not isinstance(config, SimulateConfig):
         raise InputError(f"config must be a SimulateConfig, got {type(config).__name__}")
@@ -353,7 +357,16 @@ def simulate(
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
-    store = None if checkpoint is None else _Checkpoints(checkpoint, config, task, resume)
+    if checkpoint is None:
+        return _simulate(config, progress, task, task_desc, policy0, None)
+    check_path(checkpoint, "checkpoint folder")
+    with claim_folder(checkpoint, "simulate", own=(RUN_FILE, RESULT_FILE, "seed-*.npz"), config=_jsonable(to_mapping(config)),
+                      resume=resume, overwrite=overwrite, require_run=resume):
+        store = _Checkpoints(checkpoint, config, task, resume)  # every check under the folder's lock
+        return _simulate(config, progress, task, task_desc, policy0, store)
+
+
+def _simulate(config: SimulateConfig, progress, task, task_desc: str, policy0, store) -> dict:
     variant = config.make_variant()
     K, T = config.chains_per_question, config.iterations
 

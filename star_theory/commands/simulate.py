@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in the --out DIR folder (same config); the result is bit-identical "
                    "to an uninterrupted run")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a previous simulate run in the --out DIR folder (only its own files are removed)")
     p.add_argument("--plot", metavar="FILE.png", help="write a figure of the result")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: only on a terminal)")
@@ -46,7 +48,7 @@ def run(args) -> int:
     folder = args.out if args.out and not args.out.lower().endswith(".json") else None
     if args.resume and folder is None:
         raise InputError(f"--resume needs --out DIR, the folder of the run to continue (not a .json file), got --out {args.out!r}")
-    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume)
+    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite)
     if args.out and folder is None:
         write_json(args.out, result)
     if args.plot:

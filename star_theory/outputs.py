@@ -1,0 +1,174 @@
+"""One rule for output folders: write only into a folder that is new or recognisably our own.
+
+Every command that writes a run folder (``rlstar simulate --out DIR``, ``rlstar reproduce``,
+``rlstar llm pretrain|star|run``) claims it with :func:`claim_folder` before it writes anything:
+
+* a path that does not exist, or an empty folder, is a *new* folder: it is created and a marker
+  file ``.rlstar-run.json`` naming the command (and its config) is written into it;
+* a folder whose marker names the same command is the command's *own*: it is continued with
+  ``resume`` (the command then checks the recorded config), replaced with ``overwrite`` (only the
+  entries the command writes, its ``own`` patterns, are removed; anything else stays), and
+  refused otherwise;
+* anything else (a file, a folder of someone else's files, a folder of another command) is
+  refused with a one-line :class:`~star_theory.errors.InputError` and nothing is touched; a file
+  is never renamed or replaced by a folder.
+
+The claimed folder is locked (``fcntl.flock`` on ``.rlstar.lock`` inside it) until the claim is
+released (``with claim_folder(...)``): a second writer of the same folder is refused, and only
+the holder of the lock removes stray temporary files of a killed write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+from .errors import InputError
+
+MARKER = ".rlstar-run.json"
+LOCK = ".rlstar.lock"
+MARKER_FORMAT = "rlstar-run/1"
+
+
+def check_path(path, what: str = "output path") -> Path:
+    """``path`` as a :class:`Path`; a non-path, empty path or one holding a NUL byte is refused."""
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        raise InputError(f"{what} must be a path, got {path!r}") from None
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if text == "":
+        raise InputError(f"{what} must not be empty")
+    if "\x00" in text:
+        raise InputError(f"{what} {text!r} holds a NUL byte")
+    return Path(text)
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The marker of ``folder`` (``None`` when there is none); a malformed one is an error."""
+    path = folder / MARKER
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        raise InputError(f"{str(path)!r}: unreadable run marker") from None
+    if not isinstance(meta, dict) or meta.get("format") != MARKER_FORMAT or not isinstance(meta.get("command"), str):
+        raise InputError(f"{str(path)!r}: not an rlstar run marker ({MARKER_FORMAT})")
+    return meta
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink(missing_ok=True)
+
+
+class RunFolder:
+    """A claimed output folder; holds its lock until :meth:`release` (or the ``with`` block ends).
+
+    ``fresh`` tells whether the folder held no run of the command when it was claimed.
+    """
+
+    def __init__(self, path: Path, command: str, fd: int, fresh: bool):
+        self.path, self.command, self._fd, self.fresh = path, command, fd, fresh
+
+    def release(self) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "RunFolder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def __del__(self):  # a claim dropped without release() still frees its lock
+        try:
+            self.release()
+        except Exception:
+            pass
+
+    def remove_strays(self, patterns: Iterable[str] = (".*.tmp",)) -> None:
+        """Remove temporary files a killed write left (only the lock's holder may)."""
+        if self._fd is None:
+            raise RuntimeError("remove_strays needs the folder's lock")
+        for pattern in patterns:
+            for stray in self.path.glob(pattern):
+                _remove(stray)
+
+
+def _lock(folder: Path) -> int:
+    import fcntl
+
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise InputError(f"output folder {str(folder)!r} is in use by another rlstar process (locked)") from None
+    return fd
+
+
+def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
+                 overwrite: bool = False, require_run: bool = False) -> RunFolder:
+    """Claim ``path`` as the output folder of ``command`` (see the module docstring).
+
+    ``own``: glob patterns of the entries ``command`` writes (removed by ``overwrite``, with the
+    temporary files of killed writes). ``config``: a JSON-ready record written into the marker of
+    a new folder. ``require_run``: with ``resume``, a folder without a run of ``command`` is
+    refused (nothing to resume) instead of started afresh.
+    """
+    folder = check_path(path, "output folder")
+    if resume and overwrite:
+        raise InputError("give --resume or --overwrite, not both")
+    if resume and require_run and not folder.exists():
+        raise InputError(f"output folder not found: {str(folder)!r} (nothing to resume)")
+    if resume and require_run and folder.is_dir() and not (folder / MARKER).is_file():
+        raise InputError(f"{str(folder)!r} holds no 'rlstar {command}' run to resume")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"output folder {str(folder)!r} is a file, not a folder; nothing was changed")
+    if folder.is_dir():
+        marker = read_marker(folder)
+        if marker is None and any(e not in (LOCK,) for e in os.listdir(folder)):
+            raise InputError(f"output folder {str(folder)!r} holds files that no rlstar {command} run wrote; "
+                             "choose a new or empty folder (nothing was changed)")
+        if marker is not None and marker["command"] != command:
+            raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}', "
+                             f"not of 'rlstar {command}'; choose another folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = _lock(folder)
+    try:
+        marker = read_marker(folder)  # again, under the lock: another process may have claimed it meanwhile
+        if marker is not None and marker["command"] != command:
+            raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}'")
+        fresh = marker is None
+        if not fresh and not resume:
+            if not overwrite:
+                raise InputError(f"output folder {str(folder)!r} already holds a previous 'rlstar {command}' run; pass "
+                                 "--resume to continue it or --overwrite to replace it")
+            for pattern in (*own, ".*.tmp"):
+                for entry in folder.glob(pattern):
+                    if entry.name not in (MARKER, LOCK):
+                        _remove(entry)
+            fresh = True
+        if fresh:
+            from .io import write_json
+
+            write_json(folder / MARKER, {"format": MARKER_FORMAT, "command": command, "config": config})
+    except BaseException:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        raise
+    return RunFolder(folder, command, fd, fresh)
