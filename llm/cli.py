@@ -197,8 +197,12 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
+    from star_theory import InputError
+
     from .bench import benchmark
 
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be >= 1, got {args.repeats}")
     _print_json(benchmark(_config(args), repeats=args.repeats))
     return 0
 

@@ -40,7 +40,8 @@ MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
 
 def claim_run(path, command: str, config: dict | None, resume: bool = False, overwrite: bool = False):
     """Claim the output folder of an LLM command (a :class:`star_theory.outputs.RunFolder`)."""
-    return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite)
+    return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite,
+                        can_resume=command != "llm pretrain")
 
 
 @contextlib.contextmanager

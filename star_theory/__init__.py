@@ -3,6 +3,10 @@
 Public API (everything else is private):
 """
 
+from .process import guard_startup as _guard_startup
+
+_guard_startup()  # in the `rlstar` process only: a Ctrl-C during the imports gives one line, status 130
+
 from .errors import InputError
 from .exact import (
     Diagnostics,

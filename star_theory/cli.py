@@ -66,27 +66,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from . import process
+
+    process.enter_main()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return process.interrupted()
+    except BrokenPipeError:
+        return process.broken_pipe()
     except InputError as exc:
-        print(f"rlstar: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(exc)
     except FileNotFoundError as exc:
-        print(f"rlstar: error: file not found: {exc.filename}", file=sys.stderr)
-        return 2
+        return _error(f"file not found: {exc.filename}")
     except OSError as exc:  # a path that cannot be written or read: permissions, a folder, a full disk
         where = f": {exc.filename!r}" if exc.filename else ""
-        print(f"rlstar: error: {' '.join(str(exc.strerror or exc).split())}{where}", file=sys.stderr)
-        return 2
+        return _error(f"{exc.strerror or exc}{where}")
+    except (ValueError, OverflowError) as exc:
+        if "\x00" in str(exc) or "null" in str(exc).lower():  # a NUL byte in a path or name
+            return _error(f"a path or name holds a NUL byte ({exc})")
+        raise
+    except RecursionError:
+        return _error("input nested too deeply")
     except MemoryError:
-        print(f"rlstar: error: out of memory in '{args.command}'; reduce the sizes given (states, chains, seeds, "
-              "iterations, grid points)", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rlstar: interrupted", file=sys.stderr)
-        return 130
+        return _error(f"out of memory in '{' '.join(argv or sys.argv[1:2])}'; reduce the sizes given (states, "
+                      "chains, seeds, iterations, grid points) or raise the memory limit")
+
+
+def _error(message) -> int:
+    """Print ``rlstar: error: MESSAGE`` (one line) and give exit status 2."""
+    try:
+        print(f"rlstar: error: {' '.join(str(message).split())}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

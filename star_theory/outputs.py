@@ -75,8 +75,19 @@ class RunFolder:
     ``fresh`` tells whether the folder held no run of the command when it was claimed.
     """
 
-    def __init__(self, path: Path, command: str, fd: int, fresh: bool):
-        self.path, self.command, self._fd, self.fresh = path, command, fd, fresh
+    def __init__(self, path: Path, command: str, fd: int, fresh: bool, created: bool):
+        self.path, self.command, self._fd, self.fresh, self._created = path, command, fd, fresh, created
+
+    def _undo_if_unused(self) -> None:
+        """A fresh claim whose command failed before writing anything leaves nothing behind."""
+        if self.fresh and self._fd is not None and not _run_entries(self.path):
+            (self.path / MARKER).unlink(missing_ok=True)
+            if self._created:
+                (self.path / LOCK).unlink(missing_ok=True)
+                try:
+                    self.path.rmdir()
+                except OSError:
+                    pass
 
     def release(self) -> None:
         if self._fd is not None:
@@ -89,7 +100,9 @@ class RunFolder:
     def __enter__(self) -> "RunFolder":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:
+            self._undo_if_unused()
         self.release()
 
     def __del__(self):  # a claim dropped without release() still frees its lock
@@ -107,6 +120,11 @@ class RunFolder:
                 _remove(stray)
 
 
+def _run_entries(folder: Path) -> list[str]:
+    """Entries of ``folder`` other than the marker, the lock and temporary files."""
+    return [e for e in os.listdir(folder) if e not in (MARKER, LOCK) and not (e.startswith(".") and e.endswith(".tmp"))]
+
+
 def _lock(folder: Path) -> int:
     import fcntl
 
@@ -120,13 +138,15 @@ def _lock(folder: Path) -> int:
 
 
 def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
-                 overwrite: bool = False, require_run: bool = False) -> RunFolder:
+                 overwrite: bool = False, require_run: bool = False, can_resume: bool = True) -> RunFolder:
     """Claim ``path`` as the output folder of ``command`` (see the module docstring).
 
     ``own``: glob patterns of the entries ``command`` writes (removed by ``overwrite``, with the
     temporary files of killed writes). ``config``: a JSON-ready record written into the marker of
     a new folder. ``require_run``: with ``resume``, a folder without a run of ``command`` is
-    refused (nothing to resume) instead of started afresh.
+    refused (nothing to resume) instead of started afresh. ``can_resume``: whether the command
+    has ``--resume`` (for the message). A claimed folder in which the run wrote nothing yet is
+    claimed afresh; a fresh claim left by an exception is undone when nothing was written.
     """
     folder = check_path(path, "output folder")
     if resume and overwrite:
@@ -145,17 +165,19 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
         if marker is not None and marker["command"] != command:
             raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}', "
                              f"not of 'rlstar {command}'; choose another folder")
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     fd = _lock(folder)
     try:
         marker = read_marker(folder)  # again, under the lock: another process may have claimed it meanwhile
         if marker is not None and marker["command"] != command:
             raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}'")
-        fresh = marker is None
+        fresh = marker is None or not _run_entries(folder)
         if not fresh and not resume:
             if not overwrite:
-                raise InputError(f"output folder {str(folder)!r} already holds a previous 'rlstar {command}' run; pass "
-                                 "--resume to continue it or --overwrite to replace it")
+                how = "--resume to continue it or --overwrite to replace it" if can_resume else "--overwrite to replace it"
+                raise InputError(f"output folder {str(folder)!r} already holds a previous 'rlstar {command}' run; "
+                                 f"pass {how}")
             for pattern in (*own, ".*.tmp"):
                 for entry in folder.glob(pattern):
                     if entry.name not in (MARKER, LOCK):
@@ -171,4 +193,4 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
         raise
-    return RunFolder(folder, command, fd, fresh)
+    return RunFolder(folder, command, fd, fresh, created)

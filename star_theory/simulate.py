@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import check, option, to_mapping
+from .config import check, coerce_fields, option, to_mapping
 from .errors import InputError
 from .exact import accuracy
 from .io import atomic_write_bytes, dumps_json, write_json
@@ -86,6 +86,7 @@ class SimulateConfig:
     target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
 
     def __post_init__(self):
+        coerce_fields(self)
         check(self.task in TASK_KINDS, f"task must be one of {', '.join(TASK_KINDS)}, got {self.task!r}")
         check(self.M >= 2, f"M must be >= 2, got {self.M}")
         check(self.N >= 1, f"N must be >= 1, got {self.N}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 def _config_class():
-    from ..config import check, option
+    from ..config import check, coerce_fields, option
     from ..tasks import TASK_NAMES
 
     @dataclass(frozen=True)
@@ -23,6 +23,7 @@ def _config_class():
         out: str | None = option(None, "output file (CSV text, format rlstar-corpus/1)")
 
         def __post_init__(self):
+            coerce_fields(self)
             check((self.lam is None) != (self.eps is None), "give exactly one of lam or eps")
             check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
             check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 
 def _config_class():
-    from ..config import check, option
+    from ..config import check, coerce_fields, option
     from ..phase import MODES
     from ..sampling import EMPTY_ROW_RULES
     from ..variants import VARIANT_NAMES
@@ -36,6 +36,7 @@ def _config_class():
         alpha: float = option(1.0, "add-alpha constant for empty_rows=smooth (> 0)")
 
         def __post_init__(self):
+            coerce_fields(self)
             check(self.M >= 2, f"M must be >= 2, got {self.M}")
             check(self.N >= 2, f"N must be >= 2, got {self.N}")
             check(len(self.fixed) == self.N - 2, f"fixed must hold N-2={self.N - 2} values, got {len(self.fixed)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import add_arguments, check, from_args, option, to_mapping
+from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class TheoryConfig:
     formula_style: str = option("plain", "style of --show-formulas", choices=("plain", "latex"))
 
     def __post_init__(self):
+        coerce_fields(self)
         check(self.states >= 2, f"states must be >= 2, got {self.states}")
         check(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
         check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
