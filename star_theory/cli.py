@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rlstar",
         description="RL-STaR toolkit: theory, simulator and LLM runs of self-taught reasoning.",
     )
+    parser.add_argument("--max-memory", type=float, default=None, metavar="GIB",
+                        help="memory a command may plan to use, in GiB; larger requests are refused before "
+                        "anything is allocated (default: half the physical memory; env RLSTAR_MAX_MEMORY)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser, metavar="COMMAND")
     for register in list(_builtin_registrars()) + list(_plugin_registrars()):
         register(sub)
@@ -72,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        from .sizes import set_memory_limit
+
+        set_memory_limit(args.max_memory)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return process.interrupted()

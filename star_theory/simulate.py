@@ -49,6 +49,7 @@ from .errors import InputError
 from .exact import accuracy
 from .io import atomic_write_bytes, dumps_json, write_json
 from .outputs import MARKER, check_path, claim_folder
+from .sizes import check_memory, digit_level_sizes, simulate_bytes
 from .model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from .sampling import EMPTY_ROW_RULES, expected_kept_count, prob_no_kept_chain, questions_for
 from .variants import DEFAULTS, VARIANT_NAMES, StarVariant, make_variant
@@ -110,6 +111,16 @@ class SimulateConfig:
         if self.lam is None and self.eps is None:
             object.__setattr__(self, "lam", (0.1,))
         self.make_variant()  # parameter checks name the key
+
+    def memory_bytes(self) -> int:
+        """Estimated peak memory (:mod:`star_theory.sizes`), from the sizes alone."""
+        if self.task == "symmetric":
+            sizes = [self.M] * (self.N + 1)
+        else:
+            from .tasks import _check_digits
+
+            sizes = digit_level_sizes(self.task, *_check_digits(self.digits, self.base))
+        return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations)
 
     def make_variant(self) -> StarVariant:
         """The variant with the parameters that differ from their defaults."""
@@ -355,6 +366,7 @@ def simulate(
         raise InputError(f"resume must be True or False, got {resume!r}")
     if resume and checkpoint is None:
         raise InputError("resume needs a checkpoint folder")
+    check_memory(config.memory_bytes(), "this simulation")  # before the task or any policy is built
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
@@ -375,11 +387,13 @@ def _simulate(config: SimulateConfig, progress, task, task_desc: str, policy0, s
         q, acc = variant.sampling_policy(p), variant.accept(task)
         return prob_no_kept_chain(q, task, K, acc), expected_kept_count(q, task, K, acc)
 
-    exact = [policy0]
-    for _ in range(T):
-        exact.append(variant.exact_step(exact[-1], task, K))
-    exact_acc = np.array([accuracy(p, task) for p in exact])
-    exact_closed = np.array([closed(p) for p in exact[:-1]])  # (T, 2)
+    exact_acc, exact_closed = np.empty(T + 1), np.empty((T, 2))  # one exact policy at a time
+    p = policy0
+    exact_acc[0] = accuracy(p, task)
+    for t in range(T):
+        exact_closed[t] = closed(p)
+        p = variant.exact_step(p, task, K)
+        exact_acc[t + 1] = accuracy(p, task)
 
     S = len(config.seeds)
     acc_runs = np.empty((S, T + 1))

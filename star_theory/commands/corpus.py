@@ -54,6 +54,11 @@ def run(args) -> int:
     if args.config:
         base, source = load_toml_table(args.config, "corpus"), args.config
     cfg = from_args(_config_class(), args, base=base, source=source)
+    from ..sizes import check_memory, corpus_bytes, digit_level_sizes
+    from ..tasks import _check_digits
+
+    sizes = digit_level_sizes(cfg.task, *_check_digits(cfg.digits, cfg.base))
+    check_memory(corpus_bytes(sizes, cfg.chains_per_question), "this corpus")
     meta, chains = make_corpus(cfg.task, cfg.digits, cfg.base, lam=cfg.lam, eps=cfg.eps,
                                chains_per_question=cfg.chains_per_question, seed=cfg.seed)
     write_corpus(cfg.out, chains, meta)

@@ -82,6 +82,10 @@ def run(args) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
         raise InputError(f"--plot path must end in .png, got {args.plot!r}")
     cfg = from_args(_config_class(), args, base=base, source=source)
+    from ..sizes import check_memory, phase_bytes
+
+    check_memory(phase_bytes(cfg.M, cfg.N, cfg.points, cfg.iterations, cfg.mode, cfg.chains_per_question,
+                             len(cfg.seeds) if cfg.mode == "sampled" else 1), "this phase diagram")
     params = {k: getattr(cfg, k) for k in DEFAULTS if getattr(cfg, k) != DEFAULTS[k]}
     d = phase_diagram(
         cfg.M, cfg.N, fixed=cfg.fixed, points=cfg.points, iterations=cfg.iterations, target=cfg.target,

@@ -57,7 +57,11 @@ def run(args) -> int:
     from ..io import dumps_json
     from ..model import resolve_lam
 
+    from ..sizes import check_memory, trajectory_bytes
+
     cfg = from_args(TheoryConfig, args, source="theory")
+    if not cfg.show_formulas:
+        check_memory(trajectory_bytes(cfg.steps, cfg.iterations), "this trajectory")
     if cfg.show_formulas:
         from ..derive import format_formulas
 
