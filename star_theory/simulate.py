@@ -366,7 +366,9 @@ def simulate(
         raise InputError(f"resume must be True or False, got {resume!r}")
     if resume and checkpoint is None:
         raise InputError("resume needs a checkpoint folder")
-    check_memory(config.memory_bytes(), "this simulation")  # before the task or any policy is built
+    check_memory(config.memory_bytes(), f"simulate with K={config.chains_per_question}, {len(config.seeds)} seeds, "
+                 f"{config.iterations} iterations on {config.task} (M={config.M}, N={config.N}, digits={config.digits}, "
+                 f"base={config.base})")  # before the task or any policy is built
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written

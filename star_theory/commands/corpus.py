@@ -58,7 +58,8 @@ def run(args) -> int:
     from ..tasks import _check_digits
 
     sizes = digit_level_sizes(cfg.task, *_check_digits(cfg.digits, cfg.base))
-    check_memory(corpus_bytes(sizes, cfg.chains_per_question), "this corpus")
+    check_memory(corpus_bytes(sizes, cfg.chains_per_question),
+                 f"a corpus of K={cfg.chains_per_question} chains per question on {cfg.task} D={cfg.digits} b={cfg.base}")
     meta, chains = make_corpus(cfg.task, cfg.digits, cfg.base, lam=cfg.lam, eps=cfg.eps,
                                chains_per_question=cfg.chains_per_question, seed=cfg.seed)
     write_corpus(cfg.out, chains, meta)

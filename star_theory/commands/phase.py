@@ -85,7 +85,8 @@ def run(args) -> int:
     from ..sizes import check_memory, phase_bytes
 
     check_memory(phase_bytes(cfg.M, cfg.N, cfg.points, cfg.iterations, cfg.mode, cfg.chains_per_question,
-                             len(cfg.seeds) if cfg.mode == "sampled" else 1), "this phase diagram")
+                             len(cfg.seeds) if cfg.mode == "sampled" else 1),
+                 f"a phase diagram of {cfg.points}x{cfg.points} points, M={cfg.M}, N={cfg.N}, {cfg.iterations} iterations")
     params = {k: getattr(cfg, k) for k in DEFAULTS if getattr(cfg, k) != DEFAULTS[k]}
     d = phase_diagram(
         cfg.M, cfg.N, fixed=cfg.fixed, points=cfg.points, iterations=cfg.iterations, target=cfg.target,

@@ -61,7 +61,8 @@ def run(args) -> int:
 
     cfg = from_args(TheoryConfig, args, source="theory")
     if not cfg.show_formulas:
-        check_memory(trajectory_bytes(cfg.steps, cfg.iterations), "this trajectory")
+        check_memory(trajectory_bytes(cfg.steps, cfg.iterations),
+                     f"a trajectory of N={cfg.steps} steps over {cfg.iterations} iterations")
     if cfg.show_formulas:
         from ..derive import format_formulas
 
