@@ -127,7 +127,10 @@ def resume_config(cls, stored: dict, given: dict, source: str):
     preset, TOML) after :func:`check_resume` has accepted them."""
     from star_theory.config import from_mapping, to_mapping
 
-    stored_cfg = from_mapping(cls, stored, source=source)
+    try:
+        stored_cfg = from_mapping(cls, stored, source=source)
+    except InputError as exc:
+        raise InputError(f"{source}: corrupted record ({exc})") from None
     merged = from_mapping(cls, {**to_mapping(stored_cfg), **given}, source=source)
     check_resume(to_mapping(stored_cfg), to_mapping(merged), where=source)
     return merged
@@ -169,8 +172,10 @@ def read_run_json(path: str | os.PathLike) -> dict:
     for key, kind in (("config", dict), ("pretrained", str), ("task", dict)):
         if not isinstance(raw.get(key), kind):
             raise InputError(f"{where}: corrupted run.json ({key} must be a {kind.__name__})")
-    raw["config"] = to_mapping(from_mapping(LLMConfig, recorded_config(raw["config"]),
-                                            source=f"{where} config"))
+    try:
+        raw["config"] = to_mapping(from_mapping(LLMConfig, recorded_config(raw["config"]), source=f"{where} config"))
+    except InputError as exc:
+        raise InputError(f"{where}: corrupted run.json ({exc})") from None
     task = raw["task"]
     if set(task) != {"task", "digits", "base", "tokenization"}:
         raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base, tokenization)")
