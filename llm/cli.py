@@ -53,7 +53,8 @@ def register(subparsers) -> None:
     q = sub.add_parser("measure", help="measure a checkpoint as a tabular policy (exact kernels, lam, accuracy)")
     _add(q, ("samples_per_question", "max_retries") + RUNTIME_FIELDS)
     q.add_argument("--checkpoint", required=True, help="checkpoint folder")
-    q.add_argument("--out", default=None, help="write the JSON here (default: stdout)")
+    q.add_argument("--out", default=None, help="write the JSON here (default: stdout); a new file")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     q.set_defaults(func=_measure)
 
     q = sub.add_parser("run", help="pretrain, then STaR, then the theory prediction (one command)")
@@ -159,6 +160,10 @@ def _measure(args) -> int:
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     model, tokenizer, spec = load_checkpoint(args.checkpoint)
+    if args.out:
+        from star_theory.outputs import check_output_file
+
+        check_output_file(args.out, args.overwrite)
     model.to(device)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)

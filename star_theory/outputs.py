@@ -13,6 +13,10 @@ Every command that writes a run folder (``rlstar simulate --out DIR``, ``rlstar 
   refused with a one-line :class:`~star_theory.errors.InputError` and nothing is touched; a file
   is never renamed or replaced by a folder.
 
+A single output file (``--out FILE.json``, ``--plot FILE.png``, ``rlstar corpus --out``) follows
+the same rule through :func:`check_output_file`: it must be new, or ``--overwrite`` is given to
+replace it; a folder is never replaced by a file.
+
 The claimed folder is locked (``fcntl.flock`` on ``.rlstar.lock`` inside it) until the claim is
 released (``with claim_folder(...)``): a second writer of the same folder is refused, and only
 the holder of the lock removes stray temporary files of a killed write.
@@ -194,3 +198,13 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
         os.close(fd)
         raise
     return RunFolder(folder, command, fd, fresh, created)
+
+
+def check_output_file(path, overwrite: bool = False, what: str = "output file") -> Path:
+    """``path`` for a result file: new, or an existing file replaced only with ``overwrite``."""
+    target = check_path(path, what)
+    if target.is_dir():
+        raise InputError(f"{what} {str(target)!r} is a folder, not a file; nothing was changed")
+    if target.exists() and not overwrite:
+        raise InputError(f"{what} {str(target)!r} already exists; pass --overwrite to replace it (nothing was changed)")
+    return target

@@ -100,7 +100,8 @@ class SimulateConfig:
         check(self.variant in VARIANT_NAMES, f"variant must be one of {', '.join(VARIANT_NAMES)}, got {self.variant!r}")
         check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
         check(len(self.seeds) >= 1, "seeds must list at least one seed")
-        check(all(s >= 0 for s in self.seeds), f"seeds must be non-negative, got {list(self.seeds)}")
+        check(all(0 <= s < 2**63 for s in self.seeds), f"seeds must lie in [0, 2^63) (saved as int64), got {list(self.seeds)}")
+        check(self.task_seed is None or self.task_seed < 2**63, f"task_seed must be < 2^63, got {self.task_seed}")
         check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct, got {list(self.seeds)}")
         check(1 <= self.iterations <= MAX_ITERATIONS, f"iterations must lie in [1, {MAX_ITERATIONS}], got {self.iterations}")
         check(self.empty_rows in EMPTY_ROW_RULES, f"empty_rows must be one of {', '.join(EMPTY_ROW_RULES)}, got {self.empty_rows!r}")
@@ -121,6 +122,12 @@ class SimulateConfig:
 
             sizes = digit_level_sizes(self.task, *_check_digits(self.digits, self.base))
         return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations)
+
+    def check_memory(self) -> None:
+        """Refuse a simulation whose :meth:`memory_bytes` exceed the limit (:mod:`star_theory.sizes`)."""
+        check_memory(self.memory_bytes(), f"simulate with K={self.chains_per_question}, {len(self.seeds)} seeds, "
+                     f"{self.iterations} iterations on {self.task} (M={self.M}, N={self.N}, digits={self.digits}, "
+                     f"base={self.base})")
 
     def make_variant(self) -> StarVariant:
         """The variant with the parameters that differ from their defaults."""
@@ -366,9 +373,7 @@ def simulate(
         raise InputError(f"resume must be True or False, got {resume!r}")
     if resume and checkpoint is None:
         raise InputError("resume needs a checkpoint folder")
-    check_memory(config.memory_bytes(), f"simulate with K={config.chains_per_question}, {len(config.seeds)} seeds, "
-                 f"{config.iterations} iterations on {config.task} (M={config.M}, N={config.N}, digits={config.digits}, "
-                 f"base={config.base})")  # before the task or any policy is built
+    config.check_memory()  # before the task or any policy is built
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written

@@ -195,3 +195,27 @@ def test_a_long_name_with_multibyte_characters(tmp_path):
     name = "é" * 120 + ".json"  # 245 bytes
     write_json(tmp_path / name, [1])
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+# ----------------------------------------------------------------------------- single output files
+
+FILE_WRITERS = [
+    ["corpus", "--digits", "1", "--lam", "0.3", "--chains-per-question", "2", "--out", "{F}"],
+    [*SIM, "--out", "{F}.json"],
+    ["phase", "--M", "3", "--points", "3", "--iterations", "2", "--format", "json", "--out", "{F}.json"],
+    ["theory", "--iterations", "2", "--plot", "{F}.png"],
+]
+
+
+@pytest.mark.parametrize("argv", FILE_WRITERS, ids=lambda a: a[0])
+def test_an_existing_file_is_replaced_only_with_overwrite(tmp_path, capsys, argv):
+    argv = [a.replace("{F}", str(tmp_path / "mine")) for a in argv]
+    target = Path(next(a for a in argv if str(tmp_path) in a))
+    target.write_text("a user's file\n")
+    before = snapshot(tmp_path)
+    one_line_error(capsys, argv, "already exists", "--overwrite")
+    assert snapshot(tmp_path) == before
+    assert main(argv + ["--overwrite"]) == 0
+    capsys.readouterr()
+    assert target.read_bytes() != b"a user's file\n"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left beside it

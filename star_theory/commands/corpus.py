@@ -43,6 +43,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [corpus] table or top level)")
     add_arguments(p, _config_class())
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=run)
 
 
@@ -54,7 +55,9 @@ def run(args) -> int:
     if args.config:
         base, source = load_toml_table(args.config, "corpus"), args.config
     cfg = from_args(_config_class(), args, base=base, source=source)
+    from ..outputs import check_output_file
     from ..sizes import check_memory, corpus_bytes, digit_level_sizes
+
     from ..tasks import _check_digits
 
     sizes = digit_level_sizes(cfg.task, *_check_digits(cfg.digits, cfg.base))
@@ -62,6 +65,7 @@ def run(args) -> int:
                  f"a corpus of K={cfg.chains_per_question} chains per question on {cfg.task} D={cfg.digits} b={cfg.base}")
     meta, chains = make_corpus(cfg.task, cfg.digits, cfg.base, lam=cfg.lam, eps=cfg.eps,
                                chains_per_question=cfg.chains_per_question, seed=cfg.seed)
+    check_output_file(cfg.out, args.overwrite)
     write_corpus(cfg.out, chains, meta)
     print(f"wrote {meta['n_chains']} chains ({meta['n_questions']} questions x {meta['chains_per_question']}, "
           f"N={meta['n_steps']}, lam={[round(x, 6) for x in meta['lam']]}, seed {meta['seed']}) to {cfg.out}")

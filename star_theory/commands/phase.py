@@ -65,6 +65,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--out", metavar="FILE.json", help="write the JSON result here (atomically)")
     p.add_argument("--plot", metavar="FILE.png", help="write the figure here")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out or --plot file")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -94,6 +95,11 @@ def run(args) -> int:
         seeds=cfg.seeds, empty_rows=cfg.empty_rows, alpha=cfg.alpha, progress=args.progress,
     )
     result = d.to_json()
+    from ..outputs import check_output_file
+
+    for path in (args.out, args.plot):
+        if path:
+            check_output_file(path, args.overwrite)
     if args.out:
         write_json(args.out, result)
     if args.plot:

@@ -47,6 +47,7 @@ def register(subparsers) -> None:
         "iterations, from the closed forms (equal to the exact operator).",
     )
     add_arguments(p, TheoryConfig)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file")
     p.set_defaults(func=run)
 
 
@@ -76,6 +77,9 @@ def run(args) -> int:
     tr = symmetric_trajectory(cfg.states, cfg.iterations, lam=lam)
     shown = tr.eps if conv == "eps" else tr.lam
     if cfg.plot:
+        from ..outputs import check_output_file
+
+        check_output_file(cfg.plot, getattr(args, "overwrite", False))
         from ..plots.theory import plot_trajectory
 
         label = "eps" if conv == "eps" else "lam"
