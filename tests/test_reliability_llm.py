@@ -257,3 +257,35 @@ def test_threads_are_capped_at_the_cpu_count():
         assert torch.get_num_threads() <= cpu_count()
     finally:
         torch.set_num_threads(old)
+
+
+# ----------------------------------------------------------------------------- whole commands
+
+
+def test_llm_run_refuses_a_finished_run_before_retraining(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["llm", "run", "--pretrain-steps", "2", "--iterations", "0", *STAR, "--out", str(out)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    before = snapshot(tmp_path)
+    one_line_error(capsys, argv, "already holds", "--overwrite")
+    assert snapshot(tmp_path) == before  # pretrained/model.safetensors and star/ untouched
+    assert main([*argv, "--resume", "--iterations", "1"]) == 0  # more iterations on the same pretraining
+    capsys.readouterr()
+    assert (out / "pretrained" / "model.safetensors").read_bytes() == before["run/pretrained/model.safetensors"][0]
+    assert (out / "star" / "iter_001" / "metrics.json").is_file()
+    one_line_error(capsys, [*argv, "--resume", "--pretrain-steps", "3"], "pretrain_steps: recorded 2")
+
+
+def test_no_third_party_warning_reaches_stderr(checkpoint):
+    """A sampling run prints nothing on stderr (transformers' FutureWarnings are kept off)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run([sys.executable, "-m", "star_theory.cli", "llm", "measure", "--checkpoint", str(checkpoint),
+                        "--samples-per-question", "1", "--device", "cpu", "--no-progress"],
+                       env={**os.environ, "PYTHONPATH": str(root), "PYTHONWARNINGS": "default"},
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and p.stderr == "", p.stderr[-500:]
