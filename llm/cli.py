@@ -126,7 +126,10 @@ def _print_json(obj) -> None:
 def _pretrain(args) -> int:
     from .pretrain import pretrain
 
+    from .files import check_llm_memory
+
     cfg = _config(args)
+    check_llm_memory(cfg)
     summary = pretrain(cfg, args.out, overwrite=args.overwrite)
     if summary:
         _print_json({k: summary[k] for k in ("loss_first", "loss_last", "wall_s", "measured")})
@@ -138,7 +141,11 @@ def _star(args) -> int:
 
     import os
 
+    from .files import check_llm_memory
+    from .model import read_task_spec
+
     cfg = _resumed_config(args, os.path.join(args.out, "run.json")) if args.resume else _config(args)
+    check_llm_memory(cfg, read_task_spec(args.checkpoint))
     records = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite)
     _print_json(records[-1] if records else {})
     return 0
@@ -156,7 +163,11 @@ def _measure(args) -> int:
     from .star import chain_figures
     from .tokenizer import state_table
 
+    from .files import check_llm_memory
+    from .model import read_task_spec
+
     cfg = _config(args)
+    check_llm_memory(cfg, read_task_spec(args.checkpoint))
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     model, tokenizer, spec = load_checkpoint(args.checkpoint)
@@ -190,6 +201,9 @@ def _run(args) -> int:
 
     pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
+    from .files import check_llm_memory
+
+    check_llm_memory(cfg)
     with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run:
         finished = os.path.isfile(os.path.join(pre, "pretrain.json"))
         if run.fresh or not finished:  # a pretraining that was cut short is our own to redo
@@ -208,7 +222,11 @@ def _bench(args) -> int:
 
     if args.repeats < 1:
         raise InputError(f"--repeats must be >= 1, got {args.repeats}")
-    _print_json(benchmark(_config(args), repeats=args.repeats))
+    from .files import check_llm_memory
+
+    cfg = _config(args)
+    check_llm_memory(cfg)
+    _print_json(benchmark(cfg, repeats=args.repeats))
     return 0
 
 

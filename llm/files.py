@@ -227,3 +227,30 @@ def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarra
                          "(kept chains must be correct)")
     return a
 
+
+
+# ----------------------------------------------------------------------------- sizes
+
+
+def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int) -> int:
+    """Estimated peak memory of sampling ``K`` chains per question and measuring the exact
+    kernels (:mod:`star_theory.sizes`): the measured kernels (float64 ``|S_{n-1}| x |S_n|``),
+    the chains with their log-probabilities, and one batch of next-token logits over a vocabulary
+    of about ``max |S_n|`` tokens (the ``state`` tokenization)."""
+    from star_theory.sizes import F8, digit_level_sizes, kernel_bytes
+    from star_theory.tasks import _check_digits
+
+    sizes = digit_level_sizes(task, *_check_digits(digits, base))
+    N = len(sizes) - 1
+    chains = K * sizes[0] * (N + 1)
+    return 4 * kernel_bytes(sizes) + 8 * F8 * chains + 3 * 4 * batch_size * (max(sizes) + 16)
+
+
+def check_llm_memory(cfg, spec=None) -> None:
+    """Refuse an LLM command whose :func:`llm_memory_bytes` exceed the limit, before any work."""
+    from star_theory.sizes import check_memory
+
+    task, digits, base = (spec.task, spec.digits, spec.base) if spec is not None else (cfg.task, cfg.digits, cfg.base)
+    check_memory(llm_memory_bytes(task, digits, base, cfg.samples_per_question, cfg.batch_size),
+                 f"{task} D={digits} b={base} with samples_per_question={cfg.samples_per_question}, "
+                 f"batch_size={cfg.batch_size}")

@@ -95,6 +95,8 @@ HUGE = [
     ["phase", "--M", "8", "--points", "100000", "--iterations", "10"],
     ["corpus", "--digits", "3", "--lam", "0.3", "--chains-per-question", "100000000", "--out", "{T}/c.csv"],
     ["--max-memory", "0.0001", "simulate", "--M", "64", "--N", "3", "--iterations", "10"],
+    ["llm", "pretrain", "--digits", "10", "--out", "{T}/llm"],
+    ["llm", "run", "--samples-per-question", "10000000000", "--out", "{T}/llm"],
 ]
 
 
@@ -111,7 +113,7 @@ def test_huge_requests_are_refused_before_allocating(tmp_path):
         rss_kb, exit_code = lines[-1].split()
         assert exit_code == "2" and "memory" in lines[0] and lines[0].startswith("rlstar: error:"), p.stderr
         assert int(rss_kb) < 500 * 1024, (argv, rss_kb)
-    assert not (tmp_path / "c.csv").exists()
+    assert not (tmp_path / "c.csv").exists() and not (tmp_path / "llm").exists()
 
 
 def test_level_size_formulas_match_the_built_tasks():
