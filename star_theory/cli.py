@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
 def _error(message) -> int:
     """Print ``rlstar: error: MESSAGE`` (one line) and give exit status 2."""
     try:
-        print(f"rlstar: error: {' '.join(str(message).split())}", file=sys.stderr)
+        text = " ".join(str(message).split())
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # a NUL or escape stays visible text
+        print(f"rlstar: error: {text}", file=sys.stderr)
     except (OSError, ValueError):
         pass
     return 2

@@ -260,3 +260,14 @@ def test_reproduce_only_runs_each_experiment_once(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "write_report", lambda *a, **k: None)
     manifest = R.reproduce(tmp_path / "out", preset="smoke", only=("theory_curves", "theory_curves"), progress=False)
     assert calls == ["theory_curves"] and manifest["findings"] == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["simulate", "--config", "a\x00b"], ["simulate", "--iterations", "1", "--out", "a\x00b.json"],
+    ["simulate", "--iterations", "1", "--out", "a\x00b"], ["theory", "--plot", "a\x00.png"],
+    ["corpus", "--lam", "0.1", "--out", "x\x00.csv"], ["reproduce", "--only", "theory_curves", "--out", "a\x00b"],
+    ["llm", "measure", "--checkpoint", "a\x00b"], ["llm", "pretrain", "--corpus", "a\x00b", "--out", "q\x00"],
+])
+def test_a_nul_in_a_path_is_one_printable_line(capsys, argv):
+    err = one_line_error(capsys, argv)
+    assert err.isprintable() or err[:-1].isprintable()
