@@ -31,7 +31,7 @@ from star_theory.outputs import check_path, claim_folder
 OWN_FILES = {
     "llm pretrain": ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
                      "special_tokens_map.json", "vocab*", "merges.txt", "task.json", "pretrain.json"),
-    "llm star": ("run.json", "iter_*", ".iter_*", "metrics.jsonl", "prediction.json", "star.png", "*.png"),
+    "llm star": ("run.json", "iter_*", ".iter_*", "metrics.jsonl", "prediction.json", "star.png"),
     "llm run": ("pretrained", "star"),
 }
 #: config fields a resumed STaR run may change: more (or fewer) iterations, progress bars

@@ -28,7 +28,6 @@ uninterrupted run with the same seed computes.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import shutil

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from star_theory import InputError
 from star_theory.cli import main
 from star_theory.io import write_json
-from star_theory.outputs import LOCK, MARKER, claim_folder
+from star_theory.outputs import MARKER, claim_folder
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
