@@ -163,7 +163,7 @@ def test_star_refuses_a_user_folder_before_loading_anything(tmp_path, capsys):
     (tmp_path / "out" / "mine.txt").write_text("x")
     before = snapshot(tmp_path)
     one_line_error(capsys, ["llm", "star", "--checkpoint", tmp_path / "none", "--out", tmp_path / "out",
-                            "--no-progress"], "holds files")
+                            "--no-progress"])
     assert snapshot(tmp_path) == before
 
 
