@@ -32,7 +32,9 @@ from .report import write_report
 def _same_run(path: Path, record: dict) -> dict | None:
     try:
         old = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable or corrupted: computed again
+        return None
+    if not isinstance(old, dict) or not isinstance(old.get("findings"), list):
         return None
     keys = ("name", "preset", "seed", "settings")
     if all(json.loads(dumps_json(old.get(k))) == json.loads(dumps_json(record[k])) for k in keys):
