@@ -78,7 +78,8 @@ def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | 
         load_experiment(n)  # unknown names fail before anything runs
     own = (*EXPERIMENT_NAMES, "_llm", "manifest.json", "report.md", "report.html")
     # a new folder, or one a reproduce run wrote (its finished experiments are reused); locked meanwhile
-    with claim_folder(out, "reproduce", own=own, config={"preset": preset, "master_seed": master_seed}, resume=True):
+    with claim_folder(out, "reproduce", own=own, config={"preset": preset, "master_seed": master_seed}, resume=True,
+                      signature="manifest.json"):
         return _reproduce(Path(out), names, preset, master_seed, device, progress, force)
 
 

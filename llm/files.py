@@ -34,6 +34,8 @@ OWN_FILES = {
     "llm star": ("run.json", "iter_*", ".iter_*", "metrics.jsonl", "prediction.json", "star.png"),
     "llm run": ("pretrained", "star"),
 }
+#: the record by which a run written before run markers existed is recognised
+SIGNATURES = {"llm pretrain": "pretrain.json", "llm star": "run.json", "llm run": "pretrained/pretrain.json"}
 #: config fields a resumed STaR run may change: more (or fewer) iterations, progress bars
 MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
 
@@ -41,7 +43,7 @@ MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
 def claim_run(path, command: str, config: dict | None, resume: bool = False, overwrite: bool = False):
     """Claim the output folder of an LLM command (a :class:`star_theory.outputs.RunFolder`)."""
     return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite,
-                        can_resume=command != "llm pretrain")
+                        can_resume=command != "llm pretrain", signature=SIGNATURES[command])
 
 
 @contextlib.contextmanager

@@ -124,6 +124,28 @@ class RunFolder:
                 _remove(stray)
 
 
+def write_marker(folder: Path, command: str, config) -> None:
+    from .io import write_json
+
+    write_json(folder / MARKER, {"format": MARKER_FORMAT, "command": command, "config": config})
+
+
+def _legacy_run(folder: Path, own: Iterable[str], signature: str | None) -> bool:
+    """A folder every entry of which has one of the command's own names, with a readable
+    ``signature`` record: a run of the command written before markers existed."""
+    import fnmatch
+
+    if signature is None or not (folder / signature).is_file():
+        return False
+    try:
+        if not isinstance(json.loads((folder / signature).read_text(encoding="utf-8")), dict):
+            return False
+    except (OSError, ValueError, RecursionError):
+        return False
+    patterns = (*own, ".*.tmp", LOCK)
+    return all(any(fnmatch.fnmatchcase(e, p) for p in patterns) for e in os.listdir(folder))
+
+
 def _run_entries(folder: Path) -> list[str]:
     """Entries of ``folder`` other than the marker, the lock and temporary files."""
     return [e for e in os.listdir(folder) if e not in (MARKER, LOCK) and not (e.startswith(".") and e.endswith(".tmp"))]
@@ -142,7 +164,8 @@ def _lock(folder: Path) -> int:
 
 
 def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
-                 overwrite: bool = False, require_run: bool = False, can_resume: bool = True) -> RunFolder:
+                 overwrite: bool = False, require_run: bool = False, can_resume: bool = True,
+                 signature: str | None = None) -> RunFolder:
     """Claim ``path`` as the output folder of ``command`` (see the module docstring).
 
     ``own``: glob patterns of the entries ``command`` writes (removed by ``overwrite``, with the
@@ -151,18 +174,23 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
     refused (nothing to resume) instead of started afresh. ``can_resume``: whether the command
     has ``--resume`` (for the message). A claimed folder in which the run wrote nothing yet is
     claimed afresh; a fresh claim left by an exception is undone when nothing was written.
+    ``signature``: the record file (a JSON object) by which a run written before markers existed
+    is recognised, when every entry of its folder is one of ``own``.
     """
     folder = check_path(path, "output folder")
     if resume and overwrite:
         raise InputError("give --resume or --overwrite, not both")
     if resume and require_run and not folder.exists():
         raise InputError(f"output folder not found: {str(folder)!r} (nothing to resume)")
-    if resume and require_run and folder.is_dir() and not (folder / MARKER).is_file():
+    if resume and require_run and folder.is_dir() and not (folder / MARKER).is_file() \
+            and not _legacy_run(folder, own, signature):
         raise InputError(f"{str(folder)!r} holds no 'rlstar {command}' run to resume")
     if folder.exists() and not folder.is_dir():
         raise InputError(f"output folder {str(folder)!r} is a file, not a folder; nothing was changed")
     if folder.is_dir():
         marker = read_marker(folder)
+        if marker is None and _legacy_run(folder, own, signature):
+            marker = {"command": command}  # a run written before markers existed: its own, by every name
         if marker is None and any(e not in (LOCK,) for e in os.listdir(folder)):
             raise InputError(f"output folder {str(folder)!r} holds files that no rlstar {command} run wrote; "
                              "choose a new or empty folder (nothing was changed)")
@@ -174,6 +202,9 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
     fd = _lock(folder)
     try:
         marker = read_marker(folder)  # again, under the lock: another process may have claimed it meanwhile
+        if marker is None and _legacy_run(folder, own, signature):
+            write_marker(folder, command, config)
+            marker = {"command": command}
         if marker is not None and marker["command"] != command:
             raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}'")
         fresh = marker is None or not _run_entries(folder)
@@ -188,9 +219,7 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
                         _remove(entry)
             fresh = True
         if fresh:
-            from .io import write_json
-
-            write_json(folder / MARKER, {"format": MARKER_FORMAT, "command": command, "config": config})
+            write_marker(folder, command, config)
     except BaseException:
         import fcntl
 

@@ -381,7 +381,7 @@ def simulate(
         return _simulate(config, progress, task, task_desc, policy0, None)
     check_path(checkpoint, "checkpoint folder")
     with claim_folder(checkpoint, "simulate", own=(RUN_FILE, RESULT_FILE, "seed-*.npz"), config=_jsonable(to_mapping(config)),
-                      resume=resume, overwrite=overwrite, require_run=resume):
+                      resume=resume, overwrite=overwrite, require_run=resume, signature=RUN_FILE):
         store = _Checkpoints(checkpoint, config, task, resume)  # every check under the folder's lock
         return _simulate(config, progress, task, task_desc, policy0, store)
 
