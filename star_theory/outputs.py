@@ -9,6 +9,8 @@ Every command that writes a run folder (``rlstar simulate --out DIR``, ``rlstar 
   ``resume`` (the command then checks the recorded config), replaced with ``overwrite`` (only the
   entries the command writes, its ``own`` patterns, are removed; anything else stays), and
   refused otherwise;
+* a folder written before markers existed is recognised as the command's own when every entry
+  has one of its own names and its record file (``signature``) is a readable JSON object;
 * anything else (a file, a folder of someone else's files, a folder of another command) is
   refused with a one-line :class:`~star_theory.errors.InputError` and nothing is touched; a file
   is never renamed or replaced by a folder.
