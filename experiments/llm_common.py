@@ -48,7 +48,7 @@ def llm_run(ctx, base: dict) -> dict:
     folder = ctx.out.parent / "_llm" / key
     pre, star = folder / "pretrained", folder / "star"
     if not (pre / "pretrain.json").is_file():
-        pretrain(cfg, pre)
+        pretrain(cfg, pre, overwrite=True)  # a pretraining cut short is redone (our own folder)
     records = run_star(cfg, pre, star, resume=True)
     prediction = json.loads((star / "prediction.json").read_text())
     p0 = load_kernels(iteration_dir(star, 0))

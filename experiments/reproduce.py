@@ -7,10 +7,12 @@ Layout of the results folder::
     OUT/<experiment>/*.png     its figures
     OUT/report.md, OUT/report.html (figures embedded)
 
-Every file is written atomically. An experiment whose ``result.json`` already exists for the same
-settings and seed is not run again (a rerun after an interruption resumes where it stopped); its
-findings are re-derived from the stored data by the current analysis, so the report always reflects
-the analysis code. ``--force`` recomputes. The analysis always reads the data as stored (after a
+The folder must be new or empty, or one a ``reproduce`` run wrote (its marker file says so; see
+:mod:`star_theory.outputs`); it is locked while the run goes on. Every file is written
+atomically. An experiment whose ``result.json`` already exists for the same settings and seed is
+not run again (a rerun after an interruption resumes where it stopped); its findings are
+re-derived from the stored data by the current analysis, so the report always reflects the
+analysis code. ``--force`` recomputes. The analysis always reads the data as stored (after a
 JSON round trip), so a fresh run and a reused one give the same findings.
 """
 
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 from star_theory.io import dumps_json, write_json
+from star_theory.outputs import claim_folder
 
 from .framework import EXPERIMENT_NAMES, Context, experiment_seed, load_experiment, settings_record, split_results
 from .report import write_report
@@ -31,7 +34,9 @@ from .report import write_report
 def _same_run(path: Path, record: dict) -> dict | None:
     try:
         old = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable or corrupted: computed again
+        return None
+    if not isinstance(old, dict) or not isinstance(old.get("findings"), list):
         return None
     keys = ("name", "preset", "seed", "settings")
     if all(json.loads(dumps_json(old.get(k))) == json.loads(dumps_json(record[k])) for k in keys):
@@ -80,10 +85,17 @@ def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: 
 def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | None = None,
               master_seed: int = 0, device: str = "cpu", progress: bool = True, force: bool = False) -> dict:
     """Run the selected experiments and write the manifest and the report; return the manifest."""
-    out = Path(out)
-    names = tuple(only) if only else EXPERIMENT_NAMES
+    names = tuple(dict.fromkeys(only)) if only else EXPERIMENT_NAMES  # each experiment once, in the order given
     for n in names:
         load_experiment(n)  # unknown names fail before anything runs
+    own = (*EXPERIMENT_NAMES, "_llm", "manifest.json", "report.md", "report.html")
+    # a new folder, or one a reproduce run wrote (its finished experiments are reused); locked meanwhile
+    with claim_folder(out, "reproduce", own=own, config={"preset": preset, "master_seed": master_seed}, resume=True,
+                      signature="manifest.json"):
+        return _reproduce(Path(out), names, preset, master_seed, device, progress, force)
+
+
+def _reproduce(out: Path, names, preset, master_seed, device, progress, force) -> dict:
     records = []
     t0 = time.perf_counter()
     for i, name in enumerate(names, 1):

@@ -37,26 +37,31 @@ def register(subparsers) -> None:
 
     q = sub.add_parser("pretrain", help="pretrain a model on a corpus from the symmetric family")
     _add(q, TASK_FIELDS + CORPUS_FIELDS + MODEL_FIELDS + PRETRAIN_FIELDS + RUNTIME_FIELDS)
-    q.add_argument("--out", required=True, help="checkpoint folder to write")
+    q.add_argument("--out", required=True, help="checkpoint folder to write (new or empty)")
+    _overwrite(q)
     q.set_defaults(func=_pretrain)
 
     q = sub.add_parser("star", help="run STaR iterations from a pretrained checkpoint")
     _add(q, STAR_FIELDS + RUNTIME_FIELDS)
     q.add_argument("--checkpoint", required=True, help="pretrained checkpoint folder")
-    q.add_argument("--out", required=True, help="run folder to write")
-    q.add_argument("--resume", action="store_true", help="continue from the last finished iteration")
+    q.add_argument("--out", required=True, help="run folder to write (new or empty)")
+    q.add_argument("--resume", action="store_true", help="continue from the last finished iteration (flags not "
+                   "given take the recorded values; only --iterations and --progress may differ from them)")
+    _overwrite(q)
     q.set_defaults(func=_star)
 
     q = sub.add_parser("measure", help="measure a checkpoint as a tabular policy (exact kernels, lam, accuracy)")
     _add(q, ("samples_per_question", "max_retries") + RUNTIME_FIELDS)
     q.add_argument("--checkpoint", required=True, help="checkpoint folder")
-    q.add_argument("--out", default=None, help="write the JSON here (default: stdout)")
+    q.add_argument("--out", default=None, help="write the JSON here (default: stdout); a new file")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     q.set_defaults(func=_measure)
 
     q = sub.add_parser("run", help="pretrain, then STaR, then the theory prediction (one command)")
     _add(q, TASK_FIELDS + CORPUS_FIELDS + MODEL_FIELDS + PRETRAIN_FIELDS + STAR_FIELDS + RUNTIME_FIELDS)
     q.add_argument("--out", required=True, help="run folder (pretrained/ and star/ inside)")
     q.add_argument("--resume", action="store_true", help="reuse a finished pretraining and continue STaR")
+    _overwrite(q)
     q.set_defaults(func=_run)
 
     q = sub.add_parser("bench", help="sampling and training throughput on the current device (JSON)")
@@ -65,10 +70,51 @@ def register(subparsers) -> None:
     q.set_defaults(func=_bench)
 
 
+def _overwrite(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a previous run of this command in --out (only its own files are removed)")
+
+
 def _config(args):
     from .config import make_config
 
     return make_config(args, preset_name=args.preset, toml_path=args.config)
+
+
+def _given(args) -> dict:
+    """The settings given explicitly (preset < TOML < flags), without the defaults."""
+    from dataclasses import fields
+
+    from star_theory.config import load_toml_table
+
+    from .config import LLMConfig, preset
+
+    given = preset(args.preset) if args.preset else {}
+    if args.config:
+        given.update({k.replace("-", "_"): v for k, v in load_toml_table(args.config, "llm").items()})
+    for f in fields(LLMConfig):
+        v = getattr(args, f.name, None)
+        if v is not None:
+            given[f.name] = list(v) if isinstance(v, (list, tuple)) else v
+    return given
+
+
+def _resumed_config(args, record_path: str):
+    """The config of a resumed run: the values recorded in ``record_path`` (its ``config``
+    table), overridden by those given, which :func:`llm.files.check_resume` must accept."""
+    import os
+
+    from star_theory import InputError
+
+    from .config import LLMConfig
+    from .files import read_json_object, recorded_config, resume_config
+
+    if not os.path.isfile(record_path):
+        return _config(args)
+    stored = read_json_object(record_path, os.path.basename(record_path)).get("config")
+    if not isinstance(stored, dict):
+        raise InputError(f"{record_path!r}: corrupted record (no config table)")
+    return resume_config(LLMConfig, recorded_config(stored), _given(args), source=record_path)
 
 
 def _print_json(obj) -> None:
@@ -80,8 +126,11 @@ def _print_json(obj) -> None:
 def _pretrain(args) -> int:
     from .pretrain import pretrain
 
+    from .files import check_llm_memory
+
     cfg = _config(args)
-    summary = pretrain(cfg, args.out)
+    check_llm_memory(cfg)
+    summary = pretrain(cfg, args.out, overwrite=args.overwrite)
     if summary:
         _print_json({k: summary[k] for k in ("loss_first", "loss_last", "wall_s", "measured")})
     return 0
@@ -90,7 +139,14 @@ def _pretrain(args) -> int:
 def _star(args) -> int:
     from .star import run_star
 
-    records = run_star(_config(args), args.checkpoint, args.out, resume=args.resume)
+    import os
+
+    from .files import check_llm_memory
+    from .model import read_task_spec
+
+    cfg = _resumed_config(args, os.path.join(args.out, "run.json")) if args.resume else _config(args)
+    check_llm_memory(cfg, read_task_spec(args.checkpoint))
+    records = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite)
     _print_json(records[-1] if records else {})
     return 0
 
@@ -107,10 +163,18 @@ def _measure(args) -> int:
     from .star import chain_figures
     from .tokenizer import state_table
 
+    from .files import check_llm_memory
+    from .model import read_task_spec
+
     cfg = _config(args)
+    check_llm_memory(cfg, read_task_spec(args.checkpoint))
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     model, tokenizer, spec = load_checkpoint(args.checkpoint)
+    if args.out:
+        from star_theory.outputs import check_output_file
+
+        check_output_file(args.out, args.overwrite)
     model.to(device)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)
@@ -130,24 +194,39 @@ def _measure(args) -> int:
 def _run(args) -> int:
     import os
 
+    from .config import to_record
+    from .files import claim_run
     from .pretrain import pretrain
     from .star import run_star
 
-    cfg = _config(args)
-    pre = os.path.join(args.out, "pretrained")
-    if not (args.resume and os.path.isfile(os.path.join(pre, "pretrain.json"))):
-        pretrain(cfg, pre)
-    records = run_star(cfg, pre, os.path.join(args.out, "star"), resume=args.resume)
+    pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
+    cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
+    from .files import check_llm_memory
+
+    check_llm_memory(cfg)
+    with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run:
+        finished = os.path.isfile(os.path.join(pre, "pretrain.json"))
+        if run.fresh or not finished:  # a pretraining that was cut short is our own to redo
+            pretrain(cfg, pre, overwrite=not run.fresh)
+        records = run_star(cfg, pre, star, resume=args.resume and not run.fresh)
     last = records[-1]
     _print_json({k: last.get(k) for k in ("iteration", "sampled_accuracy", "exact_accuracy", "lam", "kept")}
-                | {"figure": os.path.join(args.out, "star", "star.png")})
+                | {"figure": os.path.join(star, "star.png")})
     return 0
 
 
 def _bench(args) -> int:
+    from star_theory import InputError
+
     from .bench import benchmark
 
-    _print_json(benchmark(_config(args), repeats=args.repeats))
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be >= 1, got {args.repeats}")
+    from .files import check_llm_memory
+
+    cfg = _config(args)
+    check_llm_memory(cfg)
+    _print_json(benchmark(cfg, repeats=args.repeats))
     return 0
 
 

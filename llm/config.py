@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from star_theory import InputError
-from star_theory.config import check, from_args, from_mapping, load_toml_table, option
+from star_theory.config import check, coerce_fields, from_args, from_mapping, load_toml_table, option
 
 TASK_NAMES = ("zip", "add")
 TOKENIZATIONS = ("state", "symbol")
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_PRESETS = ("tiny", "small", "gpt2-small")
+MAX_LR = 10.0  # AdamW steps of size ~lr: beyond this the weights overflow in a step or two
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class LLMConfig:
     progress: bool = option(True, "show progress bars on stderr")
 
     def __post_init__(self):
+        coerce_fields(self)
         check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
         check(2 <= self.base <= 10, f"base must be in 2..10, got {self.base}")
         check(self.lam is None or self.eps is None, "give at most one of lam or eps")
@@ -93,8 +95,9 @@ class LLMConfig:
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
         check(self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}")
-        check(self.pretrain_lr > 0, f"pretrain_lr must be > 0, got {self.pretrain_lr}")
-        check(self.finetune_lr > 0, f"finetune_lr must be > 0, got {self.finetune_lr}")
+        check(0 <= self.seed < 2**63, f"seed must be in [0, 2^63), got {self.seed}")
+        check(0 < self.pretrain_lr <= MAX_LR, f"pretrain_lr must be in (0, {MAX_LR}], got {self.pretrain_lr}")
+        check(0 < self.finetune_lr <= MAX_LR, f"finetune_lr must be in (0, {MAX_LR}], got {self.finetune_lr}")
         check(0 <= self.lr_warmup < 1, f"lr_warmup must be in [0, 1), got {self.lr_warmup}")
         check(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
         check(0 < self.init_range <= 1, f"init_range must be in (0, 1], got {self.init_range}")

@@ -41,10 +41,12 @@ def autocast(device):
 
 
 def set_threads(threads: int) -> None:
-    """Limit torch's CPU threads (the machine may be shared)."""
+    """Limit torch's CPU threads (the machine may be shared), at most the CPU count."""
     import torch
 
-    torch.set_num_threads(int(threads))
+    from star_theory.process import cap_threads
+
+    torch.set_num_threads(cap_threads(int(threads)))
 
 
 def distributed_info() -> tuple[int, int]:

@@ -1,13 +1,21 @@
-"""Folders written atomically, and arrays saved atomically.
+"""The LLM backend's files: run folders, atomic folders and arrays, and the schema of every file
+a run reads back.
 
-:func:`atomic_dir` builds a folder under a temporary name and renames it into place only when
-every file is written, so a crash leaves either the previous folder or the complete new one.
+* :func:`claim_run` claims an output folder under the one rule of :mod:`star_theory.outputs`
+  (new, or the command's own with ``--resume``/``--overwrite``; locked for the whole run).
+* :func:`atomic_dir` builds a folder under a temporary name and renames it into place only when
+  every file is written; :func:`staged_into` does the same for files moved into a claimed folder.
+* :func:`check_resume` compares the config recorded by a run with the one given to continue it.
+* :func:`read_run_json`, :func:`read_metrics`, :func:`validate_kept`: the schema layer of
+  ``run.json``, ``metrics.json`` and ``kept.npy``; every field is checked before use and a bad
+  file is a one-line :class:`~star_theory.errors.InputError`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -16,26 +24,66 @@ from pathlib import Path
 import numpy as np
 
 from star_theory import InputError
-from star_theory.io import atomic_write_bytes, default_mode
+from star_theory.io import atomic_write_bytes, default_mode, temp_prefix
+from star_theory.outputs import check_path, claim_folder
+
+#: entries each LLM command writes into its folder (``--overwrite`` removes these and nothing else)
+OWN_FILES = {
+    "llm pretrain": ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
+                     "special_tokens_map.json", "vocab*", "merges.txt", "task.json", "pretrain.json"),
+    "llm star": ("run.json", "iter_*", ".iter_*", "metrics.jsonl", "prediction.json", "star.png"),
+    "llm run": ("pretrained", "star"),
+}
+#: the record by which a run written before run markers existed is recognised
+SIGNATURES = {"llm pretrain": "pretrain.json", "llm star": "run.json", "llm run": "pretrained/pretrain.json"}
+#: config fields a resumed STaR run may change: more (or fewer) iterations, progress bars
+MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
+
+
+def claim_run(path, command: str, config: dict | None, resume: bool = False, overwrite: bool = False):
+    """Claim the output folder of an LLM command (a :class:`star_theory.outputs.RunFolder`)."""
+    return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite,
+                        can_resume=command != "llm pretrain", signature=SIGNATURES[command])
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike):
-    """Yield a temporary folder; on success it replaces ``path`` (an old ``path`` is removed)."""
-    path = Path(path)
+    """Yield a temporary folder; on success it becomes ``path``, which must not exist as a file.
+
+    An old folder ``path`` (a run's own, e.g. a half-written iteration) is replaced.
+    """
+    path = check_path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{str(path)!r} is an existing file, not a folder; nothing was changed")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path.name) + ".", suffix=".tmp", dir=path.parent))
     try:
         os.chmod(tmp, default_mode(directory=True))
         yield tmp
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def staged_into(folder: str | os.PathLike, last: str):
+    """Yield a temporary folder inside ``folder``; on success move its entries into ``folder``,
+    the entry ``last`` (the file that marks the whole as complete) after every other one."""
+    folder = Path(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=".staged.", suffix=".tmp", dir=folder))
+    try:
+        os.chmod(tmp, default_mode(directory=True))
+        yield tmp
+        names = sorted(os.listdir(tmp), key=lambda n: (n == last, n))
+        for name in names:
+            target = folder / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(tmp / name, target)
+        os.rmdir(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -54,5 +102,157 @@ def load_array(path: str | os.PathLike) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InputError(f"file not found: {path}") from None
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"cannot read array {path}: {type(exc).__name__}") from None
+
+
+# ----------------------------------------------------------------------------- resume
+
+
+def check_resume(stored: dict, given: dict, may_change=MAY_CHANGE_ON_RESUME, where: str = "run") -> None:
+    """Refuse to continue a run whose recorded config ``stored`` differs from ``given`` outside
+    ``may_change``; the message lists every difference."""
+    diffs = [f"{k}: recorded {stored.get(k, '<absent>')!r}, given {given.get(k, '<absent>')!r}"
+             for k in sorted(set(stored) | set(given))
+             if k not in may_change and _norm(stored.get(k, "<absent>")) != _norm(given.get(k, "<absent>"))]
+    if diffs:
+        raise InputError(f"cannot resume {where}: the settings differ from the recorded ones ({'; '.join(diffs)}); "
+                         f"only {', '.join(sorted(may_change))} may change on --resume")
+
+
+def _norm(value):
+    return json.loads(json.dumps(list(value) if isinstance(value, tuple) else value))
+
+
+def resume_config(cls, stored: dict, given: dict, source: str):
+    """The config of a resumed run: the recorded fields, overridden by the ``given`` ones (flags,
+    preset, TOML) after :func:`check_resume` has accepted them."""
+    from star_theory.config import from_mapping, to_mapping
+
+    try:
+        stored_cfg = from_mapping(cls, stored, source=source)
+    except InputError as exc:
+        raise InputError(f"{source}: corrupted record ({exc})") from None
+    merged = from_mapping(cls, {**to_mapping(stored_cfg), **given}, source=source)
+    check_resume(to_mapping(stored_cfg), to_mapping(merged), where=source)
+    return merged
+
+
+# ----------------------------------------------------------------------------- schema
+
+
+def read_json_object(path: str | os.PathLike, what: str) -> dict:
+    """A JSON object from ``path``; missing, unreadable, malformed or non-object files are refused."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {os.fspath(path)!r}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} {os.fspath(path)!r} is unreadable ({type(exc).__name__})") from None
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{what} {os.fspath(path)!r} is corrupted ({type(exc).__name__})") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"{what} {os.fspath(path)!r} is corrupted (not a JSON object)")
+    return obj
+
+
+def _reject_constant(name):
+    raise ValueError(f"non-finite number {name}")
+
+
+def read_run_json(path: str | os.PathLike) -> dict:
+    """``run.json`` of a STaR run: ``config`` (an LLM config record), ``pretrained`` (a path),
+    ``task`` (the checkpoint's task spec); each field is validated."""
+    from star_theory.config import from_mapping, to_mapping
+
+    from .config import LLMConfig
+
+    where = f"{os.fspath(path)!r}"
+    raw = read_json_object(path, "run.json")
+    for key, kind in (("config", dict), ("pretrained", str), ("task", dict)):
+        if not isinstance(raw.get(key), kind):
+            raise InputError(f"{where}: corrupted run.json ({key} must be a {kind.__name__})")
+    try:
+        raw["config"] = to_mapping(from_mapping(LLMConfig, recorded_config(raw["config"]), source=f"{where} config"))
+    except InputError as exc:
+        raise InputError(f"{where}: corrupted run.json ({exc})") from None
+    task = raw["task"]
+    if set(task) != {"task", "digits", "base", "tokenization"}:
+        raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base, tokenization)")
+    return raw
+
+
+def recorded_config(config: dict) -> dict:
+    """A recorded config without the paths (model folder, corpus file) that no longer exist: they
+    were checked when the run started and are not needed to continue it."""
+    return {k: v for k, v in config.items() if not (k in ("model", "corpus") and isinstance(v, str)
+                                                     and not os.path.exists(v))}
+
+
+def read_metrics(path: str | os.PathLike, t: int) -> dict:
+    """``metrics.json`` of iteration ``t``: an object with ``iteration == t`` and finite numbers."""
+    where = f"{os.fspath(path)!r}"
+    rec = read_json_object(path, "metrics.json")
+    it = rec.get("iteration")
+    if isinstance(it, bool) or not isinstance(it, int) or it != t:
+        raise InputError(f"{where}: corrupted metrics.json (iteration {it!r}, expected {t})")
+    for key in ("sampled_accuracy", "exact_accuracy"):
+        v = rec.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1):
+            raise InputError(f"{where}: corrupted metrics.json ({key}={v!r} must be a probability)")
+    for key in ("kept", "chains"):
+        v = rec.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise InputError(f"{where}: corrupted metrics.json ({key}={v!r} must be a count)")
+    return rec
+
+
+def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarray:
+    """Kept chains ``(k, N+1)``: integers, each state inside its level, each answer correct."""
+    a = np.asarray(array)
+    N = task.n_steps
+    if a.ndim != 2 or a.shape[1] != N + 1:
+        raise InputError(f"{where}: kept chains must have shape (k, {N + 1}), got {a.shape}")
+    if a.size and a.dtype.kind not in "iu":
+        raise InputError(f"{where}: kept chains must hold integers, got dtype {a.dtype}")
+    a = a.astype(np.int64)
+    sizes = np.asarray(task.sizes)
+    bad = (a < 0) | (a >= sizes[None, :])
+    if bad.any():
+        i, n = np.argwhere(bad)[0]
+        raise InputError(f"{where}: row {i} state s{n}={a[i, n]} is outside level {n} of size {sizes[n]}")
+    wrong = a[:, -1] != task.answers[a[:, 0]]
+    if wrong.any():
+        raise InputError(f"{where}: row {int(np.flatnonzero(wrong)[0])} is a chain with a wrong answer "
+                         "(kept chains must be correct)")
+    return a
+
+
+
+# ----------------------------------------------------------------------------- sizes
+
+
+def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int) -> int:
+    """Estimated peak memory of sampling ``K`` chains per question and measuring the exact
+    kernels (:mod:`star_theory.sizes`): the measured kernels (float64 ``|S_{n-1}| x |S_n|``),
+    the chains with their log-probabilities, and one batch of next-token logits over a vocabulary
+    of about ``max |S_n|`` tokens (the ``state`` tokenization)."""
+    from star_theory.sizes import F8, digit_level_sizes, kernel_bytes
+    from star_theory.tasks import _check_digits
+
+    sizes = digit_level_sizes(task, *_check_digits(digits, base))
+    N = len(sizes) - 1
+    chains = K * sizes[0] * (N + 1)
+    return 4 * kernel_bytes(sizes) + 8 * F8 * chains + 3 * 4 * batch_size * (max(sizes) + 16)
+
+
+def check_llm_memory(cfg, spec=None) -> None:
+    """Refuse an LLM command whose :func:`llm_memory_bytes` exceed the limit, before any work."""
+    from star_theory.sizes import check_memory
+
+    task, digits, base = (spec.task, spec.digits, spec.base) if spec is not None else (cfg.task, cfg.digits, cfg.base)
+    check_memory(llm_memory_bytes(task, digits, base, cfg.samples_per_question, cfg.batch_size),
+                 f"{task} D={digits} b={base} with samples_per_question={cfg.samples_per_question}, "
+                 f"batch_size={cfg.batch_size}")

@@ -14,7 +14,6 @@ tokenization). Weights are read with safetensors only (no pickle).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,23 +63,56 @@ def build_model(size: str, vocab_size: int, tokenizer, init_range: float = 0.02)
     return GPT2LMHeadModel(config)
 
 
+def read_model_config(path: str | os.PathLike) -> dict:
+    """``config.json`` of a local model folder, validated: a JSON object of a model type that
+    transformers knows, with no ``auto_map`` (which would name code to import from the folder)."""
+    from transformers import CONFIG_MAPPING
+
+    from .files import read_json_object
+
+    raw = read_json_object(os.path.join(path, "config.json"), "config.json")
+    if "auto_map" in raw:
+        raise InputError(f"refusing checkpoint {os.fspath(path)!r}: its config.json has an auto_map (custom code); "
+                         "rlstar never runs code from a checkpoint")
+    if not isinstance(raw.get("model_type"), str) or raw["model_type"] not in CONFIG_MAPPING:
+        raise InputError(f"config.json in {os.fspath(path)!r}: model_type {raw.get('model_type')!r} is not a "
+                         "model type of the installed transformers")
+    return raw
+
+
 def load_model(path: str | os.PathLike, tokenizer=None):
-    """Load a local causal LM from ``path`` (safetensors weights); resize to ``tokenizer`` if given."""
+    """Load a local causal LM from ``path`` (safetensors weights); resize to ``tokenizer`` if given.
+
+    Offline (``local_files_only``) and without remote code (``trust_remote_code=False``; an
+    ``auto_map`` is refused). Every parameter of the config's model must come from the file with
+    its shape: missing, unexpected or mis-shaped tensors (an empty or partial file) are refused.
+    """
     from transformers import AutoModelForCausalLM
 
     quiet_transformers()
     path = os.fspath(path)
+    if "\x00" in path:
+        raise InputError(f"checkpoint path {path!r} holds a NUL byte")
     if not os.path.isdir(path):
         raise InputError(f"checkpoint folder not found: {path}")
     if not os.path.isfile(os.path.join(path, "config.json")):
         raise InputError(f"no config.json in checkpoint folder {path!r}")
     if not os.path.isfile(os.path.join(path, "model.safetensors")):
         raise InputError(f"no model.safetensors in checkpoint folder {path!r}")
+    read_model_config(path)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, use_safetensors=True)
+        model, info = AutoModelForCausalLM.from_pretrained(
+            path, local_files_only=True, use_safetensors=True, trust_remote_code=False, output_loading_info=True
+        )
     except Exception as exc:  # corrupted or foreign files: one line, exit 2
         msg = str(exc).splitlines()[0][:160] if str(exc) else ""
         raise InputError(f"cannot load model from {path!r}: {type(exc).__name__} {msg}") from None
+    for key, what in (("missing_keys", "lacks"), ("unexpected_keys", "has unexpected"),
+                      ("mismatched_keys", "has mis-shaped"), ("error_msgs", "gave errors for")):
+        bad = sorted(map(str, info.get(key) or ()))
+        if bad:
+            raise InputError(f"model.safetensors in {path!r} {what} {len(bad)} tensor(s) of the config's model "
+                             f"(first: {bad[0][:80]}); refusing a partly random model")
     if tokenizer is not None and model.get_input_embeddings().num_embeddings != len(tokenizer):
         model.resize_token_embeddings(len(tokenizer))
         model.config.pad_token_id = tokenizer.pad_token_id
@@ -115,21 +147,36 @@ def save_checkpoint(path: str | os.PathLike, model, tokenizer, spec: TaskSpec, e
     return path
 
 
-def load_checkpoint(path: str | os.PathLike):
-    """``(model, tokenizer, spec)`` from a folder written by :func:`save_checkpoint`."""
-    from .tokenizer import load_tokenizer
+def read_task_spec(path: str | os.PathLike) -> TaskSpec:
+    """``task.json`` of a checkpoint folder, validated (task, digits, base, tokenization)."""
+    from .config import TASK_NAMES, TOKENIZATIONS
+    from .files import read_json_object
 
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise InputError(f"checkpoint folder not found: {path}")
-    try:
-        with open(os.path.join(path, "task.json"), encoding="utf-8") as fh:
-            raw = json.load(fh)
-        spec = TaskSpec(raw["task"], int(raw["digits"]), int(raw["base"]), raw["tokenization"])
-    except FileNotFoundError:
-        raise InputError(f"no task.json in checkpoint folder {path!r}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"corrupted task.json in {path!r}: {type(exc).__name__}") from None
-    tokenizer = load_tokenizer(path)
+    where = os.path.join(path, "task.json")
+    if not os.path.isfile(where):
+        raise InputError(f"no task.json in checkpoint folder {path!r}")
+    raw = read_json_object(where, "task.json")
+
+    def integer(key, lo, hi):
+        v = raw.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise InputError(f"corrupted task.json in {path!r}: {key}={v!r} must be an integer in [{lo}, {hi}]")
+        return v
+
+    if raw.get("task") not in TASK_NAMES or raw.get("tokenization") not in TOKENIZATIONS:
+        raise InputError(f"corrupted task.json in {path!r}: task {raw.get('task')!r} / tokenization "
+                         f"{raw.get('tokenization')!r} unknown")
+    return TaskSpec(raw["task"], integer("digits", 1, 64), integer("base", 2, 10), raw["tokenization"])
+
+
+def load_checkpoint(path: str | os.PathLike):
+    """``(model, tokenizer, spec)`` from a folder written by :func:`save_checkpoint`."""
+    from .tokenizer import load_tokenizer
+
+    spec = read_task_spec(path)
+    tokenizer = load_tokenizer(os.fspath(path))
     model = load_model(path, tokenizer)
     return model, tokenizer, spec

@@ -22,7 +22,7 @@ from star_theory.io import write_json
 from .config import LLMConfig, to_record
 from .data import ChainStream
 from .device import derive_seed, init_distributed, resolve_device, set_threads
-from .files import atomic_dir
+from .files import claim_run, staged_into
 from .model import TaskSpec, build_model, load_model, save_checkpoint
 from .tasks import get_task
 from .tokenizer import build_tokenizer, state_table
@@ -77,13 +77,24 @@ def parameter_digest(model) -> str:
     return h.hexdigest()
 
 
-def pretrain(cfg: LLMConfig, out: str | Path) -> dict:
-    """Pretrain a model as ``cfg`` says and save it in the folder ``out``; returns the summary."""
-    import torch
+def pretrain(cfg: LLMConfig, out: str | Path, overwrite: bool = False) -> dict:
+    """Pretrain a model as ``cfg`` says and save it in the folder ``out``; returns the summary.
 
+    ``out`` must be new or empty, or (with ``overwrite``) a previous pretraining's folder, whose
+    own files are then replaced (:func:`llm.files.claim_run`); it is locked while this runs.
+    """
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     rank, world = init_distributed(device)
+    if rank != 0:
+        return _pretrain(cfg, out, device, rank, world)
+    with claim_run(out, "llm pretrain", to_record(cfg), overwrite=overwrite):
+        return _pretrain(cfg, out, device, rank, world)
+
+
+def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
+    import torch
+
     text_task = get_task(cfg.task, cfg.digits, cfg.base)
     source = corpus_source(cfg, text_task)
     tokenizer = build_tokenizer(text_task, cfg.tokenization)
@@ -141,7 +152,7 @@ def pretrain(cfg: LLMConfig, out: str | Path) -> dict:
             "measured": m.record(),
         }
         spec = TaskSpec(cfg.task, cfg.digits, cfg.base, cfg.tokenization)
-        with atomic_dir(out) as tmp:
+        with staged_into(out, last="pretrain.json") as tmp:
             save_checkpoint(tmp, model, tokenizer, spec)
             write_json(Path(tmp) / "pretrain.json", summary)
     if world > 1:

@@ -28,7 +28,6 @@ uninterrupted run with the same seed computes.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import shutil
@@ -43,7 +42,7 @@ from star_theory.io import atomic_write_bytes, atomic_write_text, dumps_json, wr
 from .config import LLMConfig, to_record
 from .data import chain_transitions, transition_batches
 from .device import derive_seed, generator, resolve_device, set_threads
-from .files import atomic_dir, load_array, save_array
+from .files import atomic_dir, check_resume, claim_run, load_array, read_metrics, read_run_json, save_array, validate_kept
 from .measure import measure
 from .model import load_checkpoint, save_checkpoint
 from .sample import SampledChains, sample_chains
@@ -122,31 +121,54 @@ def load_kernels(path: Path):
         return TabularPolicy([z[f"arr_{i}"] for i in range(len(z.files))])
 
 
-def _rebuild_jsonl(out: Path) -> list[dict]:
-    records = [json.loads((iteration_dir(out, t) / "metrics.json").read_text()) for t in finished_iterations(out)]
+def _rebuild_jsonl(out: Path, write: bool = True) -> list[dict]:
+    records = [read_metrics(iteration_dir(out, t) / "metrics.json", t) for t in finished_iterations(out)]
+    if not write:
+        return records
     atomic_write_text(out / "metrics.jsonl", "".join(dumps_json(r, indent=None) + "\n" for r in records))
     return records
 
 
-def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLike, resume: bool = False) -> list[dict]:
-    """Run (or resume) STaR from the checkpoint ``pretrained``; returns one record per iteration."""
+def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLike, resume: bool = False,
+             overwrite: bool = False) -> list[dict]:
+    """Run (or resume) STaR from the checkpoint ``pretrained``; returns one record per iteration.
+
+    ``out`` must be new or empty, or this command's own run folder: continued with ``resume``
+    (the recorded config must equal ``cfg`` but for :data:`llm.files.MAY_CHANGE_ON_RESUME`, and
+    the checkpoint must be the recorded one), replaced with ``overwrite``. It is locked while
+    this runs, and nothing in it is written before every check has passed.
+    """
+    with claim_run(out, "llm star", to_record(cfg), resume=resume, overwrite=overwrite):
+        return _run_star(cfg, pretrained, Path(out), resume)
+
+
+def _resume_checks(cfg: LLMConfig, pretrained, out: Path):
+    """The checkpoint to continue from, after checking the recorded config and checkpoint."""
+    saved = read_run_json(out / "run.json")
+    check_resume(saved["config"], to_record(cfg), where=f"{out}")
+    recorded = Path(saved["pretrained"])
+    given = Path(pretrained)
+    if recorded.is_dir() and given.resolve() != recorded.resolve():
+        raise InputError(f"cannot resume {out}: it continues the checkpoint {str(recorded)!r}, not {str(given)!r}")
+    if not recorded.is_dir():  # the recorded checkpoint has moved: the given one must be for the same task
+        from .model import read_task_spec
+
+        if read_task_spec(given).__dict__ != saved["task"]:
+            raise InputError(f"cannot resume {out}: checkpoint {str(given)!r} is for another task than the run's")
+    return given if not recorded.is_dir() else recorded
+
+
+def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> list[dict]:
     import torch
 
-    out = Path(out)
     done = finished_iterations(out)
     if done and not resume:
         raise InputError(f"output folder {out} already holds a STaR run (use --resume or a new folder)")
-    if resume:  # iteration folders a killed run left half-written (never under their final name)
-        for stray in out.glob(".iter_*.tmp"):
-            shutil.rmtree(stray, ignore_errors=True)
-    if resume and (out / "run.json").is_file():
-        saved = json.loads((out / "run.json").read_text())
-        from star_theory.config import from_mapping
-
-        cfg = from_mapping(LLMConfig, {**saved["config"], "progress": cfg.progress}, source=f"{out}/run.json")
-        # the checkpoint given now wins (the run folder may have moved); else the recorded one
-        if not Path(pretrained).is_dir():
-            pretrained = saved["pretrained"]
+    fresh = not (out / "run.json").is_file()
+    if not fresh:
+        pretrained = _resume_checks(cfg, pretrained, out)
+    elif done:
+        raise InputError(f"cannot resume {out}: iteration folders without run.json")
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     model, tokenizer, spec = load_checkpoint(pretrained)
@@ -155,17 +177,23 @@ def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLi
     table = state_table(text_task, tokenizer)
     model.to(device)
     pretrained_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    write_json(out / "run.json", {"config": to_record(cfg), "pretrained": os.fspath(Path(pretrained).resolve()), "task": spec.__dict__})
-
     kept = None
     start = 0
-    if done:
+    if done:  # read back and validate everything before the first write
         last = done[-1]
+        kept = validate_kept(load_array(iteration_dir(out, last) / "kept.npy"), task,
+                             str(iteration_dir(out, last) / "kept.npy"))
+        _rebuild_jsonl(out, write=False)
         if last > 0:
             model, _, _ = load_checkpoint(iteration_dir(out, last))
             model.to(device)
-        kept = load_array(iteration_dir(out, last) / "kept.npy")
         start = last + 1
+    if resume:  # iteration folders a killed run left half-written (we hold the folder's lock)
+        for stray in out.glob(".iter_*.tmp"):
+            shutil.rmtree(stray, ignore_errors=True)
+    if fresh:
+        write_json(out / "run.json", {"config": to_record(cfg), "pretrained": os.fspath(Path(pretrained).resolve()), "task": spec.__dict__})
+
     records = _rebuild_jsonl(out)
     questions = np.repeat(np.flatnonzero(task.question_dist > 0), cfg.samples_per_question)
 

@@ -6,6 +6,10 @@ Public API (everything else is private): the names below, plus the modules
 plug-in point for update rules, re-exported here). ``docs/tutorial.md`` walks through them.
 """
 
+from .process import guard_startup as _guard_startup
+
+_guard_startup()  # in the `rlstar` process only: a Ctrl-C during the imports gives one line, status 130
+
 from .errors import InputError
 from .exact import (
     Diagnostics,

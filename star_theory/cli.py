@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rlstar",
         description="RL-STaR toolkit: theory, simulator and LLM runs of self-taught reasoning.",
     )
+    parser.add_argument("--max-memory", type=float, default=None, metavar="GIB",
+                        help="memory a command may plan to use, in GiB; larger requests are refused before "
+                        "anything is allocated (default: half the physical memory; env RLSTAR_MAX_MEMORY)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser, metavar="COMMAND")
     for register in list(_builtin_registrars()) + list(_plugin_registrars()):
         register(sub)
@@ -66,27 +69,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from . import process
+
+    process.enter_main()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        from .sizes import set_memory_limit
+
+        set_memory_limit(args.max_memory)
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return process.interrupted()
+    except BrokenPipeError:
+        return process.broken_pipe()
     except InputError as exc:
-        print(f"rlstar: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(exc)
     except FileNotFoundError as exc:
-        print(f"rlstar: error: file not found: {exc.filename}", file=sys.stderr)
-        return 2
+        return _error(f"file not found: {exc.filename}")
     except OSError as exc:  # a path that cannot be written or read: permissions, a folder, a full disk
         where = f": {exc.filename!r}" if exc.filename else ""
-        print(f"rlstar: error: {' '.join(str(exc.strerror or exc).split())}{where}", file=sys.stderr)
-        return 2
+        return _error(f"{exc.strerror or exc}{where}")
+    except (ValueError, OverflowError) as exc:
+        if "\x00" in str(exc) or "null" in str(exc).lower():  # a NUL byte in a path or name
+            return _error(f"a path or name holds a NUL byte ({exc})")
+        raise
+    except RecursionError:
+        return _error("input nested too deeply")
     except MemoryError:
-        print(f"rlstar: error: out of memory in '{args.command}'; reduce the sizes given (states, chains, seeds, "
-              "iterations, grid points)", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rlstar: interrupted", file=sys.stderr)
-        return 130
+        return _error(f"out of memory in '{' '.join(argv or sys.argv[1:2])}'; reduce the sizes given (states, "
+                      "chains, seeds, iterations, grid points) or raise the memory limit")
+
+
+def _error(message) -> int:
+    """Print ``rlstar: error: MESSAGE`` (one line) and give exit status 2."""
+    try:
+        text = " ".join(str(message).split())
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # a NUL or escape stays visible text
+        print(f"rlstar: error: {text}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import operator
 import os
 import sys
 import types
@@ -93,6 +94,8 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     if base is int:
         if isinstance(value, bool):
             raise InputError(f"{name} must be an integer, got {value!r}")
+        if not isinstance(value, (int, float, str)) and hasattr(type(value), "__index__"):
+            return operator.index(value)  # numpy integers
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, str):
@@ -106,9 +109,11 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     if base is float:
         if isinstance(value, bool):
             raise InputError(f"{name} must be a number, got {value!r}")
+        if isinstance(value, complex):
+            raise InputError(f"{name} must be a real number, got {value!r}")
         try:
             out = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InputError(f"{name} must be a number, got {value!r}") from None
         if not math.isfinite(out):
             raise InputError(f"{name} must be finite, got {value!r}")
@@ -118,6 +123,22 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
             raise InputError(f"{name} must be a string, got {value!r}")
         return value
     return value
+
+
+def coerce_fields(config) -> None:
+    """Check every field of a (frozen) config dataclass against its annotation, storing the
+    coerced value (``8.0`` for an ``int`` becomes ``8``, a list for a tuple becomes a tuple);
+    called first in ``__post_init__``, so the API's constructors give the same one-line errors
+    as the CLI and TOML for a string or a float where an integer belongs."""
+    types_ = _field_types(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        coerced = _coerce(value, types_[f.name], f.name)
+        choices = f.metadata.get("choices")
+        if choices and coerced is not None and coerced not in choices:
+            raise InputError(f"{f.name}={coerced!r} is not one of {', '.join(map(str, choices))}")
+        if coerced is not value:
+            object.__setattr__(config, f.name, coerced)
 
 
 def from_mapping(cls, mapping: Mapping[str, Any], source: str = "config"):
@@ -139,28 +160,50 @@ def from_mapping(cls, mapping: Mapping[str, Any], source: str = "config"):
     return cls(**kwargs)
 
 
+#: the largest config file read (a config is a few hundred bytes; /dev/zero is not one)
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def load_toml(path: str | os.PathLike) -> dict:
-    """Read a TOML file; a missing, unreadable or malformed file raises a one-line InputError."""
+    """Read a TOML file; a missing, unreadable, oversized, malformed or too deeply nested file
+    raises a one-line InputError."""
+    from .outputs import check_path
+
+    path = check_path(path, "config path")
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            data = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"config file not found: {path}") from None
     except IsADirectoryError:
         raise InputError(f"config path is a folder, not a file: {path}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(f"config file {path} is larger than {MAX_CONFIG_BYTES} bytes; not a config")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML in {path}: {exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"config file is not UTF-8 text: {path}") from None
+    except RecursionError:
+        raise InputError(f"malformed TOML in {path}: nested too deeply") from None
 
 
 def load_toml_table(path: str | os.PathLike, section: str) -> dict:
-    """The ``[section]`` table of a TOML file, or the whole file when it has no such table."""
+    """The ``[section]`` table of a TOML file, or the whole file when it has no such table.
+
+    Beside a ``[section]`` table, other tables (other commands' sections) may stand, but no
+    top-level ``key = value``: it would be silently ignored, so it is refused.
+    """
     table = load_toml(path)
     if section not in table:
         return table
     if not isinstance(table[section], dict):
         raise InputError(f"{path}: {section!r} must be a table")
+    loose = [k for k, v in table.items() if k != section and not isinstance(v, dict)]
+    if loose:
+        raise InputError(f"{path}: top-level key {loose[0]!r} stands beside the [{section}] table and would be "
+                         f"ignored; move it into [{section}]")
     return table[section]
 
 

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 
 import numpy as np
 
@@ -127,7 +129,37 @@ def _check_meta(meta, source: str) -> dict:
         raise InputError(
             f"{source}: metadata n_chains={meta['n_chains']} != chains_per_question * n_questions"
         )
+    _check_meta_task(meta, source)
     return meta
+
+
+def _check_meta_task(meta: dict, source: str) -> None:
+    """Cross-field checks: the task exists, its level sizes and steps are those recorded, and
+    ``lam``/``eps`` are finite, in their ranges and consistent with each other."""
+    from .sizes import digit_level_sizes
+    from .tasks import TASK_NAMES, _check_digits
+
+    if meta["task"] not in TASK_NAMES:
+        raise InputError(f"{source}: metadata task={meta['task']!r} is not one of {', '.join(TASK_NAMES)}")
+    D, b = _check_digits(meta["digits"], meta["base"])
+    sizes = digit_level_sizes(meta["task"], D, b)
+    if meta["n_steps"] != D or meta["level_sizes"] != sizes:
+        raise InputError(f"{source}: metadata n_steps={meta['n_steps']}, level_sizes={meta['level_sizes']} disagree "
+                         f"with task {meta['task']} D={D} b={b} (n_steps={D}, level_sizes={sizes})")
+    if meta["n_questions"] != sizes[0]:
+        raise InputError(f"{source}: metadata n_questions={meta['n_questions']} != |S_0|={sizes[0]}")
+    for n, (lam, eps) in enumerate(zip(meta["lam"], meta["eps"])):
+        S = sizes[n + 1]
+        if isinstance(lam, bool) or isinstance(eps, bool) or not (math.isfinite(lam) and math.isfinite(eps)):
+            raise InputError(f"{source}: metadata lam[{n}]={lam!r}, eps[{n}]={eps!r} must be finite numbers")
+        if not -1 / (S - 1) - 1e-12 <= lam <= 1 + 1e-12:
+            raise InputError(f"{source}: metadata lam[{n}]={lam} is outside [-1/({S}-1), 1]")
+        if abs(eps - lam * (S - 1) / S) > 1e-9:
+            raise InputError(f"{source}: metadata eps[{n}]={eps} != lam[{n}] ({S}-1)/{S} = {lam * (S - 1) / S}")
+
+
+def _no_constant(name):
+    raise ValueError(f"non-finite number {name}")
 
 
 def header_line(n_steps: int) -> str:
@@ -187,9 +219,11 @@ def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
         raise InputError(f"{source}: truncated (the last line has no newline)")
     first, _, rest = text.partition("\n")
     try:
-        meta = json.loads(first[2:])
+        meta = json.loads(first[2:], parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: malformed metadata JSON ({exc.msg} at column {exc.colno + 2})") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{source}: malformed metadata JSON ({' '.join(str(exc).split())[:80] or 'nested too deeply'})") from None
     meta = _check_meta(meta, source)
     N = meta["n_steps"]
     header, _, body = rest.partition("\n")
@@ -200,23 +234,16 @@ def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
         raise InputError(f"{source}: {n_rows} chain rows but metadata says n_chains={meta['n_chains']} (truncated?)")
     if n_rows == 0:
         return meta, np.empty((0, N + 1), dtype=np.int64)
-    lines = body.split("\n")[:-1]
-    width = np.fromiter((ln.count(",") for ln in lines), dtype=np.int64, count=len(lines))
-    if np.any(width != N):
-        i = int(np.flatnonzero(width != N)[0])
-        raise InputError(f"{source}: line {i + 3} has {width[i] + 1} fields, expected {N + 1}")
-    try:
-        chains = np.array(body.replace(",", " ").split(), dtype=np.int64)
-    except ValueError:
-        bad = next(
-            (i for i, ln in enumerate(lines) if not all(f.strip().lstrip("-").isdigit() for f in ln.split(","))),
-            0,
-        )
-        raise InputError(f"{source}: line {bad + 3} holds a field that is not an integer") from None
-    if chains.size != n_rows * (N + 1):
-        bad = next((i for i, ln in enumerate(lines) if any(not f.strip() for f in ln.split(","))), 0)
-        raise InputError(f"{source}: line {bad + 3} has an empty field")
-    chains = chains.reshape(n_rows, N + 1)
+    row = re.compile(r"-?[0-9]{1,18}(?:,-?[0-9]{1,18}){%d}\n" % N)
+    if re.fullmatch(r"(?:-?[0-9]{1,18}(?:,-?[0-9]{1,18}){%d}\n)*" % N, body) is None:
+        lines = body.split("\n")[:-1]
+        i = next(i for i, ln in enumerate(lines) if row.fullmatch(ln + "\n") is None)
+        fields = lines[i].split(",")
+        why = (f"has {len(fields)} fields, expected {N + 1}" if len(fields) != N + 1 else
+               "has an empty field" if any(f == "" for f in fields) else
+               "holds a field that is not an integer (digits only)")
+        raise InputError(f"{source}: line {i + 3} {why}")
+    chains = np.array(body.replace(",", " ").split(), dtype=np.int64).reshape(n_rows, N + 1)  # every field checked
     sizes = np.asarray(meta["level_sizes"])
     bad = (chains < 0) | (chains >= sizes[None, :])
     if np.any(bad):

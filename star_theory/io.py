@@ -42,15 +42,27 @@ def default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~_umask()
 
 
+#: bytes of the target's name kept in a temporary name: "." + name + "." + 8 random + ".tmp" must
+#: stay within NAME_MAX (255 bytes) for every target name that is itself valid.
+TEMP_NAME_BYTES = 200
+
+
+def temp_prefix(name: str) -> str:
+    """``.NAME`` for a temporary file beside ``name``, with ``NAME`` cut to fit NAME_MAX."""
+    return "." + os.fsdecode(os.fsencode(name)[:TEMP_NAME_BYTES])
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
-    path = Path(path)
+    from .outputs import check_path
+
+    path = check_path(path)
     if path.is_dir():
         from .errors import InputError
 
         raise InputError(f"output path {str(path)!r} is a folder, not a file")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name) + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -74,9 +74,17 @@ def _check_policy(policy, name: str = "policy") -> None:
 def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
     if _is_text(values):
         raise InputError(f"{name} must be numeric, got {values!r}")
+    raw = values if isinstance(values, np.ndarray) else None
+    if raw is None:
+        try:
+            raw = np.asarray(values)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            raw = None
+    if raw is not None and (raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.ravel()[:10**6]))):
+        raise InputError(f"{name} must hold real numbers, got complex values")  # never drop an imaginary part
     try:
         arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, RecursionError):
         raise InputError(f"{name} must be numeric, got {values!r}") from None
     if ndim is not None and arr.ndim != ndim:
         raise InputError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")

@@ -44,10 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import check, option, to_mapping
+from .config import check, coerce_fields, option, to_mapping
 from .errors import InputError
 from .exact import accuracy
 from .io import atomic_write_bytes, dumps_json, write_json
+from .outputs import MARKER, check_path, claim_folder
+from .sizes import check_memory, digit_level_sizes, simulate_bytes
 from .model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from .sampling import EMPTY_ROW_RULES, questions_for
 from .variants import DEFAULTS
@@ -85,6 +87,7 @@ class SimulateConfig:
     target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
 
     def __post_init__(self):
+        coerce_fields(self)
         check(self.task in TASK_KINDS, f"task must be one of {', '.join(TASK_KINDS)}, got {self.task!r}")
         check(self.M >= 2, f"M must be >= 2, got {self.M}")
         check(self.N >= 1, f"N must be >= 1, got {self.N}")
@@ -96,7 +99,8 @@ class SimulateConfig:
         check(self.lam is None or self.eps is None, "give lam or eps, not both")
         check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
         check(len(self.seeds) >= 1, "seeds must list at least one seed")
-        check(all(s >= 0 for s in self.seeds), f"seeds must be non-negative, got {list(self.seeds)}")
+        check(all(0 <= s < 2**63 for s in self.seeds), f"seeds must lie in [0, 2^63) (saved as int64), got {list(self.seeds)}")
+        check(self.task_seed is None or self.task_seed < 2**63, f"task_seed must be < 2^63, got {self.task_seed}")
         check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct, got {list(self.seeds)}")
         check(1 <= self.iterations <= MAX_ITERATIONS, f"iterations must lie in [1, {MAX_ITERATIONS}], got {self.iterations}")
         check(self.empty_rows in EMPTY_ROW_RULES, f"empty_rows must be one of {', '.join(EMPTY_ROW_RULES)}, got {self.empty_rows!r}")
@@ -107,6 +111,22 @@ class SimulateConfig:
         if self.lam is None and self.eps is None:
             object.__setattr__(self, "lam", (0.1,))
         self.make_variant()  # parameter checks name the key
+
+    def memory_bytes(self) -> int:
+        """Estimated peak memory (:mod:`star_theory.sizes`), from the sizes alone."""
+        if self.task == "symmetric":
+            sizes = [self.M] * (self.N + 1)
+        else:
+            from .tasks import _check_digits
+
+            sizes = digit_level_sizes(self.task, *_check_digits(self.digits, self.base))
+        return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations)
+
+    def check_memory(self) -> None:
+        """Refuse a simulation whose :meth:`memory_bytes` exceed the limit (:mod:`star_theory.sizes`)."""
+        check_memory(self.memory_bytes(), f"simulate with K={self.chains_per_question}, {len(self.seeds)} seeds, "
+                     f"{self.iterations} iterations on {self.task} (M={self.M}, N={self.N}, digits={self.digits}, "
+                     f"base={self.base})")
 
     def make_variant(self):
         """The update rule: a built-in variant with the parameters that differ from their
@@ -189,8 +209,9 @@ class _Checkpoints:
         self.task = task
         self.T = config.iterations
         self.seeds = config.seeds
-        if resume:
-            self._check_resumable()
+        started = (self.folder / RUN_FILE).exists() or any(self.folder.glob("seed-*.npz"))
+        if resume and (started or not (self.folder / MARKER).exists()):
+            self._check_resumable()  # (a claimed folder whose run wrote nothing yet starts afresh)
         else:
             self._check_fresh()
 
@@ -308,7 +329,7 @@ class _Checkpoints:
     def start(self) -> None:
         """Create the folder, record the config, drop stray temporary files of a killed write."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stray in self.folder.glob(".*.tmp"):
+        for stray in self.folder.glob(".*.tmp"):  # the caller holds the folder's lock
             if stray.name.startswith((f".{RUN_FILE}.", f".{RESULT_FILE}.", ".seed-")):
                 stray.unlink(missing_ok=True)
         if not (self.folder / RUN_FILE).exists():
@@ -338,13 +359,15 @@ class _Checkpoints:
 
 
 def simulate(
-    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False
+    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False
 ) -> dict:
     """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
 
     ``progress``: show a tqdm bar on stderr (``None``: only when stderr is a terminal).
     ``checkpoint``: a folder for per-(seed, iteration) checkpoints and ``result.json``; it must
-    not hold a run already unless ``resume=True``, which continues that run (module docstring).
+    not hold a run already unless ``resume=True``, which continues that run (module docstring),
+    or ``overwrite=True``, which replaces it; it is claimed and locked by
+    :func:`star_theory.outputs.claim_folder` for the whole run.
     """
     if not isinstance(config, SimulateConfig):
         raise InputError(f"config must be a SimulateConfig, got {type(config).__name__}")
@@ -352,10 +375,20 @@ def simulate(
         raise InputError(f"resume must be True or False, got {resume!r}")
     if resume and checkpoint is None:
         raise InputError("resume needs a checkpoint folder")
+    config.check_memory()  # before the task or any policy is built
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
-    store = None if checkpoint is None else _Checkpoints(checkpoint, config, task, resume)
+    if checkpoint is None:
+        return _simulate(config, progress, task, task_desc, policy0, None)
+    check_path(checkpoint, "checkpoint folder")
+    with claim_folder(checkpoint, "simulate", own=(RUN_FILE, RESULT_FILE, "seed-*.npz"), config=_jsonable(to_mapping(config)),
+                      resume=resume, overwrite=overwrite, require_run=resume, signature=RUN_FILE):
+        store = _Checkpoints(checkpoint, config, task, resume)  # every check under the folder's lock
+        return _simulate(config, progress, task, task_desc, policy0, store)
+
+
+def _simulate(config: SimulateConfig, progress, task, task_desc: str, policy0, store) -> dict:
     variant = config.make_variant()
     if not getattr(variant, "has_sampled_form", True):
         raise InputError(f"variant {config.variant!r} has no sampled form; simulate needs one (star_theory.rules.Rule(..., sampled=...))")
@@ -364,11 +397,13 @@ def simulate(
     def closed(p: TabularPolicy) -> tuple[float, float]:
         return variant.closed_forms(p, task, K)  # NaN for a plug-in rule without keep_probability
 
-    exact = [policy0]
-    for _ in range(T):
-        exact.append(variant.exact_step(exact[-1], task, K))
-    exact_acc = np.array([accuracy(p, task) for p in exact])
-    exact_closed = np.array([closed(p) for p in exact[:-1]])  # (T, 2)
+    exact_acc, exact_closed = np.empty(T + 1), np.empty((T, 2))  # one exact policy at a time
+    p = policy0
+    exact_acc[0] = accuracy(p, task)
+    for t in range(T):
+        exact_closed[t] = closed(p)
+        p = variant.exact_step(p, task, K)
+        exact_acc[t + 1] = accuracy(p, task)
 
     S = len(config.seeds)
     acc_runs = np.empty((S, T + 1))

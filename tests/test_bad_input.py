@@ -214,7 +214,7 @@ CLI_CASES = [
     (["simulate", "--resume", "--out", "{W}/result.json"], ["--resume", "result.json"]),
     (["simulate", "--resume", "--out", "{W}/absent"], ["absent", "not found"]),
     (["simulate", "--resume", "--out", "{W}/plainfile"], ["plainfile", "is a file"]),
-    (["simulate", "--resume", "--out", "{W}/empty_dir"], ["empty_dir", "run.json"]),
+    (["simulate", "--resume", "--out", "{W}/empty_dir"], ["empty_dir", "no 'rlstar simulate' run to resume"]),
     (["simulate", *TINY_ARGS, "--out", "{W}/run"], ["run", "already holds", "--resume"]),
     (["simulate", *TINY_ARGS, "--out", "{W}/plainfile"], ["plainfile", "is a file"]),
     (["simulate", *TINY_ARGS[:-1], "4", "--out", "{W}/run", "--resume"], ["iterations=4", "iterations=3"]),

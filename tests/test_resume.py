@@ -35,8 +35,16 @@ def result_bytes(result: dict) -> bytes:
     return (dumps_json(result) + "\n").encode("utf-8")
 
 
+RUN_MARKERS = {".rlstar-run.json", ".rlstar.lock"}  # the output-folder rule's marker and lock
+
+
+def run_files(folder: Path) -> list[Path]:
+    """The entries of a run folder but the marker and lock of :mod:`star_theory.outputs`."""
+    return sorted(p for p in folder.iterdir() if p.name not in RUN_MARKERS)
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() for p in run_files(folder)}
 
 
 class Crash(Exception):
@@ -77,7 +85,7 @@ def test_checkpointed_run_equals_plain_run(tmp_path, name):
     result = simulate(CONFIGS[name], checkpoint=tmp_path / "run")
     assert result_bytes(result) == REFERENCE[name]
     assert (tmp_path / "run" / "result.json").read_bytes() == REFERENCE[name]
-    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    names = sorted(p.name for p in run_files(tmp_path / "run"))
     assert names == sorted(["run.json", "result.json"] + [f"seed-{s}.npz" for s in CONFIGS[name].seeds])
 
 
@@ -184,7 +192,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_json(tmp_path):
     first = rng.randrange(5, total // 3)
     kill_after(folder, first)
     assert not (folder / "result.json").exists()  # nothing left behind as if complete
-    left = sorted(p.name for p in folder.iterdir())
+    left = sorted(p.name for p in run_files(folder))
     assert all(n == "run.json" or n.startswith("seed-") or (n.startswith(".seed-") and n.endswith(".tmp")) for n in left)
     done = units_done(folder)
     assert first <= done < total
@@ -197,7 +205,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_json(tmp_path):
                                         seeds=tuple(range(8))))
     assert (folder / "result.json").read_bytes() == result_bytes(reference)
     assert out.stdout == dumps_json(reference) + "\n"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["run.json", "result.json"] + [f"seed-{s}.npz" for s in range(8)])
+    assert sorted(p.name for p in run_files(folder)) == sorted(["run.json", "result.json"] + [f"seed-{s}.npz" for s in range(8)])
 
 
 # ----------------------------------------------------------------------------- nothing is unpickled

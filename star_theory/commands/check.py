@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import add_arguments, check, from_args, option
+from ..config import add_arguments, check, coerce_fields, from_args, option
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class CheckConfig:
     format: str = option("table", "output format", choices=("table", "json"))
 
     def __post_init__(self):
+        coerce_fields(self)
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         check(1 <= self.cases <= 5000, f"cases must be in [1, 5000], got {self.cases}")
         check(1 <= self.iterations <= 1000, f"iterations must be in [1, 1000], got {self.iterations}")

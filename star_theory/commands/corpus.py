@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 def _config_class():
-    from ..config import check, option
+    from ..config import check, coerce_fields, option
     from ..tasks import TASK_NAMES
 
     @dataclass(frozen=True)
@@ -23,6 +23,7 @@ def _config_class():
         out: str | None = option(None, "output file (CSV text, format rlstar-corpus/1)")
 
         def __post_init__(self):
+            coerce_fields(self)
             check((self.lam is None) != (self.eps is None), "give exactly one of lam or eps")
             check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
             check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
@@ -42,6 +43,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [corpus] table or top level)")
     add_arguments(p, _config_class())
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=run)
 
 
@@ -53,8 +55,17 @@ def run(args) -> int:
     if args.config:
         base, source = load_toml_table(args.config, "corpus"), args.config
     cfg = from_args(_config_class(), args, base=base, source=source)
+    from ..outputs import check_output_file
+    from ..sizes import check_memory, corpus_bytes, digit_level_sizes
+
+    from ..tasks import _check_digits
+
+    sizes = digit_level_sizes(cfg.task, *_check_digits(cfg.digits, cfg.base))
+    check_memory(corpus_bytes(sizes, cfg.chains_per_question),
+                 f"a corpus of K={cfg.chains_per_question} chains per question on {cfg.task} D={cfg.digits} b={cfg.base}")
     meta, chains = make_corpus(cfg.task, cfg.digits, cfg.base, lam=cfg.lam, eps=cfg.eps,
                                chains_per_question=cfg.chains_per_question, seed=cfg.seed)
+    check_output_file(cfg.out, args.overwrite)
     write_corpus(cfg.out, chains, meta)
     print(f"wrote {meta['n_chains']} chains ({meta['n_questions']} questions x {meta['chains_per_question']}, "
           f"N={meta['n_steps']}, lam={[round(x, 6) for x in meta['lam']]}, seed {meta['seed']}) to {cfg.out}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 
 def _config_class():
-    from ..config import check, option
+    from ..config import check, coerce_fields, option
     from ..phase import MODES
     from ..sampling import EMPTY_ROW_RULES
 
@@ -35,6 +35,7 @@ def _config_class():
         alpha: float = option(1.0, "add-alpha constant for empty_rows=smooth (> 0)")
 
         def __post_init__(self):
+            coerce_fields(self)
             check(self.M >= 2, f"M must be >= 2, got {self.M}")
             check(self.N >= 2, f"N must be >= 2, got {self.N}")
             check(len(self.fixed) == self.N - 2, f"fixed must hold N-2={self.N - 2} values, got {len(self.fixed)}")
@@ -78,6 +79,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--out", metavar="FILE.json", help="write the JSON result here (atomically)")
     p.add_argument("--plot", metavar="FILE.png", help="write the figure here")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out or --plot file")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -94,12 +96,22 @@ def run(args) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
         raise InputError(f"--plot path must end in .png, got {args.plot!r}")
     cfg = from_args(_config_class(), args, base=base, source=source)
+    from ..sizes import check_memory, phase_bytes
+
+    check_memory(phase_bytes(cfg.M, cfg.N, cfg.points, cfg.iterations, cfg.mode, cfg.chains_per_question,
+                             len(cfg.seeds) if cfg.mode == "sampled" else 1),
+                 f"a phase diagram of {cfg.points}x{cfg.points} points, M={cfg.M}, N={cfg.N}, {cfg.iterations} iterations")
     d = phase_diagram(
         cfg.M, cfg.N, fixed=cfg.fixed, points=cfg.points, iterations=cfg.iterations, target=cfg.target,
         mode=cfg.mode, variant=cfg.make_variant(), chains_per_question=cfg.chains_per_question,
         seeds=cfg.seeds, empty_rows=cfg.empty_rows, alpha=cfg.alpha, progress=args.progress,
     )
     result = d.to_json()
+    from ..outputs import check_output_file
+
+    for path in (args.out, args.plot):
+        if path:
+            check_output_file(path, args.overwrite)
     if args.out:
         write_json(args.out, result)
     if args.plot:

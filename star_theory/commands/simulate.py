@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in the --out DIR folder (same config); the result is bit-identical "
                    "to an uninterrupted run")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a previous simulate run in the --out DIR folder (only its own files are removed), or "
+                   "an existing --out FILE.json / --plot FILE.png")
     p.add_argument("--plot", metavar="FILE.png", help="write a figure of the result")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: only on a terminal)")
@@ -48,7 +51,11 @@ def run(args) -> int:
     folder = args.out if args.out and not args.out.lower().endswith(".json") else None
     if args.resume and folder is None:
         raise InputError(f"--resume needs --out DIR, the folder of the run to continue (not a .json file), got --out {args.out!r}")
-    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume)
+    if args.out or args.plot:  # every value is checked before an existing file is refused
+        config.check_memory()
+        config.make_policy(config.make_task()[0])
+        _check_files(args, folder)
+    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite)
     if args.out and folder is None:
         write_json(args.out, result)
     if args.plot:
@@ -60,3 +67,13 @@ def run(args) -> int:
     else:
         print(format_table(result))
     return 0
+
+
+def _check_files(args, folder) -> None:
+    """The single output files: new, or replaced only with --overwrite (before any work)."""
+    from ..outputs import check_output_file
+
+    if args.out and folder is None:
+        check_output_file(args.out, args.overwrite)
+    if args.plot:
+        check_output_file(args.plot, args.overwrite)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import add_arguments, check, from_args, option, to_mapping
+from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class TheoryConfig:
     formula_style: str = option("plain", "style of --show-formulas", choices=("plain", "latex"))
 
     def __post_init__(self):
+        coerce_fields(self)
         check(self.states >= 2, f"states must be >= 2, got {self.states}")
         check(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
         check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
@@ -46,6 +47,7 @@ def register(subparsers) -> None:
         "iterations, from the closed forms (equal to the exact operator).",
     )
     add_arguments(p, TheoryConfig)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file")
     p.set_defaults(func=run)
 
 
@@ -56,7 +58,12 @@ def run(args) -> int:
     from ..io import dumps_json
     from ..model import resolve_lam
 
+    from ..sizes import check_memory, trajectory_bytes
+
     cfg = from_args(TheoryConfig, args, source="theory")
+    if not cfg.show_formulas:
+        check_memory(trajectory_bytes(cfg.steps, cfg.iterations),
+                     f"a trajectory of N={cfg.steps} steps over {cfg.iterations} iterations")
     if cfg.show_formulas:
         from ..derive import format_formulas
 
@@ -70,6 +77,9 @@ def run(args) -> int:
     tr = symmetric_trajectory(cfg.states, cfg.iterations, lam=lam)
     shown = tr.eps if conv == "eps" else tr.lam
     if cfg.plot:
+        from ..outputs import check_output_file
+
+        check_output_file(cfg.plot, getattr(args, "overwrite", False))
         from ..plots.theory import plot_trajectory
 
         label = "eps" if conv == "eps" else "lam"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import os
 
-import matplotlib
-import numpy as np
+# Figures are always rendered to PNG with Agg; a backend named in the environment (possibly one
+# matplotlib rejects on import) plays no part.
+os.environ.pop("MPLBACKEND", None)
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
