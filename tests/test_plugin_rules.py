@@ -265,8 +265,6 @@ def test_checks_take_builtin_variants_as_objects_and_names():
     np.testing.assert_array_equal(c.accuracy, d.accuracy)
 
 
-@pytest.mark.xfail(strict=True, reason="simulate's checkpoint loader (issue 10's code) refuses the NaN that marks "
-                   "'no closed form' in the closed array; allow NaN there, then drop this marker")
 def test_a_rule_without_closed_forms_resumes_from_its_checkpoints(tmp_path):
     register_rule(HALF)
     cfg = SimulateConfig(M=3, N=2, variant="half-star", chains_per_question=8, seeds=(0, 1), iterations=3)
