@@ -65,12 +65,32 @@ class LLMConfig:
         0, "task-agnostic warm-up stage: optimizer steps on deterministic random maps between the levels (0 = off)"
     )
     weight_decay: float = option(0.0, "AdamW weight decay (>= 0)")
+    pretrain_mode: str = option(
+        "weighted", "'weighted': fit the corpus kernel's expected counts (llm/fit.py); 'stream': sampled batches",
+        choices=("weighted", "stream"),
+    )
     # STaR
     iterations: int = option(4, "STaR iterations T (>= 0)")
     samples_per_question: int = option(32, "chains K sampled per question per iteration (>= 1)")
     finetune_steps: int = option(60, "optimizer steps of fine-tuning on the kept transitions per iteration (>= 1)")
     finetune_lr: float = option(1e-3, "learning rate of fine-tuning (constant after warm-up)")
     finetune_batch: int = option(128, "transitions per fine-tuning batch (>= 1)")
+    finetune_mode: str = option(
+        "weighted", "'weighted': count-weighted NLL over distinct transitions; 'examples': one row per transition",
+        choices=("weighted", "examples"),
+    )
+    stop: str = option(
+        "gap", "weighted fits stop on: 'gap' (NLL - entropy < gap_tol), 'steps' (fixed budget), 'plateau'",
+        choices=("gap", "steps", "plateau"),
+    )
+    gap_tol: float = option(1e-3, "stop='gap': nats per transition between the NLL and its minimum (> 0)")
+    patience: int = option(25, "steps between full-loss checks (sampled batches) and plateau window (>= 1)")
+    plateau_tol: float = option(1e-3, "stop='plateau': relative improvement of the best loss over patience steps")
+    sampler: str = option(
+        "trie", "'trie': exact prefix-tree sampler (cost independent of K); 'token': token by token (reference)",
+        choices=("trie", "token"),
+    )
+    temperature: float = option(1.0, "sampling temperature during STaR (> 0; the authors use 0.5)")
     restart: bool = option(
         False, "fine-tune from the pretrained model every iteration (original STaR) instead of continuing"
     )
@@ -89,7 +109,7 @@ class LLMConfig:
         check(2 <= self.base <= 10, f"base must be in 2..10, got {self.base}")
         check(self.lam is None or self.eps is None, "give at most one of lam or eps")
         for name in ("pretrain_steps", "pretrain_batch", "samples_per_question", "finetune_steps",
-                     "finetune_batch", "threads", "batch_size"):
+                     "finetune_batch", "threads", "batch_size", "patience"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
         check(self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}")
@@ -98,6 +118,9 @@ class LLMConfig:
         check(0 <= self.lr_warmup < 1, f"lr_warmup must be in [0, 1), got {self.lr_warmup}")
         check(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
         check(0 < self.init_range <= 1, f"init_range must be in (0, 1], got {self.init_range}")
+        check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
+        check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
+        check(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
         check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
         check(
             self.model in MODEL_PRESETS or os.path.isdir(self.model),
@@ -117,6 +140,15 @@ PRESETS: dict[str, dict] = {
         task="zip", digits=2, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.3,),
         pretrain_steps=600, pretrain_batch=64, pretrain_lr=3e-3, warmup_steps=0, iterations=4,
         samples_per_question=32, finetune_steps=60, finetune_lr=1e-3, finetune_batch=128, device="auto",
+        # the first version's behaviour, which the experiments' cached tiny runs record
+        sampler="token", pretrain_mode="stream", finetune_mode="examples", stop="steps",
+    ),
+    "paper-cpu": dict(
+        task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=3e-3, lr_warmup=0.0,
+        warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie", finetune_mode="weighted",
+        stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=3e-3, finetune_batch=512, batch_size=4096,
+        threads=1, device="auto",
     ),
     "paper": dict(
         task="zip", digits=3, base=2, tokenization="symbol", model="gpt2-small", init_range=0.02,
