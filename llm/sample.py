@@ -1,4 +1,4 @@
-"""Autoregressive chain sampling: token by token (the reference) or from the prefix tree (exact, fast).
+r"""Autoregressive chain sampling: token by token (the reference) or from the prefix tree (exact, fast).
 
 A chain starts at a question ``s0``. Step ``n`` feeds the prompt ``<stepn> ids(s_{n-1}) <sep>``
 and draws ``L_n + 1`` tokens one at a time from the model's softmax (at ``temperature``, default
@@ -162,7 +162,7 @@ def sample_tokens(model, table, questions, generator, device, batch_size=2048, m
 
 
 def failures_before_valid(v: np.ndarray, u: np.ndarray, max_retries: int) -> np.ndarray:
-    """Invalid attempts before the first valid one, capped at ``max_retries + 1`` (= chain invalid).
+    r"""Invalid attempts before the first valid one, capped at ``max_retries + 1`` (= chain invalid).
 
     Attempts are independent and valid with probability ``v``, so the count ``F`` is geometric:
     :math:`\Pr(F \ge k) = (1 - v)^k`; inverse transform of the uniforms ``u`` in (0, 1].
