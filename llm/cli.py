@@ -13,10 +13,10 @@ TASK_FIELDS = ("task", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
 MODEL_FIELDS = ("model", "init_range")
 PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "lr_warmup", "warmup_steps", "weight_decay",
-                   "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol")
+                   "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol", "lr_decay")
 STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
                "restart", "max_retries", "lr_warmup", "weight_decay", "finetune_mode", "stop", "gap_tol",
-               "patience", "plateau_tol", "sampler", "temperature")
+               "patience", "plateau_tol", "lr_decay", "sampler", "temperature")
 RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
 
 

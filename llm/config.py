@@ -85,6 +85,9 @@ class LLMConfig:
     )
     gap_tol: float = option(1e-3, "stop='gap': nats per transition between the NLL and its minimum (> 0)")
     patience: int = option(25, "steps between full-loss checks (sampled batches) and plateau window (>= 1)")
+    lr_decay: bool = option(
+        False, "weighted fits: halve the learning rate when the best loss has not improved for patience steps"
+    )
     plateau_tol: float = option(1e-3, "stop='plateau': relative improvement of the best loss over patience steps")
     sampler: str = option(
         "trie", "'trie': exact prefix-tree sampler (cost independent of K); 'token': token by token (reference)",
@@ -145,9 +148,10 @@ PRESETS: dict[str, dict] = {
     ),
     "paper-cpu": dict(
         task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
-        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=3e-3, lr_warmup=0.0,
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, lr_warmup=0.02,
         warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie", finetune_mode="weighted",
-        stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=3e-3, finetune_batch=512, batch_size=4096,
+        stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512, batch_size=4096,
+        lr_decay=True, patience=50,
         threads=1, device="auto",
     ),
     "paper": dict(

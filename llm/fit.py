@@ -165,7 +165,7 @@ def make_loss(counts, table, device, batch, seed):
 
 def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: float, max_steps: int,
                stop: str = "gap", gap_tol: float = 1e-3, batch: int = 512, seed: int = 0, warmup: float = 0.0,
-               weight_decay: float = 0.0, patience: int = 25, plateau_tol: float = 1e-3,
+               weight_decay: float = 0.0, patience: int = 25, plateau_tol: float = 1e-3, decay: bool = False,
                progress: bool = False, desc: str = "fit") -> FitLog:
     """Train ``model`` in place on the count-weighted NLL of ``counts`` until the stopping rule holds."""
     import torch
@@ -185,22 +185,16 @@ def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: f
     model.to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, max_steps, warmup, "constant"))
+    scale, last_decay = [1.0], 0
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, max_steps, warmup, "constant") * scale[0])
     best = []  # best loss so far, per step (plateau rule)
     bar = tqdm(total=max_steps, desc=desc, disable=not progress, leave=False)
+    every_step = exact_each_step or isinstance(loss_fn, StateLoss)  # the step's loss is the full loss
     for step in range(max_steps):
         loss = loss_fn(model)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        log.steps = step + 1
         value = float(loss.detach())
         log.train.append(value)
-        best.append(min(value, best[-1]) if best else value)
-        bar.update(1)
-        every_step = exact_each_step or isinstance(loss_fn, StateLoss)  # the step's loss is the full loss
+        # 1. the stopping rules, on the current parameters (a fit that already holds takes no step)
         if every_step or (stop == "gap" and step % patience == 0):
             if not every_step:
                 with torch.no_grad():
@@ -210,9 +204,21 @@ def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: f
             if stop == "gap" and log.gaps[-1] < gap_tol:
                 log.stopped = "gap"
                 break
-        if stop == "plateau" and step >= patience and best[-patience - 1] - best[-1] < plateau_tol * abs(best[-1]):
+        if stop == "plateau" and step > patience and best[-patience - 1] - best[-1] < plateau_tol * abs(best[-1]):
             log.stopped = "plateau"
             break
+        # 2. one optimizer step
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        log.steps = step + 1
+        best.append(min(log.train[-1], best[-1]) if best else log.train[-1])
+        if decay and step - last_decay >= patience and best[-patience - 1] <= best[-1]:
+            scale[0] *= 0.5  # no progress over the window: halve the learning rate
+            last_decay = step
+        bar.update(1)
     bar.close()
     model.eval()
     if not isinstance(loss_fn, StateLoss):  # the exact loss at the end (a StateLoss's is measured after)

@@ -129,7 +129,7 @@ def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
     counts = (TransitionCounts.from_policy(source["policy"], task) if "policy" in source
               else TransitionCounts.from_chains(source["chains"]))
     kw = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.lr_warmup,
-              patience=cfg.patience, plateau_tol=cfg.plateau_tol, progress=cfg.progress)
+              patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
     record = {}
     if cfg.warmup_steps:
         warm = TransitionCounts.from_policy(warmup_policy(task, derive_seed(cfg.seed, 0, 2)), task)

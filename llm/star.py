@@ -87,7 +87,9 @@ def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray
     star = task.correct_chains[kept[:, 0]]
     flawed = np.any(kept[:, 1:-1] != star[:, 1:-1], axis=1) if kept.size else np.zeros(0, bool)
     questions = np.unique(s[:, 0])
-    distinct = [len({tuple(r) for r in kept[kept[:, 0] == q]}) for q in questions]
+    chains_kept = np.unique(kept, axis=0) if kept.size else kept  # distinct kept chains, sorted by question
+    distinct = np.bincount(np.searchsorted(questions, chains_kept[:, 0]), minlength=questions.size) if kept.size \
+        else np.zeros(questions.size, dtype=np.int64)
     rejected = chains.valid & ~correct
     figures = {
         "chains": int(len(s)),
@@ -146,7 +148,7 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
             log = fit_counts(
                 model, counts, table, device, cfg.finetune_lr, cfg.finetune_steps, stop=cfg.stop,
                 gap_tol=cfg.gap_tol, batch=cfg.finetune_batch, seed=seed, warmup=cfg.lr_warmup,
-                weight_decay=cfg.weight_decay, patience=cfg.patience, plateau_tol=cfg.plateau_tol,
+                weight_decay=cfg.weight_decay, patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay,
                 progress=cfg.progress, desc=f"fine-tune {t}",
             )
             out.update(log.record("train"))
