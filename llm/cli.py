@@ -62,7 +62,7 @@ def register(subparsers) -> None:
     q.set_defaults(func=_run)
 
     q = sub.add_parser("bench", help="sampling and training throughput on the current device (JSON)")
-    _add(q, TASK_FIELDS + MODEL_FIELDS + ("samples_per_question",) + RUNTIME_FIELDS)
+    _add(q, TASK_FIELDS + MODEL_FIELDS + ("samples_per_question", "finetune_batch") + RUNTIME_FIELDS)
     q.add_argument("--repeats", type=int, default=3, help="timed repetitions (best is reported)")
     q.set_defaults(func=_bench)
 
