@@ -13,7 +13,7 @@ with equality exactly at the empirical kernel (and ``<eos>`` certain after a sta
 gap :math:`\mathcal L - H` (nats per transition) measures how far the model is from the
 maximum-likelihood refit the analysis assumes; training stops when it falls under ``gap_tol``
 (``stop="gap"``), after a fixed budget (``stop="steps"``), or when the loss plateaus
-(``stop="plateau"``: less than ``plateau_tol`` relative improvement of the best loss over the last
+(``stop="plateau"``: less than ``plateau_tol`` nats of improvement of the best loss over the last
 ``patience`` steps, the authors' rule). ``max_steps`` caps every rule.
 
 Two exact ways to compute :math:`\mathcal L`, never duplicating a row:
@@ -204,7 +204,7 @@ def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: f
             if stop == "gap" and log.gaps[-1] < gap_tol:
                 log.stopped = "gap"
                 break
-        if stop == "plateau" and step > patience and best[-patience - 1] - best[-1] < plateau_tol * abs(best[-1]):
+        if stop == "plateau" and step > patience and best[-patience - 1] - best[-1] < plateau_tol:
             log.stopped = "plateau"
             break
         # 2. one optimizer step

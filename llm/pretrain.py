@@ -99,6 +99,9 @@ def pretrain(cfg: LLMConfig, out: str | Path) -> dict:
     )
     t0 = time.perf_counter()
     if cfg.pretrain_mode == "weighted":
+        if world > 1:
+            raise InputError("pretrain_mode='weighted' fits the whole corpus in one process; use "
+                             "--pretrain-mode stream under torchrun")
         return _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, world,
                        *fit_corpus(cfg, model, text_task, table, source, device), t0)
     if cfg.warmup_steps:
