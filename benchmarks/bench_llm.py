@@ -4,7 +4,9 @@
 
 is ``rlstar llm bench`` with the same flags. It prints chains/s for batched sampling, batched
 sampling without the key/value cache and one-chain-at-a-time sampling, tokens/s of training,
-and the ratios batched/unbatched and cache/no-cache.
+and the ratios batched/unbatched and cache/no-cache; and, in the same run, chains/s of the exact
+prefix-tree sampler against the token-by-token one (``ratio_trie_vs_token``) and transitions/s
+of count-weighted against per-example fine-tuning (``ratio_weighted_vs_examples``).
 """
 
 import sys

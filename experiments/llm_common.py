@@ -26,7 +26,8 @@ def llm_config(base: dict, seed: int, device: str, progress: bool):
     """The tiny-preset config with ``base`` overrides (lam as a tuple), the seed and the device."""
     from llm.config import make_config
 
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()
+              if k not in ("seed", "device", "progress")}  # a preset's runtime values give way to the context's
     return make_config(preset_name="tiny", seed=seed, device=device, progress=progress, **values)
 
 
@@ -62,6 +63,7 @@ def simulated_from_kernel(policy, task, K: int, iterations: int, seeds) -> dict:
     acc = np.empty((len(seeds), iterations + 1))
     share = np.empty((len(seeds), iterations + 1))
     lam = np.full((len(seeds), iterations + 1, task.n_steps), np.nan)
+    dist = np.full((len(seeds), iterations + 1, task.n_steps), np.nan)
     for i, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
         p = policy
@@ -69,12 +71,15 @@ def simulated_from_kernel(policy, task, K: int, iterations: int, seeds) -> dict:
             acc[i, t] = accuracy(p, task)
             share[i, t] = flawed_chain_share(p, task)
             if task.is_bijective():
-                lam[i, t] = fit_symmetric(p, task).lam
+                fit = fit_symmetric(p, task)
+                lam[i, t], dist[i, t] = fit.lam, fit.distance
             if t < iterations:
                 p = star.sampled_step(p, task, K, rng, "keep", 1.0).policy
     lo, hi = np.percentile(acc, [5, 95], axis=0)
     return {"seeds": list(seeds), "accuracy_runs": acc, "mean": acc.mean(axis=0), "lo": lo, "hi": hi,
             "lam_mean": np.nanmean(lam, axis=0) if task.is_bijective() else None,
+            "lam_runs": lam if task.is_bijective() else None,
+            "distance_runs": dist if task.is_bijective() else None,
             "flawed_share_mean": share.mean(axis=0), "flawed_share_lo": np.percentile(share, 5, axis=0),
             "flawed_share_hi": np.percentile(share, 95, axis=0)}
 

@@ -3,7 +3,14 @@
 * sampling: chains per second, batched (all chains of a step in one forward pass per token,
   with the key/value cache) against one chain at a time (same code, batch of 1) — the ratio is
   what batching buys; also batched without the KV cache (re-running the prefix every token);
-* training: tokens per second of the training loop on pretraining batches.
+* training: tokens per second of the training loop on pretraining batches;
+* the exact fast paths against their references, as ratios: chains/s of the prefix-tree sampler
+  (``sampler="trie"``, every chain of ``questions x samples_per_question``) against the batched
+  token-by-token sampler (timed on at most ``token_chains`` of them: its rate does not depend on
+  the count), and transitions/s of count-weighted fine-tuning (one full-batch step covers the
+  whole multiset of transitions; :mod:`llm.fit`) against per-example fine-tuning (one step covers
+  ``finetune_batch`` transitions). The multiset is every transition of ``questions x
+  samples_per_question`` chains of the corpus policy ``lam = 0.3``.
 
 The model is a fresh preset model (throughput does not depend on the weights).
 """
@@ -24,7 +31,7 @@ def _best(fn, repeats: int) -> float:
     return best
 
 
-def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32) -> dict:
+def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: int = 4096) -> dict:
     """Sampling (batched / unbatched / no-cache) and training throughput for ``cfg``'s model."""
     import torch
     from star_theory import mixture_policy
@@ -46,6 +53,7 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32) -> dict:
     model = build_model(cfg.model if cfg.model in ("tiny", "small", "gpt2-small") else "tiny", len(tok), tok,
                         cfg.init_range).to(device).eval()
     questions = np.repeat(np.arange(tt.task.sizes[0]), cfg.samples_per_question)
+    questions = questions[np.linspace(0, questions.size - 1, min(token_chains, questions.size)).astype(int)]
     gen = generator(device, cfg.seed)
 
     def batched(use_cache=True):
@@ -77,4 +85,41 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32) -> dict:
     }
     out["ratio_batched_vs_unbatched"] = out["sampling_batched_chains_per_s"] / out["sampling_unbatched_chains_per_s"]
     out["ratio_kv_cache_vs_no_cache"] = out["sampling_batched_chains_per_s"] / out["sampling_batched_no_cache_chains_per_s"]
+    out.update(exact_paths(cfg, model, tt, table, device, gen, repeats, token_chains))
+    return out
+
+
+def exact_paths(cfg, model, tt, table, device, gen, repeats: int, token_chains: int) -> dict:
+    """Trie against token-by-token sampling, count-weighted against per-example fine-tuning."""
+    from star_theory import mixture_policy, sample_chains as tabular_chains
+
+    from .data import TransitionCounts, chain_transitions, transition_batches
+    from .fit import fit_counts
+    from .sample import sample_chains
+    from .train import train
+
+    questions = np.repeat(np.arange(tt.task.sizes[0]), cfg.samples_per_question)
+    few = questions[np.linspace(0, questions.size - 1, min(token_chains, questions.size)).astype(int)]
+    t_trie = _best(lambda: sample_chains(model, table, questions, gen, device, cfg.batch_size, sampler="trie"), repeats)
+    t_token = _best(lambda: sample_chains(model, table, few, gen, device, cfg.batch_size, sampler="token"), repeats)
+    chains = tabular_chains(mixture_policy(tt.task, lam=0.3), tt.task, questions, np.random.default_rng(cfg.seed))
+    counts = TransitionCounts.from_chains(chains)
+    steps = 5
+    t_weighted = _best(lambda: fit_counts(model, counts, table, device, 1e-4, steps, stop="steps",
+                                          batch=cfg.finetune_batch), repeats)
+    transitions = chain_transitions(chains)
+    t_examples = _best(lambda: train(model, transition_batches(table, transitions, cfg.finetune_batch, steps, 0),
+                                     steps, 1e-4, device, schedule="constant"), repeats)
+    out = {
+        "trie_chains": int(questions.size),
+        "trie_chains_per_s": questions.size / t_trie,
+        "token_chains": int(few.size),
+        "token_chains_per_s": few.size / t_token,
+        "finetune_transitions": int(counts.total),
+        "finetune_distinct_rows": int(counts.counts.size),
+        "weighted_transitions_per_s": steps * counts.total / t_weighted,
+        "examples_transitions_per_s": steps * cfg.finetune_batch / t_examples,
+    }
+    out["ratio_trie_vs_token"] = out["trie_chains_per_s"] / out["token_chains_per_s"]
+    out["ratio_weighted_vs_examples"] = out["weighted_transitions_per_s"] / out["examples_transitions_per_s"]
     return out

@@ -12,9 +12,11 @@ import sys
 TASK_FIELDS = ("task", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
 MODEL_FIELDS = ("model", "init_range")
-PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "lr_warmup", "warmup_steps", "weight_decay")
+PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "lr_warmup", "warmup_steps", "weight_decay",
+                   "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol", "lr_decay")
 STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
-               "restart", "max_retries", "lr_warmup", "weight_decay")
+               "restart", "max_retries", "lr_warmup", "weight_decay", "finetune_mode", "stop", "gap_tol",
+               "patience", "plateau_tol", "lr_decay", "sampler", "temperature")
 RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
 
 
@@ -27,7 +29,7 @@ def _add(parser, fields):
 
     names = {f.name for f in dc_fields(LLMConfig)}
     add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields)))
-    parser.add_argument("--preset", default=None, help="named settings: tiny (CPU, minutes) or paper (GPU)")
+    parser.add_argument("--preset", default=None, help="named settings: tiny (CPU, a minute), paper-cpu (CPU, minutes) or paper (GPU)")
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
 
 
@@ -51,7 +53,7 @@ def register(subparsers) -> None:
     q.set_defaults(func=_star)
 
     q = sub.add_parser("measure", help="measure a checkpoint as a tabular policy (exact kernels, lam, accuracy)")
-    _add(q, ("samples_per_question", "max_retries") + RUNTIME_FIELDS)
+    _add(q, ("samples_per_question", "max_retries", "sampler", "temperature") + RUNTIME_FIELDS)
     q.add_argument("--checkpoint", required=True, help="checkpoint folder")
     q.add_argument("--out", default=None, help="write the JSON here (default: stdout); a new file")
     q.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -65,7 +67,7 @@ def register(subparsers) -> None:
     q.set_defaults(func=_run)
 
     q = sub.add_parser("bench", help="sampling and training throughput on the current device (JSON)")
-    _add(q, TASK_FIELDS + MODEL_FIELDS + ("samples_per_question",) + RUNTIME_FIELDS)
+    _add(q, TASK_FIELDS + MODEL_FIELDS + ("samples_per_question", "finetune_batch") + RUNTIME_FIELDS)
     q.add_argument("--repeats", type=int, default=3, help="timed repetitions (best is reported)")
     q.set_defaults(func=_bench)
 
@@ -182,7 +184,8 @@ def _measure(args) -> int:
     result.update(measure(model, text_task, table, device, cfg.batch_size).record())
     questions = np.repeat(np.flatnonzero(text_task.task.question_dist > 0), cfg.samples_per_question)
     chains = sample_chains(model, table, questions, generator(device, derive_seed(cfg.seed, 0, 9)), device,
-                           cfg.batch_size, cfg.max_retries, progress=cfg.progress)
+                           cfg.batch_size, cfg.max_retries, progress=cfg.progress, sampler=cfg.sampler,
+                           temperature=cfg.temperature)
     result.update(chain_figures(chains, text_task.task, cfg.samples_per_question)[0])
     if args.out:
         write_json(args.out, result)
@@ -193,6 +196,7 @@ def _measure(args) -> int:
 
 def _run(args) -> int:
     import os
+    import time
 
     from .config import to_record
     from .files import claim_run
@@ -204,14 +208,18 @@ def _run(args) -> int:
     from .files import check_llm_memory
 
     check_llm_memory(cfg)
+    t0 = time.perf_counter()
     with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run:
         finished = os.path.isfile(os.path.join(pre, "pretrain.json"))
         if run.fresh or not finished:  # a pretraining that was cut short is our own to redo
             pretrain(cfg, pre, overwrite=not run.fresh)
+        t1 = time.perf_counter()
         records = run_star(cfg, pre, star, resume=args.resume and not run.fresh)
     last = records[-1]
+    walls = {"pretrain": t1 - t0, "star": time.perf_counter() - t1}
+    walls |= {k: sum(r.get(f"{k}_wall_s", 0.0) for r in records) for k in ("train", "measure", "sample")}
     _print_json({k: last.get(k) for k in ("iteration", "sampled_accuracy", "exact_accuracy", "lam", "kept")}
-                | {"figure": os.path.join(star, "star.png")})
+                | {"wall_s": walls, "figure": os.path.join(star, "star.png")})
     return 0
 
 

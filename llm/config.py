@@ -11,10 +11,19 @@ Presets (``PRESETS``):
   ``M = 16`` states per level), ``state`` tokenization (one token per state: the transformer's
   next-state softmax can hold any kernel), a 2-layer GPT-2 of width 64 initialised with std 0.1
   (with GPT-2's 0.02 it sits on the uniform plateau for hundreds of steps), corpus ``lam = 0.3``.
+* ``paper-cpu``: the analysis's scale on a CPU in about 2 minutes: zip ``D = 3`` (``N = 3``,
+  ``M = 64``), ``state`` tokens, the tiny model, every question x 4,096 chains per iteration drawn
+  by the exact trie sampler, pretraining and every refit as count-weighted fits stopped when the
+  NLL is within ``gap_tol = 1e-3`` nats of the kept set's entropy (:mod:`llm.fit`), 10
+  iterations, corpus ``lam = 0.2`` (``--lam 0.1`` for the second curve).
+* ``paper-cpu-authors``: the same task with the authors' protocol: restart from the pretrained
+  model every iteration, sampling temperature 0.5, fits stopped when the loss plateaus.
 * ``paper``: the analysis's scale, for a GPU. Same task, ``symbol`` tokenization (one token per
   character, as in the analysis), GPT-2 small's shape (12 layers, width 768), a task-agnostic
   warm-up stage (random deterministic maps between the levels) before the corpus, corpus
-  ``lam = 0.2`` (run again with ``--lam 0.1`` for the second curve), 2,000 chains per question.
+  ``lam = 0.2`` (run again with ``--lam 0.1`` for the second curve), 4,096 chains per question,
+  the trie sampler and full-batch count-weighted fits (every distinct transition in one batch),
+  bf16 autocast on CUDA.
 """
 
 from __future__ import annotations
@@ -66,12 +75,35 @@ class LLMConfig:
         0, "task-agnostic warm-up stage: optimizer steps on deterministic random maps between the levels (0 = off)"
     )
     weight_decay: float = option(0.0, "AdamW weight decay (>= 0)")
+    pretrain_mode: str = option(
+        "weighted", "'weighted': fit the corpus kernel's expected counts (llm/fit.py); 'stream': sampled batches",
+        choices=("weighted", "stream"),
+    )
     # STaR
     iterations: int = option(4, "STaR iterations T (>= 0)")
     samples_per_question: int = option(32, "chains K sampled per question per iteration (>= 1)")
     finetune_steps: int = option(60, "optimizer steps of fine-tuning on the kept transitions per iteration (>= 1)")
     finetune_lr: float = option(1e-3, "learning rate of fine-tuning (constant after warm-up)")
     finetune_batch: int = option(128, "transitions per fine-tuning batch (>= 1)")
+    finetune_mode: str = option(
+        "weighted", "'weighted': count-weighted NLL over distinct transitions; 'examples': one row per transition",
+        choices=("weighted", "examples"),
+    )
+    stop: str = option(
+        "gap", "weighted fits stop on: 'gap' (NLL - entropy < gap_tol), 'steps' (fixed budget), 'plateau'",
+        choices=("gap", "steps", "plateau"),
+    )
+    gap_tol: float = option(1e-3, "stop='gap': nats per transition between the NLL and its minimum (> 0)")
+    patience: int = option(25, "steps between full-loss checks (sampled batches) and plateau window (>= 1)")
+    lr_decay: bool = option(
+        False, "weighted fits: halve the learning rate when the best loss has not improved for patience steps"
+    )
+    plateau_tol: float = option(1e-3, "stop='plateau': nats of improvement of the best loss over patience steps")
+    sampler: str = option(
+        "trie", "'trie': exact prefix-tree sampler (cost independent of K); 'token': token by token (reference)",
+        choices=("trie", "token"),
+    )
+    temperature: float = option(1.0, "sampling temperature during STaR (> 0; the authors use 0.5)")
     restart: bool = option(
         False, "fine-tune from the pretrained model every iteration (original STaR) instead of continuing"
     )
@@ -91,7 +123,7 @@ class LLMConfig:
         check(2 <= self.base <= 10, f"base must be in 2..10, got {self.base}")
         check(self.lam is None or self.eps is None, "give at most one of lam or eps")
         for name in ("pretrain_steps", "pretrain_batch", "samples_per_question", "finetune_steps",
-                     "finetune_batch", "threads", "batch_size"):
+                     "finetune_batch", "threads", "batch_size", "patience"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
         check(self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}")
@@ -101,6 +133,9 @@ class LLMConfig:
         check(0 <= self.lr_warmup < 1, f"lr_warmup must be in [0, 1), got {self.lr_warmup}")
         check(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
         check(0 < self.init_range <= 1, f"init_range must be in (0, 1], got {self.init_range}")
+        check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
+        check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
+        check(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
         check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
         check(
             self.model in MODEL_PRESETS or os.path.isdir(self.model),
@@ -120,12 +155,33 @@ PRESETS: dict[str, dict] = {
         task="zip", digits=2, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.3,),
         pretrain_steps=600, pretrain_batch=64, pretrain_lr=3e-3, warmup_steps=0, iterations=4,
         samples_per_question=32, finetune_steps=60, finetune_lr=1e-3, finetune_batch=128, device="auto",
+        # the first version's behaviour, which the experiments' cached tiny runs record
+        sampler="token", pretrain_mode="stream", finetune_mode="examples", stop="steps",
+    ),
+    "paper-cpu": dict(
+        task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, lr_warmup=0.02,
+        warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie", finetune_mode="weighted",
+        stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512, batch_size=4096,
+        lr_decay=True, patience=50,
+        threads=1, device="auto",
+    ),
+    # the authors' protocol on the paper-cpu task: restart from the pretrained model every iteration,
+    # sample at temperature 0.5, fit until the loss plateaus (their sampler is teacher-forced on the
+    # ground-truth prefix; ours stays autoregressive: docs/llm.md)
+    "paper-cpu-authors": dict(
+        task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, lr_warmup=0.02,
+        warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie", finetune_mode="weighted",
+        stop="plateau", plateau_tol=1e-3, gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512,
+        batch_size=4096, lr_decay=True, patience=50, restart=True, temperature=0.5, threads=1, device="auto",
     ),
     "paper": dict(
         task="zip", digits=3, base=2, tokenization="symbol", model="gpt2-small", init_range=0.02,
-        lam=(0.2,), warmup_steps=2000, pretrain_steps=20000, pretrain_batch=256, pretrain_lr=3e-4, lr_warmup=0.05, iterations=10,
-        samples_per_question=2000, finetune_steps=1000, finetune_lr=1e-4, finetune_batch=512,
-        batch_size=16384, device="auto",
+        lam=(0.2,), warmup_steps=2000, pretrain_steps=20000, pretrain_batch=8192, pretrain_lr=3e-4, lr_warmup=0.05,
+        iterations=10, samples_per_question=4096, finetune_steps=2000, finetune_lr=1e-4, finetune_batch=16384,
+        batch_size=16384, device="auto", sampler="trie", pretrain_mode="weighted", finetune_mode="weighted",
+        stop="gap", gap_tol=1e-3, lr_decay=True, patience=50,
     ),
 }
 

@@ -120,3 +120,71 @@ def transition_batches(table: StateTable, transitions, batch: int, steps: int, s
         idx = order[pos : pos + batch]
         pos += idx.size
         yield encode_steps(table, n_steps[idx], prev[idx], nxt[idx])
+
+
+@dataclass
+class TransitionCounts:
+    """A multiset of transitions as distinct triples ``(n, s, s')`` with their counts (or weights).
+
+    Training on it is the count-weighted NLL :math:`-\\sum c\\,\\log p(s' \\mid n, s) / \\sum c`, the
+    SFT loss of the multiset without duplicated rows. Its minimum over all kernels is the
+    conditional entropy of the empirical kernel (:meth:`entropy`), reached at that kernel.
+    """
+
+    steps: np.ndarray
+    prev: np.ndarray
+    nxt: np.ndarray
+    counts: np.ndarray  # float weights >= 0 (integer counts for kept chains)
+
+    @classmethod
+    def from_chains(cls, chains: np.ndarray) -> "TransitionCounts":
+        """The transitions of chains ``(C, N+1)``, grouped into distinct triples."""
+        steps, prev, nxt = chain_transitions(chains)
+        if steps.size == 0:
+            z = np.zeros(0, dtype=np.int64)
+            return cls(z, z, z, np.zeros(0))
+        triples, counts = np.unique(np.stack([steps, prev, nxt], axis=1), axis=0, return_counts=True)
+        return cls(triples[:, 0], triples[:, 1], triples[:, 2], counts.astype(np.float64))
+
+    @classmethod
+    def from_policy(cls, policy, task) -> "TransitionCounts":
+        """Expected transitions of one chain of ``policy`` from questions ~ rho (infinite corpus).
+
+        Weight of ``(n, s, s')`` = :math:`\\Pr(s_{n-1} = s)\\,P_n(s' \\mid s)`, so each step sums to 1.
+        """
+        parts, marginal = [], np.asarray(task.question_dist, dtype=np.float64)
+        for n, K in enumerate(policy.kernels, start=1):
+            w = marginal[:, None] * K  # (|S_{n-1}|, |S_n|)
+            s, s2 = np.nonzero(w > 0)
+            parts.append((np.full(s.size, n), s, s2, w[s, s2]))
+            marginal = marginal @ K
+        return cls(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
+
+    @property
+    def total(self) -> float:
+        return float(self.counts.sum())
+
+    def row_totals(self) -> np.ndarray:
+        """Total count of each triple's row ``(n, s)`` (aligned with the triples)."""
+        key = self.steps * (int(self.prev.max(initial=0)) + 1) + self.prev
+        _, inv = np.unique(key, return_inverse=True)
+        return np.bincount(inv, weights=self.counts)[inv]
+
+    def entropy(self) -> float:
+        """Conditional entropy of the empirical kernel, nats per transition: the smallest NLL."""
+        if self.total == 0:
+            return 0.0
+        c = self.counts
+        return float(-(c * np.log(c / self.row_totals())).sum() / c.sum())
+
+    def kernels(self, sizes) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Empirical kernels per step (rows normalised; unvisited rows zero) and their row counts."""
+        kernels, totals = [], []
+        for n in range(1, len(sizes)):
+            k = np.zeros((sizes[n - 1], sizes[n]))
+            sel = self.steps == n
+            np.add.at(k, (self.prev[sel], self.nxt[sel]), self.counts[sel])
+            tot = k.sum(axis=1)
+            kernels.append(np.divide(k, tot[:, None], out=np.zeros_like(k), where=tot[:, None] > 0))
+            totals.append(tot)
+        return kernels, totals

@@ -34,8 +34,12 @@ from .data import IGNORE, encode_steps
 from .tokenizer import StateTable
 
 
-def sequence_logprob(model, batch, device) -> np.ndarray:
-    """Summed log-probability of the labelled tokens of every row of ``batch`` (teacher forcing)."""
+def sequence_logprob(model, batch, device, temperature: float = 1.0) -> np.ndarray:
+    """Summed log-probability of the labelled tokens of every row of ``batch`` (teacher forcing).
+
+    With ``temperature`` T, each token's distribution is the softmax of the logits divided by T
+    (what a sampler at temperature T draws from, token by token).
+    """
     import torch
 
     from .device import autocast
@@ -43,23 +47,29 @@ def sequence_logprob(model, batch, device) -> np.ndarray:
     inputs = batch.to(device)
     with torch.no_grad(), autocast(device):
         logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
-    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    logp = torch.log_softmax(logits[:, :-1].float() / temperature, dim=-1)
     labels = inputs["labels"][:, 1:]
     mask = labels != IGNORE
     tok = logp.gather(2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return (tok * mask).sum(dim=1).double().cpu().numpy()
 
 
-def step_log_scores(model, table: StateTable, n: int, device, batch_size: int = 2048) -> np.ndarray:
-    r""":math:`\log q_n(s' \mid s)` for all pairs (shape ``(|S_{n-1}|, |S_n|)``)."""
-    M0, M1 = table.ids[n - 1].shape[0], table.ids[n].shape[0]
-    prev = np.repeat(np.arange(M0), M1)
+def step_log_scores(
+    model, table: StateTable, n: int, device, batch_size: int = 2048, rows=None, temperature: float = 1.0
+) -> np.ndarray:
+    r""":math:`\log q_n(s' \mid s)` for all pairs (shape ``(|S_{n-1}|, |S_n|)``).
+
+    ``rows``: only these previous states ``s`` (shape ``(len(rows), |S_n|)``); default all.
+    """
+    states = np.arange(table.ids[n - 1].shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    M0, M1 = states.size, table.ids[n].shape[0]
+    prev = np.repeat(states, M1)
     nxt = np.tile(np.arange(M1), M0)
     out = np.empty(prev.size)
     for start in range(0, prev.size, batch_size):
         sl = slice(start, start + batch_size)
         batch = encode_steps(table, np.full(prev[sl].size, n), prev[sl], nxt[sl])
-        out[sl] = sequence_logprob(model, batch, device)
+        out[sl] = sequence_logprob(model, batch, device, temperature)
     return out.reshape(M0, M1)
 
 
@@ -75,6 +85,7 @@ class Measurement:
     lam: np.ndarray | None  # (N,) fitted lam_n (bijective tasks), else None
     eps: np.ndarray | None
     distance: np.ndarray | None  # (N,) mean TV distance of each kernel from its symmetric fit
+    log_scores: list | None = None  # per step, log q_n(s' | s) before normalisation ((|S_{n-1}|, |S_n|))
 
     def record(self) -> dict:
         """The JSON-ready figures (no kernels)."""
@@ -92,9 +103,10 @@ class Measurement:
 def measure(model, text_task, table: StateTable, device, batch_size: int = 2048) -> Measurement:
     """Exact per-step kernels of ``model`` on ``text_task`` and the figures computed from them."""
     model.eval()
-    kernels, valid = [], []
+    kernels, valid, scores = [], [], []
     for n in range(1, text_task.n_steps + 1):
         logq = step_log_scores(model, table, n, device, batch_size)
+        scores.append(logq)
         top = logq.max(axis=1, keepdims=True)
         q = np.exp(logq - top)
         kernels.append(q / q.sum(axis=1, keepdims=True))
@@ -112,4 +124,5 @@ def measure(model, text_task, table: StateTable, device, batch_size: int = 2048)
         lam=None if fit is None else fit.lam,
         eps=None if fit is None else fit.eps,
         distance=None if fit is None else fit.distance,
+        log_scores=scores,
     )

@@ -109,6 +109,12 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
         policy=source.get("policy"), chains=source.get("chains"),
     )
     t0 = time.perf_counter()
+    if cfg.pretrain_mode == "weighted":
+        if world > 1:
+            raise InputError("pretrain_mode='weighted' fits the whole corpus in one process; use "
+                             "--pretrain-mode stream under torchrun")
+        return _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, world,
+                       *fit_corpus(cfg, model, text_task, table, source, device), t0)
     if cfg.warmup_steps:
         warm = ChainStream(
             table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 3, rank),
@@ -123,6 +129,34 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
         warmup=cfg.lr_warmup, weight_decay=cfg.weight_decay, schedule="cosine",
         progress=cfg.progress and rank == 0, desc="pretrain",
     )
+    return _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, world, log.losses,
+                   {"tokens": log.tokens * world}, t0)
+
+
+def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
+    """Pretraining as a count-weighted fit (:mod:`llm.fit`): the corpus policy's expected transitions
+    (or the corpus file's counts), after the warm-up maps the same way; returns (losses, record)."""
+    from .data import TransitionCounts
+    from .fit import fit_counts
+
+    task = text_task.task
+    counts = (TransitionCounts.from_policy(source["policy"], task) if "policy" in source
+              else TransitionCounts.from_chains(source["chains"]))
+    kw = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.lr_warmup,
+              patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
+    record = {}
+    if cfg.warmup_steps:
+        warm = TransitionCounts.from_policy(warmup_policy(task, derive_seed(cfg.seed, 0, 2)), task)
+        record.update(fit_counts(model, warm, table, device, cfg.pretrain_lr, cfg.warmup_steps,
+                                 seed=derive_seed(cfg.seed, 0, 3), desc="warm-up", **kw).record("warmup"))
+    log = fit_counts(model, counts, table, device, cfg.pretrain_lr, cfg.pretrain_steps, seed=derive_seed(cfg.seed, 0, 1),
+                     weight_decay=cfg.weight_decay, desc="pretrain", **kw)
+    record.update(log.record("fit"))
+    return log.train, record
+
+
+def _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, world, losses, fit_record, t0):
+    """Check the ranks agree, measure the model, save the checkpoint and ``pretrain.json``."""
     wall = time.perf_counter() - t0
     digests = [parameter_digest(model)]
     if world > 1:
@@ -136,7 +170,7 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
         from .measure import measure
 
         m = measure(model, text_task, table, device, cfg.batch_size)
-        losses = np.asarray(log.losses)
+        losses = np.asarray(losses)
         k = max(1, len(losses) // 20)
         summary = {
             "config": to_record(cfg),
@@ -147,7 +181,7 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
             "loss_first": float(losses[:k].mean()),
             "loss_last": float(losses[-k:].mean()),
             "loss_curve": losses[::k],
-            "tokens": log.tokens * world,
+            **fit_record,
             "wall_s": wall,
             "measured": m.record(),
         }

@@ -40,9 +40,10 @@ from star_theory import InputError
 from star_theory.io import atomic_write_bytes, atomic_write_text, dumps_json, write_json
 
 from .config import LLMConfig, to_record
-from .data import chain_transitions, transition_batches
+from .data import TransitionCounts, chain_transitions, transition_batches
 from .device import derive_seed, generator, resolve_device, set_threads
 from .files import atomic_dir, check_resume, claim_run, load_array, read_metrics, read_run_json, save_array, validate_kept
+from .fit import fit_counts, refit_figures
 from .measure import measure
 from .model import load_checkpoint, save_checkpoint
 from .sample import SampledChains, sample_chains
@@ -85,7 +86,9 @@ def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray
     star = task.correct_chains[kept[:, 0]]
     flawed = np.any(kept[:, 1:-1] != star[:, 1:-1], axis=1) if kept.size else np.zeros(0, bool)
     questions = np.unique(s[:, 0])
-    distinct = [len({tuple(r) for r in kept[kept[:, 0] == q]}) for q in questions]
+    chains_kept = np.unique(kept, axis=0) if kept.size else kept  # distinct kept chains, sorted by question
+    distinct = np.bincount(np.searchsorted(questions, chains_kept[:, 0]), minlength=questions.size) if kept.size \
+        else np.zeros(questions.size, dtype=np.int64)
     rejected = chains.valid & ~correct
     figures = {
         "chains": int(len(s)),
@@ -127,6 +130,43 @@ def _rebuild_jsonl(out: Path, write: bool = True) -> list[dict]:
         return records
     atomic_write_text(out / "metrics.jsonl", "".join(dumps_json(r, indent=None) + "\n" for r in records))
     return records
+
+
+def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> dict:
+    """Fine-tune ``model`` in place on the transitions of the ``kept`` chains; returns the record's figures.
+
+    ``finetune_mode="weighted"``: the count-weighted fit of :mod:`llm.fit` (distinct transitions,
+    stopped by ``stop``); ``"examples"``: ``finetune_steps`` batches of individual transitions.
+    """
+    import torch
+
+    seed = derive_seed(cfg.seed, t, FINETUNE)
+    if cfg.finetune_mode == "weighted":
+        counts = TransitionCounts.from_chains(kept)
+        out = {"train_examples": int(counts.total)}
+        if counts.total:
+            torch.manual_seed(seed)
+            log = fit_counts(
+                model, counts, table, device, cfg.finetune_lr, cfg.finetune_steps, stop=cfg.stop,
+                gap_tol=cfg.gap_tol, batch=cfg.finetune_batch, seed=seed, warmup=cfg.lr_warmup,
+                weight_decay=cfg.weight_decay, patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay,
+                progress=cfg.progress, desc=f"fine-tune {t}",
+            )
+            out.update(log.record("train"))
+            out["train_loss_last"] = log.train[-1]
+        return out
+    transitions = chain_transitions(kept)
+    out = {"train_examples": int(transitions[0].size)}
+    if transitions[0].size:
+        torch.manual_seed(seed)
+        batches = transition_batches(table, transitions, cfg.finetune_batch, cfg.finetune_steps, seed)
+        log = train(
+            model, batches, cfg.finetune_steps, cfg.finetune_lr, device, warmup=cfg.lr_warmup,
+            weight_decay=cfg.weight_decay, schedule="constant", progress=cfg.progress, desc=f"fine-tune {t}",
+        )
+        out["train_loss_last"] = log.losses[-1]
+        out["train_tokens"] = log.tokens
+    return out
 
 
 def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLike, resume: bool = False,
@@ -204,37 +244,27 @@ def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> list[dict]
         if t > 0:
             if cfg.restart:
                 model.load_state_dict(pretrained_state)
-            transitions = chain_transitions(kept)
-            record["train_examples"] = int(transitions[0].size)
-            if transitions[0].size:
-                t0 = time.perf_counter()
-                torch.manual_seed(derive_seed(cfg.seed, t, FINETUNE))
-                batches = transition_batches(
-                    table, transitions, cfg.finetune_batch, cfg.finetune_steps, derive_seed(cfg.seed, t, FINETUNE)
-                )
-                log = train(
-                    model, batches, cfg.finetune_steps, cfg.finetune_lr, device, warmup=cfg.lr_warmup,
-                    weight_decay=cfg.weight_decay, schedule="constant", progress=cfg.progress,
-                    desc=f"fine-tune {t}",
-                )
-                train_wall = time.perf_counter() - t0
-                record["train_loss_last"] = log.losses[-1]
-                record["train_tokens"] = log.tokens
+            t0 = time.perf_counter()
+            record.update(finetune(cfg, model, kept, table, device, t))
+            train_wall = time.perf_counter() - t0
         record["train_wall_s"] = train_wall
-        # 2. sample K chains per question and keep the correct ones
-        t0 = time.perf_counter()
-        chains = sample_chains(
-            model, table, questions, generator(device, derive_seed(cfg.seed, t, SAMPLE)), device,
-            batch_size=cfg.batch_size, max_retries=cfg.max_retries, progress=cfg.progress,
-        )
-        record["sample_wall_s"] = time.perf_counter() - t0
-        figures, kept = chain_figures(chains, task, cfg.samples_per_question)
-        record.update(figures)
-        # 3. measure the model exactly
+        # 2. measure the model exactly
         t0 = time.perf_counter()
         m = measure(model, text_task, table, device, cfg.batch_size)
         record.update(m.record())
         record["measure_wall_s"] = time.perf_counter() - t0
+        if t > 0:
+            record.update(refit_figures(TransitionCounts.from_chains(kept), m.log_scores, m.policy))
+        # 3. sample K chains per question and keep the correct ones
+        t0 = time.perf_counter()
+        chains = sample_chains(
+            model, table, questions, generator(device, derive_seed(cfg.seed, t, SAMPLE)), device,
+            batch_size=cfg.batch_size, max_retries=cfg.max_retries, progress=cfg.progress,
+            sampler=cfg.sampler, temperature=cfg.temperature, log_scores=m.log_scores,
+        )
+        record["sample_wall_s"] = time.perf_counter() - t0
+        figures, kept = chain_figures(chains, task, cfg.samples_per_question)
+        record.update(figures)
         # 4. write the iteration atomically, then the metrics log
         with atomic_dir(iteration_dir(out, t)) as tmp:
             if t > 0:

@@ -16,6 +16,7 @@ from star_theory.config import check, option
 from star_theory.plots.style import ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 
 from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
+from .paper_cpu import run_paper_cpu
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,17 @@ class Settings:
     iterations: int = option(4, "STaR iterations of each LLM run")
     sim_seeds: int = option(24, "runs of the finite-sample simulator beside each LLM run")
     llm_preset: str = option("tiny", "LLM preset: tiny (CPU) or paper (GPU)", choices=("tiny", "paper"))
+    paper_cpu_lams: tuple[float, ...] = option(
+        [0.1, 0.2], "corpus lam of the paper-cpu runs (zip M=64, N=3, K=4096; see paper_cpu.py); empty = none"
+    )
+    paper_cpu_iterations: int = option(10, "STaR iterations of each paper-cpu run")
+    paper_cpu_sim_seeds: int = option(16, "tabular finite-sample runs beside each paper-cpu run (>= 8)")
 
     def __post_init__(self):
         check(len(self.lams) >= 1, "lams must hold at least one value")
         check(self.iterations >= 1 and self.sim_seeds >= 2, "iterations >= 1 and sim_seeds >= 2")
+        check(self.paper_cpu_iterations >= 1 and self.paper_cpu_sim_seeds >= 8,
+              "paper_cpu_iterations >= 1 and paper_cpu_sim_seeds >= 8")
 
 
 def llm_settings(s: Settings, lam: float) -> dict:
@@ -51,7 +59,8 @@ def run(s: Settings, ctx) -> dict:
                           "K": K, "llm_folder": r["folder"], "llm_config": r["config"],
                           "M": tt.task.sizes[0], "N": tt.task.n_steps}
     _plot(s, runs, ctx.figure("theory_vs_llm.png"))
-    return {"runs": runs, "convention": "lam"}
+    paper = run_paper_cpu(s.paper_cpu_lams, s.paper_cpu_iterations, s.paper_cpu_sim_seeds, ctx)
+    return {"runs": runs, "paper_cpu": paper, "convention": "lam"}
 
 
 def _plot(s: Settings, runs: dict, path) -> None:

@@ -1,0 +1,256 @@
+r"""Count-weighted fitting: SFT on a multiset of transitions, stopped on a measured criterion.
+
+The SFT loss of a multiset of transitions (every step of every kept chain one example) equals the
+count-weighted NLL over its DISTINCT triples ``(n, s, s')`` (:class:`llm.data.TransitionCounts`):
+
+.. math::
+
+    \mathcal L(\theta) = \frac{1}{\sum c} \sum_{(n, s, s')} c_{n s s'}
+        \bigl[-\log p_\theta(\text{ids}(s')\ \texttt{<eos>} \mid \texttt{<step}n\texttt{>}\ \text{ids}(s)\ \texttt{<sep>})\bigr]
+    \;\ge\; H = -\frac{1}{\sum c} \sum c_{n s s'} \log \frac{c_{n s s'}}{c_{n s}},
+
+with equality exactly at the empirical kernel (and ``<eos>`` certain after a state). So the
+gap :math:`\mathcal L - H` (nats per transition) measures how far the model is from the
+maximum-likelihood refit the analysis assumes; training stops when it falls under ``gap_tol``
+(``stop="gap"``), after a fixed budget (``stop="steps"``), or when the loss plateaus
+(``stop="plateau"``: less than ``plateau_tol`` nats of improvement of the best loss over the last
+``patience`` steps, the authors' rule). ``max_steps`` caps every rule.
+
+Two exact ways to compute :math:`\mathcal L`, never duplicating a row:
+
+* ``state`` tokenization (every state one token): one row per distinct prompt ``(n, s)``, whose
+  last position's softmax gets the soft target :math:`c_{n s \cdot}` (full batch, every step).
+  The ``<eos>`` term, one row per triple, is estimated each step on one triple per prompt drawn
+  by count (an unbiased estimate), in the same forward pass.
+* any tokenization: one row per distinct triple weighted by its count, the full set when it has
+  at most ``batch`` rows, else ``batch`` rows drawn by count per step (the full loss is then
+  evaluated every ``patience`` steps for the stopping rule).
+
+AdamW, constant learning rate after a linear warm-up of ``warmup`` of ``max_steps``, gradients
+clipped to norm 1, bf16 autocast on CUDA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import IGNORE, TransitionCounts, encode_steps, prompt_ids
+from .device import autocast
+from .tokenizer import StateTable
+
+STOPS = ("gap", "steps", "plateau")
+
+
+@dataclass
+class FitLog:
+    """Loss and gap (nats per transition) at every evaluation, and how the fit ended."""
+
+    entropy: float
+    losses: list[float] = field(default_factory=list)
+    train: list[float] = field(default_factory=list)  # the optimised loss at every step
+    gaps: list[float] = field(default_factory=list)
+    steps: int = 0
+    stopped: str = "max_steps"
+    rows: int = 0
+
+    def record(self, prefix: str) -> dict:
+        """JSON-ready figures; the gap curve thinned to at most 41 points (first and last kept)."""
+        keep = np.unique(np.linspace(0, len(self.gaps) - 1, min(len(self.gaps), 41)).round().astype(int))
+        return {f"{prefix}_entropy": self.entropy, f"{prefix}_loss": self.losses[-1] if self.losses else None,
+                f"{prefix}_gap": self.gaps[-1] if self.gaps else None,
+                f"{prefix}_gap_curve": [self.gaps[i] for i in keep] if self.gaps else [],
+                f"{prefix}_steps": self.steps, f"{prefix}_stopped": self.stopped, f"{prefix}_rows": self.rows}
+
+
+def row_nll(logits, labels):
+    """Summed NLL of the labelled tokens of each row (``logits`` ``(B, T, V)``, labels ``(B, T)``)."""
+    import torch
+
+    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    lab = labels[:, 1:]
+    tok = logp.gather(2, lab.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (B, T-1)
+    return -(tok * (lab != IGNORE)).sum(dim=1)
+
+
+class StateLoss:
+    """Soft targets per distinct prompt (state tokenization), and the ``<eos>`` term sampled by count.
+
+    One forward pass of ``P`` rows ``<stepn> s <sep> s'`` per step: position 3 holds the prompt's
+    next-state softmax (soft target, exact), position 4 the ``<eos>`` probability after one ``s'``
+    drawn per prompt from its empirical row (weight ``c_ns / C``: an unbiased estimate of the
+    ``<eos>`` term).
+    """
+
+    def __init__(self, counts: TransitionCounts, table: StateTable, device, batch: int, rng):
+        import torch
+
+        self.counts, self.table, self.device, self.rng = counts, table, device, rng
+        key = counts.steps * (int(counts.prev.max(initial=0)) + 1) + counts.prev
+        _, first, self.row = np.unique(key, return_index=True, return_inverse=True)
+        self.rows = first.size
+        prompts = [prompt_ids(table, int(counts.steps[i]), counts.prev[i : i + 1])[0] for i in first]
+        self.prompts = torch.as_tensor(np.stack(prompts), device=device)  # (P, 3)
+        self.token = np.array([table.ids[n][s, 0] for n, s in zip(counts.steps, counts.nxt)])  # (T,)
+        self.p = counts.counts / counts.total  # (T,) weight of each triple
+        self.w = torch.as_tensor(self.p, device=device, dtype=torch.float32)
+        self.row_t = torch.as_tensor(self.row, device=device)
+        self.tok_t = torch.as_tensor(self.token, device=device)
+        order = np.argsort(self.row, kind="stable")  # triples grouped by prompt, for drawing s'
+        self.order, self.start = order, np.searchsorted(self.row[order], np.arange(self.rows))
+        self.cdf = np.cumsum(self.p[order])
+        self.prompt_w = np.bincount(self.row, weights=self.p, minlength=self.rows)  # (P,)
+
+    def _draw(self) -> np.ndarray:
+        """One triple per prompt, drawn with probability proportional to its count within the row."""
+        lo = np.concatenate([[0.0], self.cdf])[self.start]
+        u = lo + self.rng.random(self.rows) * self.prompt_w
+        return self.order[np.minimum(np.searchsorted(self.cdf, u, side="right"), self.order.size - 1)]
+
+    def _forward(self, model, idx):
+        import torch
+
+        inp = torch.cat([self.prompts[self.row[idx]], self.tok_t[idx, None]], dim=1)  # (B, 4)
+        with autocast(self.device):
+            logits = model(input_ids=inp).logits  # (B, 4, V)
+        return torch.log_softmax(logits[:, -2:].float(), dim=-1)  # next state, then <eos>
+
+    def __call__(self, model, full: bool = False):
+        import torch
+
+        if full:  # every triple once (evaluation only)
+            logp = self._forward(model, np.arange(self.p.size))
+            return -(self.w * (logp[:, 0].gather(1, self.tok_t[:, None])[:, 0] + logp[:, 1, self.table.eos_id])).sum()
+        idx = self._draw()  # (P,) aligned with the prompts
+        logp = self._forward(model, idx)
+        state = -(self.w * logp[:, 0][self.row_t, self.tok_t]).sum()
+        pw = torch.as_tensor(self.prompt_w, device=self.device, dtype=torch.float32)
+        return state - (pw * logp[:, 1, self.table.eos_id]).sum()
+
+
+class SequenceLoss:
+    """One row per distinct triple weighted by its count (full batch, or ``batch`` rows drawn by count)."""
+
+    def __init__(self, counts: TransitionCounts, table: StateTable, device, batch: int, rng):
+        self.counts, self.table, self.device, self.batch, self.rng = counts, table, device, batch, rng
+        self.rows = counts.counts.size
+        self.full_batch = self.rows <= batch
+
+    def _loss(self, model, idx, weight):
+        import torch
+
+        c = self.counts
+        inputs = encode_steps(self.table, c.steps[idx], c.prev[idx], c.nxt[idx]).to(self.device)
+        with autocast(self.device):
+            logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+        w = torch.as_tensor(weight, device=self.device, dtype=torch.float32)
+        return (w * row_nll(logits, inputs["labels"])).sum()
+
+    def __call__(self, model, full: bool = False):
+        p = self.counts.counts / self.counts.total
+        if full or self.full_batch:
+            return sum(self._loss(model, idx, p[idx]) for idx in np.array_split(np.arange(p.size),
+                                                                                max(1, p.size // 4096)))
+        idx, mult = np.unique(self.rng.choice(p.size, size=self.batch, p=p), return_counts=True)
+        return self._loss(model, idx, mult / self.batch)
+
+
+def make_loss(counts, table, device, batch, seed):
+    rng = np.random.default_rng(seed)
+    if all(ids.shape[1] == 1 for ids in table.ids):
+        return StateLoss(counts, table, device, batch, rng)
+    return SequenceLoss(counts, table, device, batch, rng)
+
+
+def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: float, max_steps: int,
+               stop: str = "gap", gap_tol: float = 1e-3, batch: int = 512, seed: int = 0, warmup: float = 0.0,
+               weight_decay: float = 0.0, patience: int = 25, plateau_tol: float = 1e-3, decay: bool = False,
+               progress: bool = False, desc: str = "fit") -> FitLog:
+    """Train ``model`` in place on the count-weighted NLL of ``counts`` until the stopping rule holds."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from .train import lr_factor
+
+    if stop not in STOPS:
+        raise ValueError(f"stop must be one of {STOPS}, got {stop!r}")
+    log = FitLog(entropy=counts.entropy())
+    if counts.total == 0:
+        log.stopped = "no data"
+        return log
+    loss_fn = make_loss(counts, table, device, batch, seed)
+    log.rows = loss_fn.rows
+    exact_each_step = isinstance(loss_fn, SequenceLoss) and loss_fn.full_batch
+    model.to(device)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
+    scale, last_decay = [1.0], 0
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, max_steps, warmup, "constant") * scale[0])
+    best = []  # best loss so far, per step (plateau rule)
+    bar = tqdm(total=max_steps, desc=desc, disable=not progress, leave=False)
+    every_step = exact_each_step or isinstance(loss_fn, StateLoss)  # the step's loss is the full loss
+    for step in range(max_steps):
+        loss = loss_fn(model)
+        value = float(loss.detach())
+        log.train.append(value)
+        # 1. the stopping rules, on the current parameters (a fit that already holds takes no step)
+        if every_step or (stop == "gap" and step % patience == 0):
+            if not every_step:
+                with torch.no_grad():
+                    value = float(loss_fn(model, full=True))
+            log.losses.append(value)
+            log.gaps.append(value - log.entropy)
+            if stop == "gap" and log.gaps[-1] < gap_tol:
+                log.stopped = "gap"
+                break
+        if stop == "plateau" and step > patience and best[-patience - 1] - best[-1] < plateau_tol:
+            log.stopped = "plateau"
+            break
+        # 2. one optimizer step
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        log.steps = step + 1
+        best.append(min(log.train[-1], best[-1]) if best else log.train[-1])
+        if decay and step - last_decay >= patience and best[-patience - 1] <= best[-1]:
+            scale[0] *= 0.5  # no progress over the window: halve the learning rate
+            last_decay = step
+        bar.update(1)
+    bar.close()
+    model.eval()
+    if not isinstance(loss_fn, StateLoss):  # the exact loss at the end (a StateLoss's is measured after)
+        with torch.no_grad():
+            final = float(loss_fn(model, full=True))
+        log.losses.append(final)
+        log.gaps.append(final - log.entropy)
+    if stop == "steps":
+        log.stopped = "steps"
+    return log
+
+
+def refit_figures(counts: TransitionCounts, log_scores, policy, min_count: int = 20) -> dict:
+    r"""How closely a model refits ``counts``, from its exact measurement (:mod:`llm.measure`).
+
+    * ``refit_gap``: exact NLL of the counts under the model, :math:`-\sum c \log q_n(s' \mid s) / \sum c`
+      (``log_scores``: the measured :math:`\log q`, ``<eos>`` included), minus the entropy bound;
+    * ``refit_tv``: mean total variation between the measured kernel rows and the empirical kernel
+      rows of ``counts``, weighted by the rows' counts, over rows with at least ``min_count``
+      transitions (``refit_tv_rows`` of them).
+    """
+    if counts.total == 0:
+        return {"refit_gap": None, "refit_tv": None, "refit_tv_rows": 0}
+    logq = np.array([log_scores[n - 1][s, s2] for n, s, s2 in zip(counts.steps, counts.prev, counts.nxt)])
+    nll = float(-(counts.counts * logq).sum() / counts.total)
+    sizes = [k.shape[0] for k in policy.kernels] + [policy.kernels[-1].shape[1]]
+    emp, totals = counts.kernels(sizes)
+    tv, w = [], []
+    for k_model, k_emp, tot in zip(policy.kernels, emp, totals):
+        rows = tot >= min_count
+        tv.append(0.5 * np.abs(k_model[rows] - k_emp[rows]).sum(axis=1))
+        w.append(tot[rows])
+    tv, w = np.concatenate(tv), np.concatenate(w)
+    return {"refit_gap": nll - counts.entropy(), "refit_tv": float((tv * w).sum() / w.sum()) if w.size else None,
+            "refit_tv_max": float(tv.max()) if w.size else None, "refit_tv_rows": int(w.size)}
