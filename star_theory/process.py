@@ -71,6 +71,16 @@ def interrupted() -> int:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    if _is_cli():
+        # The interpreter remembers a KeyboardInterrupt that crossed C-level code during the imports
+        # (even one caught later) and would end the process by SIGINT (status -2) instead of 130:
+        # the command has unwound (temporary files removed), so flush and leave with 130 now.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(130)
     return 130
 
 

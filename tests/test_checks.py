@@ -86,9 +86,19 @@ def test_two_step_boundary(M):
 
 
 @given(st.integers(2, 10**6), st.integers(1, 6), st.data())
-def test_positive_lam_reach_the_optimum(M, N, data):
+def test_positive_lam_never_stop_below_the_optimum(M, N, data):
+    """Positive lam: after 200 iterations the run is at the optimum or still moving, never at a fixed
+    point below it (small M with long chains converges slowly: see the corner case below)."""
     lam = np.array(data.draw(st.lists(st.floats(0.1, 1.0), min_size=N, max_size=N)))
-    assert classify_symmetric(M, lam=lam, iterations=200) == "optimum"
+    assert classify_symmetric(M, lam=lam, iterations=200) in ("optimum", "other")
+
+
+def test_slowest_corner_of_the_positive_range_reaches_the_optimum():
+    """M = 2, N = 6, lam_n = 0.1 (the smallest M, the longest chain, the smallest lam of the range
+    above) is still short of the optimum after 2000 iterations and reaches it by 3000."""
+    lam = np.full(6, 0.1)
+    assert classify_symmetric(2, lam=lam, iterations=2000) == "other"
+    assert classify_symmetric(2, lam=lam, iterations=3000) == "optimum"
 
 
 @given(st.integers(2, 50), st.integers(1, 5), st.data())

@@ -19,21 +19,16 @@ from experiments.reproduce import run_experiment
 from star_theory.cli import main
 
 # Statements (substrings) of the findings that depart from the theory in the smoke run, with the
-# documented direction checked on the record: the infinite-sample exact operator does not predict
-# one finite-sample LLM run (it outpaces the exact curve, then trails it), and on the non-injective
-# add task the exact operator's limit answers right through wrong steps. Each must disagree, in its
-# direction; every other finding must agree.
-def _outpaces_then_trails(record, finding) -> bool:
-    pred, meas = np.asarray(finding["predicted"], float), np.asarray(finding["measured"], float)
-    return bool(meas[1] > pred[1] and meas[-1] < pred[-1])
-
-
+# documented direction checked on the record: on the non-injective add task the exact operator's
+# limit answers right through wrong steps. Each must disagree, in its direction; every other finding
+# must agree. (The LLM runs of theory_vs_llm are compared with the exact operator's finite-K
+# envelope and the tabular band at the same K, and agree; the gap to the infinite-sample curve
+# itself is asserted in its direction by test_llm_outpaces_then_trails_the_exact_operator.)
 def _right_answers_wrong_steps(record, finding) -> bool:
     return bool(record["data"]["exact"]["accuracy"][-1] > 0.99 and min(finding["measured"]) < 0.99)
 
 
 DEPARTURES = {
-    "exact-operator prediction": _outpaces_then_trails,
     "optimal reasoner": _right_answers_wrong_steps,
 }
 
@@ -180,10 +175,14 @@ def test_docs_blocks_fill_from_a_fresh_smoke_run(out, tvl, rob, nb, tmp_path):
     assert f"{manifest['findings']} findings: **{manifest['findings_agree']} agree" in (docs / "reproduce.md").read_text()
 
 
-def test_docs_update_names_a_block_that_cannot_be_filled(out, tvl, tmp_path, capsys):
+def test_docs_update_names_a_block_that_cannot_be_filled(tvl, tmp_path, capsys):
     from experiments.docs import main
 
+    results = tmp_path / "results"  # a results folder of its own (xdist may run the smoke run elsewhere)
+    (results / "theory_vs_llm").mkdir(parents=True)
+    (results / "theory_vs_llm" / "result.json").write_text(json.dumps(tvl))
+    (results / "manifest.json").write_text(json.dumps({"experiments": ["theory_vs_llm"]}))
     (tmp_path / "x.md").write_text("a <!-- generated:theory_vs_llm/data/no_such_key -->1<!-- /generated --> b\n")
-    assert main([str(out), "--docs", str(tmp_path)]) == 2
+    assert main([str(results), "--docs", str(tmp_path)]) == 2
     assert "no_such_key" in capsys.readouterr().err
     assert (tmp_path / "x.md").read_text().endswith("1<!-- /generated --> b\n")  # nothing written
