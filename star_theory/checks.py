@@ -32,6 +32,7 @@ from .model import (
     ReasoningTask,
     TabularPolicy,
     _as_int,
+    as_nonnegative_float,
     fit_symmetric,
     resolve_lam,
     symmetric_policy,
@@ -77,18 +78,6 @@ def _check_iterations(iterations, minimum: int = 1) -> int:
     return _as_int(iterations, "iterations", minimum)
 
 
-def _check_tol(tol) -> float:
-    if isinstance(tol, bool):
-        raise InputError(f"tol must be a number >= 0, got {tol!r}")
-    try:
-        tol = float(tol)
-    except (TypeError, ValueError):
-        raise InputError(f"tol must be a number >= 0, got {tol!r}") from None
-    if not (np.isfinite(tol) and tol >= 0):
-        raise InputError(f"tol must be a finite number >= 0, got {tol!r}")
-    return tol
-
-
 def _run(policy: TabularPolicy, task: ReasoningTask, iterations: int, step: Step):
     policies = star_trajectory(policy, task, _check_iterations(iterations), step=step)
     J = np.array([accuracy(p, task) for p in policies])
@@ -128,7 +117,7 @@ def check_improvement(
     tol: float = IMPROVEMENT_TOL,
 ) -> ImprovementResult:
     r"""Claim: :math:`J(P^{t+1}) \ge J(P^t)` and (bijective tasks) :math:`\lambda_n^{t+1} \ge \lambda_n^t`."""
-    tol = _check_tol(tol)
+    tol = as_nonnegative_float(tol, "tol")
     policies, J, lam = _run(policy, task, iterations, step)
     dJ = np.diff(J)
     acc_ok = bool(np.all(dJ >= -tol))

@@ -94,6 +94,19 @@ def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
     return arr
 
 
+def as_nonnegative_float(value, name: str) -> float:
+    """``value`` as a finite float ``>= 0`` (InputError naming ``name`` otherwise; booleans refused)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be a number >= 0, got {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number >= 0, got {value!r}") from None
+    if not (np.isfinite(value) and value >= 0):
+        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
 def validate_target(target) -> float:
     """A target accuracy as a float in ``(0, 1]`` (InputError otherwise)."""
     if isinstance(target, bool):

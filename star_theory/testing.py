@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import accuracy
-from .model import ReasoningTask, TabularPolicy
+from .model import ReasoningTask, TabularPolicy, as_nonnegative_float
 
 __all__ = ["assert_monotone_accuracy", "assert_converges", "assert_within", "case_source"]
 
@@ -73,16 +73,6 @@ def _check_count(value, name: str) -> int:
     return int(value)
 
 
-def _check_tol(tol) -> float:
-    try:
-        tol = float(tol)
-    except (TypeError, ValueError):
-        raise InputError(f"tol must be a number, got {tol!r}") from None
-    if not (np.isfinite(tol) and tol >= 0):
-        raise InputError(f"tol must be a finite number >= 0, got {tol!r}")
-    return tol
-
-
 def _apply(step, policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
     new = step(policy, task)
     if not isinstance(new, TabularPolicy) or new.sizes != policy.sizes:
@@ -100,7 +90,7 @@ def assert_monotone_accuracy(step, task: ReasoningTask, policy: TabularPolicy, i
     one-step counterexample).
     """
     _check_pair(task, policy)
-    step, T, tol = _as_step(step), _check_count(iterations, "iterations"), _check_tol(tol)
+    step, T, tol = _as_step(step), _check_count(iterations, "iterations"), as_nonnegative_float(tol, "tol")
     J, p = [accuracy(policy, task)], policy
     for t in range(T):
         new = _apply(step, p, task)
@@ -124,7 +114,7 @@ def assert_converges(step, task: ReasoningTask, policy: TabularPolicy, tol: floa
     (the last iteration moved no kernel entry by more than ``1e-12``) and the case.
     """
     _check_pair(task, policy)
-    step, T, tol = _as_step(step), _check_count(max_iter, "max_iter"), _check_tol(tol)
+    step, T, tol = _as_step(step), _check_count(max_iter, "max_iter"), as_nonnegative_float(tol, "tol")
     p, J = policy, accuracy(policy, task)
     for t in range(T + 1):
         if 1.0 - J <= tol:
@@ -164,7 +154,7 @@ def assert_within(bound_fn: Callable, quantity_fn: Callable, *args, tol: float =
         raise InputError(f"bound_fn must be a callable, got {type(bound_fn).__name__}")
     if not callable(quantity_fn):
         raise InputError(f"quantity_fn must be a callable, got {type(quantity_fn).__name__}")
-    tol = _check_tol(tol)
+    tol = as_nonnegative_float(tol, "tol")
     value = np.asarray(quantity_fn(*args, **kwargs), dtype=float)
     bound = bound_fn(*args, **kwargs)
     lower, upper = bound if isinstance(bound, tuple) and len(bound) == 2 else (None, bound)

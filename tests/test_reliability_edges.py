@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import star_theory as S
 from star_theory import InputError
 from star_theory.cli import main
+from cli_helpers import one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -32,13 +33,6 @@ def rlstar(*argv, **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
-def one_line_error(capsys, argv, *fragments) -> str:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("rlstar: error: "), (code, err)
-    for f in fragments:
-        assert f in err, (f, err)
-    return err
 
 
 # ----------------------------------------------------------------------------- process edges

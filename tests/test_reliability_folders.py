@@ -18,6 +18,7 @@ from star_theory import InputError
 from star_theory.cli import main
 from star_theory.io import write_json
 from star_theory.outputs import MARKER, claim_folder
+from cli_helpers import one_line_error
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -34,13 +35,6 @@ def snapshot(root: Path) -> dict:
     return out
 
 
-def one_line_error(capsys, argv, *fragments) -> str:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("rlstar: error: "), (code, err)
-    for f in fragments:
-        assert f in err, (f, err)
-    return err
 
 
 # ----------------------------------------------------------------------------- the rule, as a space of cases

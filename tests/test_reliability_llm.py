@@ -17,6 +17,7 @@ pytest.importorskip("torch")
 
 from star_theory import InputError  # noqa: E402
 from star_theory.cli import main  # noqa: E402
+from cli_helpers import one_line_error
 
 FAST = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -29,13 +30,6 @@ def snapshot(root: Path) -> dict:
             for p in sorted(root.rglob("*"))}
 
 
-def one_line_error(capsys, argv, *fragments) -> str:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("rlstar: error: "), (code, err)
-    for f in fragments:
-        assert f in err, (f, err)
-    return err
 
 
 @pytest.fixture(scope="module")

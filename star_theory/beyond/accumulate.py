@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
-from ..model import ReasoningTask, TabularPolicy, _as_int
+from ..model import ReasoningTask, TabularPolicy, _as_int, as_nonnegative_float
 from ..sampling import (
     _check_pair,
     as_generator,
@@ -82,7 +82,7 @@ def exact_accumulate_trajectory(
     _check_pair(policy, task)
     T = _as_int(iterations, "iterations", 0)
     w = _window(window)
-    kappa = _corpus_weight(corpus_weight)
+    kappa = as_nonnegative_float(corpus_weight, "corpus_weight")
     base = [kappa * m for m in unfiltered_mass(policy, task)] if kappa > 0 else None
     out, history = [policy], []
     for _ in range(T):
@@ -90,16 +90,6 @@ def exact_accumulate_trajectory(
         parts = _recent(history, w) + ([base] if base is not None else [])
         out.append(refit_rows(_sum(parts), out[-1]))
     return out
-
-
-def _corpus_weight(v) -> float:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"corpus_weight must be a number, got {v!r}") from None
-    if not (np.isfinite(v) and v >= 0):
-        raise InputError(f"corpus_weight must be finite and >= 0, got {v!r}")
-    return v
 
 
 def corpus_counts(policy: TabularPolicy, task: ReasoningTask, chains_per_question, rng) -> list[np.ndarray]:
