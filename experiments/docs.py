@@ -16,6 +16,10 @@ theory core). ``NAME`` is one of
   every number (lists are joined with ", ");
 * ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``).
 
+``[PRESET] NAME`` fills ``NAME`` only from a run of that preset and leaves the block as it is
+otherwise: for sections a smaller preset does not compute (the default run's paper-cpu LLM runs
+are absent from a smoke run). From a run of ``PRESET`` it is filled, and fails, like any block.
+
 Every figure under ``docs/figures/`` whose name one experiment of the results wrote is replaced by
 that figure. A block that cannot be filled is an error naming the block and the file; nothing is
 written then.
@@ -151,8 +155,11 @@ def render(text: str, results: dict, where: str = "") -> str:
 
     def one(m: re.Match) -> str:
         name = m.group("name")
+        scope = re.match(r"\[(\w+)\] (.+)", name)
+        if scope and scope.group(1) != results["manifest"].get("preset"):
+            return m.group(0)
         try:
-            body = fill(name, results)
+            body = fill(scope.group(2) if scope else name, results)
         except (KeyError, IndexError, ValueError, TypeError) as e:
             raise InputError(f"{where}: block {name!r} cannot be filled from the results ({type(e).__name__}: {e})") from None
         return f"<!-- generated:{name} -->{body}<!-- /generated -->"

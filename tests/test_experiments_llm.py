@@ -41,7 +41,13 @@ def _departure(statement: str):
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    return tmp_path_factory.mktemp("llm_experiments")
+    from star_theory.outputs import write_marker
+
+    folder = tmp_path_factory.mktemp("llm_experiments")
+    # the experiments below are those of a smoke `reproduce` (master seed 0) run into this folder piece by piece,
+    # so the folder is marked as that run's: `reproduce` itself later completes it (reusing the LLM runs)
+    write_marker(folder, "reproduce", {"preset": "smoke", "master_seed": 0})
+    return folder
 
 
 @pytest.fixture(scope="module")
