@@ -1,4 +1,4 @@
-r"""Beyond RL-STaR: other analyses of self-improvement on the same tabular bench (issue 14).
+r"""Beyond RL-STaR: other analyses of self-improvement on the same tabular bench.
 
 Compute only; the rules and metrics live in :mod:`star_theory.beyond`, the findings in
 :mod:`.analysis`, the figures in :mod:`.figures`. Parts (each in :mod:`.parts`):

@@ -19,20 +19,18 @@ def analyze_tiny(data: dict, s) -> list:
         recs, pred, sim = r["records"], r["prediction"], r["simulated"]
         lam0 = np.asarray(recs[0]["lam"])
         tag = f"corpus lam={lam}"
-        if Info is not None:
-            out.append(Info("pretrained quality", f"{tag}: measured initial lam_n (the corpus's sampling error is not "
-                            "recorded, so no test)", np.round(lam0, 4).tolist(),
-                            note=f"largest |lam_n - corpus| {float(np.abs(lam0 - float(lam)).max()):.3g}; distance from "
-                                 f"the family {np.round(recs[0]['family_distance'], 4).tolist()}"))
+        out.append(Info("pretrained quality", f"{tag}: measured initial lam_n (the corpus's sampling error is not "
+                        "recorded, so no test)", np.round(lam0, 4).tolist(),
+                        note=f"largest |lam_n - corpus| {float(np.abs(lam0 - float(lam)).max()):.3g}; distance from "
+                             f"the family {np.round(recs[0]['family_distance'], 4).tolist()}"))
         acc = [x["sampled_accuracy"] for x in recs]
         ex = [x["exact_accuracy"] for x in recs]
         out.append(Finding("improvement", f"{tag}: accuracy rises over {len(recs) - 1} LLM STaR iterations",
                            "rises", [round(a, 4) for a in ex], "last > first (exact J and sampled)",
                            ex[-1] > ex[0] and acc[-1] > acc[0]))
-        if Info is not None:
-            out.append(Info("improvement", f"{tag}: largest change of the LLM's exact J between iterations (negative: a "
-                            "drop; finite-sample STaR may drop, the exact operator never does)",
-                            round(float(min(np.diff(ex))), 4)))
+        out.append(Info("improvement", f"{tag}: largest change of the LLM's exact J between iterations (negative: a "
+                        "drop; finite-sample STaR may drop, the exact operator never does)",
+                        round(float(min(np.diff(ex))), 4)))
         out += accuracy_findings(tag + f" (tiny, K={r['K']})", recs, pred["symmetric"]["accuracy"], sim,
                                  np.zeros(len(recs)), "exact operator from the measured lam_n")
     return out
@@ -70,10 +68,7 @@ def accuracy_findings(tag: str, recs, exact, sim, floor_j, exact_name: str) -> l
 
 LEVEL = 0.95
 
-try:  # issue 11's table of untested quantities (absent before that branch is merged)
-    from ..framework import Info
-except ImportError:  # pragma: no cover
-    Info = None
+from ..framework import Info
 
 
 def prediction_halfwidth(runs: np.ndarray, comparisons: int, level: float = LEVEL) -> np.ndarray:
@@ -133,10 +128,9 @@ def analyze_paper_cpu(runs: dict) -> list:
                            "kernel and the empirical kernel of the kept chains (rows with >= 20 kept)",
                            "<= sqrt(gap/2) (Pinsker, gap = the run's exact NLL - entropy)", np.round(tv, 4).tolist(),
                            "Pinsker's bound from the run's measured gap", all(pinsker)))
-        if Info is not None:
-            out.append(Info("convergence", f"{tag}: exact NLL gap of each refit (nats per transition) and fit steps",
-                            {"gap": np.round(gaps, 5).tolist(), "steps": [x.get("train_steps") for x in recs[1:]]}))
-            out.append(Info("convergence", f"{tag}: wall time per phase (s), summed over iterations",
-                            {k: round(sum(x.get(f"{k}_wall_s", 0.0) for x in recs), 1)
-                             for k in ("train", "measure", "sample")}))
+        out.append(Info("convergence", f"{tag}: exact NLL gap of each refit (nats per transition) and fit steps",
+                        {"gap": np.round(gaps, 5).tolist(), "steps": [x.get("train_steps") for x in recs[1:]]}))
+        out.append(Info("convergence", f"{tag}: wall time per phase (s), summed over iterations",
+                        {k: round(sum(x.get(f"{k}_wall_s", 0.0) for x in recs), 1)
+                         for k in ("train", "measure", "sample")}))
     return out

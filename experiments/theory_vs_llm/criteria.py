@@ -5,7 +5,7 @@
 For each corpus lam: the largest count-weighted refit TV over iterations t >= 1 (target 0.03), the
 largest distance of the LLM's exact J outside the 5-95% band of tabular STaR at the same K
 (target 0.05), and the largest |J(LLM) - exact-operator prediction| (target 0.05, lam 0.2), plus
-the wall time of each phase. These fixed targets are the issue's; the experiment's own findings
+the wall time of each phase. These fixed targets are the project's acceptance targets; the experiment's own findings
 use statistics of the run (analysis.py).
 """
 

@@ -1,5 +1,5 @@
 """Beyond RL-STaR: update rules and metrics from other analyses of self-improvement, on the same
-tabular model (issue 14). One module per idea:
+tabular model. One module per idea:
 
 * :mod:`.accumulate` — replace or accumulate the data across rounds (arXiv 2404.01413);
 * :mod:`.bstar` — B-STaR's balance score and adaptive temperature (arXiv 2412.17256);
