@@ -201,7 +201,7 @@ def _run(args) -> int:
     from .config import to_record
     from .files import claim_run
     from .pretrain import pretrain
-    from .star import run_star
+    from .star import phase_walls, run_star
 
     pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
@@ -217,7 +217,7 @@ def _run(args) -> int:
         records = run_star(cfg, pre, star, resume=args.resume and not run.fresh)
     last = records[-1]
     walls = {"pretrain": t1 - t0, "star": time.perf_counter() - t1}
-    walls |= {k: sum(r.get(f"{k}_wall_s", 0.0) for r in records) for k in ("train", "measure", "sample")}
+    walls |= phase_walls(records)
     _print_json({k: last.get(k) for k in ("iteration", "sampled_accuracy", "exact_accuracy", "lam", "kept")}
                 | {"wall_s": walls, "figure": os.path.join(star, "star.png")})
     return 0

@@ -110,6 +110,16 @@ def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray
     return figures, kept
 
 
+PHASES = ("train", "measure", "sample")
+
+
+def phase_walls(records: list[dict], digits: int | None = None) -> dict:
+    """Wall time of each phase of the loop (``train``, ``measure``, ``sample``), summed over the
+    iteration records (seconds; rounded to ``digits`` when given)."""
+    walls = {k: sum(r.get(f"{k}_wall_s", 0.0) for r in records) for k in PHASES}
+    return walls if digits is None else {k: round(v, digits) for k, v in walls.items()}
+
+
 def _kernels_bytes(policy) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, *policy.kernels)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..framework import Finding
+from llm.star import phase_walls
+
+from ..framework import Finding, Info
 
 
 def analyze(data: dict, s) -> list:
@@ -68,7 +70,6 @@ def accuracy_findings(tag: str, recs, exact, sim, floor_j, exact_name: str) -> l
 
 LEVEL = 0.95
 
-from ..framework import Info
 
 
 def prediction_halfwidth(runs: np.ndarray, comparisons: int, level: float = LEVEL) -> np.ndarray:
@@ -131,6 +132,5 @@ def analyze_paper_cpu(runs: dict) -> list:
         out.append(Info("convergence", f"{tag}: exact NLL gap of each refit (nats per transition) and fit steps",
                         {"gap": np.round(gaps, 5).tolist(), "steps": [x.get("train_steps") for x in recs[1:]]}))
         out.append(Info("convergence", f"{tag}: wall time per phase (s), summed over iterations",
-                        {k: round(sum(x.get(f"{k}_wall_s", 0.0) for x in recs), 1)
-                         for k in ("train", "measure", "sample")}))
+                        phase_walls(recs, 1)))
     return out

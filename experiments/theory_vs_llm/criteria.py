@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from llm.star import phase_walls
+
 
 def criteria(result: dict) -> dict:
     out = {}
@@ -32,7 +34,7 @@ def criteria(result: dict) -> dict:
             "band_excess_max": float(outside.max()), "band_target": 0.05, "band_seeds": len(sim["seeds"]),
             "exact_operator_gap_max": float(np.abs(ex - exact).max()),
             "exact_operator_gap_at": int(np.abs(ex - exact).argmax()),
-            "wall_s": {k: round(sum(x.get(f"{k}_wall_s", 0.0) for x in recs), 1) for k in ("train", "measure", "sample")},
+            "wall_s": phase_walls(recs, 1),
         }
     return out
 
@@ -42,7 +44,12 @@ def main(argv=None) -> int:
     if len(args) != 1:
         print("usage: python -m experiments.theory_vs_llm.criteria RESULTS", file=sys.stderr)
         return 2
-    result = json.loads((Path(args[0]) / "theory_vs_llm" / "result.json").read_text())
+    path = Path(args[0]) / "theory_vs_llm" / "result.json"
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"criteria: error: cannot read {path}: {type(exc).__name__}", file=sys.stderr)
+        return 2
     print(json.dumps(criteria(result), indent=2))
     return 0
 
