@@ -80,7 +80,7 @@ def naive_star_iteration(policy, task, questions: np.ndarray, rng: np.random.Gen
 def run(naive_chains_timed: int = 4096, repeats: int = 3, seed: int = 0, min_ratio: float = 100.0) -> dict:
     """Time both workloads; returns a JSON-ready dict with the timings and ratios."""
     from star_theory import sample_chains, sampled_star_step
-    from star_theory.sampling import questions_for
+    from star_theory.sim.sampling import questions_for
 
     task, policy = _setup()
     questions = questions_for(task, QUESTIONS_K)

@@ -5,7 +5,7 @@ folder keyed by the run's full configuration under ``OUT/_llm/``: experiments th
 same run (the same settings and seed) share it, and an interrupted run resumes. The seed of a
 run derives from the master seed and the corpus, not from the experiment, for that sharing.
 
-:func:`simulated_from_kernel` is the finite-sample theory beside the LLM: tabular STaR with the
+The finite-sample theory beside the LLM (:func:`star_theory.sim.tabular_star_runs`): tabular STaR with the
 same ``K`` chains per question, started from the MEASURED initial kernel of the model.
 """
 
@@ -18,7 +18,6 @@ import zlib
 
 import numpy as np
 
-from star_theory import accuracy, fit_symmetric, flawed_chain_share, make_variant
 from star_theory.io import dumps_json
 
 
@@ -55,33 +54,6 @@ def llm_run(ctx, base: dict) -> dict:
     p0 = load_kernels(iteration_dir(star, 0))
     return {"folder": os.fspath(folder), "config": record, "records": records, "prediction": prediction,
             "initial_policy": p0}
-
-
-def simulated_from_kernel(policy, task, K: int, iterations: int, seeds) -> dict:
-    """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy, lam and flawed share per run."""
-    star = make_variant("star")
-    acc = np.empty((len(seeds), iterations + 1))
-    share = np.empty((len(seeds), iterations + 1))
-    lam = np.full((len(seeds), iterations + 1, task.n_steps), np.nan)
-    dist = np.full((len(seeds), iterations + 1, task.n_steps), np.nan)
-    for i, seed in enumerate(seeds):
-        rng = np.random.default_rng(seed)
-        p = policy
-        for t in range(iterations + 1):
-            acc[i, t] = accuracy(p, task)
-            share[i, t] = flawed_chain_share(p, task)
-            if task.is_bijective():
-                fit = fit_symmetric(p, task)
-                lam[i, t], dist[i, t] = fit.lam, fit.distance
-            if t < iterations:
-                p = star.sampled_step(p, task, K, rng, "keep", 1.0).policy
-    lo, hi = np.percentile(acc, [5, 95], axis=0)
-    return {"seeds": list(seeds), "accuracy_runs": acc, "mean": acc.mean(axis=0), "lo": lo, "hi": hi,
-            "lam_mean": np.nanmean(lam, axis=0) if task.is_bijective() else None,
-            "lam_runs": lam if task.is_bijective() else None,
-            "distance_runs": dist if task.is_bijective() else None,
-            "flawed_share_mean": share.mean(axis=0), "flawed_share_lo": np.percentile(share, 5, axis=0),
-            "flawed_share_hi": np.percentile(share, 95, axis=0)}
 
 
 def chains_per_question(record: dict, task) -> int:

@@ -1,7 +1,7 @@
 r"""The analysis's claims as computations: one function per claim, returning frozen dataclasses.
 
 Every check runs an update rule ``step(policy, task) -> policy`` (default: the exact operator
-:func:`~star_theory.exact.exact_star_step`; also a :class:`~star_theory.variants.StarVariant`, a
+:func:`~star_theory.exact.exact_star_step`; also a :class:`~star_theory.sim.variants.StarVariant`, a
 plug-in :class:`~star_theory.rules.Rule` or a rule name, see :func:`star_theory.rules.as_rule`) on any
 :class:`~star_theory.model.ReasoningTask` / :class:`~star_theory.model.TabularPolicy`, and
 reports what holds, what fails, and the first counterexample. Nothing here prints.
@@ -27,7 +27,8 @@ import numpy as np
 
 from .closed_form import symmetric_trajectory
 from .errors import InputError
-from .exact import accuracy, diagnostics, exact_star_step, star_trajectory
+from .exact import accuracy, diagnostics, exact_star_step
+from .rules import star_trajectory
 from .model import (
     ReasoningTask,
     TabularPolicy,

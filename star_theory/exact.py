@@ -220,24 +220,3 @@ def diagnostics(policy: TabularPolicy, task: ReasoningTask) -> Diagnostics:
         flawed_share=float(1.0 - dist[0]),
         flawed_distribution=dist,
     )
-
-
-def star_trajectory(
-    policy: TabularPolicy, task: ReasoningTask, iterations: int, step=exact_star_step
-) -> list[TabularPolicy]:
-    """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of ``step``.
-
-    ``step``: an update rule, as :func:`star_theory.rules.as_rule` takes it (a callable
-    ``(policy, task) -> policy``, a :class:`~star_theory.rules.Rule`, a
-    :class:`~star_theory.variants.StarVariant` or a rule name); what it returns is checked.
-    """
-    from .rules import as_rule
-
-    _check(policy, task)
-    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
-        raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
-    rule = as_rule(step, "step")  # a Rule checks what its callable returns; a StarVariant is built in
-    out = [policy]
-    for _ in range(int(iterations)):
-        out.append(rule(out[-1], task))
-    return out

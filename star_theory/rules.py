@@ -8,7 +8,7 @@ optionally,
 
 * ``sampled(policy, task, K, rng) -> SampledStep``: one finite-sample iteration with ``K``
   chains per question drawn from the numpy Generator ``rng``
-  (:class:`~star_theory.sampling.SampledStep`: new policy, chains drawn, chains kept, 0,
+  (:class:`~star_theory.sim.sampling.SampledStep`: new policy, chains drawn, chains kept, 0,
   the per-step counts). Needed by ``simulate`` and by sampled phase diagrams. It may also take
   the keywords ``empty_rows`` and ``alpha`` (the rule for rows with no kept data);
 * ``keep_probability(policy, task) -> a``: the probability ``a[s0]`` that one sampled chain of
@@ -20,8 +20,8 @@ optionally,
 (STaR keeps those with the right answer); its exact form enumerates every chain, so it is for
 small tasks (at most :data:`MAX_ENUMERATED_CHAINS` chains).
 
-**Using a rule.** Pass the object: the checks (``step=rule``), :func:`~star_theory.exact.star_trajectory`,
-:func:`~star_theory.phase.phase_diagram` (``variant=rule``) and :mod:`star_theory.testing` take
+**Using a rule.** Pass the object: the checks (``step=rule``), :func:`~star_theory.rules.star_trajectory`,
+:func:`~star_theory.sim.phase.phase_diagram` (``variant=rule``) and :mod:`star_theory.testing` take
 it as it is (any callable ``(policy, task) -> policy`` works there). Or register it, by
 :func:`register_rule` in your process, or by an entry point in the group ``rlstar.variants`` of
 your package (the entry point names the rule and loads a :class:`Rule` or a plain callable)::
@@ -32,8 +32,8 @@ your package (the entry point names the rule and loads a :class:`Rule` or a plai
 Then its name works wherever a variant name does: ``SimulateConfig(variant=...)``,
 ``rlstar simulate --variant confident-star``, ``rlstar phase --variant confident-star``.
 
-The built-in rules (:data:`~star_theory.variants.VARIANT_NAMES`) are
-:class:`~star_theory.variants.StarVariant` objects with the same methods (``exact_step``,
+The built-in rules (:data:`~star_theory.sim.variants.VARIANT_NAMES`) are
+:class:`~star_theory.sim.variants.StarVariant` objects with the same methods (``exact_step``,
 ``sampled_step``, ``closed_forms``, ``label``), which is all that ``simulate`` and ``phase`` use.
 """
 
@@ -47,9 +47,9 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
-from .exact import refit_rows
+from .exact import _check, exact_star_step, refit_rows
 from .model import ReasoningTask, TabularPolicy, _as_int, _check_policy
-from .sampling import (
+from .sim.sampling import (
     SampledStep,
     _check_pair,
     as_generator,
@@ -58,7 +58,7 @@ from .sampling import (
     sample_chains,
     transition_counts,
 )
-from .variants import NEUTRAL, VARIANT_NAMES, VARIANT_PARAMETERS, StarVariant, kept_counts, make_variant
+from .sim.variants import NEUTRAL, VARIANT_NAMES, VARIANT_PARAMETERS, StarVariant, kept_counts, make_variant
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 MAX_ENUMERATED_CHAINS = 1 << 20
@@ -201,7 +201,7 @@ def get_rule(name: str):
 
 
 def make_rule(name: str, **params):
-    """A rule by name with parameters: the built-ins take theirs (:func:`~star_theory.variants.make_variant`);
+    """A rule by name with parameters: the built-ins take theirs (:func:`~star_theory.sim.variants.make_variant`);
     a plug-in rule takes none, so each parameter must keep its neutral value."""
     if name in VARIANT_NAMES:
         return make_variant(name, **params)
@@ -216,7 +216,7 @@ def make_rule(name: str, **params):
 
 
 def as_rule(obj, argname: str = "variant"):
-    """A rule from a name, a :class:`~star_theory.variants.StarVariant`, a :class:`Rule` or a
+    """A rule from a name, a :class:`~star_theory.sim.variants.StarVariant`, a :class:`Rule` or a
     callable ``(policy, task) -> policy`` (wrapped in a :class:`Rule` named after it)."""
     if isinstance(obj, str):
         return get_rule(obj)
@@ -267,7 +267,7 @@ def chain_filter_rule(name: str, keep: Callable, description: str = "") -> Rule:
       [\text{kept}] [s_{n-1} = s, s_n = s']`, rows normalised (rows with no kept mass keep the
       old row), by enumerating every chain;
     * sampled form: ``K`` chains per question, the kept ones counted (question weights as in
-      :mod:`star_theory.sampling`) and refit (``empty_rows``/``alpha``);
+      :mod:`star_theory.sim.sampling`) and refit (``empty_rows``/``alpha``);
     * ``keep_probability``: :math:`a(s_0) = \sum_{\text{chains of } s_0} P(\text{chain} \mid s_0)[\text{kept}]`.
     """
     if not callable(keep):
@@ -302,3 +302,22 @@ def chain_filter_rule(name: str, keep: Callable, description: str = "") -> Rule:
         return SampledStep(new, int(chains.shape[0]), int(mask.sum()), 0, tuple(counts))
 
     return Rule(name, exact, sampled, keep_probability, description)
+
+
+def star_trajectory(
+    policy: TabularPolicy, task: ReasoningTask, iterations: int, step=exact_star_step
+) -> list[TabularPolicy]:
+    """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of ``step``.
+
+    ``step``: an update rule, as :func:`as_rule` takes it (a callable
+    ``(policy, task) -> policy``, a :class:`Rule`, a
+    :class:`~star_theory.sim.variants.StarVariant` or a rule name); what it returns is checked.
+    """
+    _check(policy, task)
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+        raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    rule = as_rule(step, "step")  # a Rule checks what its callable returns; a StarVariant is built in
+    out = [policy]
+    for _ in range(int(iterations)):
+        out.append(rule(out[-1], task))
+    return out

@@ -11,7 +11,7 @@ source that rebuilds it exactly (:func:`case_source`). Under hypothesis
 * :func:`assert_within` -- ``quantity(*args) <= bound(*args) + tol`` (or inside ``(lo, hi)``).
 
 ``step`` is any update rule: a callable ``(policy, task) -> policy`` (the exact operator
-:func:`~star_theory.exact.exact_star_step`, a :class:`~star_theory.variants.StarVariant`, a
+:func:`~star_theory.exact.exact_star_step`, a :class:`~star_theory.sim.variants.StarVariant`, a
 :class:`~star_theory.rules.Rule`) or a rule name (see :mod:`star_theory.rules`). hypothesis is
 not needed here.
 """
@@ -25,6 +25,7 @@ import numpy as np
 from .errors import InputError
 from .exact import accuracy
 from .model import ReasoningTask, TabularPolicy, as_nonnegative_float
+from .rules import as_rule
 
 __all__ = ["assert_monotone_accuracy", "assert_converges", "assert_within", "case_source"]
 
@@ -47,8 +48,6 @@ def case_source(task: ReasoningTask | None = None, policy: TabularPolicy | None 
 
 
 def _as_step(step) -> Callable:
-    from .rules import as_rule
-
     return as_rule(step, "step")
 
 

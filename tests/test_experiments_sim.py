@@ -4,7 +4,7 @@ Each experiment's ``[smoke]`` preset runs once (module fixture) through ``run_ex
 tests assert the agreement each finding claims. Findings that honestly report a disagreement with
 the exact operator (finite-sample STaR escaping stuck points, lagging the exact curve) are
 asserted in their documented direction instead. The variants' closed forms
-(``experiments/variants/theory.py``) are checked against the library's explicit-matrix variants
+(``star_theory/sim/variant_theory.py``) are checked against the library's explicit-matrix variants
 over hypothesis inputs.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from experiments.framework import PRESETS, load_experiment
 from experiments.reproduce import run_experiment
-from experiments.variants import theory
+from star_theory.sim import variant_theory as theory
 from star_theory import (
     fit_symmetric,
     make_variant,

@@ -10,7 +10,7 @@ import pytest
 
 from star_theory import InputError, make_variant, phase_diagram
 from star_theory.io import dumps_json
-from star_theory.phase import default_values
+from star_theory.sim.phase import default_values
 
 
 def test_default_grid_spans_the_square_and_contains_zero():

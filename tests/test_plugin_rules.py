@@ -28,7 +28,7 @@ from star_theory import (
 )
 from star_theory.cli import main
 from star_theory.rules import Rule, chain_filter_rule, get_rule, register_rule, rule_names, unregister_rule
-from star_theory.sampling import SampledStep, refit_from_counts, sample_chains, transition_counts
+from star_theory.sim.sampling import SampledStep, refit_from_counts, sample_chains, transition_counts
 
 
 def right_answer(chains, log_prob, task):

@@ -160,7 +160,7 @@ def test_complex_kernels_are_refused_not_truncated():
 @given(value=st.one_of(st.text(max_size=4), st.floats(allow_nan=True), st.complex_numbers(), st.none(),
                        st.lists(st.integers(), max_size=2), st.integers(-3, 40)))
 def test_api_constructors_give_one_line_errors_or_valid_configs(value):
-    from star_theory.simulate import SimulateConfig
+    from star_theory.sim.runner import SimulateConfig
 
     for key in ("M", "iterations", "chains_per_question", "level"):
         try:

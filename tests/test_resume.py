@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from star_theory import InputError, SimulateConfig, simulate
 from star_theory.io import dumps_json
 
-simulate_module = importlib.import_module("star_theory.simulate")  # the attribute is the function
+simulate_module = importlib.import_module("star_theory.sim.runner")  # the attribute is the function
 
 
 def result_bytes(result: dict) -> bytes:

@@ -24,7 +24,7 @@ from star_theory import (
     symmetric_task,
     tempered_policy,
 )
-from star_theory.variants import NEUTRAL, VARIANT_PARAMETERS
+from star_theory.sim.variants import NEUTRAL, VARIANT_PARAMETERS
 
 from test_sampling import random_case
 

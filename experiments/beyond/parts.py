@@ -37,7 +37,7 @@ from star_theory.beyond import (
     sampled_chain_level_update,
     sampled_pass_at_k,
 )
-from star_theory.simulate import _band
+from star_theory.sim.runner import _band
 
 ACC_RULES = (("replace", 1, False), ("accumulate", None, False), ("accumulate + corpus", None, True))
 """(label, window, with corpus) of the data rules: replace = plain STaR."""

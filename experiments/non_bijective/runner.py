@@ -11,7 +11,8 @@ from star_theory import accuracy, add_task, flawed_chain_share, mixture_policy, 
 from star_theory.config import check, option
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, text_task_of
+from star_theory.sim import tabular_star_runs
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,12 @@ def run(s: Settings, ctx) -> dict:
     exact = {"accuracy": [accuracy(p, task) for p in traj],
              "flawed_share": [flawed_chain_share(p, task) for p in traj],
              "step_correct": [step_correctness(p, task)[0] for p in traj]}
-    sampled = {str(K): simulated_from_kernel(p0, task, K, s.sim_iterations,
+    sampled = {str(K): tabular_star_runs(p0, task, K, s.sim_iterations,
                                              [ctx.child_seed("sim", K, i) for i in range(s.sim_seeds)]) for K in s.sim_K}
     r = llm_run(ctx, {"task": "add", "lam": [s.llm_lam], "iterations": s.llm_iterations})
     tt = text_task_of(r["config"])
     K = chains_per_question(r["records"][0], tt.task)
-    llm_sim = simulated_from_kernel(r["initial_policy"], tt.task, K, s.llm_iterations,
+    llm_sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.llm_iterations,
                                     [ctx.child_seed("llm-sim", i) for i in range(s.sim_seeds)])
     data = {"sizes": list(task.sizes), "exact": exact, "sampled": sampled,
             "llm": {"records": r["records"], "prediction": r["prediction"], "simulated": llm_sim, "K": K,

@@ -11,7 +11,8 @@ from star_theory.plots.style import integer_ticks, new_figure, save_figure
 
 from ..framework import Finding, Info, band_finding
 from ..stats import Z, binomial_halfwidth
-from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, text_task_of
+from star_theory.sim import tabular_star_runs
 
 
 def llm_cases(base_lam: float, zero_sets) -> dict[str, list[float]]:
@@ -33,7 +34,7 @@ def run_llm_cases(s, ctx) -> dict:
         M, K = tt.task.sizes[0], chains_per_question(r["records"][0], tt.task)
         lam0 = np.clip(np.asarray(r["records"][0]["lam"]), -1 / (M - 1), 1)
         theory = symmetric_trajectory(M, s.llm_iterations, lam=lam0)
-        sim = simulated_from_kernel(r["initial_policy"], tt.task, K, s.llm_iterations,
+        sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.llm_iterations,
                                     [ctx.child_seed("llm-sim", name, i) for i in range(s.seeds)])
         cases[name] = {"corpus_lam": lam, "M": M, "K": K, "records": r["records"],
                        "theory_accuracy": theory.accuracy, "theory_lam": theory.lam,

@@ -16,7 +16,8 @@ from star_theory import symmetric_flawed_distribution, symmetric_flawed_share, s
 from star_theory.config import check, option
 from star_theory.plots.style import ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, llm_run, text_task_of
+from star_theory.sim import tabular_star_runs
 from ..theory_vs_llm.runner import Settings as LLMSettings
 from ..theory_vs_llm.runner import llm_settings
 
@@ -47,9 +48,9 @@ def run(s: Settings, ctx) -> dict:
         recs = r["records"]
         lam0 = np.asarray(recs[0]["lam"])
         seeds = [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)]
-        sim = simulated_from_kernel(r["initial_policy"], tt.task, K, s.iterations, seeds)
+        sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.iterations, seeds)
         # one run per seed (the same runs) for the per-run shares that a prediction band needs
-        share_runs = [simulated_from_kernel(r["initial_policy"], tt.task, K, s.iterations, [x])["flawed_share_mean"]
+        share_runs = [tabular_star_runs(r["initial_policy"], tt.task, K, s.iterations, [x])["flawed_share_mean"]
                       for x in seeds]
         runs[str(lam)] = {
             "M": M, "N": tt.task.n_steps, "K": K, "llm_folder": r["folder"],

@@ -18,7 +18,8 @@ import numpy as np
 from star_theory import accuracy, fit_symmetric, refit_from_counts, transition_counts
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, llm_run, text_task_of
+from star_theory.sim import tabular_star_runs
 
 
 def paper_cpu_settings(lam: float, iterations: int) -> dict:
@@ -61,7 +62,7 @@ def run_paper_cpu(lams, iterations: int, sim_seeds: int, ctx) -> dict:
         r = llm_run(ctx, paper_cpu_settings(lam, iterations))
         tt = text_task_of(r["config"])
         K = chains_per_question(r["records"][0], tt.task)
-        sim = simulated_from_kernel(r["initial_policy"], tt.task, K, iterations,
+        sim = tabular_star_runs(r["initial_policy"], tt.task, K, iterations,
                                     [ctx.child_seed("sim-paper-cpu", lam, i) for i in range(sim_seeds)])
         runs[str(lam)] = {"records": r["records"], "prediction": r["prediction"], "simulated": sim, "K": K,
                           "refit": tabular_refits(r["folder"], tt.task, iterations), "llm_folder": r["folder"],

@@ -15,7 +15,8 @@ import numpy as np
 from star_theory.config import check, option
 from star_theory.plots.style import ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, simulated_from_kernel, text_task_of
+from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, text_task_of
+from star_theory.sim import tabular_star_runs
 from .paper_cpu import run_paper_cpu
 
 
@@ -53,7 +54,7 @@ def run(s: Settings, ctx) -> dict:
         r = llm_run(ctx, llm_settings(s, lam))
         tt = text_task_of(r["config"])
         K = chains_per_question(r["records"][0], tt.task)
-        sim = simulated_from_kernel(r["initial_policy"], tt.task, K, s.iterations,
+        sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.iterations,
                                     [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)])
         runs[str(lam)] = {"records": r["records"], "prediction": r["prediction"], "simulated": sim,
                           "K": K, "llm_folder": r["folder"], "llm_config": r["config"],

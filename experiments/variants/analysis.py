@@ -29,7 +29,7 @@ def _closed_form(data, s) -> list:
         Finding("closed form", f"M={s.M}, N={s.N}: every variant's exact form on explicit matrices equals its closed "
                 f"form in the family (J and fitted lam over {s.iterations} iterations; {len(diffs)} settings)",
                 0.0, worst, "1e-12", worst <= 1e-12,
-                note="closed forms (experiments/variants/theory.py): noisy verifier lam' = (1-w) lam + w U(lam) with "
+                note="closed forms (star_theory/sim/variant_theory.py): noisy verifier lam' = (1-w) lam + w U(lam) with "
                      "w = cJ/(fp + cJ), c = 1 - fn - fp; partial fit lam' = (1-eta) lam + eta U(lam); temperature "
                      "lam' = U(lam_T), lam_T = (1-r)/(1+(M-1)r), r = (q/p)^(1/T)"),
         Finding("closed form", f"M={rat['M']}: rationalize's exact form equals plain STaR in the family (questions all "

@@ -3,7 +3,7 @@ r"""STaR variants: where each helps and where improvement fails.
 Symmetric family, convention ``lam``. For every variant setting:
 
 * the exact form iterated on explicit ``M x M`` matrices (:meth:`StarVariant.exact`), fitted back
-  to ``lam``, beside the closed form derived in :mod:`experiments.variants.theory` (independent
+  to ``lam``, beside the closed form derived in :mod:`star_theory.sim.variant_theory` (independent
   code paths);
 * the theorem checks with ``step=variant.exact(K)``: :func:`star_theory.check_improvement`,
   :func:`star_theory.check_convergence` (observed contraction of ``1 - J``), and
@@ -41,7 +41,7 @@ from star_theory import (
 )
 from star_theory.config import check, option
 
-from . import theory
+from star_theory.sim import variant_theory as theory
 
 IMPROVES, CONSTANT, WORSENS = "improves", "constant", "worsens"
 DJ_TOL = 1e-12

@@ -6,8 +6,8 @@ rounds so far), optionally together with a pretraining corpus of unfiltered chai
 the base policy :math:`P^0`.
 
 **Sampled form.** Round ``t`` draws ``K`` chains per question from :math:`P^t` and keeps the
-correct ones (:meth:`star_theory.variants.StarVariant.sampled_step` of ``star``, whose counts are
-reused); the refit (:func:`star_theory.sampling.refit_from_counts`) uses
+correct ones (:meth:`star_theory.sim.variants.StarVariant.sampled_step` of ``star``, whose counts are
+reused); the refit (:func:`star_theory.sim.sampling.refit_from_counts`) uses
 
 .. math::
 
@@ -41,7 +41,7 @@ import numpy as np
 from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
 from ..model import ReasoningTask, TabularPolicy, _as_int, as_nonnegative_float
-from ..sampling import (
+from ..sim.sampling import (
     _check_pair,
     as_generator,
     question_support,
@@ -50,7 +50,7 @@ from ..sampling import (
     sample_chains,
     transition_counts,
 )
-from ..variants import make_variant
+from ..sim.variants import make_variant
 
 
 def _window(window) -> int | None:

@@ -27,10 +27,10 @@ score: the two differ by the curvature of the score in the counts, and tend to t
 ``K`` grows.
 
 **Adaptive temperature.** Each iteration scores every temperature ``T`` of a grid on the tempered
-policy :math:`P^{(T)}` (:func:`star_theory.variants.tempered_policy`) by the :math:`\rho`-mean
+policy :math:`P^{(T)}` (:func:`star_theory.sim.variants.tempered_policy`) by the :math:`\rho`-mean
 balance score (exact, or sampled from ``probe`` chains per question with a separate generator),
 takes the best (the first in grid order on ties) and runs one ``temperature`` step of
-:mod:`star_theory.variants` at that ``T``. A grid of one temperature ``T = 1`` is plain STaR
+:mod:`star_theory.sim.variants` at that ``T``. A grid of one temperature ``T = 1`` is plain STaR
 (exact form: the same operator; sampled form: the same draws, since no probe is drawn).
 """
 
@@ -42,8 +42,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..model import ReasoningTask, TabularPolicy, _as_int
-from ..sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
-from ..variants import make_variant, tempered_policy
+from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
+from ..sim.variants import make_variant, tempered_policy
 from .chain_level import chain_distribution, enumerate_chains, success_mask
 
 

@@ -8,7 +8,7 @@ correct answer, averaged over questions :math:`s_0 \sim \rho`:
     \mathrm{pass@}k(P) = \sum_{s_0} \rho(s_0) \big[1 - (1 - J(s_0))^k\big],
 
 with :math:`J(s_0) = \alpha_N(s_0, s_N^*(s_0))` the per-question accuracy
-(:func:`star_theory.sampling.question_keep_probability`). So ``pass@1 = J`` and pass@k is
+(:func:`star_theory.sim.sampling.question_keep_probability`). So ``pass@1 = J`` and pass@k is
 non-decreasing in ``k``. It depends on the *spread* of :math:`J(s_0)` over questions, not only on
 its mean: a STaR step that raises ``J`` on most questions and lowers it on a few can raise
 pass@1 and lower pass@k at large ``k``.
@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model import ReasoningTask, TabularPolicy, _as_int
-from ..sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
+from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
 
 
 def question_accuracy(policy: TabularPolicy, task: ReasoningTask) -> np.ndarray:

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
         "corpus",
         help="sample a pretraining corpus (one chain per row, columns s0..sN) for the LLM backend",
         description="Chains sampled from P_n = lam_n P_n* + (1-lam_n) U on a digit task, written atomically as "
-        "CSV with a '# {json}' metadata line (format rlstar-corpus/1; see star_theory.corpus).",
+        "CSV with a '# {json}' metadata line (format rlstar-corpus/1; see star_theory.sim.corpus).",
     )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [corpus] table or top level)")
     add_arguments(p, _config_class())
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..config import from_args, load_toml_table
-    from ..corpus import make_corpus, write_corpus
+    from ..sim.corpus import make_corpus, write_corpus
 
     base, source = {}, "corpus"
     if args.config:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 def _config_class():
     from ..config import check, coerce_fields, option
-    from ..phase import MODES
-    from ..sampling import EMPTY_ROW_RULES
+    from ..sim.phase import MODES
+    from ..sim.sampling import EMPTY_ROW_RULES
 
     @dataclass(frozen=True)
     class PhaseConfig:
@@ -49,7 +49,7 @@ def _config_class():
 
         def make_variant(self):
             from ..rules import make_rule
-            from ..variants import DEFAULTS
+            from ..sim.variants import DEFAULTS
 
             return make_rule(self.variant, **{k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]})
 
@@ -88,7 +88,7 @@ def run(args) -> int:
     from ..config import from_args, load_toml_table
     from ..errors import InputError
     from ..io import dumps_json, write_json
-    from ..phase import phase_diagram
+    from ..sim.phase import phase_diagram
 
     base, source = {}, "phase"
     if args.config:

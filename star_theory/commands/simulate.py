@@ -8,7 +8,7 @@ import sys
 
 def register(subparsers) -> None:
     from ..config import add_arguments
-    from ..simulate import SimulateConfig
+    from ..sim.runner import SimulateConfig
     from .phase import variant_choices
 
     p = subparsers.add_parser(
@@ -40,7 +40,7 @@ def run(args) -> int:
     from ..config import from_args, load_toml_table
     from ..errors import InputError
     from ..io import dumps_json, write_json
-    from ..simulate import SimulateConfig, format_table, simulate
+    from ..sim.runner import SimulateConfig, format_table, simulate
 
     base, source = {}, "simulate"
     if args.config:

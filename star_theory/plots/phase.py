@@ -15,7 +15,7 @@ def _edges(values: np.ndarray) -> np.ndarray:
 
 
 def plot_phase(diagram, path: str) -> str:
-    """Two panels from a :class:`star_theory.phase.PhaseDiagram`, written to ``path`` (PNG).
+    """Two panels from a :class:`star_theory.sim.phase.PhaseDiagram`, written to ``path`` (PNG).
 
     Left: the outcome per grid point (``optimum`` / ``stuck`` / ``other``); right: iterations to
     the target accuracy (grey where not reached). Axes are ``lam_1`` and ``lam_2`` in the ``lam``

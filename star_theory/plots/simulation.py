@@ -8,7 +8,7 @@ from .style import ACCURACY_LABEL, ITERATION_LABEL, new_figure, save_figure
 
 
 def plot_simulation(result: dict, path: str) -> str:
-    """Two panels from a :func:`star_theory.simulate.simulate` result, written to ``path`` (PNG).
+    """Two panels from a :func:`star_theory.sim.runner.simulate` result, written to ``path`` (PNG).
 
     Left: accuracy per iteration, exact form as a line, the sampled mean as markers with the
     band over seeds. Right: kept chains per iteration, observed mean (markers) against the

@@ -9,7 +9,7 @@ For every iteration ``t`` the result holds
   where a single run lands; the exact curve belongs inside it when ``K`` is large) or a normal
   confidence interval for the mean, mean :math:`\pm z_{(1+\text{level})/2}\,
   \mathrm{sd}/\sqrt{\#\text{seeds}}` (``band="mean-se"``);
-* the closed forms of the iteration's sampling step (see :mod:`star_theory.sampling`):
+* the closed forms of the iteration's sampling step (see :mod:`star_theory.sim.sampling`):
   ``p_no_kept_exact`` / ``expected_kept_exact`` evaluated at the exact :math:`P^t`, and
   ``p_no_kept_closed_mean`` / ``expected_kept_closed_mean``, their mean over seeds evaluated
   at each run's own :math:`P^t` (an unbiased prediction of the observed rates), beside the
@@ -44,13 +44,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import check, coerce_fields, option, to_mapping
-from .errors import InputError
-from .exact import accuracy
-from .io import atomic_write_bytes, dumps_json, write_json
-from .outputs import MARKER, check_path, claim_folder
-from .sizes import check_memory, digit_level_sizes, simulate_bytes
-from .model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
+from ..config import check, coerce_fields, option, to_mapping
+from ..errors import InputError
+from ..exact import accuracy
+from ..io import atomic_write_bytes, dumps_json, write_json
+from ..outputs import MARKER, check_path, claim_folder
+from ..sizes import check_memory, digit_level_sizes, simulate_bytes
+from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from .sampling import EMPTY_ROW_RULES, questions_for
 from .variants import DEFAULTS
 
@@ -117,7 +117,7 @@ class SimulateConfig:
         if self.task == "symmetric":
             sizes = [self.M] * (self.N + 1)
         else:
-            from .tasks import _check_digits
+            from ..tasks import _check_digits
 
             sizes = digit_level_sizes(self.task, *_check_digits(self.digits, self.base))
         return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations)
@@ -131,7 +131,7 @@ class SimulateConfig:
     def make_variant(self):
         """The update rule: a built-in variant with the parameters that differ from their
         defaults, or a plug-in rule by name (:func:`star_theory.rules.make_rule`)."""
-        from .rules import make_rule
+        from ..rules import make_rule
 
         params = {k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]}
         return make_rule(self.variant, **params)
@@ -140,7 +140,7 @@ class SimulateConfig:
         """The task and a short description of it."""
         if self.task == "symmetric":
             return symmetric_task(self.M, self.N, self.task_seed), f"symmetric M={self.M} N={self.N}"
-        from .tasks import digit_task
+        from ..tasks import digit_task
 
         dt = digit_task(self.task, self.digits, self.base)
         return dt.task, f"{self.task} D={self.digits} b={self.base} (sizes {list(dt.task.sizes)})"

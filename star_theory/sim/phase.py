@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric
-from .closed_form import iterations_to_accuracy
-from .errors import InputError
-from .exact import accuracy
-from .model import _as_int, lam_bounds, validate_lam, validate_target
-from .rules import as_rule
+from ..checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric
+from ..closed_form import iterations_to_accuracy
+from ..errors import InputError
+from ..exact import accuracy
+from ..model import _as_int, lam_bounds, validate_lam, validate_target
+from ..rules import as_rule
 from .variants import StarVariant
 
 MODES = ("exact", "sampled")
@@ -143,7 +143,7 @@ def phase_diagram(
     ``values``: the grid on each axis (default :func:`default_values` with ``points``);
     ``fixed``: :math:`\lambda_3, \dots, \lambda_N` (``N - 2`` values: a slice of ``N = 3``).
     ``mode="sampled"`` needs ``chains_per_question``; ``variant`` is a name (built-in or
-    plug-in), a :class:`~star_theory.variants.StarVariant`, a :class:`~star_theory.rules.Rule` or a
+    plug-in), a :class:`~star_theory.sim.variants.StarVariant`, a :class:`~star_theory.rules.Rule` or a
     callable ``(policy, task) -> policy`` (:func:`star_theory.rules.as_rule`; ``rationalize``'s
     exact form uses ``chains_per_question``; sampled mode needs the rule's sampled form).
     ``use_closed_form=False`` iterates explicit matrices even for ``star`` (slower; the two
@@ -182,13 +182,13 @@ def phase_diagram(
         outcome = classify_symmetric(M, lam=grid, iterations=T)
         its = iterations_to_accuracy(M, target, lam=grid, max_iterations=T)
         its = np.where(np.isinf(its), np.nan, its)
-        from .closed_form import symmetric_trajectory
+        from ..closed_form import symmetric_trajectory
 
         tr = symmetric_trajectory(M, T, lam=grid)
         final, final_lam = tr.accuracy[-1], tr.lam[-1]
         notes["method"] = "closed form of the symmetric family (star_theory.closed_form), vectorised over the grid"
         if N == 2:
-            from .checks import pretrained_boundary
+            from ..checks import pretrained_boundary
 
             pb = pretrained_boundary(M, values, iterations=T)
             notes["theory_boundary"] = "optimum iff lam_1 + lam_2 + (M-2) lam_1 lam_2 > 0 (star_theory.checks.pretrained_boundary)"

@@ -34,11 +34,11 @@ import re
 
 import numpy as np
 
-from .errors import InputError
-from .io import atomic_write_text
-from .model import _as_int, mixture_policy, resolve_lam
+from ..errors import InputError
+from ..io import atomic_write_text
+from ..model import _as_int, mixture_policy, resolve_lam
 from .sampling import as_generator, sample_chains
-from .tasks import digit_task
+from ..tasks import digit_task
 
 CORPUS_FORMAT = "rlstar-corpus/1"
 REQUIRED_KEYS = (
@@ -136,8 +136,8 @@ def _check_meta(meta, source: str) -> dict:
 def _check_meta_task(meta: dict, source: str) -> None:
     """Cross-field checks: the task exists, its level sizes and steps are those recorded, and
     ``lam``/``eps`` are finite, in their ranges and consistent with each other."""
-    from .sizes import digit_level_sizes
-    from .tasks import TASK_NAMES, _check_digits
+    from ..sizes import digit_level_sizes
+    from ..tasks import TASK_NAMES, _check_digits
 
     if meta["task"] not in TASK_NAMES:
         raise InputError(f"{source}: metadata task={meta['task']!r} is not one of {', '.join(TASK_NAMES)}")

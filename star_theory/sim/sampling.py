@@ -39,9 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
-from .exact import _accept_matrix, backward_success, forward_marginals, refit_rows
-from .model import ReasoningTask, TabularPolicy, _as_int, _check_policy, _check_task
+from ..errors import InputError
+from ..exact import _accept_matrix, backward_success, forward_marginals, refit_rows
+from ..model import ReasoningTask, TabularPolicy, _as_int, _check_policy, _check_task
 
 EMPTY_ROW_RULES = ("keep", "smooth")
 """Rules for a kernel row that received no kept transition (see the module docstring)."""
@@ -400,20 +400,3 @@ class SampledStep:
     def no_kept_chain(self) -> bool:
         """True when the verifier kept no chain (STaR had nothing to learn from)."""
         return self.kept == 0
-
-
-def sampled_star_step(
-    policy: TabularPolicy,
-    task: ReasoningTask,
-    chains_per_question,
-    rng,
-    empty_rows: str = "keep",
-    alpha: float = 1.0,
-) -> SampledStep:
-    """One finite-sample STaR iteration (sample ``K`` per question, keep ``r = 1``, refit).
-
-    The plain ``star`` rule; :mod:`star_theory.variants` builds the other rules on the same parts.
-    """
-    from .variants import make_variant
-
-    return make_variant("star").sampled_step(policy, task, chains_per_question, rng, empty_rows, alpha)

@@ -4,7 +4,7 @@ All rules act on the same model (a tabular policy on a :class:`~star_theory.mode
 and are one STaR iteration *sample -> filter -> refit* with one ingredient changed. The exact
 form is the refit of the *expected* kept-transition counts (the infinite-data limit, or, for
 ``rationalize``, the expected counts at the given ``K``); the sampled form draws ``K`` chains per
-question (:mod:`star_theory.sampling`). Rows with no kept mass keep their previous row (exact
+question (:mod:`star_theory.sim.sampling`). Rows with no kept mass keep their previous row (exact
 form) or follow the sampled form's empty-row rule.
 
 ``star``
@@ -57,9 +57,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .errors import InputError
-from .exact import kept_transition_mass, refit_rows
-from .model import ReasoningTask, TabularPolicy, _as_int
+from ..errors import InputError
+from ..exact import kept_transition_mass, refit_rows
+from ..model import ReasoningTask, TabularPolicy, _as_int
 from .sampling import (
     SampledStep,
     _check_pair,
@@ -133,7 +133,7 @@ def mix_policies(old: TabularPolicy, new: TabularPolicy, eta: float) -> TabularP
 
 def kept_counts(kept: np.ndarray, task: ReasoningTask) -> list[np.ndarray]:
     """Per-step transition counts of the kept chains, each counted with its question's weight
-    (:func:`~star_theory.sampling.question_weights`; plain counts when :math:`\\rho` is uniform)."""
+    (:func:`~star_theory.sim.sampling.question_weights`; plain counts when :math:`\\rho` is uniform)."""
     w = question_weights(task)
     weights = None if np.allclose(w[question_support(task)], 1.0) else w[kept[:, 0]]
     return transition_counts(kept, task, weights)
@@ -177,7 +177,7 @@ class StarVariant:
 
     ``exact_step(policy, task, K)`` and ``sampled_step(policy, task, K, rng, ...)`` apply it once;
     ``exact(K)`` and ``sampled(K, rng, ...)`` return ``step(policy, task)`` callables for
-    :func:`star_theory.exact.star_trajectory` and the theorem checks.
+    :func:`star_theory.rules.star_trajectory` and the theorem checks.
     """
 
     name: str = "star"
@@ -336,3 +336,18 @@ def make_variant(name: str, **params) -> StarVariant:
             raise InputError(f"{key}={value!r} applies to variant {takes[0]!r}, not {name!r}")
     values = {p: params.get(p, DEFAULTS[p]) for p in VARIANT_PARAMETERS[name]}
     return StarVariant(name=name, **values)
+
+
+def sampled_star_step(
+    policy: TabularPolicy,
+    task: ReasoningTask,
+    chains_per_question,
+    rng,
+    empty_rows: str = "keep",
+    alpha: float = 1.0,
+) -> SampledStep:
+    """One finite-sample STaR iteration (sample ``K`` per question, keep ``r = 1``, refit).
+
+    The plain ``star`` rule of :func:`make_variant`.
+    """
+    return make_variant("star").sampled_step(policy, task, chains_per_question, rng, empty_rows, alpha)

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from star_theory import symmetric_accuracy, symmetric_star_update
+from ..closed_form import symmetric_accuracy, symmetric_star_update
 
 
 def noisy_weight(M: int, lam, fp: float, fn: float) -> np.ndarray:
