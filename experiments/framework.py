@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from star_theory.config import from_mapping, load_toml
 from star_theory.errors import InputError
+from star_theory.seeds import derive_seed
 
 PRESETS = ("default", "smoke", "paper")
 EXPERIMENT_NAMES = (
@@ -110,8 +110,7 @@ class Context:
 
     def child_seed(self, *keys: Any) -> int:
         """A seed derived from this experiment's seed and ``keys`` (stable across runs and machines)."""
-        text = "/".join(str(k) for k in (self.seed,) + keys)
-        return zlib.crc32(text.encode()) & 0x7FFFFFFF
+        return derive_seed(self.seed, *(k if type(k) is int and k >= 0 else str(k) for k in keys))
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ class Experiment:
 
 def experiment_seed(master_seed: int, name: str) -> int:
     """The seed of experiment ``name`` under a master seed (recorded in the manifest)."""
-    return zlib.crc32(f"{master_seed}/{name}".encode()) & 0x7FFFFFFF
+    return derive_seed(master_seed, "experiment", name)
 
 
 def load_experiment(name: str) -> Experiment:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zlib
 
 import numpy as np
 
 from star_theory.io import dumps_json
+from star_theory.seeds import derive_seed
 
 
 def llm_config(base: dict, seed: int, device: str, progress: bool):
@@ -32,8 +32,7 @@ def llm_config(base: dict, seed: int, device: str, progress: bool):
 
 def run_seed(master_seed: int, base: dict) -> int:
     """Seed of an LLM run: from the master seed and the run's settings (shared across experiments)."""
-    text = f"{master_seed}/llm/" + dumps_json(base, indent=None)
-    return zlib.crc32(text.encode()) & 0x7FFFFFFF
+    return derive_seed(master_seed, "llm", dumps_json(base, indent=None))
 
 
 def llm_run(ctx, base: dict) -> dict:

@@ -158,7 +158,9 @@ def _measure(args) -> int:
 
     from star_theory.io import write_json
 
-    from .device import derive_seed, generator, resolve_device, set_threads
+    from star_theory.seeds import derive_seed
+
+    from .device import generator, resolve_device, set_threads
     from .measure import measure
     from .model import load_checkpoint
     from .sample import sample_chains

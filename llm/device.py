@@ -71,10 +71,3 @@ def generator(device, seed: int):
     g = torch.Generator(device=device)
     g.manual_seed(int(seed) % (1 << 63))
     return g
-
-
-def derive_seed(seed: int, *path: int) -> int:
-    """A 63-bit seed derived from ``seed`` and a path of integers (iteration, purpose, rank)."""
-    import numpy as np
-
-    return int(np.random.SeedSequence([int(seed), *map(int, path)]).generate_state(2, np.uint64)[0] >> 1)

@@ -21,7 +21,8 @@ from star_theory.io import write_json
 
 from .config import LLMConfig, to_record
 from .data import ChainStream
-from .device import derive_seed, init_distributed, resolve_device, set_threads
+from star_theory.seeds import derive_seed
+from .device import init_distributed, resolve_device, set_threads
 from .files import claim_run, staged_into
 from .model import TaskSpec, build_model, load_model, save_checkpoint
 from .tasks import get_task

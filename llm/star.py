@@ -41,7 +41,8 @@ from star_theory.io import atomic_write_bytes, atomic_write_text, dumps_json, wr
 
 from .config import LLMConfig, to_record
 from .data import TransitionCounts, chain_transitions, transition_batches
-from .device import derive_seed, generator, resolve_device, set_threads
+from star_theory.seeds import derive_seed
+from .device import generator, resolve_device, set_threads
 from .files import atomic_dir, check_resume, claim_run, load_array, read_metrics, read_run_json, save_array, validate_kept
 from .fit import fit_counts, refit_figures
 from .measure import measure
