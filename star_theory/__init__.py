@@ -30,7 +30,7 @@ API = {
     ),
     ".tasks": ("TASK_NAMES", "DigitLevels", "DigitTask", "add_task", "digit_task", "zip_task"),
     ".closed_form": (
-        "SymmetricTrajectory", "iterations_to_accuracy", "symmetric_accuracy", "symmetric_error_rate",
+        "SymmetricTrajectory", "iterations_to_accuracy", "other_steps_product", "symmetric_accuracy", "symmetric_error_rate",
         "symmetric_flawed_distribution", "symmetric_flawed_share", "symmetric_star_update",
         "symmetric_step_correctness", "symmetric_trajectory",
     ),

@@ -149,6 +149,21 @@ def _signed_products(lam, gap):
     return log_total, sign_total, log_minus, sign_minus
 
 
+def other_steps_product(lam) -> np.ndarray:
+    r""":math:`\Lambda_{-n} = \prod_{k \ne n} \lambda_k` for every step ``n``; shape ``(..., N)`` like ``lam``.
+
+    The factor by which step ``n``'s update scales (``lam_n' < lam_n`` iff :math:`\Lambda_{-n} < 0`
+    inside the family's range); exclusive prefix and suffix products, so zeros need no division.
+    """
+    lam = np.asarray(lam, dtype=float)
+    if lam.ndim == 0 or lam.shape[-1] == 0:
+        raise InputError(f"lam must hold at least one step, got shape {lam.shape}")
+    ones = np.ones(lam.shape[:-1] + (1,))
+    before = np.concatenate([ones, np.cumprod(lam, axis=-1)[..., :-1]], axis=-1)
+    after = np.concatenate([np.cumprod(lam[..., ::-1], axis=-1)[..., ::-1][..., 1:], ones], axis=-1)
+    return before * after
+
+
 def _value(log, sign):
     return sign * np.exp(log)
 

@@ -37,7 +37,7 @@ from star_theory.beyond import (
     sampled_chain_level_update,
     sampled_pass_at_k,
 )
-from star_theory.sim.runner import _band
+from star_theory.sim.summary import seed_band
 
 ACC_RULES = (("replace", 1, False), ("accumulate", None, False), ("accumulate + corpus", None, True))
 """(label, window, with corpus) of the data rules: replace = plain STaR."""
@@ -53,7 +53,7 @@ def _setup(s, ctx):
 def _summary(runs, level: float) -> dict:
     """Mean, percentile band and standard error over seeds (axis 0) of per-iteration values."""
     runs = np.asarray(runs, dtype=float)
-    mean, lo, hi = _band(runs, "percentile", level)
+    mean, lo, hi = seed_band(runs, "percentile", level)
     return {"runs": runs, "mean": mean, "band_lo": lo, "band_hi": hi,
             "se": runs.std(axis=0, ddof=1) / np.sqrt(runs.shape[0])}
 

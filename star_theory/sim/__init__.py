@@ -26,6 +26,7 @@ API = {
     ),
     ".runner": ("SimulateConfig", "simulate"),
     ".from_kernel": ("tabular_star_runs",),
+    ".summary": ("first_reach", "seed_band"),
     ".phase": ("PhaseDiagram", "phase_diagram"),
     ".corpus": ("CORPUS_FORMAT", "make_corpus", "read_corpus", "write_corpus"),
 }

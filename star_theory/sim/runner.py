@@ -52,6 +52,7 @@ from ..outputs import MARKER, check_path, claim_folder
 from ..sizes import check_memory, digit_level_sizes, simulate_bytes
 from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from .sampling import EMPTY_ROW_RULES, questions_for
+from .summary import first_reach, seed_band
 from .variants import DEFAULTS
 
 TASK_KINDS = ("symmetric", "zip", "add")
@@ -149,24 +150,6 @@ class SimulateConfig:
         """The initial policy (symmetric family, or the mixture policy on a digit task)."""
         maker = symmetric_policy if self.task == "symmetric" else mixture_policy
         return maker(task, lam=self.lam, eps=self.eps)
-
-
-def _band(values: np.ndarray, kind: str, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and band over axis 0 (seeds)."""
-    mean = values.mean(axis=0)
-    if kind == "percentile":
-        q = 100 * (1 - level) / 2
-        return mean, np.percentile(values, q, axis=0), np.percentile(values, 100 - q, axis=0)
-    from scipy.stats import norm
-
-    z = norm.ppf((1 + level) / 2)
-    se = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) if values.shape[0] > 1 else np.zeros_like(mean)
-    return mean, mean - z * se, mean + z * se
-
-
-def _first_reach(curve, target: float):
-    hit = np.flatnonzero(np.asarray(curve) >= target)
-    return int(hit[0]) if hit.size else None
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -439,7 +422,7 @@ def _simulate(config: SimulateConfig, progress, task, task_desc: str, policy0, s
     finally:
         bar.close()
 
-    mean, lo, hi = _band(acc_runs, config.band, config.level)
+    mean, lo, hi = seed_band(acc_runs, config.band, config.level)
     rows = []
     for t in range(T + 1):
         row = {
@@ -485,8 +468,8 @@ def _simulate(config: SimulateConfig, progress, task, task_desc: str, policy0, s
         "kept_runs": kept,
         "iterations_to_target": {
             "target": config.target,
-            "exact": _first_reach(exact_acc, config.target),
-            "runs": [_first_reach(a, config.target) for a in acc_runs],
+            "exact": first_reach(exact_acc, config.target),
+            "runs": [first_reach(a, config.target) for a in acc_runs],
         },
     }
     if store is not None:
