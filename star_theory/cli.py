@@ -7,7 +7,10 @@ Subcommands come from two places, and this module holds no logic of its own:
   ``star_theory`` (the LLM backend, the experiments) add their commands without
   ``star_theory`` importing them.
 
-``register`` adds a parser and sets ``func`` (``func(args) -> int``). Bad input anywhere raises
+Only the module of the command named on the command line is imported (``rlstar corpus`` loads
+the corpus code alone; the entry points are looked up only for a name that is not built in);
+``rlstar --help`` or an unknown name loads them all. ``register`` adds a parser and sets
+``func`` (``func(args) -> int``). Bad input anywhere raises
 :class:`~star_theory.errors.InputError`; it is printed as one line and the exit status is 2.
 """
 
@@ -18,9 +21,10 @@ import importlib
 import pkgutil
 import re
 import sys
-from importlib.metadata import entry_points
 
+from . import commands, process
 from .errors import InputError
+from .sizes import set_memory_limit
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -40,21 +44,35 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
-def _builtin_registrars():
-    from . import commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        if hasattr(module, "register"):
-            yield module.register
+def _builtin_commands() -> dict:
+    """``{name: loader}`` of the built-in commands: one module of :mod:`star_theory.commands` each
+    (the module's name is the command's), found without importing any of them."""
+    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__) if not info.name.startswith("_"))
+    return {name: (lambda name=name: importlib.import_module(f"{commands.__name__}.{name}").register) for name in names}
 
 
-def _plugin_registrars():
-    for ep in sorted(entry_points(group="rlstar.commands"), key=lambda e: e.name):
-        yield ep.load()
+def _plugin_commands() -> dict:
+    """``{name: loader}`` of the ``rlstar.commands`` entry points (named after the command they add)."""
+    from importlib.metadata import entry_points  # 40 ms: only when the command is not a built-in
+
+    return {ep.name: ep.load for ep in sorted(entry_points(group="rlstar.commands"), key=lambda e: e.name)}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_word(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is neither an option nor its value)."""
+    it = iter(argv)
+    for word in it:
+        if word == "--max-memory":
+            next(it, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``rlstar`` parser. Given ``argv`` naming a known command, only that command's module is
+    imported (``rlstar corpus`` loads the corpus code alone); otherwise every command registers, so
+    ``--help`` and a misspelt command list them all."""
     parser = OneLineParser(
         prog="rlstar",
         description="RL-STaR toolkit: theory, simulator and LLM runs of self-taught reasoning.",
@@ -63,20 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="memory a command may plan to use, in GiB; larger requests are refused before "
                         "anything is allocated (default: half the physical memory; env RLSTAR_MAX_MEMORY)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser, metavar="COMMAND")
-    for register in list(_builtin_registrars()) + list(_plugin_registrars()):
-        register(sub)
+    word = None if argv is None else _command_word(argv)
+    commands = _builtin_commands()
+    if word not in commands:
+        commands.update(_plugin_commands())
+    chosen = [commands[word]] if word in commands else list(commands.values())
+    for load in chosen:
+        load()(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import process
-
     process.enter_main()
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
-        from .sizes import set_memory_limit
-
         set_memory_limit(args.max_memory)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

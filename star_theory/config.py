@@ -9,7 +9,8 @@ A config is a frozen dataclass whose fields are declared with :func:`option` and
   wrong types with a one-line error naming the key;
 * :func:`load_toml` reads a TOML file with a one-line error for missing or malformed files;
 * :func:`from_args` builds the config from parsed CLI arguments, on top of an optional TOML
-  config file (CLI values given explicitly win).
+  config file (CLI values given explicitly win);
+* :func:`command_config` is a command's whole preamble: ``--config`` table, flags, ``--plot`` check.
 
 Example::
 
@@ -33,6 +34,7 @@ import typing
 from typing import Any, Mapping
 
 from .errors import InputError
+from .outputs import check_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,9 +42,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None):
-    """A config field with its default and help string (and optional choices / flag name)."""
-    meta = {"help": help, "choices": choices, "flag": flag}
+def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,
+           aliases: tuple[str, ...] = ()):
+    """A config field with its default and help string (and optional choices, flag name, flag aliases)."""
+    meta = {"help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases)}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -167,8 +170,6 @@ MAX_CONFIG_BYTES = 1 << 20
 def load_toml(path: str | os.PathLike) -> dict:
     """Read a TOML file; a missing, unreadable, oversized, malformed or too deeply nested file
     raises a one-line InputError."""
-    from .outputs import check_path
-
     path = check_path(path, "config path")
     try:
         with open(path, "rb") as fh:
@@ -227,7 +228,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
             kw["action"] = argparse.BooleanOptionalAction
         elif base in (int, float, str):
             kw["type"] = base
-        parser.add_argument(flag, **kw)
+        parser.add_argument(flag, *f.metadata.get("aliases", ()), **kw)
 
 
 def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = None, source: str = "config"):
@@ -238,6 +239,17 @@ def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = No
         if v is not None:
             values[f.name] = list(v) if isinstance(v, (list, tuple)) else v
     return from_mapping(cls, values, source)
+
+
+def command_config(cls, args: argparse.Namespace, section: str):
+    """A command's config: the ``[section]`` table of ``--config FILE.toml`` (when given) overridden
+    by the flags given. A ``--plot`` path is checked first: it must end in ``.png``."""
+    plot = getattr(args, "plot", None)
+    if plot and not plot.lower().endswith(".png"):
+        raise InputError(f"--plot path must end in .png, got {plot!r}")
+    config_file = getattr(args, "config", None)
+    base = load_toml_table(config_file, section) if config_file else {}
+    return from_args(cls, args, base=base, source=config_file or section)
 
 
 def to_mapping(config) -> dict:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import add_arguments, check, coerce_fields, from_args, option
+from ..checks import run_default_checks
+from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
+from ..io import dumps_json
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..checks import run_default_checks
-    from ..config import to_mapping
-    from ..io import dumps_json
-
     cfg = from_args(CheckConfig, args, source="check")
     report = run_default_checks(seed=cfg.seed, n_cases=cfg.cases, iterations=cfg.iterations)
     if cfg.format == "json":

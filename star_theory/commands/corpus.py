@@ -4,37 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import add_arguments, check, coerce_fields, command_config, option
+from ..outputs import check_output_file
+from ..sim.corpus import make_corpus, write_corpus
+from ..sizes import check_memory, corpus_bytes, digit_level_sizes
+from ..tasks import TASK_NAMES, _check_digits
 
-def _config_class():
-    from ..config import check, coerce_fields, option
-    from ..tasks import TASK_NAMES
 
-    @dataclass(frozen=True)
-    class CorpusConfig:
-        """A corpus: digit task, pretrained policy (lam or eps), chains per question, seed."""
+@dataclass(frozen=True)
+class CorpusConfig:
+    """A corpus: digit task, pretrained policy (lam or eps), chains per question, seed."""
 
-        task: str = option("zip", "digit task", choices=TASK_NAMES)
-        digits: int = option(3, "digits D per number (>= 1)")
-        base: int = option(2, "base b (>= 2)")
-        lam: tuple[float, ...] | None = option(None, "mixture weight lam_n of P_n = lam_n P* + (1-lam_n) U (1 value or N)")
-        eps: tuple[float, ...] | None = option(None, "excess probability eps_n = lam_n (M-1)/M (1 value or N)")
-        chains_per_question: int = option(4096, "chains sampled per question (>= 1)")
-        seed: int = option(0, "seed of numpy.random.default_rng (>= 0)")
-        out: str | None = option(None, "output file (CSV text, format rlstar-corpus/1)")
+    task: str = option("zip", "digit task", choices=TASK_NAMES)
+    digits: int = option(3, "digits D per number (>= 1)")
+    base: int = option(2, "base b (>= 2)")
+    lam: tuple[float, ...] | None = option(None, "mixture weight lam_n of P_n = lam_n P* + (1-lam_n) U (1 value or N)")
+    eps: tuple[float, ...] | None = option(None, "excess probability eps_n = lam_n (M-1)/M (1 value or N)")
+    chains_per_question: int = option(4096, "chains sampled per question (>= 1)")
+    seed: int = option(0, "seed of numpy.random.default_rng (>= 0)")
+    out: str | None = option(None, "output file (CSV text, format rlstar-corpus/1)")
 
-        def __post_init__(self):
-            coerce_fields(self)
-            check((self.lam is None) != (self.eps is None), "give exactly one of lam or eps")
-            check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
-            check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
-            check(self.out is not None and self.out != "", "out (the output file) is required")
-
-    return CorpusConfig
+    def __post_init__(self):
+        coerce_fields(self)
+        check((self.lam is None) != (self.eps is None), "give exactly one of lam or eps")
+        check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
+        check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        check(self.out is not None and self.out != "", "out (the output file) is required")
 
 
 def register(subparsers) -> None:
-    from ..config import add_arguments
-
     p = subparsers.add_parser(
         "corpus",
         help="sample a pretraining corpus (one chain per row, columns s0..sN) for the LLM backend",
@@ -42,24 +40,13 @@ def register(subparsers) -> None:
         "CSV with a '# {json}' metadata line (format rlstar-corpus/1; see star_theory.sim.corpus).",
     )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [corpus] table or top level)")
-    add_arguments(p, _config_class())
+    add_arguments(p, CorpusConfig)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..config import from_args, load_toml_table
-    from ..sim.corpus import make_corpus, write_corpus
-
-    base, source = {}, "corpus"
-    if args.config:
-        base, source = load_toml_table(args.config, "corpus"), args.config
-    cfg = from_args(_config_class(), args, base=base, source=source)
-    from ..outputs import check_output_file
-    from ..sizes import check_memory, corpus_bytes, digit_level_sizes
-
-    from ..tasks import _check_digits
-
+    cfg = command_config(CorpusConfig, args, "corpus")
     sizes = digit_level_sizes(cfg.task, *_check_digits(cfg.digits, cfg.base))
     check_memory(corpus_bytes(sizes, cfg.chains_per_question),
                  f"a corpus of K={cfg.chains_per_question} chains per question on {cfg.task} D={cfg.digits} b={cfg.base}")

@@ -6,66 +6,57 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-
-def _config_class():
-    from ..config import check, coerce_fields, option
-    from ..sim.phase import MODES
-    from ..sim.sampling import EMPTY_ROW_RULES
-
-    @dataclass(frozen=True)
-    class PhaseConfig:
-        """A phase diagram: grid, mode (exact / sampled), variant."""
-
-        M: int = option(8, "states per level (>= 2)", flag="--M")
-        N: int = option(2, "reasoning steps: 2, or more for a slice with lam_3.. fixed", flag="--N")
-        fixed: tuple[float, ...] = option([], "lam_3..lam_N of an N >= 3 slice (N-2 values, lam convention)")
-        points: int = option(41, "grid points per axis over [-1/(M-1), 1], zero included (>= 3)")
-        iterations: int = option(200, "STaR iterations per grid point (>= 1)")
-        target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
-        mode: str = option("exact", "exact form or K sampled chains per question", choices=MODES)
-        variant: str = option("star", "STaR update rule: a built-in variant or a plug-in rule (rlstar.variants entry points)")
-        rationales: int = option(1, "rationalize: rationales per failed question")
-        fp: float = option(0.0, "noisy-verifier: false-positive rate")
-        fn: float = option(0.0, "noisy-verifier: false-negative rate")
-        eta: float = option(1.0, "partial-fit: step size in (0, 1]")
-        temperature: float = option(1.0, "temperature: sampling temperature (> 0)")
-        chains_per_question: int | None = option(None, "K: chains per question (needed for mode=sampled)", flag="--K")
-        seeds: tuple[int, ...] = option([0, 1, 2], "seeds of the sampled runs")
-        empty_rows: str = option("keep", "sampled rule for rows with no kept data", choices=EMPTY_ROW_RULES)
-        alpha: float = option(1.0, "add-alpha constant for empty_rows=smooth (> 0)")
-
-        def __post_init__(self):
-            coerce_fields(self)
-            check(self.M >= 2, f"M must be >= 2, got {self.M}")
-            check(self.N >= 2, f"N must be >= 2, got {self.N}")
-            check(len(self.fixed) == self.N - 2, f"fixed must hold N-2={self.N - 2} values, got {len(self.fixed)}")
-            check(self.points >= 3, f"points must be >= 3, got {self.points}")
-            check(self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}")
-            check(0 < self.target <= 1, f"target must lie in (0, 1], got {self.target}")
-            check(self.mode != "sampled" or self.chains_per_question is not None, "chains_per_question (--K) is required for mode=sampled")
-            check(self.chains_per_question is None or self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
-            check(len(self.seeds) >= 1, "seeds must list at least one seed")
-            self.make_variant()  # the name and its parameters, checked on construction
-
-        def make_variant(self):
-            from ..rules import make_rule
-            from ..sim.variants import DEFAULTS
-
-            return make_rule(self.variant, **{k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]})
-
-    return PhaseConfig
+from ..config import add_arguments, check, coerce_fields, command_config, option
+from ..io import dumps_json, write_json
+from ..outputs import check_output_file
+from ..rules import make_rule
+from ..sim.phase import MODES, phase_diagram
+from ..sim.sampling import EMPTY_ROW_RULES
+from ..sim.variants import DEFAULTS
+from ..sizes import check_memory, phase_bytes
+from ._options import variant_choices
 
 
-def variant_choices(parser) -> None:
-    """Let ``--variant`` take the built-in names and every plug-in rule's (star_theory.rules)."""
-    from ..rules import rule_names
+@dataclass(frozen=True)
+class PhaseConfig:
+    """A phase diagram: grid, mode (exact / sampled), variant."""
 
-    parser._option_string_actions["--variant"].choices = rule_names()
+    M: int = option(8, "states per level (>= 2)", flag="--M")
+    N: int = option(2, "reasoning steps: 2, or more for a slice with lam_3.. fixed", flag="--N")
+    fixed: tuple[float, ...] = option([], "lam_3..lam_N of an N >= 3 slice (N-2 values, lam convention)")
+    points: int = option(41, "grid points per axis over [-1/(M-1), 1], zero included (>= 3)")
+    iterations: int = option(200, "STaR iterations per grid point (>= 1)")
+    target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
+    mode: str = option("exact", "exact form or K sampled chains per question", choices=MODES)
+    variant: str = option("star", "STaR update rule: a built-in variant or a plug-in rule (rlstar.variants entry points)")
+    rationales: int = option(1, "rationalize: rationales per failed question")
+    fp: float = option(0.0, "noisy-verifier: false-positive rate")
+    fn: float = option(0.0, "noisy-verifier: false-negative rate")
+    eta: float = option(1.0, "partial-fit: step size in (0, 1]")
+    temperature: float = option(1.0, "temperature: sampling temperature (> 0)")
+    chains_per_question: int | None = option(None, "K: chains per question (needed for mode=sampled)", flag="--K")
+    seeds: tuple[int, ...] = option([0, 1, 2], "seeds of the sampled runs")
+    empty_rows: str = option("keep", "sampled rule for rows with no kept data", choices=EMPTY_ROW_RULES)
+    alpha: float = option(1.0, "add-alpha constant for empty_rows=smooth (> 0)")
+
+    def __post_init__(self):
+        coerce_fields(self)
+        check(self.M >= 2, f"M must be >= 2, got {self.M}")
+        check(self.N >= 2, f"N must be >= 2, got {self.N}")
+        check(len(self.fixed) == self.N - 2, f"fixed must hold N-2={self.N - 2} values, got {len(self.fixed)}")
+        check(self.points >= 3, f"points must be >= 3, got {self.points}")
+        check(self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}")
+        check(0 < self.target <= 1, f"target must lie in (0, 1], got {self.target}")
+        check(self.mode != "sampled" or self.chains_per_question is not None, "chains_per_question (--K) is required for mode=sampled")
+        check(self.chains_per_question is None or self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
+        check(len(self.seeds) >= 1, "seeds must list at least one seed")
+        self.make_variant()  # the name and its parameters, checked on construction
+
+    def make_variant(self):
+        return make_rule(self.variant, **{k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]})
 
 
 def register(subparsers) -> None:
-    from ..config import add_arguments
-
     p = subparsers.add_parser(
         "phase",
         help="pretrained-quality phase diagram over (lam_1, lam_2): outcome and iterations to a target",
@@ -74,7 +65,7 @@ def register(subparsers) -> None:
         "slice with lam_3.. fixed. Writes JSON (--out or --format json) and a figure (--plot).",
     )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [phase] table or top level)")
-    add_arguments(p, _config_class())
+    add_arguments(p, PhaseConfig)
     variant_choices(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--out", metavar="FILE.json", help="write the JSON result here (atomically)")
@@ -85,19 +76,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..config import from_args, load_toml_table
-    from ..errors import InputError
-    from ..io import dumps_json, write_json
-    from ..sim.phase import phase_diagram
-
-    base, source = {}, "phase"
-    if args.config:
-        base, source = load_toml_table(args.config, "phase"), args.config
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise InputError(f"--plot path must end in .png, got {args.plot!r}")
-    cfg = from_args(_config_class(), args, base=base, source=source)
-    from ..sizes import check_memory, phase_bytes
-
+    cfg = command_config(PhaseConfig, args, "phase")
     check_memory(phase_bytes(cfg.M, cfg.N, cfg.points, cfg.iterations, cfg.mode, cfg.chains_per_question,
                              len(cfg.seeds) if cfg.mode == "sampled" else 1),
                  f"a phase diagram of {cfg.points}x{cfg.points} points, M={cfg.M}, N={cfg.N}, {cfg.iterations} iterations")
@@ -107,15 +86,13 @@ def run(args) -> int:
         seeds=cfg.seeds, empty_rows=cfg.empty_rows, alpha=cfg.alpha, progress=args.progress,
     )
     result = d.to_json()
-    from ..outputs import check_output_file
-
     for path in (args.out, args.plot):
         if path:
             check_output_file(path, args.overwrite)
     if args.out:
         write_json(args.out, result)
     if args.plot:
-        from ..plots.phase import plot_phase
+        from ..plots.phase import plot_phase  # matplotlib: only when a figure is asked for
 
         plot_phase(d, args.plot)
     if args.format == "json":

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..config import add_arguments, command_config
+from ..errors import InputError
+from ..io import dumps_json, write_json
+from ..outputs import check_output_file
+from ..sim.runner import SimulateConfig, format_table, simulate
+from ._options import variant_choices
+
 
 def register(subparsers) -> None:
-    from ..config import add_arguments
-    from ..sim.runner import SimulateConfig
-    from .phase import variant_choices
-
     p = subparsers.add_parser(
         "simulate",
         help="finite-sample STaR over seeds beside its exact form and closed forms",
@@ -37,17 +40,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..config import from_args, load_toml_table
-    from ..errors import InputError
-    from ..io import dumps_json, write_json
-    from ..sim.runner import SimulateConfig, format_table, simulate
-
-    base, source = {}, "simulate"
-    if args.config:
-        base, source = load_toml_table(args.config, "simulate"), args.config
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise InputError(f"--plot path must end in .png, got {args.plot!r}")
-    config = from_args(SimulateConfig, args, base=base, source=source)
+    config = command_config(SimulateConfig, args, "simulate")
     folder = args.out if args.out and not args.out.lower().endswith(".json") else None
     if args.resume and folder is None:
         raise InputError(f"--resume needs --out DIR, the folder of the run to continue (not a .json file), got --out {args.out!r}")
@@ -59,7 +52,7 @@ def run(args) -> int:
     if args.out and folder is None:
         write_json(args.out, result)
     if args.plot:
-        from ..plots.simulation import plot_simulation
+        from ..plots.simulation import plot_simulation  # matplotlib: only when a figure is asked for
 
         plot_simulation(result, args.plot)
     if args.format == "json":
@@ -71,8 +64,6 @@ def run(args) -> int:
 
 def _check_files(args, folder) -> None:
     """The single output files: new, or replaced only with --overwrite (before any work)."""
-    from ..outputs import check_output_file
-
     if args.out and folder is None:
         check_output_file(args.out, args.overwrite)
     if args.plot:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
+
+from ..closed_form import symmetric_trajectory
 from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
+from ..io import dumps_json
+from ..model import resolve_lam
+from ..outputs import check_output_file
+from ..sizes import check_memory, trajectory_bytes
 
 
 @dataclass(frozen=True)
 class TheoryConfig:
-    states: int = option(64, "M, states per level (>= 2)")
-    steps: int = option(3, "N, reasoning steps (>= 1)")
+    M: int = option(64, "states per level (>= 2)", flag="--M", aliases=("--states",))
+    N: int = option(3, "reasoning steps (>= 1)", flag="--N", aliases=("--steps",))
     lam: tuple[float, ...] | None = option(
         None, "per-step mixture weight lam in [-1/(M-1), 1]: one value (every step) or N values; 0.2 if neither --lam nor --eps"
     )
@@ -25,8 +32,8 @@ class TheoryConfig:
 
     def __post_init__(self):
         coerce_fields(self)
-        check(self.states >= 2, f"states must be >= 2, got {self.states}")
-        check(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
+        check(self.M >= 2, f"M (states per level, --M or --states) must be >= 2, got {self.M}")
+        check(self.N >= 1, f"N (reasoning steps, --N or --steps) must be >= 1, got {self.N}")
         check(self.iterations >= 0, f"iterations must be >= 0, got {self.iterations}")
         check(self.iterations <= 100000, f"iterations must be <= 100000, got {self.iterations}")
         check(self.lam is None or self.eps is None, "give --lam or --eps, not both")
@@ -44,7 +51,8 @@ def register(subparsers) -> None:
         "theory",
         help="closed-form STaR trajectory of the symmetric family",
         description="Accuracy, per-step lam (or eps) and flawed-chain share over exact STaR "
-        "iterations, from the closed forms (equal to the exact operator).",
+        "iterations, from the closed forms (equal to the exact operator). --states and --steps are "
+        "aliases of --M and --N.",
     )
     add_arguments(p, TheoryConfig)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file")
@@ -52,42 +60,32 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
-
-    from ..closed_form import symmetric_trajectory
-    from ..io import dumps_json
-    from ..model import resolve_lam
-
-    from ..sizes import check_memory, trajectory_bytes
-
     cfg = from_args(TheoryConfig, args, source="theory")
     if not cfg.show_formulas:
-        check_memory(trajectory_bytes(cfg.steps, cfg.iterations),
-                     f"a trajectory of N={cfg.steps} steps over {cfg.iterations} iterations")
+        check_memory(trajectory_bytes(cfg.N, cfg.iterations),
+                     f"a trajectory of N={cfg.N} steps over {cfg.iterations} iterations")
     if cfg.show_formulas:
-        from ..derive import format_formulas
+        from ..derive import format_formulas  # sympy (0.6 s): only for --show-formulas
 
-        print(format_formulas(cfg.steps, cfg.formula_style))
+        print(format_formulas(cfg.N, cfg.formula_style))
         return 0
     conv = cfg.convention
     if conv == "eps":
-        lam = resolve_lam(cfg.states, cfg.steps, eps=list(cfg.eps))
+        lam = resolve_lam(cfg.M, cfg.N, eps=list(cfg.eps))
     else:
-        lam = resolve_lam(cfg.states, cfg.steps, lam=list(cfg.lam) if cfg.lam is not None else 0.2)
-    tr = symmetric_trajectory(cfg.states, cfg.iterations, lam=lam)
+        lam = resolve_lam(cfg.M, cfg.N, lam=list(cfg.lam) if cfg.lam is not None else 0.2)
+    tr = symmetric_trajectory(cfg.M, cfg.iterations, lam=lam)
     shown = tr.eps if conv == "eps" else tr.lam
     if cfg.plot:
-        from ..outputs import check_output_file
-
         check_output_file(cfg.plot, getattr(args, "overwrite", False))
-        from ..plots.theory import plot_trajectory
+        from ..plots.theory import plot_trajectory  # matplotlib: only when a figure is asked for
 
         label = "eps" if conv == "eps" else "lam"
         init = np.round(shown[0], 4).tolist()
         plot_trajectory(
             _as_convention(tr, conv),
             cfg.plot,
-            title=f"closed form, M={cfg.states}, N={cfg.steps}, initial {label}={init}",
+            title=f"closed form, M={cfg.M}, N={cfg.N}, initial {label}={init}",
         )
     iters = list(range(cfg.iterations + 1))
     if cfg.format == "json":
@@ -111,11 +109,11 @@ def run(args) -> int:
     else:
         sym = "eps" if conv == "eps" else "lam"
         print(
-            f"# closed-form exact STaR, M={cfg.states}, N={cfg.steps}; per-step {sym} "
+            f"# closed-form exact STaR, M={cfg.M}, N={cfg.N}; per-step {sym} "
             f"({'excess probability: P(correct)=1/M+eps' if conv == 'eps' else 'mixture weight: P=lam P*+(1-lam)U'})"
         )
-        head = ["t", "accuracy"] + [f"{sym}_{n + 1}" for n in range(cfg.steps)] + ["flawed_share"]
-        widths = [4, 10] + [10] * cfg.steps + [12]
+        head = ["t", "accuracy"] + [f"{sym}_{n + 1}" for n in range(cfg.N)] + ["flawed_share"]
+        widths = [4, 10] + [10] * cfg.N + [12]
         print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
         for t in iters:
             cells = [str(t), f"{tr.accuracy[t]:.6f}"] + [f"{v:.6f}" for v in shown[t]] + [f"{tr.flawed_share[t]:.6f}"]
@@ -126,6 +124,4 @@ def run(args) -> int:
 
 
 def _as_convention(tr, conv):
-    from dataclasses import replace
-
     return replace(tr, convention=conv)
