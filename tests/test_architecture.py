@@ -1,0 +1,131 @@
+"""The package layout of docs/architecture.md, as facts about the source tree.
+
+Every import of a project module is read from the source (at module level and inside functions
+alike), and the resulting graph must have no cycle; the packages import only downward
+(experiments -> llm -> star_theory), and no experiment imports another.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("star_theory", "llm", "experiments")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
+
+
+def _resolve(importer: str, is_package: bool, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return node.module or ""
+    base = importer.split(".") if is_package else importer.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _project_target(name: str, modules: dict[str, Path]) -> str | None:
+    """The project module ``name`` denotes (a module, or the package that holds the name)."""
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def import_graph() -> dict[str, set[str]]:
+    """``{module: {project modules it imports}}`` over every import statement in the source."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = _resolve(name, is_package, node)
+                targets = [f"{base}.{a.name}" for a in node.names]  # a submodule, or a name in `base`
+            else:
+                continue
+            for t in targets:
+                hit = _project_target(t, modules)
+                if hit is not None and hit != name and not name.startswith(hit + "."):  # a parent package: no edge
+                    graph[name].add(hit)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+GRAPH = import_graph()
+
+
+def test_the_graph_sees_known_edges():
+    """The parser is not blind: edges that the code certainly has are found."""
+    assert "star_theory.exact" in GRAPH["star_theory.sim.sampling"]
+    assert "star_theory.sim.sampling" in GRAPH["star_theory.sim.variants"]
+    assert any(t.startswith("star_theory") for t in GRAPH["llm.star"])
+
+
+def test_no_import_cycle():
+    assert _cycles(GRAPH) == []
+
+
+@pytest.mark.parametrize("lower, upper", [("star_theory", "llm"), ("star_theory", "experiments"), ("llm", "experiments")])
+def test_packages_import_only_downward(lower, upper):
+    bad = sorted(f"{m} -> {t}" for m, ts in GRAPH.items() if m.split(".")[0] == lower
+                 for t in ts if t.split(".")[0] == upper)
+    assert bad == []
+
+
+def test_no_experiment_imports_another():
+    def experiment(m):
+        parts = m.split(".")
+        return parts[1] if len(parts) > 2 and parts[0] == "experiments" else None
+
+    bad = sorted(f"{m} -> {t}" for m, ts in GRAPH.items() if experiment(m)
+                 for t in ts if experiment(t) and experiment(t) != experiment(m))
+    assert bad == []
+
+
+def test_theory_core_does_not_load_the_simulator_on_import():
+    """``import star_theory`` runs only the package's own table: no simulator module is named there."""
+    assert not any(t.startswith("star_theory.sim.") for t in GRAPH["star_theory"])
