@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import add_arguments, check, coerce_fields, command_config, option
+from ..config import check, coerce_fields, command_config, option
 from ..outputs import check_output_file
 from ..sim.corpus import make_corpus, write_corpus
 from ..sizes import check_memory, corpus_bytes, digit_level_sizes
 from ..tasks import TASK_NAMES, _check_digits
+from ._options import add_config_arguments
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,7 @@ def register(subparsers) -> None:
         description="Chains sampled from P_n = lam_n P_n* + (1-lam_n) U on a digit task, written atomically as "
         "CSV with a '# {json}' metadata line (format rlstar-corpus/1; see star_theory.sim.corpus).",
     )
-    p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [corpus] table or top level)")
-    add_arguments(p, CorpusConfig)
+    add_config_arguments(p, CorpusConfig, "corpus")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=run)
 

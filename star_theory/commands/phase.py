@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 
-from ..config import add_arguments, check, coerce_fields, command_config, option
-from ..io import dumps_json, write_json
+from ..config import check, coerce_fields, command_config, option
 from ..outputs import check_output_file
 from ..rules import make_rule
 from ..sim.phase import MODES, phase_diagram
 from ..sim.sampling import EMPTY_ROW_RULES
 from ..sim.variants import DEFAULTS
 from ..sizes import check_memory, phase_bytes
-from ._options import variant_choices
+from ._options import add_config_arguments, write_outputs
+from ._variants import variant_choices
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,7 @@ def register(subparsers) -> None:
         "square [-1/(M-1), 1]^2 (lam convention), exact or with K sampled chains per question; N >= 3 gives a "
         "slice with lam_3.. fixed. Writes JSON (--out or --format json) and a figure (--plot).",
     )
-    p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys (a [phase] table or top level)")
-    add_arguments(p, PhaseConfig)
+    add_config_arguments(p, PhaseConfig, "phase")
     variant_choices(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--out", metavar="FILE.json", help="write the JSON result here (atomically)")
@@ -89,15 +87,7 @@ def run(args) -> int:
     for path in (args.out, args.plot):
         if path:
             check_output_file(path, args.overwrite)
-    if args.out:
-        write_json(args.out, result)
-    if args.plot:
-        from ..plots.phase import plot_phase  # matplotlib: only when a figure is asked for
-
-        plot_phase(d, args.plot)
-    if args.format == "json":
-        sys.stdout.write(dumps_json(result) + "\n")
-    else:
+    if not write_outputs(args, result, lambda path: _plot(d, path), args.out):
         print(f"# phase diagram M={d.M} N={d.N} fixed={list(d.fixed)} {d.mode} {d.variant}, convention lam, "
               f"{d.values.size}x{d.values.size} grid over [{d.values[0]:.4g}, {d.values[-1]:.4g}]")
         for k, v in d.counts().items():
@@ -105,3 +95,9 @@ def run(args) -> int:
         for k, v in d.notes.items():
             print(f"# {k}: {v}")
     return 0
+
+
+def _plot(diagram, path: str) -> None:
+    from ..plots.phase import plot_phase  # matplotlib: only when a figure is asked for
+
+    plot_phase(diagram, path)

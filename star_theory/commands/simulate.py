@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from ..config import add_arguments, command_config
+from ..config import command_config
 from ..errors import InputError
-from ..io import dumps_json, write_json
 from ..outputs import check_output_file
 from ..sim.runner import SimulateConfig, format_table, simulate
-from ._options import variant_choices
+from ._options import add_config_arguments, write_outputs
+from ._variants import variant_choices
 
 
 def register(subparsers) -> None:
@@ -20,8 +19,7 @@ def register(subparsers) -> None:
         description="Run a STaR variant exactly and with K sampled chains per question over several seeds; "
         "print a table (or JSON), optionally write the JSON result and a figure. Flags override --config.",
     )
-    p.add_argument("--config", metavar="FILE.toml", help="TOML file with the same keys as the flags (a [simulate] table or top level)")
-    add_arguments(p, SimulateConfig)
+    add_config_arguments(p, SimulateConfig, "simulate")
     variant_choices(p)
     p.add_argument("--format", choices=("table", "json"), default="table", help="output on stdout (default: table)")
     p.add_argument("--out", metavar="FILE.json|DIR",
@@ -49,17 +47,15 @@ def run(args) -> int:
         config.make_policy(config.make_task()[0])
         _check_files(args, folder)
     result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite)
-    if args.out and folder is None:
-        write_json(args.out, result)
-    if args.plot:
-        from ..plots.simulation import plot_simulation  # matplotlib: only when a figure is asked for
-
-        plot_simulation(result, args.plot)
-    if args.format == "json":
-        sys.stdout.write(dumps_json(result) + "\n")
-    else:
+    if not write_outputs(args, result, lambda path: _plot(result, path), args.out if folder is None else None):
         print(format_table(result))
     return 0
+
+
+def _plot(result: dict, path: str) -> None:
+    from ..plots.simulation import plot_simulation  # matplotlib: only when a figure is asked for
+
+    plot_simulation(result, path)
 
 
 def _check_files(args, folder) -> None:
