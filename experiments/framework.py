@@ -110,7 +110,7 @@ class Context:
 
     def child_seed(self, *keys: Any) -> int:
         """A seed derived from this experiment's seed and ``keys`` (stable across runs and machines)."""
-        return derive_seed(self.seed, *(k if type(k) is int and k >= 0 else str(k) for k in keys))
+        return derive_seed(self.seed, *map(str, keys))
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class Experiment:
 
 def experiment_seed(master_seed: int, name: str) -> int:
     """The seed of experiment ``name`` under a master seed (recorded in the manifest)."""
-    return derive_seed(master_seed, "experiment", name)
+    return derive_seed(master_seed, name)
 
 
 def load_experiment(name: str) -> Experiment:

@@ -2,37 +2,32 @@
 
 Every random choice flows from a recorded master seed through :func:`derive_seed`: an
 experiment's seed from the master seed and its name, a child seed from that and its keys, an LLM
-iteration's sampling seed from the run's seed, the iteration and the purpose. The derivation is
-numpy's :class:`~numpy.random.SeedSequence` (a hash with good avalanche properties), so seeds
-derived along different paths are independent in practice and stable across machines.
+run's seed from the master seed and the run's settings, an LLM iteration's sampling and
+fine-tuning seeds from the run's seed, the iteration and the purpose. A derived seed is the
+CRC-32 of the path written as text, ``"seed/part/part"``: stable across machines and Python
+versions, and unrelated for different paths (the generators seeded with it pass the seed through
+numpy's ``SeedSequence``, so nearby seeds still give independent streams).
 """
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 
-def _entropy(part) -> int:
-    """A path element as SeedSequence entropy: an integer as itself, a string by its UTF-8 bytes.
-
-    Strings are tagged with one extra leading byte so that ``"1"`` and ``49`` differ.
-    """
-    if isinstance(part, (bool, np.bool_)):
+def _text(part) -> str:
+    if isinstance(part, (bool, np.bool_)) or not isinstance(part, (int, np.integer, str)):
         raise TypeError(f"a seed path element must be an int or a str, got {part!r}")
-    if isinstance(part, (int, np.integer)):
-        if part < 0:
-            raise ValueError(f"a seed path element must be non-negative, got {part}")
-        return int(part)
-    if isinstance(part, str):
-        return int.from_bytes(b"\x01" + part.encode(), "little") << 64  # above any 64-bit integer
-    raise TypeError(f"a seed path element must be an int or a str, got {part!r}")
+    return str(int(part)) if not isinstance(part, str) else part
 
 
 def derive_seed(seed: int, *path) -> int:
-    """A 63-bit seed derived from ``seed`` and a path of integers and strings.
+    """A 31-bit seed derived from ``seed`` and a path of integers and strings:
+    ``crc32("seed/part/...") & 0x7FFFFFFF``.
 
     ``derive_seed(s, 3, "finetune")`` is a pure function of its arguments; any change of an
     element gives an unrelated seed.
     """
-    state = np.random.SeedSequence([_entropy(seed), *map(_entropy, path)]).generate_state(2, np.uint64)
-    return int(state[0] >> 1)
+    text = "/".join(_text(p) for p in (seed, *path))
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF
