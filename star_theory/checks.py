@@ -29,18 +29,8 @@ from .closed_form import symmetric_trajectory
 from .errors import InputError
 from .exact import accuracy, diagnostics, exact_star_step
 from .rules import star_trajectory
-from .model import (
-    ReasoningTask,
-    TabularPolicy,
-    _as_int,
-    as_nonnegative_float,
-    fit_symmetric,
-    resolve_lam,
-    symmetric_policy,
-    symmetric_task,
-    validate_lam,
-    validate_target,
-)
+from .model import ReasoningTask, TabularPolicy, fit_symmetric, resolve_lam, symmetric_policy, symmetric_task, validate_lam
+from .validation import _as_int, as_nonnegative_float, validate_target
 
 Step = Callable[[TabularPolicy, ReasoningTask], TabularPolicy]
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .model import _is_text, validate_target
+from .validation import _is_text, validate_target
 
 MAX_M = 2.0**53
 """Largest ``M`` accepted (integers are exact in float64 up to here)."""

@@ -41,7 +41,7 @@ from functools import lru_cache
 import sympy as sp
 
 from .errors import InputError
-from .model import _as_int
+from .validation import _as_int
 
 M = sp.Symbol("M", positive=True, integer=True)
 """Number of states per level."""
