@@ -17,6 +17,8 @@ two against each other and against the exact operator on explicit matrices). Wit
 When :math:`J = 0` (only possible at :math:`\Lambda = -1/(M-1)`) no chain is kept and, by the
 unvisited-row rule of :mod:`star_theory.exact`, the policy is unchanged.
 
+Inputs. Every function checks its arguments with :func:`star_theory.family_params.family_params`.
+
 Conventions. Every function takes the per-step parameter by name, ``lam=`` (mixture weight) or
 ``eps=`` (excess probability, :math:`\varepsilon = \lambda (M-1)/M`), and returns per-step
 parameters in the convention it was given.
