@@ -39,12 +39,15 @@ API = {
         "derive_flawed_share", "derive_product_forms", "derive_star_update", "derive_step_correct",
         "format_formulas",
     ),
-    ".checks": (
-        "CheckReport", "CheckRow", "ConvergenceResult", "Counterexample", "GeneralCheckResult",
-        "ImprovementResult", "PretrainedGrid", "PretrainedQuality", "RobustnessResult", "check_convergence",
-        "check_general", "check_improvement", "check_robustness", "classify_pretrained", "classify_symmetric",
-        "fixed_point_condition", "pretrained_boundary", "random_tabular_case", "run_default_checks",
+    ".checks.common": ("Counterexample",),
+    ".checks.improvement": ("ConvergenceResult", "ImprovementResult", "check_convergence", "check_improvement"),
+    ".checks.robustness": ("RobustnessResult", "check_robustness"),
+    ".checks.pretrained": (
+        "PretrainedGrid", "PretrainedQuality", "boundary_agreement", "classify_pretrained", "classify_symmetric",
+        "fixed_point_condition", "pretrained_boundary", "two_step_boundary",
     ),
+    ".checks.general": ("GeneralCheckResult", "check_general", "random_tabular_case"),
+    ".checks.report": ("CheckReport", "CheckRow", "run_default_checks"),
     ".rules": (
         "ENTRY_POINT_GROUP", "Rule", "as_rule", "chain_filter_rule", "chain_log_prob", "get_rule", "make_rule",
         "register_rule", "rule_names", "star_trajectory", "unregister_rule",

@@ -17,6 +17,8 @@ two against each other and against the exact operator on explicit matrices). Wit
 When :math:`J = 0` (only possible at :math:`\Lambda = -1/(M-1)`) no chain is kept and, by the
 unvisited-row rule of :mod:`star_theory.exact`, the policy is unchanged.
 
+Inputs. Every function checks its arguments with :func:`star_theory.family_params.family_params`.
+
 Conventions. Every function takes the per-step parameter by name, ``lam=`` (mixture weight) or
 ``eps=`` (excess probability, :math:`\varepsilon = \lambda (M-1)/M`), and returns per-step
 parameters in the convention it was given.
@@ -39,90 +41,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .model import _is_text, validate_target
-
-MAX_M = 2.0**53
-"""Largest ``M`` accepted (integers are exact in float64 up to here)."""
-
-
-# ----------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True)
-class _Params:
-    M: np.ndarray  # (..., 1), float
-    lam: np.ndarray  # (..., N)
-    gap: np.ndarray  # 1 - lam, (..., N)
-    convention: str
-
-
-def _as_M(M) -> np.ndarray:
-    if _is_text(M):
-        raise InputError(f"M (states per level) must be an integer, got {M!r}")
-    try:
-        arr = np.asarray(M, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"M (states per level) must be an integer, got {M!r}") from None
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"M (states per level) must be finite, got {arr[~np.isfinite(arr)].ravel()[0]}")
-    if np.any(arr != np.round(arr)):
-        raise InputError(f"M (states per level) must be an integer, got {arr[arr != np.round(arr)].ravel()[0]}")
-    if np.any(arr < 2):
-        raise InputError(f"M (states per level) must be >= 2, got {arr[arr < 2].ravel()[0]:g}")
-    if np.any(arr > MAX_M):
-        raise InputError(f"M (states per level) must be <= 2^53, got {arr[arr > MAX_M].ravel()[0]:g}")
-    return arr
-
-
-def _params(M, lam, eps) -> _Params:
-    if (lam is None) == (eps is None):
-        raise InputError("give exactly one of lam or eps")
-    name = "lam" if lam is not None else "eps"
-    if _is_text(lam if lam is not None else eps):
-        raise InputError(f"{name} must be numeric, got {lam if lam is not None else eps!r}")
-    try:
-        x = np.asarray(lam if lam is not None else eps, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numeric") from None
-    x = np.atleast_1d(x)
-    if x.shape[-1] == 0:
-        raise InputError(f"{name} must hold at least one step")
-    if not np.all(np.isfinite(x)):
-        raise InputError(f"{name} must be finite, got {x[~np.isfinite(x)].ravel()[0]}")
-    Ms = _as_M(M)
-    try:
-        Mb = np.broadcast_to(Ms[..., None], np.broadcast_shapes(Ms.shape + (1,), x.shape[:-1] + (1,)))
-    except ValueError:
-        raise InputError(f"M of shape {Ms.shape} does not broadcast with {name} of shape {x.shape}") from None
-    Mb = np.array(Mb, dtype=float)
-    x = np.broadcast_to(x, Mb.shape[:-1] + x.shape[-1:])
-    if name == "lam":
-        lo, hi = -1.0 / (Mb - 1.0), np.ones_like(Mb)
-    else:
-        lo, hi = -1.0 / Mb, (Mb - 1.0) / Mb
-    tol = 1e-12
-    bad = (x < lo - tol) | (x > hi + tol)
-    if np.any(bad):
-        idx = np.argwhere(bad)[0]
-        raise InputError(
-            f"{name}={float(x[tuple(idx)])!r} is outside [{float(np.broadcast_to(lo, x.shape)[tuple(idx)])!r}, "
-            f"{float(np.broadcast_to(hi, x.shape)[tuple(idx)])!r}] for M={Mb[tuple(idx[:-1]) + (0,)]:g}"
-        )
-    x = np.clip(x, lo, hi)
-    if name == "lam":
-        lamv = x
-        gap = 1.0 - x
-    else:
-        lamv = x * (Mb / (Mb - 1.0))
-        gap = ((Mb - 1.0) / Mb - x) * (Mb / (Mb - 1.0))
-    return _Params(Mb, np.array(lamv, dtype=float), np.array(gap, dtype=float), name)
-
-
-def _to_convention(lam: np.ndarray, M: np.ndarray, convention: str) -> np.ndarray:
-    return lam if convention == "lam" else lam * ((M - 1.0) / M)
+from .family_params import family_params, in_convention
+from .validation import validate_target
 
 
 # ----------------------------------------------------------------------------- log-space products
+
+
+def _before(x: np.ndarray, scan=np.cumsum, start=0) -> np.ndarray:
+    """Exclusive prefix scan over the last axis: entry ``n`` combines ``x[..., :n]`` (``start`` if none)."""
+    pad = np.full(x.shape[:-1] + (1,), start, dtype=x.dtype)
+    return np.concatenate([pad, scan(x, axis=-1)[..., :-1]], axis=-1)
+
+
+def _after(x: np.ndarray, scan=np.cumsum, start=0) -> np.ndarray:
+    """Exclusive suffix scan over the last axis: entry ``n`` combines ``x[..., n+1:]`` (``start`` if none)."""
+    pad = np.full(x.shape[:-1] + (1,), start, dtype=x.dtype)
+    return np.concatenate([scan(x[..., ::-1], axis=-1)[..., ::-1][..., 1:], pad], axis=-1)
+
+
+def _sign(negatives) -> np.ndarray:
+    """-1.0 for an odd number of negative factors, 1.0 otherwise."""
+    return np.where(negatives % 2 == 1, -1.0, 1.0)
 
 
 def _log_abs(lam: np.ndarray, gap: np.ndarray) -> np.ndarray:
@@ -135,18 +75,10 @@ def _signed_products(lam, gap):
     r"""(log|Lambda|, sign Lambda) of shape (...) and (log|Lambda_-n|, sign Lambda_-n) of shape (..., N)."""
     la = _log_abs(lam, gap)
     neg = (lam < 0).astype(np.int64)
-    zeros_pad = np.zeros(la.shape[:-1] + (1,))
-    ipad = np.zeros(la.shape[:-1] + (1,), dtype=np.int64)
     # exclusive prefix and suffix sums: sum_{k<n} and sum_{k>n}
-    pre = np.concatenate([zeros_pad, np.cumsum(la, axis=-1)[..., :-1]], axis=-1)
-    suf = np.concatenate([np.cumsum(la[..., ::-1], axis=-1)[..., ::-1][..., 1:], zeros_pad], axis=-1)
-    npre = np.concatenate([ipad, np.cumsum(neg, axis=-1)[..., :-1]], axis=-1)
-    nsuf = np.concatenate([np.cumsum(neg[..., ::-1], axis=-1)[..., ::-1][..., 1:], ipad], axis=-1)
-    log_minus = pre + suf
-    sign_minus = np.where((npre + nsuf) % 2 == 1, -1.0, 1.0)
-    log_total = np.sum(la, axis=-1)
-    sign_total = np.where(np.sum(neg, axis=-1) % 2 == 1, -1.0, 1.0)
-    return log_total, sign_total, log_minus, sign_minus
+    log_minus = _before(la) + _after(la)
+    sign_minus = _sign(_before(neg) + _after(neg))
+    return np.sum(la, axis=-1), _sign(np.sum(neg, axis=-1)), log_minus, sign_minus
 
 
 def other_steps_product(lam) -> np.ndarray:
@@ -158,10 +90,7 @@ def other_steps_product(lam) -> np.ndarray:
     lam = np.asarray(lam, dtype=float)
     if lam.ndim == 0 or lam.shape[-1] == 0:
         raise InputError(f"lam must hold at least one step, got shape {lam.shape}")
-    ones = np.ones(lam.shape[:-1] + (1,))
-    before = np.concatenate([ones, np.cumprod(lam, axis=-1)[..., :-1]], axis=-1)
-    after = np.concatenate([np.cumprod(lam[..., ::-1], axis=-1)[..., ::-1][..., 1:], ones], axis=-1)
-    return before * after
+    return _before(lam, np.cumprod, 1) * _after(lam, np.cumprod, 1)
 
 
 def _value(log, sign):
@@ -213,13 +142,13 @@ def _update(lam, gap, M):
 
 def symmetric_accuracy(M, *, lam=None, eps=None) -> np.ndarray:
     r"""Accuracy :math:`J = \Lambda + (1 - \Lambda)/M`, shape ``(...)``."""
-    p = _params(M, lam, eps)
+    p = family_params(M, lam, eps)
     return _accuracy_parts(p.lam, p.gap, p.M)[0]
 
 
 def symmetric_error_rate(M, *, lam=None, eps=None) -> np.ndarray:
     r""":math:`1 - J = (1 - \Lambda)(M-1)/M`, accurate when ``J`` is close to 1; shape ``(...)``."""
-    p = _params(M, lam, eps)
+    p = family_params(M, lam, eps)
     return _accuracy_parts(p.lam, p.gap, p.M)[1]
 
 
@@ -229,9 +158,9 @@ def symmetric_star_update(M, *, lam=None, eps=None) -> np.ndarray:
     Returns the new per-step parameters, shape ``(..., N)``, in the convention given (``lam`` or
     ``eps``). Where :math:`J = 0` the parameters are returned unchanged (unvisited-row rule).
     """
-    p = _params(M, lam, eps)
+    p = family_params(M, lam, eps)
     new_lam, _ = _update(p.lam, p.gap, p.M)
-    return _to_convention(new_lam, p.M, p.convention)
+    return in_convention(new_lam, p.M, p.convention)
 
 
 def symmetric_flawed_share(M, *, lam=None, eps=None) -> np.ndarray:
@@ -239,7 +168,7 @@ def symmetric_flawed_share(M, *, lam=None, eps=None) -> np.ndarray:
 
     NaN where :math:`J = 0`.
     """
-    p = _params(M, lam, eps)
+    p = family_params(M, lam, eps)
     return _flawed_share(p.lam, p.gap, p.M)
 
 
@@ -295,7 +224,7 @@ def symmetric_flawed_distribution(M, *, lam=None, eps=None) -> np.ndarray:
     state is correct with probability :math:`p_n`, from off track with :math:`(1-\lambda_n)/M`.
     ``O(N^2)`` work. NaN where :math:`J = 0`.
     """
-    p = _params(M, lam, eps)
+    p = family_params(M, lam, eps)
     lamv, gap, Mb = p.lam, p.gap, p.M
     N = lamv.shape[-1]
     stay_on, leave, back, stay_off = _chain_probabilities(lamv, gap, Mb)
@@ -323,21 +252,12 @@ def symmetric_step_correctness(M, *, lam=None, eps=None) -> tuple[np.ndarray, np
     :math:`\Pr(s_n = s_n^*, r = 1) = \Pr(s_n = s_n^*)\,(1 + (M-1)\Lambda_{> n})/M`.
     ``p_kept`` is NaN where :math:`J = 0`.
     """
-    pr = _params(M, lam, eps)
+    pr = family_params(M, lam, eps)
     la = _log_abs(pr.lam, pr.gap)
     neg = (pr.lam < 0).astype(np.int64)
-    log_upto = np.cumsum(la, axis=-1)
-    sign_upto = np.where(np.cumsum(neg, axis=-1) % 2 == 1, -1.0, 1.0)
-    zeros_pad = np.zeros(la.shape[:-1] + (1,))
-    log_after = np.concatenate([np.cumsum(la[..., ::-1], axis=-1)[..., ::-1][..., 1:], zeros_pad], axis=-1)
-    n_after = np.concatenate(
-        [np.cumsum(neg[..., ::-1], axis=-1)[..., ::-1][..., 1:], np.zeros(la.shape[:-1] + (1,), dtype=np.int64)],
-        axis=-1,
-    )
-    sign_after = np.where(n_after % 2 == 1, -1.0, 1.0)
     m = pr.M
-    on = np.clip((1.0 + (m - 1.0) * _value(log_upto, sign_upto)) / m, 0.0, 1.0)
-    success_after = np.clip((1.0 + (m - 1.0) * _value(log_after, sign_after)) / m, 0.0, 1.0)
+    on = np.clip((1.0 + (m - 1.0) * _value(np.cumsum(la, axis=-1), _sign(np.cumsum(neg, axis=-1)))) / m, 0.0, 1.0)
+    success_after = np.clip((1.0 + (m - 1.0) * _value(_after(la), _sign(_after(neg)))) / m, 0.0, 1.0)
     J = _accuracy_parts(pr.lam, pr.gap, pr.M)[0][..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
         kept = np.where(J > 0, on * success_after / np.where(J > 0, J, 1.0), np.nan)
@@ -375,7 +295,7 @@ def symmetric_trajectory(M, iterations: int, *, lam=None, eps=None) -> Symmetric
     """``iterations`` exact STaR iterations from ``lam`` (or ``eps``) by the closed form."""
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
-    p = _params(M, lam, eps)
+    p = family_params(M, lam, eps)
     lams, gaps = [p.lam], [p.gap]
     for _ in range(int(iterations)):
         l, g = _update(lams[-1], gaps[-1], p.M)
@@ -410,7 +330,7 @@ def iterations_to_accuracy(M, target: float, *, lam=None, eps=None, max_iteratio
     target = validate_target(target)
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 0:
         raise InputError(f"max_iterations must be a non-negative integer, got {max_iterations!r}")
-    p = _params(M, lam, eps)
+    p = family_params(M, lam, eps)
     l, g = p.lam, p.gap
     out = np.full(l.shape[:-1], np.inf)
     for t in range(int(max_iterations) + 1):

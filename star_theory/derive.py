@@ -15,7 +15,7 @@ The kernel algebra. Matrices :math:`aI + bU` form a commutative algebra, because
 and such a matrix has diagonal entries :math:`a + b/M` and off-diagonal entries :math:`b/M`.
 :class:`KernelElement` implements exactly these rules; products of kernels are computed in it.
 
-The exact STaR operator (``model.md``) with :math:`\rho = 1/M` gives the kept mass
+The exact STaR operator (:func:`~star_theory.exact.exact_star_step`) with :math:`\rho = 1/M` gives the kept mass
 
 .. math:: W_n(s, s') = \tfrac{1}{M} P_n(s, s') \sum_{s_0} A_n(s_0, s)\, B_n(s', s_0)
                      = \tfrac{1}{M} P_n(s, s')\, (B_n A_n)(s', s),
@@ -41,7 +41,7 @@ from functools import lru_cache
 import sympy as sp
 
 from .errors import InputError
-from .model import _as_int
+from .validation import _as_int
 
 M = sp.Symbol("M", positive=True, integer=True)
 """Number of states per level."""

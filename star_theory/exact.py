@@ -31,14 +31,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .model import ReasoningTask, TabularPolicy
+from .model import ReasoningTask, TabularPolicy, _check_policy, _check_task
 
 
 def _check(policy: TabularPolicy, task: ReasoningTask) -> None:
-    if not isinstance(policy, TabularPolicy):
-        raise InputError(f"policy must be a TabularPolicy, got {type(policy).__name__}")
-    if not isinstance(task, ReasoningTask):
-        raise InputError(f"task must be a ReasoningTask, got {type(task).__name__}")
+    """InputError unless ``policy`` and ``task`` are a policy and a task with matching level sizes."""
+    _check_policy(policy)
+    _check_task(task)
     policy.check_compatible(task)
 
 

@@ -1,4 +1,6 @@
-"""Atomic file writing and JSON helpers shared by every command that writes results.
+"""Atomic file writing, the output-path check and JSON helpers shared by every command that writes results.
+
+This module sits below :mod:`star_theory.outputs` (the output-folder rule), which imports from it.
 
 A result file is either absent or complete: each writer writes to a temporary file in the same
 folder, flushes and fsyncs it, then renames it over the target (``os.replace`` is atomic on
@@ -8,6 +10,7 @@ result under the real name.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -15,6 +18,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .errors import InputError
+
+
+def check_path(path, what: str = "output path") -> Path:
+    """``path`` as a :class:`Path`; a non-path, empty path or one holding a NUL byte is refused."""
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        raise InputError(f"{what} must be a path, got {path!r}") from None
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if text == "":
+        raise InputError(f"{what} must not be empty")
+    if "\x00" in text:
+        raise InputError(f"{what} {text!r} holds a NUL byte")
+    return Path(text)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -54,12 +74,8 @@ def temp_prefix(name: str) -> str:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
-    from .outputs import check_path
-
     path = check_path(path)
     if path.is_dir():
-        from .errors import InputError
-
         raise InputError(f"output path {str(path)!r} is a folder, not a file")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name) + ".", suffix=".tmp", dir=path.parent)
@@ -87,8 +103,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays, tuples, paths and dataclasses to plain JSON values."""
-    import dataclasses
-
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):

@@ -24,6 +24,8 @@ from typing import Sequence
 import numpy as np
 
 from .errors import InputError
+from .validation import _as_float_array, _as_int, _check_range
+from .validation import validate_target  # noqa: F401  (re-exported: star_theory.sim.phase imports it from here)
 
 ROW_SUM_ATOL = 1e-9
 """Tolerance on row sums (and on negative entries) of a stochastic kernel."""
@@ -34,29 +36,18 @@ MAX_KERNEL_ENTRIES = 1 << 30
 CONVENTIONS = ("lam", "eps")
 
 
-# ----------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------- argument checks and conventions
 
 
-def _as_int(value, name: str, minimum: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise InputError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise InputError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _is_text(values) -> bool:
-    """True for a string, bytes, or an array of them (numbers written as text are refused)."""
-    if isinstance(values, (str, bytes)):
-        return True
+def _step_list(values, not_a_sequence: str, empty: str) -> list:
+    """``values`` (one entry per step) as a non-empty list; InputError with the given texts otherwise."""
     try:
-        return np.asarray(values).dtype.kind in "USV"
-    except (TypeError, ValueError):
-        return False
+        values = list(values)
+    except TypeError:
+        raise InputError(f"{not_a_sequence}, got {values!r}") from None
+    if len(values) < 1:
+        raise InputError(empty)
+    return values
 
 
 def _check_task(task, name: str = "task") -> None:
@@ -71,55 +62,6 @@ def _check_policy(policy, name: str = "policy") -> None:
         raise InputError(f"{name} must be a TabularPolicy, got {type(policy).__name__}")
 
 
-def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
-    if _is_text(values):
-        raise InputError(f"{name} must be numeric, got {values!r}")
-    raw = values if isinstance(values, np.ndarray) else None
-    if raw is None:
-        try:
-            raw = np.asarray(values)
-        except (TypeError, ValueError, OverflowError, RecursionError):
-            raw = None
-    if raw is not None and (raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.ravel()[:10**6]))):
-        raise InputError(f"{name} must hold real numbers, got complex values")  # never drop an imaginary part
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError, OverflowError, RecursionError):
-        raise InputError(f"{name} must be numeric, got {values!r}") from None
-    if ndim is not None and arr.ndim != ndim:
-        raise InputError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = arr[~np.isfinite(arr)].ravel()[0]
-        raise InputError(f"{name} must be finite, got {bad}")
-    return arr
-
-
-def as_nonnegative_float(value, name: str) -> float:
-    """``value`` as a finite float ``>= 0`` (InputError naming ``name`` otherwise; booleans refused)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be a number >= 0, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not (np.isfinite(value) and value >= 0):
-        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
-
-
-def validate_target(target) -> float:
-    """A target accuracy as a float in ``(0, 1]`` (InputError otherwise)."""
-    if isinstance(target, bool):
-        raise InputError(f"target accuracy must be a number, got {target!r}")
-    try:
-        target = float(target)
-    except (TypeError, ValueError):
-        raise InputError(f"target accuracy must be a number, got {target!r}") from None
-    if not (0.0 < target <= 1.0):
-        raise InputError(f"target accuracy must be in (0, 1], got {target!r}")
-    return target
-
-
 def lam_bounds(M: int) -> tuple[float, float]:
     """The admissible range of ``lam`` for ``M`` states per level: ``[-1/(M-1), 1]``."""
     M = _as_int(M, "M (states per level)", 2)
@@ -130,13 +72,6 @@ def eps_bounds(M: int) -> tuple[float, float]:
     """The admissible range of ``eps`` for ``M`` states per level: ``[-1/M, (M-1)/M]``."""
     M = _as_int(M, "M (states per level)", 2)
     return -1.0 / M, (M - 1) / M
-
-
-def _check_range(values: np.ndarray, lo: float, hi: float, name: str, tol: float = 1e-12) -> None:
-    bad = (values < lo - tol) | (values > hi + tol)
-    if np.any(bad):
-        v = float(values[bad].ravel()[0])
-        raise InputError(f"{name}={v!r} is outside [{float(lo)!r}, {float(hi)!r}]")
 
 
 def validate_lam(lam, M: int) -> np.ndarray:
@@ -208,12 +143,7 @@ class ReasoningTask:
     def __init__(self, maps: Sequence, question_dist=None, final_size: int | None = None):
         if isinstance(maps, np.ndarray) and maps.ndim == 1:
             raise InputError("maps must be a sequence of integer arrays, one per step")
-        try:
-            maps = list(maps)
-        except TypeError:
-            raise InputError(f"maps must be a sequence of integer arrays, got {maps!r}") from None
-        if len(maps) < 1:
-            raise InputError("maps must hold at least one step (N >= 1)")
+        maps = _step_list(maps, "maps must be a sequence of integer arrays", "maps must hold at least one step (N >= 1)")
         arrays = []
         for n, m in enumerate(maps):
             a = np.asarray(m)
@@ -293,12 +223,7 @@ class TabularPolicy:
     r"""A policy: one row-stochastic kernel per step, ``kernels[n][s, s'] = P_{n+1}(s' | s)``."""
 
     def __init__(self, kernels: Sequence):
-        try:
-            kernels = list(kernels)
-        except TypeError:
-            raise InputError(f"kernels must be a sequence of 2-d arrays, got {kernels!r}") from None
-        if len(kernels) < 1:
-            raise InputError("kernels must hold at least one step")
+        kernels = _step_list(kernels, "kernels must be a sequence of 2-d arrays", "kernels must hold at least one step")
         out = []
         for n, k in enumerate(kernels):
             k = _as_float_array(k, f"kernels[{n}]")

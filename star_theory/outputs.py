@@ -26,6 +26,8 @@ the holder of the lock removes stray temporary files of a killed write.
 
 from __future__ import annotations
 
+import fcntl
+import fnmatch
 import json
 import os
 import shutil
@@ -33,25 +35,11 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import InputError
+from .io import check_path, write_json
 
 MARKER = ".rlstar-run.json"
 LOCK = ".rlstar.lock"
 MARKER_FORMAT = "rlstar-run/1"
-
-
-def check_path(path, what: str = "output path") -> Path:
-    """``path`` as a :class:`Path`; a non-path, empty path or one holding a NUL byte is refused."""
-    try:
-        text = os.fspath(path)
-    except TypeError:
-        raise InputError(f"{what} must be a path, got {path!r}") from None
-    if isinstance(text, bytes):
-        text = os.fsdecode(text)
-    if text == "":
-        raise InputError(f"{what} must not be empty")
-    if "\x00" in text:
-        raise InputError(f"{what} {text!r} holds a NUL byte")
-    return Path(text)
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -97,8 +85,6 @@ class RunFolder:
 
     def release(self) -> None:
         if self._fd is not None:
-            import fcntl
-
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -127,16 +113,13 @@ class RunFolder:
 
 
 def write_marker(folder: Path, command: str, config) -> None:
-    from .io import write_json
-
+    """Write the marker naming ``command`` (and its ``config``) into ``folder``."""
     write_json(folder / MARKER, {"format": MARKER_FORMAT, "command": command, "config": config})
 
 
 def _legacy_run(folder: Path, own: Iterable[str], signature: str | None) -> bool:
     """A folder every entry of which has one of the command's own names, with a readable
     ``signature`` record: a run of the command written before markers existed."""
-    import fnmatch
-
     if signature is None or not (folder / signature).is_file():
         return False
     try:
@@ -154,8 +137,6 @@ def _run_entries(folder: Path) -> list[str]:
 
 
 def _lock(folder: Path) -> int:
-    import fcntl
-
     fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,21 +146,9 @@ def _lock(folder: Path) -> int:
     return fd
 
 
-def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
-                 overwrite: bool = False, require_run: bool = False, can_resume: bool = True,
-                 signature: str | None = None) -> RunFolder:
-    """Claim ``path`` as the output folder of ``command`` (see the module docstring).
-
-    ``own``: glob patterns of the entries ``command`` writes (removed by ``overwrite``, with the
-    temporary files of killed writes). ``config``: a JSON-ready record written into the marker of
-    a new folder. ``require_run``: with ``resume``, a folder without a run of ``command`` is
-    refused (nothing to resume) instead of started afresh. ``can_resume``: whether the command
-    has ``--resume`` (for the message). A claimed folder in which the run wrote nothing yet is
-    claimed afresh; a fresh claim left by an exception is undone when nothing was written.
-    ``signature``: the record file (a JSON object) by which a run written before markers existed
-    is recognised, when every entry of its folder is one of ``own``.
-    """
-    folder = check_path(path, "output folder")
+def _check_claimable(folder: Path, command: str, own: Iterable[str], signature: str | None, resume: bool,
+                     overwrite: bool, require_run: bool) -> None:
+    """Refuse, before anything is created or locked, a ``folder`` that ``command`` may not claim."""
     if resume and overwrite:
         raise InputError("give --resume or --overwrite, not both")
     if resume and require_run and not folder.exists():
@@ -199,32 +168,55 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
         if marker is not None and marker["command"] != command:
             raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}', "
                              f"not of 'rlstar {command}'; choose another folder")
+
+
+def _claim_locked(folder: Path, command: str, own: Iterable[str], config, resume: bool, overwrite: bool,
+                  can_resume: bool, signature: str | None) -> bool:
+    """Under the folder's lock: check again, clear it for ``overwrite``, write the marker; True if fresh."""
+    marker = read_marker(folder)  # again, under the lock: another process may have claimed it meanwhile
+    if marker is None and _legacy_run(folder, own, signature):
+        write_marker(folder, command, config)
+        marker = {"command": command}
+    if marker is not None and marker["command"] != command:
+        raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}'")
+    fresh = marker is None or not _run_entries(folder)
+    if not fresh and not resume:
+        if not overwrite:
+            how = "--resume to continue it or --overwrite to replace it" if can_resume else "--overwrite to replace it"
+            raise InputError(f"output folder {str(folder)!r} already holds a previous 'rlstar {command}' run; "
+                             f"pass {how}")
+        for pattern in (*own, ".*.tmp"):
+            for entry in folder.glob(pattern):
+                if entry.name not in (MARKER, LOCK):
+                    _remove(entry)
+        fresh = True
+    if fresh:
+        write_marker(folder, command, config)
+    return fresh
+
+
+def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
+                 overwrite: bool = False, require_run: bool = False, can_resume: bool = True,
+                 signature: str | None = None) -> RunFolder:
+    """Claim ``path`` as the output folder of ``command`` (see the module docstring).
+
+    ``own``: glob patterns of the entries ``command`` writes (removed by ``overwrite``, with the
+    temporary files of killed writes). ``config``: a JSON-ready record written into the marker of
+    a new folder. ``require_run``: with ``resume``, a folder without a run of ``command`` is
+    refused (nothing to resume) instead of started afresh. ``can_resume``: whether the command
+    has ``--resume`` (for the message). A claimed folder in which the run wrote nothing yet is
+    claimed afresh; a fresh claim left by an exception is undone when nothing was written.
+    ``signature``: the record file (a JSON object) by which a run written before markers existed
+    is recognised, when every entry of its folder is one of ``own``.
+    """
+    folder = check_path(path, "output folder")
+    _check_claimable(folder, command, own, signature, resume, overwrite, require_run)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     fd = _lock(folder)
     try:
-        marker = read_marker(folder)  # again, under the lock: another process may have claimed it meanwhile
-        if marker is None and _legacy_run(folder, own, signature):
-            write_marker(folder, command, config)
-            marker = {"command": command}
-        if marker is not None and marker["command"] != command:
-            raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}'")
-        fresh = marker is None or not _run_entries(folder)
-        if not fresh and not resume:
-            if not overwrite:
-                how = "--resume to continue it or --overwrite to replace it" if can_resume else "--overwrite to replace it"
-                raise InputError(f"output folder {str(folder)!r} already holds a previous 'rlstar {command}' run; "
-                                 f"pass {how}")
-            for pattern in (*own, ".*.tmp"):
-                for entry in folder.glob(pattern):
-                    if entry.name not in (MARKER, LOCK):
-                        _remove(entry)
-            fresh = True
-        if fresh:
-            write_marker(folder, command, config)
+        fresh = _claim_locked(folder, command, own, config, resume, overwrite, can_resume, signature)
     except BaseException:
-        import fcntl
-
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
         raise

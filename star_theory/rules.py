@@ -48,7 +48,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import _check, exact_star_step, refit_rows
-from .model import ReasoningTask, TabularPolicy, _as_int, _check_policy
+from .model import ReasoningTask, TabularPolicy, _check_policy
 from .sim.sampling import (
     SampledStep,
     _check_pair,
@@ -59,6 +59,7 @@ from .sim.sampling import (
     transition_counts,
 )
 from .sim.variants import NEUTRAL, VARIANT_NAMES, VARIANT_PARAMETERS, StarVariant, kept_counts, make_variant
+from .validation import _as_int
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 MAX_ENUMERATED_CHAINS = 1 << 20

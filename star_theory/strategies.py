@@ -41,7 +41,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     ) from None
 
 from .errors import InputError
-from .model import ReasoningTask, TabularPolicy, _as_int, eps_bounds, lam_bounds
+from .model import ReasoningTask, TabularPolicy, eps_bounds, lam_bounds
+from .validation import _as_int
 
 QUESTION_DISTS = ("any", "uniform")
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .model import ReasoningTask, _as_int
+from .model import ReasoningTask
+from .validation import _as_int
 
 TASK_NAMES = ("zip", "add")
 

@@ -24,8 +24,9 @@ import numpy as np
 
 from .errors import InputError
 from .exact import accuracy
-from .model import ReasoningTask, TabularPolicy, as_nonnegative_float
+from .model import ReasoningTask, TabularPolicy
 from .rules import as_rule
+from .validation import as_nonnegative_float
 
 __all__ = ["assert_monotone_accuracy", "assert_converges", "assert_within", "case_source"]
 

@@ -9,6 +9,7 @@ from conftest import seeds
 from star_theory import (
     TabularPolicy,
     accuracy,
+    boundary_agreement,
     check_convergence,
     check_general,
     check_improvement,
@@ -23,7 +24,9 @@ from star_theory import (
     run_default_checks,
     star_trajectory,
     symmetric_policy,
+    symmetric_star_update,
     symmetric_task,
+    two_step_boundary,
 )
 
 
@@ -197,3 +200,36 @@ def test_two_never_correct_steps_are_unstable_outside_the_family():
     assert inside == pytest.approx(1 / (M - 1), abs=1e-9)
     assert accuracy(final, task) > inside + 0.2
     assert np.max(fit_symmetric(final, task).distance) > 0.1
+
+
+@given(st.integers(2, 10**4), st.data())
+def test_two_step_boundary_is_the_sign_of_the_first_update(M, data):
+    """After one exact iteration both steps equal s / (1 + (M-1) lam_1 lam_2), whose denominator
+    (M J) is positive: so s has the sign of the updated lam, and it vanishes on the curve
+    lam_2 = -lam_1 / (1 + (M-2) lam_1)."""
+    lo = -1.0 / (M - 1)
+    values = np.array(sorted(set(data.draw(st.lists(st.floats(lo, 1.0), min_size=2, max_size=8)))))
+    s = two_step_boundary(M, values)
+    assert s.shape == (values.size, values.size)
+    l1, l2 = np.meshgrid(values, values, indexing="ij")
+    lam1 = symmetric_star_update(M, lam=np.stack([l1, l2], axis=-1))[..., 0]
+    clear = (np.abs(s) > 1e-9) & (np.abs(lam1) > 1e-9)
+    assert np.array_equal(np.sign(s[clear]), np.sign(lam1[clear]))
+    x = data.draw(st.floats(0.0, 1.0))
+    on_curve = two_step_boundary(M, [x, -x / (1 + (M - 2) * x)])[0, 1]
+    assert abs(on_curve) <= 1e-12
+
+
+def test_boundary_agreement_counts_only_points_off_the_curve():
+    M, values = 4, np.linspace(-1 / 3, 1, 13)  # holds 0: (0, 0) lies on the curve
+    s = two_step_boundary(M, values)
+    derived = np.where(s > 0, "optimum", "stuck")
+    assert boundary_agreement(derived, s) == 1.0
+    i0 = int(np.flatnonzero(values == 0)[0])
+    on = derived.copy()
+    on[i0, i0] = "optimum" if on[i0, i0] == "stuck" else "stuck"
+    assert boundary_agreement(on, s) == 1.0  # a point on the curve does not count
+    off = derived.copy()
+    off[0, 0] = "other"
+    n_off = int(np.sum(np.abs(s) > 1e-9))
+    assert boundary_agreement(off, s) == pytest.approx(1 - 1 / n_off)

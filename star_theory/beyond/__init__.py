@@ -6,39 +6,24 @@ tabular model. One module per idea:
 * :mod:`.passk` — exact and sampled pass@k (arXiv 2504.13837, 2312.06585);
 * :mod:`.chain_level` — the chain-level update conditioned on success against the per-step
   Markov refit (arXiv 2407.09499; sampled form: arXiv 2412.01951).
+
+The names below load from their module on first use.
 """
 
-from .accumulate import exact_accumulate_trajectory, sampled_accumulate_trajectory, unfiltered_mass
-from .bstar import (
-    BalanceChoice,
-    balance_score,
-    choose_temperature,
-    exact_balance_score,
-    exact_bstar_trajectory,
-    expected_unique_correct,
-    sampled_balance_score,
-    sampled_bstar_trajectory,
-)
-from .chain_level import (
-    chain_accuracy,
-    chain_distribution,
-    chain_level_update,
-    chain_tv,
-    enumerate_chains,
-    expected_sampled_accuracy,
-    markov_cross_entropy,
-    per_step_refit,
-    sampled_accuracy_sd,
-    sampled_chain_level_update,
-)
-from .passk import pass_at_k, pass_at_k_estimator, pass_at_k_from_accuracy, question_accuracy, sampled_pass_at_k
+from .._lazy import lazy_exports
 
-__all__ = [
-    "exact_accumulate_trajectory", "sampled_accumulate_trajectory", "unfiltered_mass",
-    "BalanceChoice", "balance_score", "choose_temperature", "exact_balance_score", "exact_bstar_trajectory",
-    "expected_unique_correct", "sampled_balance_score", "sampled_bstar_trajectory",
-    "chain_accuracy", "chain_distribution", "chain_level_update", "chain_tv", "enumerate_chains",
-    "expected_sampled_accuracy", "markov_cross_entropy", "per_step_refit", "sampled_accuracy_sd",
-    "sampled_chain_level_update",
-    "pass_at_k", "pass_at_k_estimator", "pass_at_k_from_accuracy", "question_accuracy", "sampled_pass_at_k",
-]
+API = {
+    ".accumulate": ("exact_accumulate_trajectory", "sampled_accumulate_trajectory", "unfiltered_mass"),
+    ".bstar": (
+        "BalanceChoice", "balance_score", "choose_temperature", "exact_balance_score", "exact_bstar_trajectory",
+        "expected_unique_correct", "sampled_balance_score", "sampled_bstar_trajectory",
+    ),
+    ".chain_level": (
+        "chain_accuracy", "chain_distribution", "chain_level_update", "chain_tv", "enumerate_chains",
+        "expected_sampled_accuracy", "markov_cross_entropy", "per_step_refit", "sampled_accuracy_sd",
+        "sampled_chain_level_update",
+    ),
+    ".passk": ("pass_at_k", "pass_at_k_estimator", "pass_at_k_from_accuracy", "question_accuracy", "sampled_pass_at_k"),
+}
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, API)

@@ -40,7 +40,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
-from ..model import ReasoningTask, TabularPolicy, _as_int, as_nonnegative_float
+from ..model import ReasoningTask, TabularPolicy
+from ..validation import _as_int, as_nonnegative_float
 from ..sim.sampling import (
     _check_pair,
     as_generator,

@@ -41,9 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..model import ReasoningTask, TabularPolicy, _as_int
+from ..model import ReasoningTask, TabularPolicy
 from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
 from ..sim.variants import make_variant, tempered_policy
+from ..validation import _as_int
 from .chain_level import chain_distribution, enumerate_chains, success_mask
 
 

@@ -38,8 +38,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..exact import refit_rows
-from ..model import ReasoningTask, TabularPolicy, _as_int
+from ..model import ReasoningTask, TabularPolicy
 from ..sim.sampling import _check_pair, as_generator
+from ..validation import _as_int
 
 MAX_CHAINS = 1 << 22
 """Most entries ``|S_0| * n_chains`` an enumerated chain distribution may hold."""

@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..model import ReasoningTask, TabularPolicy, _as_int
+from ..model import ReasoningTask, TabularPolicy
 from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
+from ..validation import _as_int
 
 
 def question_accuracy(policy: TabularPolicy, task: ReasoningTask) -> np.ndarray:

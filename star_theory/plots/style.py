@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..errors import InputError  # noqa: E402
 from ..io import atomic_write_bytes  # noqa: E402
@@ -43,8 +44,6 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float
 
 def integer_ticks(axes) -> None:
     """Integer ticks on the x axis of every axes in ``axes`` (iterations are whole numbers)."""
-    from matplotlib.ticker import MaxNLocator
-
     for ax in np.ravel(axes):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 

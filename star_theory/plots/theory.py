@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, new_figure, save_figure
 
 
@@ -15,8 +16,6 @@ def plot_trajectory(trajectory, path, title: str | None = None) -> str:
     """
     params = np.asarray(trajectory.params())
     if params.ndim != 2:
-        from ..errors import InputError
-
         raise InputError(f"plot_trajectory needs one policy (params of shape (T+1, N)), got {params.shape}")
     conv = trajectory.convention
     t = np.arange(params.shape[0])

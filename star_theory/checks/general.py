@@ -1,0 +1,93 @@
+"""The improvement and convergence checks over seeded random general tabular tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..exact import exact_star_step
+from ..model import ReasoningTask, TabularPolicy
+from ..validation import _as_int
+from .common import Counterexample, Step
+from .improvement import check_convergence, check_improvement
+
+
+def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3, concentration: float = 0.5):
+    """A seeded random task (non-bijective maps, random level sizes and questions) and policy.
+
+    Kernels have Dirichlet(``concentration``) rows, so they are strictly positive.
+    """
+    rng = np.random.default_rng(_as_int(seed, "seed", 0))
+    N = int(rng.integers(1, max_steps + 1))
+    sizes = rng.integers(2, max_states + 1, N + 1)
+    maps = [rng.integers(0, sizes[n + 1], sizes[n]) for n in range(N)]
+    task = ReasoningTask(maps, question_dist=rng.dirichlet(np.ones(sizes[0])), final_size=int(sizes[-1]))
+    kernels = [rng.dirichlet(np.full(sizes[n + 1], concentration), size=sizes[n]) for n in range(N)]
+    return task, TabularPolicy(kernels)
+
+
+@dataclass(frozen=True)
+class GeneralCheckResult:
+    """A claim over ``n_cases`` seeded random tabular tasks (case ``i`` uses seed ``seed + i``).
+
+    ``counterexample`` is the first failing case (its task, initial policy, seed and iteration).
+    For convergence a failure is a local optimum (a detected fixed point below the optimum);
+    ``n_undecided`` counts the cases still moving after ``check_convergence``'s ``max_iterations``
+    (``holds`` needs none of either); ``slow`` lists ``(seed, iteration)`` of the cases that reach
+    the optimum only after ``iterations``.
+    """
+
+    claim: str
+    holds: bool
+    n_cases: int
+    n_failures: int
+    seed: int
+    iterations: int
+    worst: float
+    counterexample: Counterexample | None
+    n_undecided: int = 0
+    slow: tuple[tuple[int, int], ...] = ()
+
+
+def check_general(
+    claim: str = "improvement",
+    n_cases: int = 200,
+    seed: int = 0,
+    iterations: int = 30,
+    step: Step = exact_star_step,
+    target: float = 0.99,
+    max_states: int = 4,
+    max_steps: int = 3,
+) -> GeneralCheckResult:
+    """Run ``check_improvement`` or ``check_convergence`` on random general tabular tasks.
+
+    ``worst`` is the most negative accuracy change (improvement) or the lowest limit accuracy
+    (convergence) over all cases.
+    """
+    if claim not in ("improvement", "convergence"):
+        raise InputError(f"claim must be 'improvement' or 'convergence', got {claim!r}")
+    n_cases = _as_int(n_cases, "n_cases", 1)
+    seed = _as_int(seed, "seed", 0)
+    failures, undecided, first, worst, slow = 0, 0, None, np.inf, []
+    for i in range(n_cases):
+        task, policy = random_tabular_case(seed + i, max_states, max_steps)
+        if claim == "improvement":
+            r = check_improvement(policy, task, iterations, step)
+            worst = min(worst, float(np.min(r.accuracy_change)))
+            failed = not r.accuracy_holds
+        else:
+            r = check_convergence(policy, task, iterations, target, step)
+            worst = min(worst, r.stop_accuracy)
+            failed = r.outcome == "local optimum"
+            undecided += r.outcome == "moving"
+            if r.outcome == "optimum" and r.stop_iteration > iterations:
+                slow.append((seed + i, r.stop_iteration))
+        if failed:
+            failures += 1
+            if first is None:
+                c = r.counterexample
+                first = Counterexample(c.claim, c.quantity, c.iteration, c.step, c.before, c.after, task, policy, seed + i)
+    return GeneralCheckResult(claim, failures == 0 and undecided == 0, n_cases, failures, seed, int(iterations), worst,
+                              first, undecided, tuple(slow))

@@ -1,0 +1,104 @@
+r"""Parameters of the symmetric family as broadcast arrays: the input check of every closed form.
+
+:func:`family_params` takes ``M`` (an integer or integer array) and exactly one of ``lam``
+(mixture weight) or ``eps`` (excess probability, :math:`\varepsilon = \lambda (M-1)/M`) of
+shape ``(..., N)``, checks their ranges with one-line :class:`~star_theory.errors.InputError`
+messages, and returns ``lam`` and ``1 - lam`` broadcast against ``M``
+(:class:`FamilyParams`). Used by :mod:`star_theory.closed_form` and the checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .validation import _is_text
+
+MAX_M = 2.0**53
+"""Largest ``M`` accepted (integers are exact in float64 up to here)."""
+
+
+@dataclass(frozen=True)
+class FamilyParams:
+    """Validated parameters of the symmetric family, broadcast together.
+
+    ``M`` ``(..., 1)`` float; ``lam`` and ``gap`` = ``1 - lam`` ``(..., N)`` (both exact for a
+    float input, whichever convention was given); ``convention`` is ``"lam"`` or ``"eps"``.
+    """
+
+    M: np.ndarray  # (..., 1), float
+    lam: np.ndarray  # (..., N)
+    gap: np.ndarray  # 1 - lam, (..., N)
+    convention: str
+
+
+def as_states(M) -> np.ndarray:
+    """``M`` (states per level; an integer or integer array in ``[2, 2^53]``) as a float array."""
+    if _is_text(M):
+        raise InputError(f"M (states per level) must be an integer, got {M!r}")
+    try:
+        arr = np.asarray(M, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"M (states per level) must be an integer, got {M!r}") from None
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"M (states per level) must be finite, got {arr[~np.isfinite(arr)].ravel()[0]}")
+    if np.any(arr != np.round(arr)):
+        raise InputError(f"M (states per level) must be an integer, got {arr[arr != np.round(arr)].ravel()[0]}")
+    if np.any(arr < 2):
+        raise InputError(f"M (states per level) must be >= 2, got {arr[arr < 2].ravel()[0]:g}")
+    if np.any(arr > MAX_M):
+        raise InputError(f"M (states per level) must be <= 2^53, got {arr[arr > MAX_M].ravel()[0]:g}")
+    return arr
+
+
+def family_params(M, lam=None, eps=None) -> FamilyParams:
+    r"""Check exactly one of ``lam`` (in :math:`[-1/(M-1), 1]`) or ``eps`` (in :math:`[-1/M, (M-1)/M]`)
+    against ``M`` and broadcast them; ``lam`` and ``1 - lam`` are computed without cancellation."""
+    if (lam is None) == (eps is None):
+        raise InputError("give exactly one of lam or eps")
+    name = "lam" if lam is not None else "eps"
+    if _is_text(lam if lam is not None else eps):
+        raise InputError(f"{name} must be numeric, got {lam if lam is not None else eps!r}")
+    try:
+        x = np.asarray(lam if lam is not None else eps, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numeric") from None
+    x = np.atleast_1d(x)
+    if x.shape[-1] == 0:
+        raise InputError(f"{name} must hold at least one step")
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{name} must be finite, got {x[~np.isfinite(x)].ravel()[0]}")
+    Ms = as_states(M)
+    try:
+        Mb = np.broadcast_to(Ms[..., None], np.broadcast_shapes(Ms.shape + (1,), x.shape[:-1] + (1,)))
+    except ValueError:
+        raise InputError(f"M of shape {Ms.shape} does not broadcast with {name} of shape {x.shape}") from None
+    Mb = np.array(Mb, dtype=float)
+    x = np.broadcast_to(x, Mb.shape[:-1] + x.shape[-1:])
+    if name == "lam":
+        lo, hi = -1.0 / (Mb - 1.0), np.ones_like(Mb)
+    else:
+        lo, hi = -1.0 / Mb, (Mb - 1.0) / Mb
+    tol = 1e-12
+    bad = (x < lo - tol) | (x > hi + tol)
+    if np.any(bad):
+        idx = np.argwhere(bad)[0]
+        raise InputError(
+            f"{name}={float(x[tuple(idx)])!r} is outside [{float(np.broadcast_to(lo, x.shape)[tuple(idx)])!r}, "
+            f"{float(np.broadcast_to(hi, x.shape)[tuple(idx)])!r}] for M={Mb[tuple(idx[:-1]) + (0,)]:g}"
+        )
+    x = np.clip(x, lo, hi)
+    if name == "lam":
+        lamv = x
+        gap = 1.0 - x
+    else:
+        lamv = x * (Mb / (Mb - 1.0))
+        gap = ((Mb - 1.0) / Mb - x) * (Mb / (Mb - 1.0))
+    return FamilyParams(Mb, np.array(lamv, dtype=float), np.array(gap, dtype=float), name)
+
+
+def in_convention(lam: np.ndarray, M: np.ndarray, convention: str) -> np.ndarray:
+    r"""``lam`` in ``convention``: itself, or :math:`\varepsilon = \lambda (M-1)/M`."""
+    return lam if convention == "lam" else lam * ((M - 1.0) / M)
