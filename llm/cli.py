@@ -16,11 +16,12 @@ import time
 from dataclasses import fields
 
 from star_theory import InputError
+from star_theory.cli import main as rlstar_main
 from star_theory.config import add_arguments
 from star_theory.io import dumps_json, write_json
 from star_theory.outputs import check_output_file
 
-from .config import PRESET_USES, LLMConfig, given_values, make_config, resumed_config, to_record
+from .config import PRESETS, LLMConfig, given_values, make_config, resumed_config, to_record
 from .files import check_llm_memory, claim_run, read_json_object, recorded_config
 from .model import read_task_spec
 
@@ -33,7 +34,7 @@ STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune
                "restart", "max_retries", "finetune_lr_warmup", "finetune_weight_decay", "finetune_mode", "stop",
                "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature")
 RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
-PRESET_HELP = "named settings: " + ", ".join(f"{name} ({use})" for name, use in PRESET_USES.items())
+PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md)"
 
 
 def _add(parser, fields_: tuple[str, ...]) -> None:
@@ -196,6 +197,4 @@ def _bench(args) -> int:
 
 def main(argv=None) -> int:
     """``python -m llm ...`` is ``rlstar llm ...`` (handy under torchrun)."""
-    from star_theory.cli import main as rlstar_main  # star_theory.cli loads this module's register
-
     return rlstar_main(["llm", *(sys.argv[1:] if argv is None else argv)])

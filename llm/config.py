@@ -3,7 +3,12 @@
 :class:`LLMConfig` holds every setting of ``rlstar llm {pretrain,star,measure,run,bench}``; each
 subcommand exposes the fields it uses as ``--flags`` (through :mod:`star_theory.config`), and a
 TOML file (``--config``) fills the same fields. Values come, lowest priority first, from the
-dataclass defaults, the named ``--preset``, the TOML file, then the flags given.
+dataclass defaults, the named ``--preset``, the TOML file, then the flags given; every config is
+built by :func:`make_config` (a resumed run's from its recorded values: :func:`resumed_config`).
+Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
+``weight_decay`` of older records and TOML files set both (:data:`SPLIT_FIELDS`). Model sizes
+come from :data:`llm.model.SIZES`, task names from :data:`llm.tasks.TASKS`, tokenizations from
+:data:`llm.tokenizer.TOKENIZATIONS`.
 
 Presets (``PRESETS``):
 
@@ -200,9 +205,6 @@ PRESETS: dict[str, dict] = {
 }
 
 
-#: what each preset is for (the ``--preset`` help)
-PRESET_USES = {"tiny": "CPU, a minute", "paper-cpu": "CPU, minutes", "paper-cpu-authors": "CPU, minutes",
-               "paper": "GPU"}
 #: fields of older versions -> the fields that replaced them (read from old records and TOML files)
 SPLIT_FIELDS = {"lr_warmup": ("pretrain_lr_warmup", "finetune_lr_warmup"),
                 "weight_decay": ("pretrain_weight_decay", "finetune_weight_decay")}

@@ -63,7 +63,7 @@ from .train import train
 
 SAMPLE, FINETUNE, MEASURE = 1, 2, 9  # seed purposes: STaR sampling, fine-tuning, `rlstar llm measure`
 PHASES = ("train", "measure", "sample")
-#: the folder helpers the experiments read runs with (defined in :mod:`llm.star_folder`)
+# finished_iterations, iteration_dir, load_kernels (llm.star_folder): how readers of a run folder find its files
 __all__ = ["StarRun", "run_star", "star_iteration", "finetune", "chain_figures", "phase_walls",
            "finished_iterations", "iteration_dir", "load_kernels"]
 
