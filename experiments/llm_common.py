@@ -5,26 +5,30 @@ folder keyed by the run's full configuration under ``OUT/_llm/``: experiments th
 same run (the same settings and seed) share it, and an interrupted run resumes. The seed of a
 run derives from the master seed and the corpus, not from the experiment, for that sharing.
 
-The finite-sample theory beside the LLM (:func:`star_theory.sim.tabular_star_runs`): tabular STaR with the
-same ``K`` chains per question, started from the MEASURED initial kernel of the model.
+:func:`llm_case` is the recipe every LLM experiment follows: the run, its task in string form,
+its ``K`` (chains per question), and beside it the finite-sample theory
+(:func:`star_theory.sim.tabular_star_runs`): tabular STaR with the same ``K``, started from the
+MEASURED initial kernel of the model (as :func:`llm.star.run_star` returns it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 
 import numpy as np
 
+from llm.config import make_config, to_record
+from llm.pretrain import pretrain
+from llm.star import run_star
+from llm.tasks import get_task
 from star_theory.io import dumps_json
 from star_theory.seeds import derive_seed
+from star_theory.sim import tabular_star_runs
 
 
 def llm_config(base: dict, seed: int, device: str, progress: bool):
     """The tiny-preset config with ``base`` overrides (lam as a tuple), the seed and the device."""
-    from llm.config import make_config
-
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()
               if k not in ("seed", "device", "progress")}  # a preset's runtime values give way to the context's
     return make_config(preset_name="tiny", seed=seed, device=device, progress=progress, **values)
@@ -36,11 +40,11 @@ def run_seed(master_seed: int, base: dict) -> int:
 
 
 def llm_run(ctx, base: dict) -> dict:
-    """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset); cached under ``OUT/_llm``."""
-    from llm.config import to_record
-    from llm.pretrain import pretrain
-    from llm.star import load_kernels, iteration_dir, run_star
+    """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset); cached under ``OUT/_llm``.
 
+    Returns the run's ``folder``, ``config`` record, ``records``, ``prediction`` and
+    ``initial_policy`` (the measured kernel of iteration 0), as :func:`llm.star.run_star` returns them.
+    """
     cfg = llm_config(base, run_seed(ctx.master_seed, base), ctx.device, ctx.progress)
     record = {k: v for k, v in to_record(cfg).items() if k not in ("progress", "device")}
     key = hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
@@ -48,11 +52,22 @@ def llm_run(ctx, base: dict) -> dict:
     pre, star = folder / "pretrained", folder / "star"
     if not (pre / "pretrain.json").is_file():
         pretrain(cfg, pre, overwrite=True)  # a pretraining cut short is redone (our own folder)
-    records = run_star(cfg, pre, star, resume=True)
-    prediction = json.loads((star / "prediction.json").read_text())
-    p0 = load_kernels(iteration_dir(star, 0))
-    return {"folder": os.fspath(folder), "config": record, "records": records, "prediction": prediction,
-            "initial_policy": p0}
+    run = run_star(cfg, pre, star, resume=True)
+    return {"folder": os.fspath(folder), "config": record, "records": run.records, "prediction": run.prediction,
+            "initial_policy": run.policies[0]}
+
+
+def llm_case(ctx, base: dict, seeds, iterations: int | None = None) -> dict:
+    """The LLM case of an experiment: :func:`llm_run` for ``base``, plus its task in string form
+    (``text_task``), ``K`` (chains per question of its iterations) and ``simulated``: tabular STaR
+    at that ``K`` from the run's measured initial kernel, one run per seed of ``seeds``, over
+    ``iterations`` (default: the run's own)."""
+    run = llm_run(ctx, base)
+    text_task = text_task_of(run["config"])
+    K = chains_per_question(run["records"][0], text_task.task)
+    T = run["config"]["iterations"] if iterations is None else iterations
+    simulated = tabular_star_runs(run["initial_policy"], text_task.task, K, T, list(seeds))
+    return {**run, "text_task": text_task, "K": K, "simulated": simulated}
 
 
 def chains_per_question(record: dict, task) -> int:
@@ -61,8 +76,7 @@ def chains_per_question(record: dict, task) -> int:
 
 
 def text_task_of(config: dict):
-    from llm.tasks import get_task
-
+    """The task in string form of an LLM run's config record."""
     return get_task(config["task"], config["digits"], config["base"])
 
 

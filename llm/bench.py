@@ -21,6 +21,19 @@ import time
 
 import numpy as np
 
+from star_theory import mixture_policy
+from star_theory import sample_chains as tabular_chains
+from star_theory.sim.sampling import questions_for
+
+from .data import ChainStream, TransitionCounts, chain_transitions, transition_batches
+from .device import generator, resolve_device, set_threads
+from .fit import fit_counts
+from .model import SIZES, build_model
+from .sample import sample_chains
+from .tasks import get_task
+from .tokenizer import build_tokenizer, state_table
+from .train import train
+
 
 def _best(fn, repeats: int) -> float:
     best = float("inf")
@@ -31,18 +44,14 @@ def _best(fn, repeats: int) -> float:
     return best
 
 
+def _spread(questions: np.ndarray, most: int) -> np.ndarray:
+    """At most ``most`` of ``questions``, evenly spread over them (first and last kept)."""
+    return questions[np.linspace(0, questions.size - 1, min(most, questions.size)).astype(int)]
+
+
 def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: int = 4096) -> dict:
     """Sampling (batched / unbatched / no-cache) and training throughput for ``cfg``'s model."""
     import torch
-    from star_theory import mixture_policy
-
-    from .data import ChainStream
-    from .device import generator, resolve_device, set_threads
-    from .model import build_model
-    from .sample import sample_chains
-    from .tasks import get_task
-    from .tokenizer import build_tokenizer, state_table
-    from .train import train
 
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -50,10 +59,9 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: i
     tok = build_tokenizer(tt, cfg.tokenization)
     table = state_table(tt, tok)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model if cfg.model in ("tiny", "small", "gpt2-small") else "tiny", len(tok), tok,
+    model = build_model(cfg.model if cfg.model in SIZES else "tiny", len(tok), tok,
                         cfg.init_range).to(device).eval()
-    questions = np.repeat(np.arange(tt.task.sizes[0]), cfg.samples_per_question)
-    questions = questions[np.linspace(0, questions.size - 1, min(token_chains, questions.size)).astype(int)]
+    questions = _spread(questions_for(tt.task, cfg.samples_per_question), token_chains)
     gen = generator(device, cfg.seed)
 
     def batched(use_cache=True):
@@ -91,15 +99,8 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: i
 
 def exact_paths(cfg, model, tt, table, device, gen, repeats: int, token_chains: int) -> dict:
     """Trie against token-by-token sampling, count-weighted against per-example fine-tuning."""
-    from star_theory import mixture_policy, sample_chains as tabular_chains
-
-    from .data import TransitionCounts, chain_transitions, transition_batches
-    from .fit import fit_counts
-    from .sample import sample_chains
-    from .train import train
-
-    questions = np.repeat(np.arange(tt.task.sizes[0]), cfg.samples_per_question)
-    few = questions[np.linspace(0, questions.size - 1, min(token_chains, questions.size)).astype(int)]
+    questions = questions_for(tt.task, cfg.samples_per_question)
+    few = _spread(questions, token_chains)
     t_trie = _best(lambda: sample_chains(model, table, questions, gen, device, cfg.batch_size, sampler="trie"), repeats)
     t_token = _best(lambda: sample_chains(model, table, few, gen, device, cfg.batch_size, sampler="token"), repeats)
     chains = tabular_chains(mixture_policy(tt.task, lam=0.3), tt.task, questions, np.random.default_rng(cfg.seed))

@@ -1,38 +1,47 @@
 """``rlstar llm {pretrain,star,measure,run,bench}``: the LLM backend's commands.
 
-Registered through the ``rlstar.commands`` entry point. Nothing heavy (torch, transformers) is
-imported when the parser is built; each handler imports what it needs. Settings come from
-``--preset`` < ``--config FILE.toml`` (its ``[llm]`` table) < flags (:mod:`llm.config`).
+Registered through the ``rlstar.commands`` entry point. Settings come from ``--preset`` <
+``--config FILE.toml`` (its ``[llm]`` table) < flags (:func:`llm.config.make_config`).
+
+The parser is built for every ``rlstar`` command, so this module imports only the settings
+layer; each handler imports the modules of its own work (the loop, the sampler, the simulator
+they use, and through them torch and transformers) when it runs.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from dataclasses import fields
+
+from star_theory import InputError
+from star_theory.cli import main as rlstar_main
+from star_theory.config import add_arguments
+from star_theory.io import dumps_json, write_json
+from star_theory.outputs import check_output_file
+
+from .config import PRESETS, LLMConfig, given_values, make_config, resumed_config, to_record
+from .files import check_llm_memory, claim_run, read_json_object, recorded_config
+from .model import read_task_spec
 
 TASK_FIELDS = ("task", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
 MODEL_FIELDS = ("model", "init_range")
-PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "lr_warmup", "warmup_steps", "weight_decay",
-                   "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol", "lr_decay")
+PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_warmup", "warmup_steps",
+                   "pretrain_weight_decay", "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol", "lr_decay")
 STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
-               "restart", "max_retries", "lr_warmup", "weight_decay", "finetune_mode", "stop", "gap_tol",
-               "patience", "plateau_tol", "lr_decay", "sampler", "temperature")
+               "restart", "max_retries", "finetune_lr_warmup", "finetune_weight_decay", "finetune_mode", "stop",
+               "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature")
 RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
+PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md)"
 
 
-def _add(parser, fields):
-    from dataclasses import fields as dc_fields
-
-    from star_theory.config import add_arguments
-
-    from .config import LLMConfig
-
-    names = {f.name for f in dc_fields(LLMConfig)}
-    add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields)))
-    parser.add_argument("--preset", default=None, help="named settings: tiny (CPU, a minute), paper-cpu (CPU, minutes) or paper (GPU)")
+def _add(parser, fields_: tuple[str, ...]) -> None:
+    names = {f.name for f in fields(LLMConfig)}
+    add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields_)))
+    parser.add_argument("--preset", default=None, help=PRESET_HELP)
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser("llm", help="real STaR on a GPT-2-style transformer, measured against the theory")
     sub = p.add_subparsers(dest="llm_command", required=True, metavar="LLM_COMMAND", parser_class=type(p))
@@ -77,58 +86,28 @@ def _overwrite(parser) -> None:
                         help="replace a previous run of this command in --out (only its own files are removed)")
 
 
-def _config(args):
-    from .config import make_config
-
+def _config(args) -> LLMConfig:
     return make_config(args, preset_name=args.preset, toml_path=args.config)
 
 
-def _given(args) -> dict:
-    """The settings given explicitly (preset < TOML < flags), without the defaults."""
-    from dataclasses import fields
-
-    from star_theory.config import load_toml_table
-
-    from .config import LLMConfig, preset
-
-    given = preset(args.preset) if args.preset else {}
-    if args.config:
-        given.update({k.replace("-", "_"): v for k, v in load_toml_table(args.config, "llm").items()})
-    for f in fields(LLMConfig):
-        v = getattr(args, f.name, None)
-        if v is not None:
-            given[f.name] = list(v) if isinstance(v, (list, tuple)) else v
-    return given
-
-
-def _resumed_config(args, record_path: str):
+def _resumed_config(args, record_path: str) -> LLMConfig:
     """The config of a resumed run: the values recorded in ``record_path`` (its ``config``
     table), overridden by those given, which :func:`llm.files.check_resume` must accept."""
-    import os
-
-    from star_theory import InputError
-
-    from .config import LLMConfig
-    from .files import read_json_object, recorded_config, resume_config
-
     if not os.path.isfile(record_path):
         return _config(args)
     stored = read_json_object(record_path, os.path.basename(record_path)).get("config")
     if not isinstance(stored, dict):
         raise InputError(f"{record_path!r}: corrupted record (no config table)")
-    return resume_config(LLMConfig, recorded_config(stored), _given(args), source=record_path)
+    given = given_values(args, preset_name=args.preset, toml_path=args.config)
+    return resumed_config(recorded_config(stored), given, source=record_path)
 
 
 def _print_json(obj) -> None:
-    from star_theory.io import dumps_json
-
     print(dumps_json(obj))
 
 
 def _pretrain(args) -> int:
     from .pretrain import pretrain
-
-    from .files import check_llm_memory
 
     cfg = _config(args)
     check_llm_memory(cfg)
@@ -141,34 +120,23 @@ def _pretrain(args) -> int:
 def _star(args) -> int:
     from .star import run_star
 
-    import os
-
-    from .files import check_llm_memory
-    from .model import read_task_spec
-
     cfg = _resumed_config(args, os.path.join(args.out, "run.json")) if args.resume else _config(args)
     check_llm_memory(cfg, read_task_spec(args.checkpoint))
-    records = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite)
-    _print_json(records[-1] if records else {})
+    run = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite)
+    _print_json(run.records[-1] if run.records else {})
     return 0
 
 
 def _measure(args) -> int:
-    import numpy as np
-
-    from star_theory.io import write_json
-
     from star_theory.seeds import derive_seed
+    from star_theory.sim.sampling import questions_for
 
     from .device import generator, resolve_device, set_threads
     from .measure import measure
     from .model import load_checkpoint
     from .sample import sample_chains
-    from .star import chain_figures
+    from .star import MEASURE, chain_figures
     from .tokenizer import state_table
-
-    from .files import check_llm_memory
-    from .model import read_task_spec
 
     cfg = _config(args)
     check_llm_memory(cfg, read_task_spec(args.checkpoint))
@@ -176,16 +144,14 @@ def _measure(args) -> int:
     device = resolve_device(cfg.device)
     model, tokenizer, spec = load_checkpoint(args.checkpoint)
     if args.out:
-        from star_theory.outputs import check_output_file
-
         check_output_file(args.out, args.overwrite)
     model.to(device)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)
     result = {"checkpoint": args.checkpoint, "task": spec.__dict__, "seed": cfg.seed}
     result.update(measure(model, text_task, table, device, cfg.batch_size).record())
-    questions = np.repeat(np.flatnonzero(text_task.task.question_dist > 0), cfg.samples_per_question)
-    chains = sample_chains(model, table, questions, generator(device, derive_seed(cfg.seed, 0, 9)), device,
+    questions = questions_for(text_task.task, cfg.samples_per_question)
+    chains = sample_chains(model, table, questions, generator(device, derive_seed(cfg.seed, 0, MEASURE)), device,
                            cfg.batch_size, cfg.max_retries, progress=cfg.progress, sampler=cfg.sampler,
                            temperature=cfg.temperature)
     result.update(chain_figures(chains, text_task.task, cfg.samples_per_question)[0])
@@ -197,18 +163,11 @@ def _measure(args) -> int:
 
 
 def _run(args) -> int:
-    import os
-    import time
-
-    from .config import to_record
-    from .files import claim_run
     from .pretrain import pretrain
     from .star import phase_walls, run_star
 
     pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
-    from .files import check_llm_memory
-
     check_llm_memory(cfg)
     t0 = time.perf_counter()
     with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run:
@@ -216,7 +175,7 @@ def _run(args) -> int:
         if run.fresh or not finished:  # a pretraining that was cut short is our own to redo
             pretrain(cfg, pre, overwrite=not run.fresh)
         t1 = time.perf_counter()
-        records = run_star(cfg, pre, star, resume=args.resume and not run.fresh)
+        records = run_star(cfg, pre, star, resume=args.resume and not run.fresh).records
     last = records[-1]
     walls = {"pretrain": t1 - t0, "star": time.perf_counter() - t1}
     walls |= phase_walls(records)
@@ -226,14 +185,10 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
-    from star_theory import InputError
-
     from .bench import benchmark
 
     if args.repeats < 1:
         raise InputError(f"--repeats must be >= 1, got {args.repeats}")
-    from .files import check_llm_memory
-
     cfg = _config(args)
     check_llm_memory(cfg)
     _print_json(benchmark(cfg, repeats=args.repeats))
@@ -242,6 +197,4 @@ def _bench(args) -> int:
 
 def main(argv=None) -> int:
     """``python -m llm ...`` is ``rlstar llm ...`` (handy under torchrun)."""
-    from star_theory.cli import main as rlstar_main
-
     return rlstar_main(["llm", *(sys.argv[1:] if argv is None else argv)])

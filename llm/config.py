@@ -3,7 +3,12 @@
 :class:`LLMConfig` holds every setting of ``rlstar llm {pretrain,star,measure,run,bench}``; each
 subcommand exposes the fields it uses as ``--flags`` (through :mod:`star_theory.config`), and a
 TOML file (``--config``) fills the same fields. Values come, lowest priority first, from the
-dataclass defaults, the named ``--preset``, the TOML file, then the flags given.
+dataclass defaults, the named ``--preset``, the TOML file, then the flags given; every config is
+built by :func:`make_config` (a resumed run's from its recorded values: :func:`resumed_config`).
+Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
+``weight_decay`` of older records and TOML files set both (:data:`SPLIT_FIELDS`). Model sizes
+come from :data:`llm.model.SIZES`, task names from :data:`llm.tasks.TASKS`, tokenizations from
+:data:`llm.tokenizer.TOKENIZATIONS`.
 
 Presets (``PRESETS``):
 
@@ -29,16 +34,21 @@ Presets (``PRESETS``):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Optional
 
 from star_theory import InputError
-from star_theory.config import check, coerce_fields, from_args, from_mapping, load_toml_table, option
+from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
 
-TASK_NAMES = ("zip", "add")
-TOKENIZATIONS = ("state", "symbol")
+from .files import check_resume
+from .model import SIZES
+from .tasks import TASKS
+from .tokenizer import TOKENIZATIONS
+
+TASK_NAMES = tuple(TASKS)
 DEVICES = ("auto", "cpu", "cuda")
-MODEL_PRESETS = ("tiny", "small", "gpt2-small")
+MODEL_PRESETS = tuple(SIZES)
 MAX_LR = 10.0  # AdamW steps of size ~lr: beyond this the weights overflow in a step or two
 
 
@@ -70,11 +80,13 @@ class LLMConfig:
     pretrain_steps: int = option(600, "optimizer steps of pretraining (>= 1)")
     pretrain_batch: int = option(64, "chains per pretraining batch (each gives N step examples)")
     pretrain_lr: float = option(3e-3, "peak learning rate of pretraining (AdamW, linear warm-up, cosine decay)")
-    lr_warmup: float = option(0.05, "fraction of optimizer steps spent on linear learning-rate warm-up [0, 1)")
+    pretrain_lr_warmup: float = option(
+        0.05, "pretraining (and warm-up stage): fraction of optimizer steps on linear learning-rate warm-up [0, 1)"
+    )
     warmup_steps: int = option(
         0, "task-agnostic warm-up stage: optimizer steps on deterministic random maps between the levels (0 = off)"
     )
-    weight_decay: float = option(0.0, "AdamW weight decay (>= 0)")
+    pretrain_weight_decay: float = option(0.0, "AdamW weight decay of pretraining (>= 0; not of the warm-up stage)")
     pretrain_mode: str = option(
         "weighted", "'weighted': fit the corpus kernel's expected counts (llm/fit.py); 'stream': sampled batches",
         choices=("weighted", "stream"),
@@ -85,6 +97,10 @@ class LLMConfig:
     finetune_steps: int = option(60, "optimizer steps of fine-tuning on the kept transitions per iteration (>= 1)")
     finetune_lr: float = option(1e-3, "learning rate of fine-tuning (constant after warm-up)")
     finetune_batch: int = option(128, "transitions per fine-tuning batch (>= 1)")
+    finetune_lr_warmup: float = option(
+        0.05, "fine-tuning: fraction of each iteration's optimizer steps on linear learning-rate warm-up [0, 1)"
+    )
+    finetune_weight_decay: float = option(0.0, "AdamW weight decay of fine-tuning (>= 0)")
     finetune_mode: str = option(
         "weighted", "'weighted': count-weighted NLL over distinct transitions; 'examples': one row per transition",
         choices=("weighted", "examples"),
@@ -130,13 +146,15 @@ class LLMConfig:
         check(0 <= self.seed < 2**63, f"seed must be in [0, 2^63), got {self.seed}")
         check(0 < self.pretrain_lr <= MAX_LR, f"pretrain_lr must be in (0, {MAX_LR}], got {self.pretrain_lr}")
         check(0 < self.finetune_lr <= MAX_LR, f"finetune_lr must be in (0, {MAX_LR}], got {self.finetune_lr}")
-        check(0 <= self.lr_warmup < 1, f"lr_warmup must be in [0, 1), got {self.lr_warmup}")
+        for name in ("pretrain_lr_warmup", "finetune_lr_warmup"):
+            check(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
         check(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
         check(0 < self.init_range <= 1, f"init_range must be in (0, 1], got {self.init_range}")
         check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
         check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
         check(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
-        check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        for name in ("pretrain_weight_decay", "finetune_weight_decay"):
+            check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
         check(
             self.model in MODEL_PRESETS or os.path.isdir(self.model),
             f"model must be a preset ({', '.join(MODEL_PRESETS)}) or an existing folder, got {self.model!r}",
@@ -160,9 +178,9 @@ PRESETS: dict[str, dict] = {
     ),
     "paper-cpu": dict(
         task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
-        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, lr_warmup=0.02,
-        warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie", finetune_mode="weighted",
-        stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512, batch_size=4096,
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, pretrain_lr_warmup=0.02,
+        finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie",
+        finetune_mode="weighted", stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512, batch_size=4096,
         lr_decay=True, patience=50,
         threads=1, device="auto",
     ),
@@ -171,19 +189,25 @@ PRESETS: dict[str, dict] = {
     # ground-truth prefix; ours stays autoregressive: docs/llm.md)
     "paper-cpu-authors": dict(
         task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
-        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, lr_warmup=0.02,
-        warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie", finetune_mode="weighted",
-        stop="plateau", plateau_tol=1e-3, gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512,
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, pretrain_lr_warmup=0.02,
+        finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie",
+        finetune_mode="weighted", stop="plateau", plateau_tol=1e-3, gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512,
         batch_size=4096, lr_decay=True, patience=50, restart=True, temperature=0.5, threads=1, device="auto",
     ),
     "paper": dict(
         task="zip", digits=3, base=2, tokenization="symbol", model="gpt2-small", init_range=0.02,
-        lam=(0.2,), warmup_steps=2000, pretrain_steps=20000, pretrain_batch=8192, pretrain_lr=3e-4, lr_warmup=0.05,
+        lam=(0.2,), warmup_steps=2000, pretrain_steps=20000, pretrain_batch=8192, pretrain_lr=3e-4,
+        pretrain_lr_warmup=0.05, finetune_lr_warmup=0.05,
         iterations=10, samples_per_question=4096, finetune_steps=2000, finetune_lr=1e-4, finetune_batch=16384,
         batch_size=16384, device="auto", sampler="trie", pretrain_mode="weighted", finetune_mode="weighted",
         stop="gap", gap_tol=1e-3, lr_decay=True, patience=50,
     ),
 }
+
+
+#: fields of older versions -> the fields that replaced them (read from old records and TOML files)
+SPLIT_FIELDS = {"lr_warmup": ("pretrain_lr_warmup", "finetune_lr_warmup"),
+                "weight_decay": ("pretrain_weight_decay", "finetune_weight_decay")}
 
 
 def preset(name: str) -> dict:
@@ -193,27 +217,57 @@ def preset(name: str) -> dict:
     return dict(PRESETS[name])
 
 
-def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None, **overrides) -> LLMConfig:
-    """Config from preset < TOML file (its ``[llm]`` table, or the whole file) < CLI args < overrides."""
-    base: dict = preset(preset_name) if preset_name else {}
+def upgrade_fields(values: Mapping) -> dict:
+    """``values`` with every key of :data:`SPLIT_FIELDS` spelt as its current fields (a current
+    field given beside the old one keeps its value): an old record or TOML file reads as before."""
+    out = {k: v for k, v in values.items() if k not in SPLIT_FIELDS}
+    for old, new in SPLIT_FIELDS.items():
+        if old in values:
+            out.update({name: values[old] for name in new if name not in values})
+    return out
+
+
+def given_values(args=None, preset_name: str | None = None, toml_path: str | None = None) -> dict:
+    """The settings given explicitly, without the defaults: the preset < the TOML file (its
+    ``[llm]`` table, or the whole file) < the CLI flags given. A ``lam`` or ``eps`` from a higher
+    level replaces the other one of a lower level."""
+    values: dict = preset(preset_name) if preset_name else {}
     if toml_path:
         table = load_toml_table(toml_path, "llm")
-        base.update({k.replace("-", "_"): v for k, v in table.items()})
-    if base.get("lam") is not None and base.get("eps") is not None:
-        base.pop("lam")  # an explicit eps in the TOML replaces the preset's lam
-    if args is not None:
-        if getattr(args, "eps", None) is not None:
-            base.pop("lam", None)
-        if getattr(args, "lam", None) is not None:
-            base.pop("eps", None)
-        cfg = from_args(LLMConfig, args, base=base, source="llm config")
-    else:
-        cfg = from_mapping(LLMConfig, base, source="llm config")
+        values.update(upgrade_fields({k.replace("-", "_"): v for k, v in table.items()}))
+    if values.get("lam") is not None and values.get("eps") is not None:
+        values.pop("lam")  # an explicit eps in the TOML replaces the preset's lam
+    flags = {} if args is None else {f.name: getattr(args, f.name) for f in fields(LLMConfig)
+                                     if getattr(args, f.name, None) is not None}
+    for given, other in (("eps", "lam"), ("lam", "eps")):
+        if given in flags:
+            values.pop(other, None)
+    values.update({k: list(v) if isinstance(v, (list, tuple)) else v for k, v in flags.items()})
+    return values
+
+
+def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None,
+                values: Mapping | None = None, source: str = "llm config", **overrides) -> LLMConfig:
+    """THE way an :class:`LLMConfig` is built: from ``values`` (e.g. a recorded config) < preset
+    < TOML file < CLI args (:func:`given_values`) < ``overrides``; bad values are one-line errors
+    naming ``source``."""
+    merged = {**upgrade_fields(values or {}), **given_values(args, preset_name, toml_path)}
+    cfg = from_mapping(LLMConfig, merged, source=source)
     return replace(cfg, **overrides) if overrides else cfg
+
+
+def resumed_config(stored: Mapping, given: Mapping, source: str) -> LLMConfig:
+    """The config of a resumed run: the recorded fields ``stored``, overridden by the ``given``
+    ones (flags, preset, TOML) after :func:`llm.files.check_resume` has accepted them."""
+    try:
+        stored_cfg = make_config(values=stored, source=source)
+    except InputError as exc:
+        raise InputError(f"{source}: corrupted record ({exc})") from None
+    merged = make_config(values={**to_record(stored_cfg), **given}, source=source)
+    check_resume(to_record(stored_cfg), to_record(merged), where=source)
+    return merged
 
 
 def to_record(cfg: LLMConfig) -> dict:
     """The config as a plain dict, for recording beside results."""
-    from star_theory.config import to_mapping
-
     return to_mapping(cfg)

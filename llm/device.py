@@ -13,6 +13,7 @@ import contextlib
 import os
 
 from star_theory import InputError
+from star_theory.process import cap_threads
 
 
 def resolve_device(name: str):
@@ -44,7 +45,6 @@ def set_threads(threads: int) -> None:
     """Limit torch's CPU threads (the machine may be shared), at most the CPU count."""
     import torch
 
-    from star_theory.process import cap_threads
 
     torch.set_num_threads(cap_threads(int(threads)))
 

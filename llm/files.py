@@ -6,9 +6,9 @@ a run reads back.
 * :func:`atomic_dir` builds a folder under a temporary name and renames it into place only when
   every file is written; :func:`staged_into` does the same for files moved into a claimed folder.
 * :func:`check_resume` compares the config recorded by a run with the one given to continue it.
-* :func:`read_run_json`, :func:`read_metrics`, :func:`validate_kept`: the schema layer of
-  ``run.json``, ``metrics.json`` and ``kept.npy``; every field is checked before use and a bad
-  file is a one-line :class:`~star_theory.errors.InputError`.
+* :func:`read_json_object`, :func:`read_metrics`, :func:`validate_kept`: the schema layer of
+  JSON records, ``metrics.json`` and ``kept.npy`` (``run.json``: :func:`llm.star_folder.read_run_json`);
+  every field is checked before use and a bad file is a one-line :class:`~star_theory.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import numpy as np
 from star_theory import InputError
 from star_theory.io import atomic_write_bytes, default_mode, temp_prefix
 from star_theory.outputs import check_path, claim_folder
+from star_theory.sizes import F8, check_memory, digit_level_sizes, kernel_bytes
+from star_theory.tasks import _check_digits
 
 #: entries each LLM command writes into its folder (``--overwrite`` removes these and nothing else)
 OWN_FILES = {
@@ -124,20 +126,6 @@ def _norm(value):
     return json.loads(json.dumps(list(value) if isinstance(value, tuple) else value))
 
 
-def resume_config(cls, stored: dict, given: dict, source: str):
-    """The config of a resumed run: the recorded fields, overridden by the ``given`` ones (flags,
-    preset, TOML) after :func:`check_resume` has accepted them."""
-    from star_theory.config import from_mapping, to_mapping
-
-    try:
-        stored_cfg = from_mapping(cls, stored, source=source)
-    except InputError as exc:
-        raise InputError(f"{source}: corrupted record ({exc})") from None
-    merged = from_mapping(cls, {**to_mapping(stored_cfg), **given}, source=source)
-    check_resume(to_mapping(stored_cfg), to_mapping(merged), where=source)
-    return merged
-
-
 # ----------------------------------------------------------------------------- schema
 
 
@@ -160,28 +148,6 @@ def read_json_object(path: str | os.PathLike, what: str) -> dict:
 
 def _reject_constant(name):
     raise ValueError(f"non-finite number {name}")
-
-
-def read_run_json(path: str | os.PathLike) -> dict:
-    """``run.json`` of a STaR run: ``config`` (an LLM config record), ``pretrained`` (a path),
-    ``task`` (the checkpoint's task spec); each field is validated."""
-    from star_theory.config import from_mapping, to_mapping
-
-    from .config import LLMConfig
-
-    where = f"{os.fspath(path)!r}"
-    raw = read_json_object(path, "run.json")
-    for key, kind in (("config", dict), ("pretrained", str), ("task", dict)):
-        if not isinstance(raw.get(key), kind):
-            raise InputError(f"{where}: corrupted run.json ({key} must be a {kind.__name__})")
-    try:
-        raw["config"] = to_mapping(from_mapping(LLMConfig, recorded_config(raw["config"]), source=f"{where} config"))
-    except InputError as exc:
-        raise InputError(f"{where}: corrupted run.json ({exc})") from None
-    task = raw["task"]
-    if set(task) != {"task", "digits", "base", "tokenization"}:
-        raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base, tokenization)")
-    return raw
 
 
 def recorded_config(config: dict) -> dict:
@@ -239,9 +205,6 @@ def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int)
     kernels (:mod:`star_theory.sizes`): the measured kernels (float64 ``|S_{n-1}| x |S_n|``),
     the chains with their log-probabilities, and one batch of next-token logits over a vocabulary
     of about ``max |S_n|`` tokens (the ``state`` tokenization)."""
-    from star_theory.sizes import F8, digit_level_sizes, kernel_bytes
-    from star_theory.tasks import _check_digits
-
     sizes = digit_level_sizes(task, *_check_digits(digits, base))
     N = len(sizes) - 1
     chains = K * sizes[0] * (N + 1)
@@ -250,8 +213,6 @@ def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int)
 
 def check_llm_memory(cfg, spec=None) -> None:
     """Refuse an LLM command whose :func:`llm_memory_bytes` exceed the limit, before any work."""
-    from star_theory.sizes import check_memory
-
     task, digits, base = (spec.task, spec.digits, spec.base) if spec is not None else (cfg.task, cfg.digits, cfg.base)
     check_memory(llm_memory_bytes(task, digits, base, cfg.samples_per_question, cfg.batch_size),
                  f"{task} D={digits} b={base} with samples_per_question={cfg.samples_per_question}, "

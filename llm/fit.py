@@ -39,6 +39,7 @@ import numpy as np
 from .data import IGNORE, TransitionCounts, encode_steps, prompt_ids
 from .device import autocast
 from .tokenizer import StateTable
+from .train import lr_factor
 
 STOPS = ("gap", "steps", "plateau")
 
@@ -54,6 +55,11 @@ class FitLog:
     steps: int = 0
     stopped: str = "max_steps"
     rows: int = 0
+
+    def evaluated(self, loss: float) -> None:
+        """Record a full-loss evaluation and its gap."""
+        self.losses.append(loss)
+        self.gaps.append(loss - self.entropy)
 
     def record(self, prefix: str) -> dict:
         """JSON-ready figures; the gap curve thinned to at most 41 points (first and last kept)."""
@@ -87,6 +93,7 @@ class StateLoss:
         import torch
 
         self.counts, self.table, self.device, self.rng = counts, table, device, rng
+        self.full_batch = False  # the step's loss holds a sampled <eos> term
         key = counts.steps * (int(counts.prev.max(initial=0)) + 1) + counts.prev
         _, first, self.row = np.unique(key, return_index=True, return_inverse=True)
         self.rows = first.size
@@ -171,8 +178,6 @@ def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: f
     import torch
     from tqdm.auto import tqdm
 
-    from .train import lr_factor
-
     if stop not in STOPS:
         raise ValueError(f"stop must be one of {STOPS}, got {stop!r}")
     log = FitLog(entropy=counts.entropy())
@@ -181,30 +186,21 @@ def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: f
         return log
     loss_fn = make_loss(counts, table, device, batch, seed)
     log.rows = loss_fn.rows
-    exact_each_step = isinstance(loss_fn, SequenceLoss) and loss_fn.full_batch
     model.to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
-    scale, last_decay = [1.0], 0
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, max_steps, warmup, "constant") * scale[0])
-    best = []  # best loss so far, per step (plateau rule)
+    best = BestLoss(patience)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, max_steps, warmup, "constant") * best.scale)
     bar = tqdm(total=max_steps, desc=desc, disable=not progress, leave=False)
-    every_step = exact_each_step or isinstance(loss_fn, StateLoss)  # the step's loss is the full loss
     for step in range(max_steps):
         loss = loss_fn(model)
-        value = float(loss.detach())
-        log.train.append(value)
+        log.train.append(float(loss.detach()))
         # 1. the stopping rules, on the current parameters (a fit that already holds takes no step)
-        if every_step or (stop == "gap" and step % patience == 0):
-            if not every_step:
-                with torch.no_grad():
-                    value = float(loss_fn(model, full=True))
-            log.losses.append(value)
-            log.gaps.append(value - log.entropy)
-            if stop == "gap" and log.gaps[-1] < gap_tol:
-                log.stopped = "gap"
-                break
-        if stop == "plateau" and step > patience and best[-patience - 1] - best[-1] < plateau_tol:
+        evaluated = _evaluate(log, loss_fn, model, step, stop == "gap", patience)
+        if evaluated and stop == "gap" and log.gaps[-1] < gap_tol:
+            log.stopped = "gap"
+            break
+        if stop == "plateau" and best.improvement() < plateau_tol:
             log.stopped = "plateau"
             break
         # 2. one optimizer step
@@ -214,21 +210,54 @@ def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: f
         opt.step()
         sched.step()
         log.steps = step + 1
-        best.append(min(log.train[-1], best[-1]) if best else log.train[-1])
-        if decay and step - last_decay >= patience and best[-patience - 1] <= best[-1]:
-            scale[0] *= 0.5  # no progress over the window: halve the learning rate
-            last_decay = step
+        best.add(log.train[-1], step, decay)
         bar.update(1)
     bar.close()
     model.eval()
     if not isinstance(loss_fn, StateLoss):  # the exact loss at the end (a StateLoss's is measured after)
         with torch.no_grad():
-            final = float(loss_fn(model, full=True))
-        log.losses.append(final)
-        log.gaps.append(final - log.entropy)
+            log.evaluated(float(loss_fn(model, full=True)))
     if stop == "steps":
         log.stopped = "steps"
     return log
+
+
+def _evaluate(log: FitLog, loss_fn, model, step: int, gap_rule: bool, patience: int) -> bool:
+    """Record the full loss and its gap at ``step`` when a rule reads it: every step where the
+    step's loss is the full loss (``log.train[-1]``), else every ``patience`` steps for the gap
+    rule (one more forward pass). Returns whether it recorded."""
+    import torch
+
+    every_step = isinstance(loss_fn, StateLoss) or loss_fn.full_batch
+    if not (every_step or (gap_rule and step % patience == 0)):
+        return False
+    if every_step:
+        log.evaluated(log.train[-1])
+    else:
+        with torch.no_grad():
+            log.evaluated(float(loss_fn(model, full=True)))
+    return True
+
+
+class BestLoss:
+    """The best loss so far after every optimizer step, which the plateau rule and the
+    learning-rate halving (``decay``: halve when the best loss has not improved over ``patience``
+    steps) read; ``scale`` is the current learning-rate factor."""
+
+    def __init__(self, patience: int):
+        self.patience, self.best, self.scale, self.last_decay = patience, [], 1.0, 0
+
+    def improvement(self) -> float:
+        """How much the best loss fell over the last ``patience`` steps (inf before that many)."""
+        if len(self.best) <= self.patience:
+            return float("inf")
+        return self.best[-self.patience - 1] - self.best[-1]
+
+    def add(self, loss: float, step: int, decay: bool) -> None:
+        self.best.append(min(loss, self.best[-1]) if self.best else loss)
+        if decay and step - self.last_decay >= self.patience and self.best[-self.patience - 1] <= self.best[-1]:
+            self.scale *= 0.5  # no progress over the window: halve the learning rate
+            self.last_decay = step
 
 
 def refit_figures(counts: TransitionCounts, log_scores, policy, min_count: int = 20) -> dict:

@@ -31,6 +31,7 @@ import numpy as np
 from star_theory import TabularPolicy, accuracy, fit_symmetric, flawed_chain_share, step_correctness
 
 from .data import IGNORE, encode_steps
+from .device import autocast
 from .tokenizer import StateTable
 
 
@@ -41,8 +42,6 @@ def sequence_logprob(model, batch, device, temperature: float = 1.0) -> np.ndarr
     (what a sampler at temperature T draws from, token by token).
     """
     import torch
-
-    from .device import autocast
 
     inputs = batch.to(device)
     with torch.no_grad(), autocast(device):

@@ -21,6 +21,10 @@ from pathlib import Path
 from star_theory import InputError
 from star_theory.io import write_json
 
+from .files import read_json_object
+from .tasks import TASKS, get_task
+from .tokenizer import TOKENIZATIONS, load_tokenizer
+
 #: (layers, heads, width) of each size preset; ``gpt2-small`` is GPT-2 small's shape.
 SIZES = {
     "tiny": (2, 2, 64),
@@ -67,8 +71,6 @@ def read_model_config(path: str | os.PathLike) -> dict:
     """``config.json`` of a local model folder, validated: a JSON object of a model type that
     transformers knows, with no ``auto_map`` (which would name code to import from the folder)."""
     from transformers import CONFIG_MAPPING
-
-    from .files import read_json_object
 
     raw = read_json_object(os.path.join(path, "config.json"), "config.json")
     if "auto_map" in raw:
@@ -130,8 +132,6 @@ class TaskSpec:
     tokenization: str
 
     def text_task(self):
-        from .tasks import get_task
-
         return get_task(self.task, self.digits, self.base)
 
 
@@ -149,9 +149,6 @@ def save_checkpoint(path: str | os.PathLike, model, tokenizer, spec: TaskSpec, e
 
 def read_task_spec(path: str | os.PathLike) -> TaskSpec:
     """``task.json`` of a checkpoint folder, validated (task, digits, base, tokenization)."""
-    from .config import TASK_NAMES, TOKENIZATIONS
-    from .files import read_json_object
-
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise InputError(f"checkpoint folder not found: {path}")
@@ -166,7 +163,7 @@ def read_task_spec(path: str | os.PathLike) -> TaskSpec:
             raise InputError(f"corrupted task.json in {path!r}: {key}={v!r} must be an integer in [{lo}, {hi}]")
         return v
 
-    if raw.get("task") not in TASK_NAMES or raw.get("tokenization") not in TOKENIZATIONS:
+    if raw.get("task") not in TASKS or raw.get("tokenization") not in TOKENIZATIONS:
         raise InputError(f"corrupted task.json in {path!r}: task {raw.get('task')!r} / tokenization "
                          f"{raw.get('tokenization')!r} unknown")
     return TaskSpec(raw["task"], integer("digits", 1, 64), integer("base", 2, 10), raw["tokenization"])
@@ -174,8 +171,6 @@ def read_task_spec(path: str | os.PathLike) -> TaskSpec:
 
 def load_checkpoint(path: str | os.PathLike):
     """``(model, tokenizer, spec)`` from a folder written by :func:`save_checkpoint`."""
-    from .tokenizer import load_tokenizer
-
     spec = read_task_spec(path)
     tokenizer = load_tokenizer(os.fspath(path))
     model = load_model(path, tokenizer)

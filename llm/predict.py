@@ -47,15 +47,14 @@ def predict(text_task, initial_policy, initial_lam, iterations: int) -> dict:
     return out
 
 
-def write_prediction(out, text_task, records: list[dict]) -> dict | None:
-    """Write ``prediction.json`` and ``star.png`` in ``out`` (needs iteration 0)."""
-    from .star import iteration_dir, load_kernels
-
+def write_prediction(out, text_task, records: list[dict], initial_policy) -> dict | None:
+    """Predict the run of ``records`` from iteration 0's measured policy ``initial_policy``; write
+    ``prediction.json`` and ``star.png`` in ``out`` and return the prediction (None without iteration 0)."""
     if not records or records[0]["iteration"] != 0:
         return None
     T = records[-1]["iteration"]
-    p0 = load_kernels(iteration_dir(out, 0))
-    pred = predict(text_task, p0, None if records[0].get("lam") is None else np.asarray(records[0]["lam"]), T)
+    lam0 = None if records[0].get("lam") is None else np.asarray(records[0]["lam"])
+    pred = predict(text_task, initial_policy, lam0, T)
     pred["initial_lam_measured"] = records[0].get("lam")
     write_json(Path(out) / "prediction.json", pred)
     plot_prediction(pred, records, Path(out) / "star.png", title=f"{text_task.name} task, N={text_task.n_steps}")

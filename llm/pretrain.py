@@ -16,15 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from star_theory import InputError, fit_symmetric, mixture_policy, read_corpus
+from star_theory import InputError, ReasoningTask, TabularPolicy, fit_symmetric, mixture_policy, read_corpus
 from star_theory.io import write_json
+from star_theory.seeds import derive_seed
 
 from .config import LLMConfig, to_record
-from .data import ChainStream
-from star_theory.seeds import derive_seed
+from .data import ChainStream, TransitionCounts
 from .device import init_distributed, resolve_device, set_threads
 from .files import claim_run, staged_into
-from .model import TaskSpec, build_model, load_model, save_checkpoint
+from .fit import fit_counts
+from .measure import measure
+from .model import SIZES, TaskSpec, build_model, load_model, save_checkpoint
 from .tasks import get_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
@@ -61,8 +63,6 @@ def warmup_policy(task, seed: int):
     (drawn once from ``seed``), so the warm-up teaches the model to read the previous state
     and write a valid next one without showing it the task's maps.
     """
-    from star_theory import ReasoningTask, TabularPolicy
-
     rng = np.random.default_rng(seed)
     maps = [rng.integers(0, task.sizes[n + 1], task.sizes[n]) for n in range(task.n_steps)]
     random_task = ReasoningTask(maps, final_size=task.sizes[-1])
@@ -101,7 +101,7 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
     tokenizer = build_tokenizer(text_task, cfg.tokenization)
     table = state_table(text_task, tokenizer)
     torch.manual_seed(derive_seed(cfg.seed, 0, 0))
-    if cfg.model in ("tiny", "small", "gpt2-small"):
+    if cfg.model in SIZES:
         model = build_model(cfg.model, len(tokenizer), tokenizer, cfg.init_range)
     else:
         model = load_model(cfg.model, tokenizer)
@@ -123,11 +123,11 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
         )
         train(
             model, iter(warm.next_batch, None), cfg.warmup_steps, cfg.pretrain_lr, device,
-            warmup=cfg.lr_warmup, schedule="constant", progress=cfg.progress and rank == 0, desc="warm-up",
+            warmup=cfg.pretrain_lr_warmup, schedule="constant", progress=cfg.progress and rank == 0, desc="warm-up",
         )
     log = train(
         model, iter(stream.next_batch, None), cfg.pretrain_steps, cfg.pretrain_lr, device,
-        warmup=cfg.lr_warmup, weight_decay=cfg.weight_decay, schedule="cosine",
+        warmup=cfg.pretrain_lr_warmup, weight_decay=cfg.pretrain_weight_decay, schedule="cosine",
         progress=cfg.progress and rank == 0, desc="pretrain",
     )
     return _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, world, log.losses,
@@ -137,13 +137,10 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
 def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
     """Pretraining as a count-weighted fit (:mod:`llm.fit`): the corpus policy's expected transitions
     (or the corpus file's counts), after the warm-up maps the same way; returns (losses, record)."""
-    from .data import TransitionCounts
-    from .fit import fit_counts
-
     task = text_task.task
     counts = (TransitionCounts.from_policy(source["policy"], task) if "policy" in source
               else TransitionCounts.from_chains(source["chains"]))
-    kw = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.lr_warmup,
+    kw = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.pretrain_lr_warmup,
               patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
     record = {}
     if cfg.warmup_steps:
@@ -151,7 +148,7 @@ def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
         record.update(fit_counts(model, warm, table, device, cfg.pretrain_lr, cfg.warmup_steps,
                                  seed=derive_seed(cfg.seed, 0, 3), desc="warm-up", **kw).record("warmup"))
     log = fit_counts(model, counts, table, device, cfg.pretrain_lr, cfg.pretrain_steps, seed=derive_seed(cfg.seed, 0, 1),
-                     weight_decay=cfg.weight_decay, desc="pretrain", **kw)
+                     weight_decay=cfg.pretrain_weight_decay, desc="pretrain", **kw)
     record.update(log.record("fit"))
     return log.train, record
 
@@ -168,8 +165,6 @@ def _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, 
         digests = gathered
     summary = {}
     if rank == 0:
-        from .measure import measure
-
         m = measure(model, text_task, table, device, cfg.batch_size)
         losses = np.asarray(losses)
         k = max(1, len(losses) // 20)

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import prompt_ids
+from .device import autocast
+from .measure import step_log_scores
 from .tokenizer import StateTable
 
 
@@ -128,8 +130,6 @@ def sample_tokens(model, table, questions, generator, device, batch_size=2048, m
     import torch
     from tqdm.auto import tqdm
 
-    from .device import autocast
-
     C, N = questions.size, len(table.ids) - 1
     states, valid, logprob = _empty_chains(questions, N)
     invalid_steps = generated = 0
@@ -188,8 +188,6 @@ def sample_trie(model, table, questions, generator, device, batch_size=2048, max
                 temperature=1.0, log_scores=None) -> SampledChains:
     """The exact prefix-tree sampler (module docstring): one scoring pass per distinct prompt."""
     import torch
-
-    from .measure import step_log_scores
 
     C, N = questions.size, len(table.ids) - 1
     states, valid, logprob = _empty_chains(questions, N)

@@ -5,20 +5,18 @@ Iteration ``t = 0, 1, ..., T`` works on the model :math:`P^t` (:math:`P^0` = the
 1. if ``t > 0``: fine-tune on the kept transitions of iteration ``t - 1`` (every step of every
    kept chain is one example), starting from :math:`P^{t-1}` (default, "continue") or from the
    pretrained model (``--restart``, as the original STaR does) -> :math:`P^t`;
-2. sample ``K`` chains per question from :math:`P^t` (:mod:`llm.sample`), keep those whose final
-   answer is correct (the filter looks at the answer only, so kept chains may hold wrong steps);
-3. measure :math:`P^t` exactly (:mod:`llm.measure`) and write the iteration.
+2. measure :math:`P^t` exactly (:mod:`llm.measure`);
+3. sample ``K`` chains per question from :math:`P^t` (:mod:`llm.sample`), keep those whose final
+   answer is correct (the filter looks at the answer only, so kept chains may hold wrong steps).
 
 A kernel row that no kept chain visits gets no training example, so the model's row changes
 only through generalisation (continue) or is the pretrained row (restart): the counterpart of
 the exact operator's "keep the previous row" rule.
 
-**Files** (folder ``out``): ``run.json`` (config, pretrained path), ``iter_TTT/`` per iteration
-(``metrics.json``, ``kept.npy`` with the kept chains ``(kept, N+1)``, ``kernels.npz`` with the measured kernels,
-and the model checkpoint for ``t > 0``), ``metrics.jsonl`` (one line per iteration),
-``prediction.json`` and ``star.png`` (theory against measurement, :mod:`llm.predict`). Every
-iteration folder is written under a temporary name and renamed when complete; ``metrics.jsonl``
-is rebuilt from the iteration folders. ``resume`` continues from the last complete iteration.
+:func:`run_star` returns the run (:class:`StarRun`: records, measured policies, the theory's
+prediction); its folder (:mod:`llm.star_folder`) is a by-product, written iteration by
+iteration, from which ``resume`` continues after the last complete iteration
+(:mod:`llm.resume`).
 
 **Randomness.** Sampling and fine-tuning of iteration ``t`` use seeds derived from
 ``(seed, t, purpose)``, never a running random state, so a resumed run computes exactly what an
@@ -27,50 +25,58 @@ uninterrupted run with the same seed computes.
 
 from __future__ import annotations
 
-import io
 import os
-import re
-import shutil
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from star_theory import InputError
-from star_theory.io import atomic_write_bytes, atomic_write_text, dumps_json, write_json
+from star_theory import TabularPolicy
+from star_theory.seeds import derive_seed
+from star_theory.sim.sampling import questions_for
 
 from .config import LLMConfig, to_record
 from .data import TransitionCounts, chain_transitions, transition_batches
-from star_theory.seeds import derive_seed
 from .device import generator, resolve_device, set_threads
-from .files import atomic_dir, check_resume, claim_run, load_array, read_metrics, read_run_json, save_array, validate_kept
+from .files import claim_run
 from .fit import fit_counts, refit_figures
 from .measure import measure
-from .model import load_checkpoint, save_checkpoint
+from .model import load_checkpoint
+from .predict import write_prediction
+from .resume import read_finished, start_point
 from .sample import SampledChains, sample_chains
+from .star_folder import (
+    as_read_back,
+    as_written,
+    finished_iterations,
+    iteration_dir,
+    load_kernels,
+    remove_strays,
+    write_iteration,
+    write_metrics_log,
+    write_run_json,
+)
 from .tokenizer import state_table
 from .train import train
 
-ITER_RE = re.compile(r"^iter_(\d{3,})$")
-SAMPLE, FINETUNE = 1, 2
+SAMPLE, FINETUNE, MEASURE = 1, 2, 9  # seed purposes: STaR sampling, fine-tuning, `rlstar llm measure`
+PHASES = ("train", "measure", "sample")
+# finished_iterations, iteration_dir, load_kernels (llm.star_folder): how readers of a run folder find its files
+__all__ = ["StarRun", "run_star", "star_iteration", "finetune", "chain_figures", "phase_walls",
+           "finished_iterations", "iteration_dir", "load_kernels"]
 
 
-def iteration_dir(out: Path, t: int) -> Path:
-    return Path(out) / f"iter_{t:03d}"
+@dataclass(frozen=True)
+class StarRun:
+    """A STaR run: one record per iteration, the measured policy of each iteration (as its
+    ``kernels.npz`` reads back), and the theory's prediction from iteration 0 (:mod:`llm.predict`,
+    as ``prediction.json`` reads back; None without iteration 0)."""
 
-
-def finished_iterations(out: Path) -> list[int]:
-    """Iterations whose folder is complete (renamed into place with its ``metrics.json``)."""
-    if not Path(out).is_dir():
-        return []
-    done = []
-    for p in Path(out).iterdir():
-        m = ITER_RE.match(p.name)
-        if m and (p / "metrics.json").is_file():
-            done.append(int(m.group(1)))
-    return sorted(done)
-
-
+    records: list[dict]
+    policies: list[TabularPolicy]
+    prediction: dict | None
 def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray]:
     """Sampled accuracy, B-STaR exploration/exploitation figures, and the kept chains.
 
@@ -111,36 +117,11 @@ def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray
     return figures, kept
 
 
-PHASES = ("train", "measure", "sample")
-
-
 def phase_walls(records: list[dict], digits: int | None = None) -> dict:
     """Wall time of each phase of the loop (``train``, ``measure``, ``sample``), summed over the
     iteration records (seconds; rounded to ``digits`` when given)."""
     walls = {k: sum(r.get(f"{k}_wall_s", 0.0) for r in records) for k in PHASES}
     return walls if digits is None else {k: round(v, digits) for k, v in walls.items()}
-
-
-def _kernels_bytes(policy) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, *policy.kernels)
-    return buf.getvalue()
-
-
-def load_kernels(path: Path):
-    """The measured policy saved in an iteration folder."""
-    from star_theory import TabularPolicy
-
-    with np.load(Path(path) / "kernels.npz") as z:
-        return TabularPolicy([z[f"arr_{i}"] for i in range(len(z.files))])
-
-
-def _rebuild_jsonl(out: Path, write: bool = True) -> list[dict]:
-    records = [read_metrics(iteration_dir(out, t) / "metrics.json", t) for t in finished_iterations(out)]
-    if not write:
-        return records
-    atomic_write_text(out / "metrics.jsonl", "".join(dumps_json(r, indent=None) + "\n" for r in records))
-    return records
 
 
 def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> dict:
@@ -159,9 +140,9 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
             torch.manual_seed(seed)
             log = fit_counts(
                 model, counts, table, device, cfg.finetune_lr, cfg.finetune_steps, stop=cfg.stop,
-                gap_tol=cfg.gap_tol, batch=cfg.finetune_batch, seed=seed, warmup=cfg.lr_warmup,
-                weight_decay=cfg.weight_decay, patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay,
-                progress=cfg.progress, desc=f"fine-tune {t}",
+                gap_tol=cfg.gap_tol, batch=cfg.finetune_batch, seed=seed, warmup=cfg.finetune_lr_warmup,
+                weight_decay=cfg.finetune_weight_decay, patience=cfg.patience, plateau_tol=cfg.plateau_tol,
+                decay=cfg.lr_decay, progress=cfg.progress, desc=f"fine-tune {t}",
             )
             out.update(log.record("train"))
             out["train_loss_last"] = log.train[-1]
@@ -172,17 +153,55 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
         torch.manual_seed(seed)
         batches = transition_batches(table, transitions, cfg.finetune_batch, cfg.finetune_steps, seed)
         log = train(
-            model, batches, cfg.finetune_steps, cfg.finetune_lr, device, warmup=cfg.lr_warmup,
-            weight_decay=cfg.weight_decay, schedule="constant", progress=cfg.progress, desc=f"fine-tune {t}",
+            model, batches, cfg.finetune_steps, cfg.finetune_lr, device, warmup=cfg.finetune_lr_warmup,
+            weight_decay=cfg.finetune_weight_decay, schedule="constant", progress=cfg.progress,
+            desc=f"fine-tune {t}",
         )
         out["train_loss_last"] = log.losses[-1]
         out["train_tokens"] = log.tokens
     return out
 
 
+def star_iteration(cfg: LLMConfig, t: int, model, kept, text_task, table, device,
+                   pretrained_state: dict) -> tuple[dict, np.ndarray, TabularPolicy]:
+    """Iteration ``t`` on ``model`` (changed in place): fine-tune on the chains ``kept`` by
+    iteration ``t - 1`` (``t > 0``), measure, sample and filter; returns ``(record, kept, policy)``."""
+    task = text_task.task
+    record: dict = {"iteration": t, "seed": cfg.seed}
+    # 1. fine-tune on the kept transitions of the previous iteration
+    train_wall = 0.0
+    if t > 0:
+        if cfg.restart:
+            model.load_state_dict(pretrained_state)
+        t0 = time.perf_counter()
+        record.update(finetune(cfg, model, kept, table, device, t))
+        train_wall = time.perf_counter() - t0
+    record["train_wall_s"] = train_wall
+    # 2. measure the model exactly
+    t0 = time.perf_counter()
+    m = measure(model, text_task, table, device, cfg.batch_size)
+    record.update(m.record())
+    record["measure_wall_s"] = time.perf_counter() - t0
+    if t > 0:
+        record.update(refit_figures(TransitionCounts.from_chains(kept), m.log_scores, m.policy))
+    # 3. sample K chains per question and keep the correct ones
+    t0 = time.perf_counter()
+    chains = sample_chains(
+        model, table, questions_for(task, cfg.samples_per_question),
+        generator(device, derive_seed(cfg.seed, t, SAMPLE)), device,
+        batch_size=cfg.batch_size, max_retries=cfg.max_retries, progress=cfg.progress,
+        sampler=cfg.sampler, temperature=cfg.temperature, log_scores=m.log_scores,
+    )
+    record["sample_wall_s"] = time.perf_counter() - t0
+    figures, kept = chain_figures(chains, task, cfg.samples_per_question)
+    record.update(figures)
+    return record, kept, m.policy
+
+
 def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLike, resume: bool = False,
-             overwrite: bool = False) -> list[dict]:
-    """Run (or resume) STaR from the checkpoint ``pretrained``; returns one record per iteration.
+             overwrite: bool = False) -> StarRun:
+    """Run (or resume) STaR from the checkpoint ``pretrained``; returns the whole run (the
+    finished iterations of a resumed run read back from ``out``).
 
     ``out`` must be new or empty, or this command's own run folder: continued with ``resume``
     (the recorded config must equal ``cfg`` but for :data:`llm.files.MAY_CHANGE_ON_RESUME`, and
@@ -193,107 +212,40 @@ def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLi
         return _run_star(cfg, pretrained, Path(out), resume)
 
 
-def _resume_checks(cfg: LLMConfig, pretrained, out: Path):
-    """The checkpoint to continue from, after checking the recorded config and checkpoint."""
-    saved = read_run_json(out / "run.json")
-    check_resume(saved["config"], to_record(cfg), where=f"{out}")
-    recorded = Path(saved["pretrained"])
-    given = Path(pretrained)
-    if recorded.is_dir() and given.resolve() != recorded.resolve():
-        raise InputError(f"cannot resume {out}: it continues the checkpoint {str(recorded)!r}, not {str(given)!r}")
-    if not recorded.is_dir():  # the recorded checkpoint has moved: the given one must be for the same task
-        from .model import read_task_spec
-
-        if read_task_spec(given).__dict__ != saved["task"]:
-            raise InputError(f"cannot resume {out}: checkpoint {str(given)!r} is for another task than the run's")
-    return given if not recorded.is_dir() else recorded
-
-
-def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> list[dict]:
-    import torch
-
-    done = finished_iterations(out)
-    if done and not resume:
-        raise InputError(f"output folder {out} already holds a STaR run (use --resume or a new folder)")
-    fresh = not (out / "run.json").is_file()
-    if not fresh:
-        pretrained = _resume_checks(cfg, pretrained, out)
-    elif done:
-        raise InputError(f"cannot resume {out}: iteration folders without run.json")
+def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StarRun:
+    start = start_point(cfg, pretrained, out, resume)
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    model, tokenizer, spec = load_checkpoint(pretrained)
+    model, tokenizer, spec = load_checkpoint(start.pretrained)
     text_task = spec.text_task()
-    task = text_task.task
     table = state_table(text_task, tokenizer)
     model.to(device)
     pretrained_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    kept = None
-    start = 0
-    if done:  # read back and validate everything before the first write
-        last = done[-1]
-        kept = validate_kept(load_array(iteration_dir(out, last) / "kept.npy"), task,
-                             str(iteration_dir(out, last) / "kept.npy"))
-        _rebuild_jsonl(out, write=False)
-        if last > 0:
-            model, _, _ = load_checkpoint(iteration_dir(out, last))
-            model.to(device)
-        start = last + 1
-    if resume:  # iteration folders a killed run left half-written (we hold the folder's lock)
-        for stray in out.glob(".iter_*.tmp"):
-            shutil.rmtree(stray, ignore_errors=True)
-    if fresh:
-        write_json(out / "run.json", {"config": to_record(cfg), "pretrained": os.fspath(Path(pretrained).resolve()), "task": spec.__dict__})
-
-    records = _rebuild_jsonl(out)
-    questions = np.repeat(np.flatnonzero(task.question_dist > 0), cfg.samples_per_question)
-
-    for t in range(start, cfg.iterations + 1):
-        record: dict = {"iteration": t, "seed": cfg.seed}
-        # 1. fine-tune on the kept transitions of the previous iteration
-        train_wall = 0.0
-        if t > 0:
-            if cfg.restart:
-                model.load_state_dict(pretrained_state)
-            t0 = time.perf_counter()
-            record.update(finetune(cfg, model, kept, table, device, t))
-            train_wall = time.perf_counter() - t0
-        record["train_wall_s"] = train_wall
-        # 2. measure the model exactly
-        t0 = time.perf_counter()
-        m = measure(model, text_task, table, device, cfg.batch_size)
-        record.update(m.record())
-        record["measure_wall_s"] = time.perf_counter() - t0
-        if t > 0:
-            record.update(refit_figures(TransitionCounts.from_chains(kept), m.log_scores, m.policy))
-        # 3. sample K chains per question and keep the correct ones
-        t0 = time.perf_counter()
-        chains = sample_chains(
-            model, table, questions, generator(device, derive_seed(cfg.seed, t, SAMPLE)), device,
-            batch_size=cfg.batch_size, max_retries=cfg.max_retries, progress=cfg.progress,
-            sampler=cfg.sampler, temperature=cfg.temperature, log_scores=m.log_scores,
-        )
-        record["sample_wall_s"] = time.perf_counter() - t0
-        figures, kept = chain_figures(chains, task, cfg.samples_per_question)
-        record.update(figures)
-        # 4. write the iteration atomically, then the metrics log
-        with atomic_dir(iteration_dir(out, t)) as tmp:
-            if t > 0:
-                save_checkpoint(tmp, model, tokenizer, spec)
-            save_array(Path(tmp) / "kept.npy", kept)
-            atomic_write_bytes(Path(tmp) / "kernels.npz", _kernels_bytes(m.policy))
-            write_json(Path(tmp) / "metrics.json", record)
-        records = _rebuild_jsonl(out)
+    finished = read_finished(out, start.done, text_task.task)  # read back before the first write
+    if start.done and start.done[-1] > 0:
+        model, _, _ = load_checkpoint(iteration_dir(out, start.done[-1]))
+        model.to(device)
+    if resume:
+        remove_strays(out)
+    if start.fresh:
+        write_run_json(out, to_record(cfg), start.pretrained, spec.__dict__)
+    records, policies, kept = list(finished.records), list(finished.policies), finished.kept
+    write_metrics_log(out, records)
+    for t in range(start.done[-1] + 1 if start.done else 0, cfg.iterations + 1):
+        record, kept, policy = star_iteration(cfg, t, model, kept, text_task, table, device, pretrained_state)
+        write_iteration(out, t, record, kept, policy, (model, tokenizer, spec) if t > 0 else None)
+        records.append(as_written(record))
+        policies.append(as_read_back(policy))
+        write_metrics_log(out, records)
         if cfg.progress:
-            lam = record.get("lam")
-            lam_txt = "" if lam is None else " lam=" + ",".join(f"{x:.3f}" for x in lam)
-            print(
-                f"iteration {t}: sampled acc {record['sampled_accuracy']:.3f}, exact acc "
-                f"{record['exact_accuracy']:.3f}, kept {record['kept']}{lam_txt}",
-                file=__import__("sys").stderr,
-            )
+            _report(record)
+    prediction = write_prediction(out, text_task, records, policies[0] if policies else None)
+    return StarRun(records, policies, None if prediction is None else as_written(prediction))
 
-    from .predict import write_prediction
 
-    write_prediction(out, text_task, records)
-    return records
+def _report(record: dict) -> None:
+    """One progress line per iteration on stderr."""
+    lam = record.get("lam")
+    lam_txt = "" if lam is None else " lam=" + ",".join(f"{x:.3f}" for x in lam)
+    print(f"iteration {record['iteration']}: sampled acc {record['sampled_accuracy']:.3f}, exact acc "
+          f"{record['exact_accuracy']:.3f}, kept {record['kept']}{lam_txt}", file=sys.stderr)

@@ -92,6 +92,16 @@ def test_llm_outpaces_then_trails_the_exact_operator(tvl):
         assert exact[-1] < pred[-1]  # then the sampled fits stall below the exact operator
 
 
+def test_llm_case_simulates_from_the_measured_initial_kernel_at_the_runs_K(tvl, nb):
+    # llm_case: K is the run's chains per question, and every tabular run starts from the policy
+    # measured at iteration 0, whose exact accuracy that iteration's record holds
+    for r in [*tvl["data"]["runs"].values(), nb["data"]["llm"]]:
+        config = r.get("llm_config", r.get("config"))
+        assert r["K"] == config["samples_per_question"]
+        start = np.asarray(r["simulated"]["accuracy_runs"])[:, 0]
+        assert np.allclose(start, r["records"][0]["exact_accuracy"], rtol=0, atol=1e-12)
+
+
 def test_robustness_reuses_the_llm_runs_of_experiment_5(tvl, rob):
     for lam, r in rob["data"]["runs"].items():
         assert r["llm_folder"] == tvl["data"]["runs"][lam]["llm_folder"]

@@ -80,3 +80,24 @@ def test_refuses_to_overwrite_a_run(run_dir, capsys):
                  "--no-progress"])
     assert code == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_run_star_returns_what_its_files_hold_and_a_resumed_run_the_same(run_dir, tmp_path):
+    from llm.config import make_config
+    from llm.star import iteration_dir, load_kernels, run_star
+
+    cfg = make_config(preset_name="tiny", iterations=ITERATIONS, device="cpu", threads=1, progress=False)
+    full = run_star(cfg, run_dir / "pretrained", tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(tmp_path / "b" / f"iter_{ITERATIONS:03d}")  # as if interrupted during the last iteration
+    resumed = run_star(cfg, run_dir / "pretrained", tmp_path / "b", resume=True)
+    # the returned data are what the files hold, and a resumed run returns what an uninterrupted one does
+    assert full.records == _records(tmp_path / "a")
+    strip = lambda r: {k: v for k, v in r.items() if k not in TIMING_KEYS}  # noqa: E731
+    assert [strip(r) for r in resumed.records] == [strip(r) for r in full.records]
+    assert full.prediction == resumed.prediction == json.loads((tmp_path / "a" / "prediction.json").read_text())
+    assert len(full.policies) == len(resumed.policies) == ITERATIONS + 1
+    for t, (p, q) in enumerate(zip(full.policies, resumed.policies)):
+        saved = load_kernels(iteration_dir(tmp_path / "a", t))
+        for k_full, k_resumed, k_saved in zip(p.kernels, q.kernels, saved.kernels):
+            assert np.array_equal(k_full, k_resumed) and np.array_equal(k_full, k_saved)

@@ -11,7 +11,7 @@ from star_theory import accuracy, add_task, flawed_chain_share, mixture_policy, 
 from star_theory.config import check, option
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, text_task_of
+from ..llm_common import draw_llm_accuracy, llm_case
 from star_theory.sim import tabular_star_runs
 
 
@@ -40,11 +40,9 @@ def run(s: Settings, ctx) -> dict:
              "step_correct": [step_correctness(p, task)[0] for p in traj]}
     sampled = {str(K): tabular_star_runs(p0, task, K, s.sim_iterations,
                                              [ctx.child_seed("sim", K, i) for i in range(s.sim_seeds)]) for K in s.sim_K}
-    r = llm_run(ctx, {"task": "add", "lam": [s.llm_lam], "iterations": s.llm_iterations})
-    tt = text_task_of(r["config"])
-    K = chains_per_question(r["records"][0], tt.task)
-    llm_sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.llm_iterations,
-                                    [ctx.child_seed("llm-sim", i) for i in range(s.sim_seeds)])
+    r = llm_case(ctx, {"task": "add", "lam": [s.llm_lam], "iterations": s.llm_iterations},
+                 [ctx.child_seed("llm-sim", i) for i in range(s.sim_seeds)], s.llm_iterations)
+    tt, K, llm_sim = r["text_task"], r["K"], r["simulated"]
     data = {"sizes": list(task.sizes), "exact": exact, "sampled": sampled,
             "llm": {"records": r["records"], "prediction": r["prediction"], "simulated": llm_sim, "K": K,
                     "sizes": list(tt.task.sizes), "folder": r["folder"], "config": r["config"]},

@@ -11,8 +11,7 @@ from star_theory.plots.style import integer_ticks, new_figure, save_figure
 
 from ..framework import Finding, Info, band_finding
 from ..stats import Z, binomial_halfwidth
-from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, text_task_of
-from star_theory.sim import tabular_star_runs
+from ..llm_common import draw_llm_accuracy, llm_case
 
 
 def llm_cases(base_lam: float, zero_sets) -> dict[str, list[float]]:
@@ -29,13 +28,12 @@ def llm_cases(base_lam: float, zero_sets) -> dict[str, list[float]]:
 def run_llm_cases(s, ctx) -> dict:
     cases = {}
     for name, lam in llm_cases(s.llm_base_lam, s.llm_zero_sets).items():
-        r = llm_run(ctx, {"lam": lam, "iterations": s.llm_iterations})
-        tt = text_task_of(r["config"])
-        M, K = tt.task.sizes[0], chains_per_question(r["records"][0], tt.task)
+        r = llm_case(ctx, {"lam": lam, "iterations": s.llm_iterations},
+                     [ctx.child_seed("llm-sim", name, i) for i in range(s.seeds)], s.llm_iterations)
+        tt, K, sim = r["text_task"], r["K"], r["simulated"]
+        M = tt.task.sizes[0]
         lam0 = np.clip(np.asarray(r["records"][0]["lam"]), -1 / (M - 1), 1)
         theory = symmetric_trajectory(M, s.llm_iterations, lam=lam0)
-        sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.llm_iterations,
-                                    [ctx.child_seed("llm-sim", name, i) for i in range(s.seeds)])
         cases[name] = {"corpus_lam": lam, "M": M, "K": K, "records": r["records"],
                        "theory_accuracy": theory.accuracy, "theory_lam": theory.lam,
                        "simulated": sim, "folder": r["folder"]}

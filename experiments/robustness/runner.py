@@ -16,7 +16,7 @@ from star_theory import symmetric_flawed_distribution, symmetric_flawed_share, s
 from star_theory.config import check, option
 from star_theory.plots.style import ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, llm_run, text_task_of
+from ..llm_common import llm_case
 from star_theory.sim import tabular_star_runs
 from ..theory_vs_llm.runner import Settings as LLMSettings
 from ..theory_vs_llm.runner import llm_settings
@@ -42,13 +42,12 @@ def run(s: Settings, ctx) -> dict:
     runs = {}
     for lam in s.lams:
         base = llm_settings(LLMSettings(lams=(lam,), iterations=s.iterations, llm_preset=s.llm_preset), lam)
-        r = llm_run(ctx, base)
-        tt = text_task_of(r["config"])
-        M, K = tt.task.sizes[0], chains_per_question(r["records"][0], tt.task)
+        seeds = [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)]
+        r = llm_case(ctx, base, seeds, s.iterations)
+        tt, K, sim = r["text_task"], r["K"], r["simulated"]
+        M = tt.task.sizes[0]
         recs = r["records"]
         lam0 = np.asarray(recs[0]["lam"])
-        seeds = [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)]
-        sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.iterations, seeds)
         # one run per seed (the same runs) for the per-run shares that a prediction band needs
         share_runs = [tabular_star_runs(r["initial_policy"], tt.task, K, s.iterations, [x])["flawed_share_mean"]
                       for x in seeds]

@@ -18,8 +18,7 @@ import numpy as np
 from star_theory import accuracy, fit_symmetric, refit_from_counts, transition_counts
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, llm_run, text_task_of
-from star_theory.sim import tabular_star_runs
+from ..llm_common import llm_case
 
 
 def paper_cpu_settings(lam: float, iterations: int) -> dict:
@@ -59,11 +58,9 @@ def tabular_refits(folder: str, task, iterations: int) -> dict:
 def run_paper_cpu(lams, iterations: int, sim_seeds: int, ctx) -> dict:
     runs = {}
     for lam in lams:
-        r = llm_run(ctx, paper_cpu_settings(lam, iterations))
-        tt = text_task_of(r["config"])
-        K = chains_per_question(r["records"][0], tt.task)
-        sim = tabular_star_runs(r["initial_policy"], tt.task, K, iterations,
-                                    [ctx.child_seed("sim-paper-cpu", lam, i) for i in range(sim_seeds)])
+        r = llm_case(ctx, paper_cpu_settings(lam, iterations),
+                     [ctx.child_seed("sim-paper-cpu", lam, i) for i in range(sim_seeds)], iterations)
+        tt, K, sim = r["text_task"], r["K"], r["simulated"]
         runs[str(lam)] = {"records": r["records"], "prediction": r["prediction"], "simulated": sim, "K": K,
                           "refit": tabular_refits(r["folder"], tt.task, iterations), "llm_folder": r["folder"],
                           "llm_config": r["config"], "M": tt.task.sizes[0], "N": tt.task.n_steps}

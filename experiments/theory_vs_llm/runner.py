@@ -15,8 +15,7 @@ import numpy as np
 from star_theory.config import check, option
 from star_theory.plots.style import ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 
-from ..llm_common import chains_per_question, draw_llm_accuracy, llm_run, text_task_of
-from star_theory.sim import tabular_star_runs
+from ..llm_common import draw_llm_accuracy, llm_case
 from .paper_cpu import run_paper_cpu
 
 
@@ -51,11 +50,9 @@ def llm_settings(s: Settings, lam: float) -> dict:
 def run(s: Settings, ctx) -> dict:
     runs = {}
     for lam in s.lams:
-        r = llm_run(ctx, llm_settings(s, lam))
-        tt = text_task_of(r["config"])
-        K = chains_per_question(r["records"][0], tt.task)
-        sim = tabular_star_runs(r["initial_policy"], tt.task, K, s.iterations,
-                                    [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)])
+        r = llm_case(ctx, llm_settings(s, lam), [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)],
+                     s.iterations)
+        tt, K, sim = r["text_task"], r["K"], r["simulated"]
         runs[str(lam)] = {"records": r["records"], "prediction": r["prediction"], "simulated": sim,
                           "K": K, "llm_folder": r["folder"], "llm_config": r["config"],
                           "M": tt.task.sizes[0], "N": tt.task.n_steps}
