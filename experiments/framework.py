@@ -4,14 +4,15 @@ An experiment is a folder ``experiments/<name>/`` holding
 
 * ``settings.toml`` — its settings as data: a table per preset (``[default]``, ``[smoke]``,
   ``[paper]``), each filling the experiment's ``Settings`` dataclass;
-* ``runner.py`` — ``Settings`` (a config dataclass, one help string per field) and
-  ``run(settings, ctx) -> dict``: computes, writes its figures through ``ctx.figure(name)``, and
-  returns every number as JSON-able data;
+* ``runner.py`` — ``Settings`` (a config dataclass at module level, one help string per field) and
+  ``run(settings, ctx) -> dict``: computes only, and returns every number as JSON-able data;
+* ``figures.py`` — ``draw(data, settings, ctx)``: draws every figure from that data (as stored, after
+  a JSON round trip), each written through ``ctx.figure(name)``;
 * ``analysis.py`` — ``analyze(data, settings) -> list[Finding | Info]``: what the theory predicts,
   what was measured, the tolerance (a statistic of the run: a binomial or standard-error bound, a
   band from seeds, a numerical tolerance with its reason), and whether they agree; quantities with
   no test are :class:`Info`, reported beside the findings and kept out of the tally;
-* ``__init__.py`` — ``EXPERIMENT = Experiment(...)`` tying the three together.
+* ``__init__.py`` — ``EXPERIMENT = experiment(__name__, title, claims)`` tying the three together.
 
 ``rlstar reproduce`` (see :mod:`experiments.reproduce`) runs them and writes the report.
 """
@@ -121,6 +122,7 @@ class Experiment:
     settings_cls: type
     run: Callable[[Any, Context], dict]
     analyze: Callable[[dict, Any], list[Finding]]
+    figures: Callable[[dict, Any, Context], None]
 
     @property
     def folder(self) -> Path:
@@ -136,6 +138,16 @@ class Experiment:
             values.update(table.get(preset, {}))
         values.update(overrides or {})
         return from_mapping(self.settings_cls, values, f"{self.name}/settings.toml [{preset}]")
+
+
+def experiment(package: str, title: str, claims: tuple[str, ...]) -> Experiment:
+    """The experiment of the folder ``package`` (an ``experiments.<name>`` package): its runner's
+    ``Settings`` and ``run``, its analysis's ``analyze`` and its figures' ``draw``."""
+    runner = importlib.import_module(".runner", package)
+    analysis = importlib.import_module(".analysis", package)
+    figures = importlib.import_module(".figures", package)
+    return Experiment(name=package.rsplit(".", 1)[-1], title=title, claims=tuple(claims), settings_cls=runner.Settings,
+                      run=runner.run, analyze=analysis.analyze, figures=figures.draw)
 
 
 def experiment_seed(master_seed: int, name: str) -> int:

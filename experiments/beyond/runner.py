@@ -76,10 +76,4 @@ def run(s: Settings, ctx) -> dict:
     data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
             "accumulate": parts.accumulate(s, ctx), "bstar": parts.bstar(s, ctx),
             "passk": parts.passk(s, ctx), "chain": parts.chain(s, ctx)}
-    from . import figures
-
-    figures.plot_accumulate(s, data, ctx.figure("accumulate.png"))
-    figures.plot_bstar(s, data, ctx.figure("bstar.png"))
-    figures.plot_passk(s, data, ctx.figure("passk.png"))
-    figures.plot_chain(s, data, ctx.figure("chain_level.png"))
     return data

@@ -283,8 +283,4 @@ def run(s: Settings, ctx) -> dict:
     general = _general(s, ctx)
     data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam, "curves": curves, "noisy_map": noisy_map,
             "temperature_map": temp_map, "rationalize": rat, "general": general}
-    from .figures import plot_curves, plot_maps
-
-    plot_curves(s, data, ctx.figure("variant_curves.png"))
-    plot_maps(s, data, ctx.figure("improvement_maps.png"))
     return data
