@@ -68,7 +68,7 @@ class Info:
 def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
     """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
     (tabular STaR at the same K): the finding, and the band test for further use."""
-    import numpy as np
+    import numpy as np  # numpy, and scipy through .stats, only here: the CLI imports this module at start-up
 
     from .stats import band_test, band_words
 
@@ -92,7 +92,8 @@ def split_results(items) -> tuple[list[dict], list[dict]]:
 
 @dataclass
 class Context:
-    """What a runner gets besides its settings: where to write, the seed, the device, progress."""
+    """What a runner and its figures get besides the settings: where to write, the seed, the device, progress,
+    and the figures written so far (in order, for the report)."""
 
     out: Path
     seed: int
@@ -116,6 +117,8 @@ class Context:
 
 @dataclass(frozen=True)
 class Experiment:
+    """One experiment: its name (the folder), title, the claims it checks, and its three parts (see the module)."""
+
     name: str
     title: str
     claims: tuple[str, ...]
