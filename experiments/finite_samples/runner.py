@@ -28,11 +28,11 @@ from star_theory import (
 )
 from star_theory.config import check, option
 
+from ..bench import AnalysisSize
+
 
 @dataclass(frozen=True)
-class Settings:
-    M: int = option(64, "states per level")
-    N: int = option(3, "reasoning steps")
+class Settings(AnalysisSize):
     lam: float = option(0.1, "initial lam on every step")
     K_values: tuple[int, ...] = option([1, 4, 16, 64], "chains per question, one sweep each")
     seeds: int = option(16, "independent runs per K (seeds derive from the experiment seed)")

@@ -22,11 +22,11 @@ from star_theory import (
 )
 from star_theory.config import check, option
 
+from ..bench import AnalysisSize
+
 
 @dataclass(frozen=True)
-class Settings:
-    M: int = option(64, "states per level (the analysis: 64)")
-    N: int = option(3, "reasoning steps (the analysis: 3)")
+class Settings(AnalysisSize):
     lams: tuple[float, ...] = option([0.1, 0.2], "initial lam (same for every step), one curve each")
     iterations: int = option(12, "STaR iterations T")
     target: float = option(0.99, "target accuracy for 'iterations to target'")
