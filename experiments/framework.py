@@ -4,14 +4,15 @@ An experiment is a folder ``experiments/<name>/`` holding
 
 * ``settings.toml`` — its settings as data: a table per preset (``[default]``, ``[smoke]``,
   ``[paper]``), each filling the experiment's ``Settings`` dataclass;
-* ``runner.py`` — ``Settings`` (a config dataclass, one help string per field) and
-  ``run(settings, ctx) -> dict``: computes, writes its figures through ``ctx.figure(name)``, and
-  returns every number as JSON-able data;
+* ``runner.py`` — ``Settings`` (a config dataclass at module level, one help string per field) and
+  ``run(settings, ctx) -> dict``: computes only, and returns every number as JSON-able data;
+* ``figures.py`` — ``draw(data, settings, ctx)``: draws every figure from that data (as stored, after
+  a JSON round trip), each written through ``ctx.figure(name)``;
 * ``analysis.py`` — ``analyze(data, settings) -> list[Finding | Info]``: what the theory predicts,
   what was measured, the tolerance (a statistic of the run: a binomial or standard-error bound, a
   band from seeds, a numerical tolerance with its reason), and whether they agree; quantities with
   no test are :class:`Info`, reported beside the findings and kept out of the tally;
-* ``__init__.py`` — ``EXPERIMENT = Experiment(...)`` tying the three together.
+* ``__init__.py`` — ``EXPERIMENT = experiment(__name__, title, claims)`` tying the three together.
 
 ``rlstar reproduce`` (see :mod:`experiments.reproduce`) runs them and writes the report.
 """
@@ -67,7 +68,7 @@ class Info:
 def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
     """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
     (tabular STaR at the same K): the finding, and the band test for further use."""
-    import numpy as np
+    import numpy as np  # numpy, and scipy through .stats, only here: the CLI imports this module at start-up
 
     from .stats import band_test, band_words
 
@@ -91,7 +92,8 @@ def split_results(items) -> tuple[list[dict], list[dict]]:
 
 @dataclass
 class Context:
-    """What a runner gets besides its settings: where to write, the seed, the device, progress."""
+    """What a runner and its figures get besides the settings: where to write, the seed, the device, progress,
+    and the figures written so far (in order, for the report)."""
 
     out: Path
     seed: int
@@ -115,12 +117,15 @@ class Context:
 
 @dataclass(frozen=True)
 class Experiment:
+    """One experiment: its name (the folder), title, the claims it checks, and its three parts (see the module)."""
+
     name: str
     title: str
     claims: tuple[str, ...]
     settings_cls: type
     run: Callable[[Any, Context], dict]
     analyze: Callable[[dict, Any], list[Finding]]
+    figures: Callable[[dict, Any, Context], None]
 
     @property
     def folder(self) -> Path:
@@ -136,6 +141,16 @@ class Experiment:
             values.update(table.get(preset, {}))
         values.update(overrides or {})
         return from_mapping(self.settings_cls, values, f"{self.name}/settings.toml [{preset}]")
+
+
+def experiment(package: str, title: str, claims: tuple[str, ...]) -> Experiment:
+    """The experiment of the folder ``package`` (an ``experiments.<name>`` package): its runner's
+    ``Settings`` and ``run``, its analysis's ``analyze`` and its figures' ``draw``."""
+    runner = importlib.import_module(".runner", package)
+    analysis = importlib.import_module(".analysis", package)
+    figures = importlib.import_module(".figures", package)
+    return Experiment(name=package.rsplit(".", 1)[-1], title=title, claims=tuple(claims), settings_cls=runner.Settings,
+                      run=runner.run, analyze=analysis.analyze, figures=figures.draw)
 
 
 def experiment_seed(master_seed: int, name: str) -> int:

@@ -42,8 +42,9 @@ def run_seed(master_seed: int, base: dict) -> int:
 def llm_run(ctx, base: dict) -> dict:
     """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset); cached under ``OUT/_llm``.
 
-    Returns the run's ``folder``, ``config`` record, ``records``, ``prediction`` and
-    ``initial_policy`` (the measured kernel of iteration 0), as :func:`llm.star.run_star` returns them.
+    Returns the run's ``folder``, ``config`` record, ``records``, ``prediction``, ``policies`` (the
+    measured kernels of every iteration) and ``initial_policy`` (iteration 0's), as
+    :func:`llm.star.run_star` returns them.
     """
     cfg = llm_config(base, run_seed(ctx.master_seed, base), ctx.device, ctx.progress)
     record = {k: v for k, v in to_record(cfg).items() if k not in ("progress", "device")}
@@ -54,7 +55,7 @@ def llm_run(ctx, base: dict) -> dict:
         pretrain(cfg, pre, overwrite=True)  # a pretraining cut short is redone (our own folder)
     run = run_star(cfg, pre, star, resume=True)
     return {"folder": os.fspath(folder), "config": record, "records": run.records, "prediction": run.prediction,
-            "initial_policy": run.policies[0]}
+            "policies": run.policies, "initial_policy": run.policies[0]}
 
 
 def llm_case(ctx, base: dict, seeds, iterations: int | None = None) -> dict:

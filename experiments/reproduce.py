@@ -70,6 +70,7 @@ def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: 
     ctx = Context(out=folder, seed=seed, device=device, progress=progress, master_seed=master_seed)
     t0 = time.perf_counter()
     data = json.loads(dumps_json(exp.run(settings, ctx)))
+    exp.figures(data, settings, ctx)  # drawn from the data as stored
     findings, info = split_results(exp.analyze(data, settings))
     record.update(
         data=data,

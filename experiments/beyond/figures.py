@@ -12,6 +12,14 @@ RULE_COLORS = {"replace": "black", "accumulate": "tab:blue", "accumulate + corpu
 T_COLORS = ["tab:purple", "tab:blue", "black", "tab:orange", "tab:red", "tab:brown"]
 
 
+def draw(data: dict, s, ctx) -> None:
+    """``accumulate.png``, ``bstar.png``, ``passk.png`` and ``chain_level.png`` from the runner's data."""
+    plot_accumulate(s, data, ctx.figure("accumulate.png"))
+    plot_bstar(s, data, ctx.figure("bstar.png"))
+    plot_passk(s, data, ctx.figure("passk.png"))
+    plot_chain(s, data, ctx.figure("chain_level.png"))
+
+
 def _sampled(ax, t, smp, color, label, shift=0.0):
     ax.fill_between(t, smp["band_lo"], smp["band_hi"], color=color, alpha=0.15)
     ax.plot(t + shift, smp["mean"], "o", color=color, ms=3.5, label=label)

@@ -23,15 +23,12 @@ from dataclasses import dataclass
 
 from star_theory.config import check, option
 
+from ..bench import SymmetricBench
 from . import parts
 
 
 @dataclass(frozen=True)
-class Settings:
-    M: int = option(8, "states per level of the symmetric task")
-    N: int = option(3, "reasoning steps of the symmetric task")
-    lam: float = option(0.2, "initial lam on every step (convention lam)")
-    iterations: int = option(10, "STaR iterations of the curves")
+class Settings(SymmetricBench):
     seeds: int = option(8, "sampled runs per setting (seeds derive from the experiment seed)")
     level: float = option(0.9, "central share of the runs inside the percentile band")
     acc_K: tuple[int, ...] = option([4, 64], "chains per question of the accumulate runs (a small and a large K)")
@@ -76,10 +73,4 @@ def run(s: Settings, ctx) -> dict:
     data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
             "accumulate": parts.accumulate(s, ctx), "bstar": parts.bstar(s, ctx),
             "passk": parts.passk(s, ctx), "chain": parts.chain(s, ctx)}
-    from . import figures
-
-    figures.plot_accumulate(s, data, ctx.figure("accumulate.png"))
-    figures.plot_bstar(s, data, ctx.figure("bstar.png"))
-    figures.plot_passk(s, data, ctx.figure("passk.png"))
-    figures.plot_chain(s, data, ctx.figure("chain_level.png"))
     return data

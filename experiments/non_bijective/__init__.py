@@ -1,14 +1,6 @@
 """Experiment 6: the non-bijective addition task in the simulator and the LLM."""
 
-from ..framework import Experiment
-from .analysis import analyze
-from .runner import Settings, run
+from ..framework import experiment
 
-EXPERIMENT = Experiment(
-    name="non_bijective",
-    title="Outside the symmetric family: addition with carries",
-    claims=("improvement", "convergence", "robustness"),
-    settings_cls=Settings,
-    run=run,
-    analyze=analyze,
-)
+EXPERIMENT = experiment(__name__, "Outside the symmetric family: addition with carries",
+                        claims=("improvement", "convergence", "robustness"))

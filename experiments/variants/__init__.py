@@ -1,14 +1,6 @@
 """Experiment 7: STaR variants (noisy verifier, rationalization, partial fit, temperature)."""
 
-from ..framework import Experiment
-from .analysis import analyze
-from .runner import Settings, run
+from ..framework import experiment
 
-EXPERIMENT = Experiment(
-    name="variants",
-    title="STaR variants: where each helps and where improvement fails",
-    claims=("improvement", "convergence", "finite samples"),
-    settings_cls=Settings,
-    run=run,
-    analyze=analyze,
-)
+EXPERIMENT = experiment(__name__, "STaR variants: where each helps and where improvement fails",
+                        claims=("improvement", "convergence", "finite samples"))

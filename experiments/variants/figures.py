@@ -15,6 +15,12 @@ OUTCOME_STYLE = {"improves": ("o", "tab:green"), "worsens": ("x", "tab:red"), "c
                  "mixed": ("d", "black")}
 
 
+def draw(data: dict, s, ctx) -> None:
+    """``variant_curves.png`` and ``improvement_maps.png`` from the runner's data."""
+    plot_curves(s, data, ctx.figure("variant_curves.png"))
+    plot_maps(s, data, ctx.figure("improvement_maps.png"))
+
+
 def _curve_panel(ax, s, curves, name, title):
     from matplotlib.lines import Line2D
 

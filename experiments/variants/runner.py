@@ -43,17 +43,16 @@ from star_theory.config import check, option
 
 from star_theory.sim import variant_theory as theory
 
+from ..bench import SymmetricBench
+
 IMPROVES, CONSTANT, WORSENS = "improves", "constant", "worsens"
 DJ_TOL = 1e-12
 GENERAL_ITERATIONS = 10
 
 
 @dataclass(frozen=True)
-class Settings:
-    M: int = option(8, "states per level of the variant curves and maps")
-    N: int = option(3, "reasoning steps")
-    lam: float = option(0.2, "initial lam on every step")
-    iterations: int = option(12, "STaR iterations of the curves")
+class Settings(SymmetricBench):
+    iterations: int = option(12, "STaR iterations of the curves")  # keeps its place after M, N, lam
     K: int = option(4096, "chains per question of the sampled curves")
     seeds: int = option(32, "sampled runs per setting (seeds derive from the experiment seed)")
     level: float = option(0.9, "central share of the runs inside the band")
@@ -283,8 +282,4 @@ def run(s: Settings, ctx) -> dict:
     general = _general(s, ctx)
     data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam, "curves": curves, "noisy_map": noisy_map,
             "temperature_map": temp_map, "rationalize": rat, "general": general}
-    from .figures import plot_curves, plot_maps
-
-    plot_curves(s, data, ctx.figure("variant_curves.png"))
-    plot_maps(s, data, ctx.figure("improvement_maps.png"))
     return data
