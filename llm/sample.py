@@ -189,7 +189,7 @@ def sample_trie(model, table, questions, generator, device, batch_size=2048, max
     """The exact prefix-tree sampler (module docstring): one scoring pass per distinct prompt."""
     import torch
 
-    C, N = questions.size, len(table.ids) - 1
+    N = len(table.ids) - 1
     states, valid, logprob = _empty_chains(questions, N)
     invalid_steps = generated = 0
     model.eval()

@@ -203,7 +203,7 @@ def _two_zero_sampled(two: dict, M: int, s) -> list:
     out.append(Finding(
         "robustness",
         "two steps at lam=0: the escape goes through wrong steps: J rises in every run while the fitted lam of the "
-        f"zero steps averages chance level 0 (a random map: one correct state in M), not -1/(M-1) and not 1",
+        "zero steps averages chance level 0 (a random map: one correct state in M), not -1/(M-1) and not 1",
         0.0, round(float(chance["mean"][0]), 4),
         f"{chance['q']:.2f} standard errors of {lam_all.size} final lam values (t, 99%; "
         f"{chance['q'] * float(chance['se'][0]):.3g}); the same test must exclude -1/(M-1) = {-1.0 / (M - 1):.4f}",

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
 from ..model import ReasoningTask, TabularPolicy
 from ..validation import _as_int, as_nonnegative_float
