@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from star_theory import phase_diagram
-
-
-def boundary_s(M: int, values) -> np.ndarray:
-    r""":math:`s = \lambda_1 + \lambda_2 + (M-2)\lambda_1\lambda_2` on the grid ``values x values`` (indexing ij)."""
-    l1, l2 = np.meshgrid(np.asarray(values, dtype=float), np.asarray(values, dtype=float), indexing="ij")
-    return l1 + l2 + (M - 2) * l1 * l2
+from star_theory import boundary_agreement, phase_diagram, two_step_boundary
+from star_theory.checks.pretrained import BOUNDARY_TOL
 
 
 def phase(s, ctx) -> dict:
@@ -26,17 +21,15 @@ def exact_phase(s) -> dict:
     exact = {}
     for M in s.phase_M:
         d = phase_diagram(M, 2, points=s.phase_points, iterations=s.phase_iterations, target=s.target, progress=False)
-        sv = boundary_s(M, d.values)
-        off = np.abs(sv) > 1e-9
-        predicted = np.where(sv > 0, "optimum", "stuck")
+        sv = two_step_boundary(M, d.values)
         exact[str(M)] = {
             "values": d.values,
             "outcome": d.outcome.tolist(),
             "iterations_to_target": d.iterations_to_target,
             "final_accuracy": d.final_accuracy,
             "counts": d.counts(),
-            "boundary_agreement": float(np.mean((d.outcome == predicted)[off])),
-            "points_off_curve": int(off.sum()),
+            "boundary_agreement": boundary_agreement(d.outcome, sv),
+            "points_off_curve": int((np.abs(sv) > BOUNDARY_TOL).sum()),
         }
     return exact
 
@@ -60,8 +53,8 @@ def sampled_phase(s, ctx) -> dict:
     sp = phase_diagram(s.sampled_M, 2, points=s.sampled_points, iterations=s.sampled_iterations, target=s.target,
                        mode="sampled", chains_per_question=s.sampled_K, seeds=seeds, progress=False)
     twin = phase_diagram(s.sampled_M, 2, values=sp.values, iterations=s.sampled_iterations, target=s.target)
-    sv = boundary_s(s.sampled_M, sp.values)
-    above, below = sv > 1e-9, sv < -1e-9
+    sv = two_step_boundary(s.sampled_M, sp.values)
+    above, below = sv > BOUNDARY_TOL, sv < -BOUNDARY_TOL
     frac = np.asarray(sp.optimum_fraction, dtype=float)
     escaped = below & (frac >= 0.5)
     return {
