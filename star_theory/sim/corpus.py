@@ -26,7 +26,6 @@ Files are written atomically (:func:`star_theory.io.atomic_write_text`).
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -35,10 +34,11 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from ..io import atomic_write_text
+from ..io import atomic_write_bytes
 from ..model import _as_int, mixture_policy, resolve_lam
+from ..sizes import digit_level_sizes
+from ..tasks import TASK_NAMES, _check_digits, digit_task
 from .sampling import as_generator, sample_chains
-from ..tasks import digit_task
 
 CORPUS_FORMAT = "rlstar-corpus/1"
 REQUIRED_KEYS = (
@@ -136,9 +136,6 @@ def _check_meta(meta, source: str) -> dict:
 def _check_meta_task(meta: dict, source: str) -> None:
     """Cross-field checks: the task exists, its level sizes and steps are those recorded, and
     ``lam``/``eps`` are finite, in their ranges and consistent with each other."""
-    from ..sizes import digit_level_sizes
-    from ..tasks import TASK_NAMES, _check_digits
-
     if meta["task"] not in TASK_NAMES:
         raise InputError(f"{source}: metadata task={meta['task']!r} is not one of {', '.join(TASK_NAMES)}")
     D, b = _check_digits(meta["digits"], meta["base"])
@@ -192,13 +189,45 @@ def write_corpus(path: str | os.PathLike, chains, meta: dict) -> str:
     sizes = np.asarray(meta["level_sizes"])
     if chains.size and (np.any(chains < 0) or np.any(chains >= sizes[None, :])):
         raise InputError("chains hold a state index outside its level")
-    buf = io.StringIO()
-    buf.write("# " + json.dumps(meta, separators=(",", ":"), allow_nan=False) + "\n")
-    buf.write(header_line(N) + "\n")
-    if chains.size:
-        np.savetxt(buf, chains, fmt="%d", delimiter=",", newline="\n")
-    atomic_write_text(path, buf.getvalue())
+    head = "# " + json.dumps(meta, separators=(",", ":"), allow_nan=False) + "\n" + header_line(N) + "\n"
+    atomic_write_bytes(path, head.encode("utf-8") + format_rows(chains))
     return os.fspath(path)
+
+
+def format_rows(chains) -> bytes:
+    """The chain rows as ASCII, ``"s0,s1,...,sN\\n"`` per row in plain decimal: the bytes of
+    ``numpy.savetxt(fmt="%d", delimiter=",", newline="\\n")``, built by table look-up.
+
+    ``chains``: non-negative integers (state indices), shape ``(n_rows, N+1)``; the tables hold
+    one row per value up to ``chains.max()``.
+    """
+    chains = np.asarray(chains, dtype=np.intp)
+    if chains.size == 0:
+        return b""
+    n_values = int(chains.max()) + 1
+    comma, newline = _decimal_table(n_values, ","), _decimal_table(n_values, "\n")
+    padded = np.empty(chains.shape + (comma.shape[1],), dtype=np.uint8)  # (rows, N+1, width)
+    padded[:, :-1] = comma[chains[:, :-1]]
+    padded[:, -1] = newline[chains[:, -1]]
+    flat = padded.ravel()
+    return flat[flat != 0].tobytes()  # drop the padding: the fields in file order
+
+
+def _decimal_table(n_values: int, end: str) -> np.ndarray:
+    """Row ``v`` (``0 <= v < n_values``): the ASCII digits of ``v`` then ``end``, zero-padded to a common width."""
+    values = np.arange(n_values)
+    width = len(str(n_values - 1))
+    digits = np.ones(n_values, dtype=np.intp)  # decimal digits of each value
+    for k in range(1, width):
+        digits += values >= 10**k
+    table = np.zeros((n_values, width + 1), dtype=np.uint8)
+    rest = values.copy()
+    for k in range(width):  # k-th digit from the right, where the value has one
+        has = digits > k
+        table[has, digits[has] - 1 - k] = ord("0") + rest[has] % 10
+        rest //= 10
+    table[values, digits] = ord(end)
+    return table
 
 
 def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:

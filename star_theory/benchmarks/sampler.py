@@ -7,44 +7,39 @@ M = 64 states; pretrained policy lam = 0.1):
 * ``star_iteration``: one finite-sample STaR iteration at K = 4096 chains per question
   (sample, keep the correct chains, count kept transitions, refit the kernels).
 
-The *vectorised* side is :func:`star_theory.sample_chains` / :func:`star_theory.sampled_star_step`
+The *vectorised* side is :func:`star_theory.sim.sampling.sample_chains` /
+:func:`star_theory.sim.variants.sampled_star_step`
 (best of ``repeats`` runs). The *naive* side draws one step at a time with
 ``Generator.choice(M, p=row)`` in a Python loop over chains (and, for STaR, counts kept
 transitions one by one); it is timed on ``naive_chains`` chains and extrapolated linearly to the
-full count (the output says so). Run ``python benchmarks/bench_sampler.py [--format json]`` or
-``rlstar bench sampler``. This is a benchmark, not a test: it prints the timings and their ratio.
+full count (the output says so). Run ``rlstar bench sampler [--format json]`` (or
+``python -m star_theory.benchmarks.sampler``). This is a benchmark, not a test: it prints the timings and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 
 import numpy as np
+
+from ..errors import InputError
+from ..exact import refit_rows
+from ..model import mixture_policy
+from ..sim.sampling import questions_for, sample_chains
+from ..sim.variants import sampled_star_step
+from ..tasks import digit_task
+from .timing import best_of, machine_info
 
 QUESTIONS_K = 4096
 LAM = 0.1
 
 
 def _setup():
-    from star_theory import mixture_policy
-    from star_theory.tasks import digit_task
-
     dt = digit_task("zip", 3, 2)
     return dt.task, mixture_policy(dt.task, lam=LAM)
-
-
-def _best(fn, repeats: int) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def naive_chains(policy, task, questions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -72,16 +67,11 @@ def naive_star_iteration(policy, task, questions: np.ndarray, rng: np.random.Gen
         if chain[-1] == answers[int(s0)]:
             for n in range(task.n_steps):
                 counts[n][chain[n], chain[n + 1]] += 1
-    from star_theory import refit_rows
-
     return refit_rows(counts, policy)
 
 
 def run(naive_chains_timed: int = 4096, repeats: int = 3, seed: int = 0, min_ratio: float = 100.0) -> dict:
     """Time both workloads; returns a JSON-ready dict with the timings and ratios."""
-    from star_theory import sample_chains, sampled_star_step
-    from star_theory.sim.sampling import questions_for
-
     task, policy = _setup()
     questions = questions_for(task, QUESTIONS_K)
     n_total = questions.size
@@ -91,7 +81,7 @@ def run(naive_chains_timed: int = 4096, repeats: int = 3, seed: int = 0, min_rat
     scale = n_total / n_naive
 
     def compare(workload: str, fast, naive) -> dict:
-        vec = _best(fast, repeats)
+        vec = best_of(fast, repeats)
         t = time.perf_counter()
         naive()
         slow = (time.perf_counter() - t) * scale
@@ -116,8 +106,7 @@ def run(naive_chains_timed: int = 4096, repeats: int = 3, seed: int = 0, min_rat
         "seed": seed,
         "min_ratio": min_ratio,
         "meets_min_ratio": all(r["ratio"] >= min_ratio for r in results.values()),
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},
+        "machine": machine_info(),
         **results,
     }
 
@@ -142,8 +131,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from star_theory.errors import InputError
-
     if args.naive_chains < 1 or args.repeats < 1:
         raise InputError(f"--naive-chains and --repeats must be >= 1, got {args.naive_chains}, {args.repeats}")
     res = run(args.naive_chains, args.repeats, args.seed, args.min_ratio)
@@ -152,7 +139,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     sys.exit(main(parser.parse_args()))

@@ -1,1 +1,0 @@
-"""Side-by-side benchmarks (run as scripts or through ``rlstar bench``); they print ratios."""
