@@ -57,6 +57,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ..config import option
 from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
 from ..model import ReasoningTask, TabularPolicy, _as_int
@@ -88,11 +89,34 @@ VARIANT_PARAMETERS: dict[str, tuple[str, ...]] = {
 
 VARIANT_NAMES = tuple(VARIANT_PARAMETERS)
 
-NEUTRAL = {"rationales": 0, "fp": 0.0, "fn": 0.0, "eta": 1.0, "temperature": 1.0}
+PARAMETERS: dict[str, tuple] = {
+    # name: (default, neutral value, help string of the config field)
+    "rationales": (1, 0, "rationalize: chains sampled with the answer as a hint per failed question (>= 0)"),
+    "fp": (0.0, 0.0, "noisy-verifier: probability of accepting a wrong answer, in [0, 1]"),
+    "fn": (0.0, 0.0, "noisy-verifier: probability of rejecting a right answer, in [0, 1]"),
+    "eta": (1.0, 1.0, "partial-fit: step size, new = (1-eta) old + eta refit, in (0, 1]"),
+    "temperature": (1.0, 1.0, "temperature: sample from P^(1/T) renormalised (> 0)"),
+}
+"""The one declaration of the rules' parameters: :class:`StarVariant`'s fields, :data:`DEFAULTS`,
+:data:`NEUTRAL` and the config fields of ``simulate`` and ``phase`` (:func:`variant_option`) come from it."""
+
+DEFAULTS = {name: default for name, (default, _, _) in PARAMETERS.items()}
+"""Default parameters of :func:`make_variant` (``rationalize`` defaults to one rationale)."""
+
+NEUTRAL = {name: neutral for name, (_, neutral, _) in PARAMETERS.items()}
 """The parameter values at which every rule reduces to ``star``."""
 
-DEFAULTS = dict(NEUTRAL, rationales=1)
-"""Default parameters of :func:`make_variant` (``rationalize`` defaults to one rationale)."""
+
+def variant_option(name: str):
+    """The config field (:func:`star_theory.config.option`) of parameter ``name``: default and help."""
+    default, _, help_ = PARAMETERS[name]
+    return option(default, help_)
+
+
+def variant_parameters(config) -> dict:
+    """The parameters of ``config`` (any object with the :data:`PARAMETERS` attributes) that differ
+    from :data:`DEFAULTS`: the keyword arguments of :func:`star_theory.rules.make_rule`."""
+    return {k: getattr(config, k) for k in DEFAULTS if getattr(config, k) != DEFAULTS[k]}
 
 
 def tempered_policy(policy: TabularPolicy, temperature: float) -> TabularPolicy:
@@ -181,11 +205,11 @@ class StarVariant:
     """
 
     name: str = "star"
-    rationales: int = 0
-    fp: float = 0.0
-    fn: float = 0.0
-    eta: float = 1.0
-    temperature: float = 1.0
+    rationales: int = NEUTRAL["rationales"]
+    fp: float = NEUTRAL["fp"]
+    fn: float = NEUTRAL["fn"]
+    eta: float = NEUTRAL["eta"]
+    temperature: float = NEUTRAL["temperature"]
 
     def __post_init__(self):
         if self.name not in VARIANT_PARAMETERS:
