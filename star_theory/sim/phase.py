@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric
-from ..closed_form import iterations_to_accuracy
+from ..checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric, pretrained_boundary
+from ..closed_form import iterations_to_accuracy, symmetric_trajectory
 from ..errors import InputError
 from ..exact import accuracy
 from ..model import _as_int, lam_bounds, validate_lam, validate_target
 from ..rules import as_rule
+from .summary import first_reach
 from .variants import StarVariant
 
 MODES = ("exact", "sampled")
@@ -120,6 +121,26 @@ def _grid(values: np.ndarray, fixed: tuple[float, ...]) -> np.ndarray:
     return np.stack(parts, axis=-1)  # (n, n, N)
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """The validated inputs of one diagram."""
+
+    M: int
+    N: int
+    values: np.ndarray
+    fixed: tuple[float, ...]
+    T: int
+    target: float
+    rule: object
+    K: int | None
+    seeds: tuple[int, ...]
+
+    @property
+    def points(self) -> np.ndarray:
+        """Every grid point's ``lam`` vector, shape ``(n, n, N)``."""
+        return _grid(self.values, self.fixed)
+
+
 def phase_diagram(
     M: int = 8,
     N: int = 2,
@@ -149,6 +170,19 @@ def phase_diagram(
     ``use_closed_form=False`` iterates explicit matrices even for ``star`` (slower; the two
     agree off the boundary).
     """
+    g = _check_inputs(M, N, values, fixed, points, iterations, target, mode, variant, chains_per_question, seeds)
+    if mode == "exact" and g.rule.is_neutral and use_closed_form:
+        return _closed_form_diagram(g)
+    if mode == "exact":
+        labels, its, final, final_lam = _iterate_grid(g, [None], "exact", empty_rows, alpha, progress)
+        notes = {"method": f"explicit {g.M}x{g.M} matrices iterated with the variant's exact form (star_theory.checks.classify_pretrained)"}
+        return PhaseDiagram(g.M, g.N, g.values, g.fixed, mode, g.rule.label(), g.T, g.target, labels[0].astype(str), its[0],
+                            final[0], final_lam[0], chains_per_question=g.K, notes=notes)
+    return _sampled_diagram(g, *_iterate_grid(g, list(g.seeds), "sampled", empty_rows, alpha, progress), empty_rows, alpha)
+
+
+def _check_inputs(M, N, values, fixed, points, iterations, target, mode, variant, chains_per_question, seeds) -> _Grid:
+    """Every argument of :func:`phase_diagram` checked, in the order the errors name them."""
     M = _as_int(M, "M (states per level)", 2)
     N = _as_int(N, "N (steps)", 2)
     if mode not in MODES:
@@ -174,33 +208,35 @@ def phase_diagram(
     seeds = tuple(_as_int(s, "seed", 0) for s in np.atleast_1d(seeds))
     if mode == "sampled" and not seeds:
         raise InputError("mode 'sampled' needs at least one seed")
-    grid = _grid(values, fixed)
-    n = values.size
-    notes: dict = {}
+    return _Grid(M, N, values, fixed, T, target, rule, K, seeds)
 
-    if mode == "exact" and rule.is_neutral and use_closed_form:
-        outcome = classify_symmetric(M, lam=grid, iterations=T)
-        its = iterations_to_accuracy(M, target, lam=grid, max_iterations=T)
-        its = np.where(np.isinf(its), np.nan, its)
-        from ..closed_form import symmetric_trajectory
 
-        tr = symmetric_trajectory(M, T, lam=grid)
-        final, final_lam = tr.accuracy[-1], tr.lam[-1]
-        notes["method"] = "closed form of the symmetric family (star_theory.closed_form), vectorised over the grid"
-        if N == 2:
-            from ..checks import pretrained_boundary
+def _closed_form_diagram(g: _Grid) -> PhaseDiagram:
+    """``star``'s exact diagram from the closed form of the symmetric family, vectorised over the grid."""
+    grid = g.points
+    outcome = classify_symmetric(g.M, lam=grid, iterations=g.T)
+    its = iterations_to_accuracy(g.M, g.target, lam=grid, max_iterations=g.T)
+    its = np.where(np.isinf(its), np.nan, its)
+    tr = symmetric_trajectory(g.M, g.T, lam=grid)
+    notes = {"method": "closed form of the symmetric family (star_theory.closed_form), vectorised over the grid"}
+    if g.N == 2:
+        pb = pretrained_boundary(g.M, g.values, iterations=g.T)
+        notes["theory_boundary"] = "optimum iff lam_1 + lam_2 + (M-2) lam_1 lam_2 > 0 (star_theory.checks.pretrained_boundary)"
+        notes["theory_agreement"] = pb.agreement
+    return PhaseDiagram(g.M, g.N, g.values, g.fixed, "exact", g.rule.label(), g.T, g.target, outcome, its,
+                        tr.accuracy[-1], tr.lam[-1], notes=notes)
 
-            pb = pretrained_boundary(M, values, iterations=T)
-            notes["theory_boundary"] = "optimum iff lam_1 + lam_2 + (M-2) lam_1 lam_2 > 0 (star_theory.checks.pretrained_boundary)"
-            notes["theory_agreement"] = pb.agreement
-        return PhaseDiagram(M, N, values, fixed, mode, rule.label(), T, target, outcome, its, final, final_lam, notes=notes)
 
-    runs = [None] if mode == "exact" else list(seeds)
+def _iterate_grid(g: _Grid, runs: list, mode: str, empty_rows: str, alpha: float, progress):
+    """Every grid point iterated with explicit matrices, once per run (``None``: the exact form; a
+    seed: the sampled form). Returns ``(labels, iterations_to_target, final_accuracy, final_lam)``,
+    each with a leading axis over runs."""
+    grid, n = g.points, g.values.size
     labels = np.empty((len(runs), n, n), dtype=object)
     its = np.full((len(runs), n, n), np.nan)
     final = np.empty((len(runs), n, n))
-    final_lam = np.empty((len(runs), n, n, N))
-    from tqdm import tqdm
+    final_lam = np.empty((len(runs), n, n, g.N))
+    from tqdm import tqdm  # the progress bar only: an optional, slow-to-import dependency
 
     bar = tqdm(total=len(runs) * n * n, desc=f"phase ({mode})", unit="pt", file=sys.stderr,
                disable=(None if progress is None else not progress), leave=False)
@@ -209,44 +245,51 @@ def phase_diagram(
             rng = None if seed is None else np.random.default_rng(seed)
             for i in range(n):
                 for j in range(n):
-                    if seed is None:
-                        base = lambda p, t: rule.exact_step(p, t, K)  # noqa: E731
-                    else:
-                        base = lambda p, t: rule.sampled_step(p, t, K, rng, empty_rows, alpha).policy  # noqa: E731
-                    acc_t: list[float] = []
-
-                    def step(policy, task, base=base, acc_t=acc_t):
-                        new = base(policy, task)
-                        acc_t.append(accuracy(new, task))
-                        return new
-
-                    q = classify_pretrained(M, lam=grid[i, j], N=N, iterations=T, step=step)
-                    curve = np.array([q.initial_accuracy] + acc_t)
-                    labels[r, i, j] = q.label
-                    final[r, i, j] = q.final_accuracy
-                    final_lam[r, i, j] = q.final_lam
-                    hit = np.flatnonzero(curve >= target)
-                    if hit.size:
-                        its[r, i, j] = hit[0]
+                    q, curve = _iterate_point(g, grid[i, j], rng, empty_rows, alpha)
+                    labels[r, i, j], final[r, i, j], final_lam[r, i, j] = q.label, q.final_accuracy, q.final_lam
+                    reached = first_reach(curve, g.target)
+                    if reached is not None:
+                        its[r, i, j] = reached
                     bar.update(1)
     finally:
         bar.close()
+    return labels, its, final, final_lam
 
-    if mode == "exact":
-        notes["method"] = f"explicit {M}x{M} matrices iterated with the variant's exact form (star_theory.checks.classify_pretrained)"
-        return PhaseDiagram(M, N, values, fixed, mode, rule.label(), T, target, labels[0].astype(str), its[0], final[0],
-                            final_lam[0], chains_per_question=K, notes=notes)
+
+def _iterate_point(g: _Grid, lam: np.ndarray, rng, empty_rows: str, alpha: float):
+    """One grid point classified (:func:`star_theory.checks.classify_pretrained`) with the rule's
+    exact form (``rng`` None) or sampled form; returns the classification and the accuracy curve."""
+    rule, K = g.rule, g.K
+    acc_t: list[float] = []
+
+    def step(policy, task):
+        if rng is None:
+            new = rule.exact_step(policy, task, K)
+        else:
+            new = rule.sampled_step(policy, task, K, rng, empty_rows, alpha).policy
+        acc_t.append(accuracy(new, task))
+        return new
+
+    q = classify_pretrained(g.M, lam=lam, N=g.N, iterations=g.T, step=step)
+    return q, np.array([q.initial_accuracy] + acc_t)
+
+
+def _sampled_diagram(g: _Grid, labels, its, final, final_lam, empty_rows: str, alpha: float) -> PhaseDiagram:
+    """The sampled runs summarised over seeds: majority label, median iterations, mean finals."""
     # majority label over seeds (ties resolved in the order of PRETRAINED_LABELS)
     votes = np.stack([(labels == lab).sum(axis=0) for lab in PRETRAINED_LABELS])  # (3, n, n)
     outcome = np.asarray(PRETRAINED_LABELS)[np.argmax(votes, axis=0)]
     med = np.median(np.where(np.isnan(its), np.inf, its), axis=0)  # a run that never reaches counts as inf
     med = np.where(np.isinf(med), np.nan, med)
-    notes["method"] = (
-        f"explicit {M}x{M} matrices, {K} sampled chains per question per iteration, one run per seed; outcome = "
-        "majority label over seeds; iterations_to_target = median over seeds (NaN if the median run does not reach it)"
-    )
-    notes["empty_rows"] = empty_rows if empty_rows == "keep" else f"{empty_rows} (alpha={alpha})"
+    notes = {
+        "method": (
+            f"explicit {g.M}x{g.M} matrices, {g.K} sampled chains per question per iteration, one run per seed; outcome = "
+            "majority label over seeds; iterations_to_target = median over seeds (NaN if the median run does not reach it)"
+        ),
+        "empty_rows": empty_rows if empty_rows == "keep" else f"{empty_rows} (alpha={alpha})",
+    }
     return PhaseDiagram(
-        M, N, values, fixed, mode, rule.label(), T, target, outcome, med, final.mean(axis=0), final_lam.mean(axis=0),
-        optimum_fraction=votes[0] / len(runs), chains_per_question=K, seeds=seeds, notes=notes,
+        g.M, g.N, g.values, g.fixed, "sampled", g.rule.label(), g.T, g.target, outcome, med, final.mean(axis=0),
+        final_lam.mean(axis=0), optimum_fraction=votes[0] / labels.shape[0], chains_per_question=g.K, seeds=g.seeds,
+        notes=notes,
     )
