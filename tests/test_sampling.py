@@ -36,7 +36,7 @@ from star_theory import (
     symmetric_task,
     transition_counts,
 )
-from star_theory.sim.sampling import sample_next
+from star_theory.sim.draw import sample_next
 
 DELTA = 1e-6  # failure probability of each concentration bound (fixed seeds: a failure is a bug)
 

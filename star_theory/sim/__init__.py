@@ -1,9 +1,10 @@
 """star_theory.sim: the finite-sample simulator of STaR and its variants.
 
-Everything here samples: chains from a tabular policy (:mod:`.sampling`), the STaR variants'
-exact and sampled steps (:mod:`.variants`, their symmetric-family closed forms in
-:mod:`.variant_theory`), whole runs over seeds (:mod:`.runner`, checkpoints in
-:mod:`.checkpoint`), tabular STaR started from any kernel (:mod:`.from_kernel`), phase diagrams
+Everything here samples: chains from a tabular policy (:mod:`.sampling`, one step of every chain
+in :mod:`.draw`), the STaR variants' exact and sampled steps (:mod:`.variants`, their
+symmetric-family closed forms in :mod:`.variant_theory`), whole runs over seeds (:mod:`.runner`;
+checkpoints in :mod:`.checkpoint`, the printed table in :mod:`.table`, bands over seeds in
+:mod:`.summary`), tabular STaR started from any kernel (:mod:`.from_kernel`), phase diagrams
 (:mod:`.phase`) and corpus files (:mod:`.corpus`). It builds on the model and the exact operator
 of :mod:`star_theory`; nothing in the theory core imports it except the rule plug-in point
 (:mod:`star_theory.rules`) and what sits on that.
@@ -16,10 +17,11 @@ from .._lazy import lazy_exports
 
 API = {
     ".sampling": (
-        "EMPTY_ROW_RULES", "SampledStep", "alias_table", "expected_kept_count", "keep_mask",
+        "EMPTY_ROW_RULES", "SampledStep", "expected_kept_count", "keep_mask",
         "kept_count_variance", "prob_no_kept_chain", "question_keep_probability", "refit_from_counts",
         "sample_chains", "sample_conditioned_chains", "transition_counts",
     ),
+    ".draw": ("alias_table",),
     ".variants": (
         "VARIANT_NAMES", "StarVariant", "make_variant", "mix_policies", "noisy_verifier_accept",
         "sampled_star_step", "tempered_policy",

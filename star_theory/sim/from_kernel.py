@@ -12,6 +12,7 @@ import numpy as np
 
 from ..exact import accuracy, flawed_chain_share
 from ..model import fit_symmetric
+from .summary import percentile_band
 from .variants import make_variant
 
 
@@ -33,10 +34,10 @@ def tabular_star_runs(policy, task, K: int, iterations: int, seeds) -> dict:
                 lam[i, t], dist[i, t] = fit.lam, fit.distance
             if t < iterations:
                 p = star.sampled_step(p, task, K, rng, "keep", 1.0).policy
-    lo, hi = np.percentile(acc, [5, 95], axis=0)
-    return {"seeds": list(seeds), "accuracy_runs": acc, "mean": acc.mean(axis=0), "lo": lo, "hi": hi,
+    mean, lo, hi = percentile_band(acc, 5, 95)
+    share_mean, share_lo, share_hi = percentile_band(share, 5, 95)
+    return {"seeds": list(seeds), "accuracy_runs": acc, "mean": mean, "lo": lo, "hi": hi,
             "lam_mean": np.nanmean(lam, axis=0) if task.is_bijective() else None,
             "lam_runs": lam if task.is_bijective() else None,
             "distance_runs": dist if task.is_bijective() else None,
-            "flawed_share_mean": share.mean(axis=0), "flawed_share_lo": np.percentile(share, 5, axis=0),
-            "flawed_share_hi": np.percentile(share, 95, axis=0)}
+            "flawed_share_mean": share_mean, "flawed_share_lo": share_lo, "flawed_share_hi": share_hi}
