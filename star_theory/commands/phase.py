@@ -10,7 +10,7 @@ from ..outputs import check_output_file
 from ..rules import make_rule
 from ..sim.phase import MODES, phase_diagram
 from ..sim.sampling import EMPTY_ROW_RULES
-from ..sim.variants import DEFAULTS
+from ..sim.variants import variant_option, variant_parameters
 from ..sizes import check_memory, phase_bytes
 from ._options import add_config_arguments, write_outputs
 from ._variants import variant_choices
@@ -28,11 +28,11 @@ class PhaseConfig:
     target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
     mode: str = option("exact", "exact form or K sampled chains per question", choices=MODES)
     variant: str = option("star", "STaR update rule: a built-in variant or a plug-in rule (rlstar.variants entry points)")
-    rationales: int = option(1, "rationalize: rationales per failed question")
-    fp: float = option(0.0, "noisy-verifier: false-positive rate")
-    fn: float = option(0.0, "noisy-verifier: false-negative rate")
-    eta: float = option(1.0, "partial-fit: step size in (0, 1]")
-    temperature: float = option(1.0, "temperature: sampling temperature (> 0)")
+    rationales: int = variant_option("rationales")
+    fp: float = variant_option("fp")
+    fn: float = variant_option("fn")
+    eta: float = variant_option("eta")
+    temperature: float = variant_option("temperature")
     chains_per_question: int | None = option(None, "K: chains per question (needed for mode=sampled)", flag="--K")
     seeds: tuple[int, ...] = option([0, 1, 2], "seeds of the sampled runs")
     empty_rows: str = option("keep", "sampled rule for rows with no kept data", choices=EMPTY_ROW_RULES)
@@ -52,7 +52,7 @@ class PhaseConfig:
         self.make_variant()  # the name and its parameters, checked on construction
 
     def make_variant(self):
-        return make_rule(self.variant, **{k: getattr(self, k) for k in DEFAULTS if getattr(self, k) != DEFAULTS[k]})
+        return make_rule(self.variant, **variant_parameters(self))
 
 
 def register(subparsers) -> None:
