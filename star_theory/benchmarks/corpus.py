@@ -26,7 +26,6 @@ corpus [--format json] [--min-ratio 40]``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import subprocess
@@ -41,7 +40,7 @@ from ..errors import InputError
 from ..sim.corpus import read_corpus
 from ..tasks import digit_task
 from . import reference_corpus
-from .timing import machine_info
+from .timing import machine_info, report
 
 
 def commands(out_rlstar: str, out_reference: str, digits: int, base: int, lam: float, K: int, seed: int) -> dict:
@@ -143,11 +142,5 @@ def main(args: argparse.Namespace) -> int:
     if args.repeats < 1 or args.chains_per_question < 1:
         raise InputError(f"--repeats and --chains-per-question must be >= 1, got {args.repeats}, {args.chains_per_question}")
     res = run(args.digits, args.base, args.lam, args.chains_per_question, args.seed, args.repeats, args.min_ratio)
-    print(json.dumps(res, indent=2) if args.format == "json" else format_text(res))
-    return 0 if res["meets_min_ratio"] else 1
+    return report(res, args.format, format_text)
 
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    sys.exit(main(parser.parse_args()))

@@ -12,15 +12,13 @@ The *vectorised* side is :func:`star_theory.sim.sampling.sample_chains` /
 (best of ``repeats`` runs). The *naive* side draws one step at a time with
 ``Generator.choice(M, p=row)`` in a Python loop over chains (and, for STaR, counts kept
 transitions one by one); it is timed on ``naive_chains`` chains and extrapolated linearly to the
-full count (the output says so). Run ``rlstar bench sampler [--format json]`` (or
-``python -m star_theory.benchmarks.sampler``). This is a benchmark, not a test: it prints the timings and their ratio.
+full count (the output says so). Run ``rlstar bench sampler [--format json]``. This is a
+benchmark, not a test: it prints the timings and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 
 import numpy as np
@@ -31,7 +29,7 @@ from ..model import mixture_policy
 from ..sim.sampling import questions_for, sample_chains
 from ..sim.variants import sampled_star_step
 from ..tasks import digit_task
-from .timing import best_of, machine_info
+from .timing import best_of, machine_info, report
 
 QUESTIONS_K = 4096
 LAM = 0.1
@@ -134,11 +132,5 @@ def main(args: argparse.Namespace) -> int:
     if args.naive_chains < 1 or args.repeats < 1:
         raise InputError(f"--naive-chains and --repeats must be >= 1, got {args.naive_chains}, {args.repeats}")
     res = run(args.naive_chains, args.repeats, args.seed, args.min_ratio)
-    print(json.dumps(res, indent=2) if args.format == "json" else format_text(res))
-    return 0 if res["meets_min_ratio"] else 1
+    return report(res, args.format, format_text)
 
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    sys.exit(main(parser.parse_args()))

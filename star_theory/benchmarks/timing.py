@@ -1,7 +1,8 @@
-"""Pieces shared by the benchmarks: the best of repeated timings and a description of the machine."""
+"""Pieces shared by the benchmarks: the best of repeated timings, the machine, the printed report."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -23,3 +24,10 @@ def machine_info() -> dict:
     """Platform, processor, CPU count and the Python and numpy versions the timings come from."""
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
+
+
+def report(res: dict, fmt: str, format_text) -> int:
+    """Print a benchmark's result (``fmt`` ``"json"`` or ``"text"`` through ``format_text``); the
+    exit status is 0 when it meets its ``min_ratio``, else 1."""
+    print(json.dumps(res, indent=2) if fmt == "json" else format_text(res))
+    return 0 if res["meets_min_ratio"] else 1

@@ -7,7 +7,8 @@ import argparse
 from ..config import command_config
 from ..errors import InputError
 from ..outputs import check_output_file
-from ..sim.runner import SimulateConfig, format_table, simulate
+from ..sim.runner import SimulateConfig, simulate
+from ..sim.table import format_table
 from ._options import add_config_arguments, write_outputs
 from ._variants import variant_choices
 

@@ -44,7 +44,6 @@ from ..tasks import _check_digits, digit_task
 from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
 from .sampling import EMPTY_ROW_RULES, questions_for
 from .summary import first_reach, seed_band
-from .table import format_table  # noqa: F401  (``rlstar simulate`` prints it; kept importable from here)
 from .variants import variant_option, variant_parameters
 
 TASK_KINDS = ("symmetric", "zip", "add")
