@@ -198,36 +198,40 @@ def format_rows(chains) -> bytes:
     """The chain rows as ASCII, ``"s0,s1,...,sN\\n"`` per row in plain decimal: the bytes of
     ``numpy.savetxt(fmt="%d", delimiter=",", newline="\\n")``, built by table look-up.
 
-    ``chains``: non-negative integers (state indices), shape ``(n_rows, N+1)``; the tables hold
-    one row per value up to ``chains.max()``.
+    ``chains``: non-negative integers (state indices), shape ``(n_rows, N+1)``. Each field is one
+    machine word from a table (the digits, then ``,`` or, in the last column, ``\\n``, then zero
+    bytes); the zero bytes are dropped at the end.
     """
     chains = np.asarray(chains, dtype=np.intp)
     if chains.size == 0:
         return b""
     n_values = int(chains.max()) + 1
-    comma, newline = _decimal_table(n_values, ","), _decimal_table(n_values, "\n")
-    padded = np.empty(chains.shape + (comma.shape[1],), dtype=np.uint8)  # (rows, N+1, width)
-    padded[:, :-1] = comma[chains[:, :-1]]
-    padded[:, -1] = newline[chains[:, -1]]
-    flat = padded.ravel()
-    return flat[flat != 0].tobytes()  # drop the padding: the fields in file order
+    words = _decimal_words(n_values)  # (2 * n_values,): value v with ',' at v, with '\\n' at n_values + v
+    index = chains.copy()
+    index[:, -1] += n_values
+    flat = words[index].view(np.uint8)  # (rows * (N+1) * word size,), the fields in file order
+    return flat[flat != 0].tobytes()
 
 
-def _decimal_table(n_values: int, end: str) -> np.ndarray:
-    """Row ``v`` (``0 <= v < n_values``): the ASCII digits of ``v`` then ``end``, zero-padded to a common width."""
+def _decimal_words(n_values: int) -> np.ndarray:
+    """Entry ``v`` (``v < n_values``): the ASCII digits of ``v`` and ``,``; entry ``n_values + v``: the
+    digits and ``\\n``; each zero-padded into one word of 4, 8 or more bytes (viewed as one scalar)."""
     values = np.arange(n_values)
     width = len(str(n_values - 1))
+    size = 4 if width < 4 else 8 if width < 8 else width + 1
     digits = np.ones(n_values, dtype=np.intp)  # decimal digits of each value
     for k in range(1, width):
         digits += values >= 10**k
-    table = np.zeros((n_values, width + 1), dtype=np.uint8)
+    table = np.zeros((2, n_values, size), dtype=np.uint8)
     rest = values.copy()
     for k in range(width):  # k-th digit from the right, where the value has one
         has = digits > k
-        table[has, digits[has] - 1 - k] = ord("0") + rest[has] % 10
+        table[:, has, digits[has] - 1 - k] = ord("0") + rest[has] % 10
         rest //= 10
-    table[values, digits] = ord(end)
-    return table
+    table[0, values, digits] = ord(",")
+    table[1, values, digits] = ord("\n")
+    word = {4: np.uint32, 8: np.uint64}.get(size, np.dtype((np.void, size)))
+    return table.reshape(2 * n_values, size).view(word).ravel()
 
 
 def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
