@@ -199,39 +199,43 @@ def format_rows(chains) -> bytes:
     ``numpy.savetxt(fmt="%d", delimiter=",", newline="\\n")``, built by table look-up.
 
     ``chains``: non-negative integers (state indices), shape ``(n_rows, N+1)``. Each field is one
-    machine word from a table (the digits, then ``,`` or, in the last column, ``\\n``, then zero
-    bytes); the zero bytes are dropped at the end.
+    word from a table of the values (the digits, then ``,`` or, in the last column, ``\\n``, then
+    zero bytes); the zero bytes are dropped at the end. The table covers ``0..max`` (state
+    indices), or only the distinct values when the maximum is larger than the number of fields.
     """
-    chains = np.asarray(chains, dtype=np.intp)
+    chains = np.asarray(chains, dtype=np.int64)
     if chains.size == 0:
         return b""
-    n_values = int(chains.max()) + 1
-    words = _decimal_words(n_values)  # (2 * n_values,): value v with ',' at v, with '\\n' at n_values + v
-    index = chains.copy()
-    index[:, -1] += n_values
+    top = int(chains.max())
+    if top < max(chains.size, 1 << 16):
+        values, index = np.arange(top + 1), chains.astype(np.intp)
+    else:
+        values, inverse = np.unique(chains, return_inverse=True)
+        index = inverse.reshape(chains.shape).astype(np.intp)
+    words = _decimal_words(values)  # value i with ',' at i, with '\\n' at len(values) + i
+    index[:, -1] += values.size
     flat = words[index].view(np.uint8)  # (rows * (N+1) * word size,), the fields in file order
     return flat[flat != 0].tobytes()
 
 
-def _decimal_words(n_values: int) -> np.ndarray:
-    """Entry ``v`` (``v < n_values``): the ASCII digits of ``v`` and ``,``; entry ``n_values + v``: the
-    digits and ``\\n``; each zero-padded into one word of 4, 8 or more bytes (viewed as one scalar)."""
-    values = np.arange(n_values)
-    width = len(str(n_values - 1))
+def _decimal_words(values: np.ndarray) -> np.ndarray:
+    """Entry ``i``: the ASCII digits of ``values[i]`` (non-negative) and ``,``; entry ``len(values) + i``:
+    the digits and ``\\n``; each zero-padded into one word of 4, 8 or more bytes (viewed as one scalar)."""
+    n, width = values.size, len(str(int(values.max())))
     size = 4 if width < 4 else 8 if width < 8 else width + 1
-    digits = np.ones(n_values, dtype=np.intp)  # decimal digits of each value
+    digits = np.ones(n, dtype=np.intp)  # decimal digits of each value
     for k in range(1, width):
         digits += values >= 10**k
-    table = np.zeros((2, n_values, size), dtype=np.uint8)
-    rest = values.copy()
+    table = np.zeros((2, n, size), dtype=np.uint8)
+    rest, rows = values.copy(), np.arange(n)
     for k in range(width):  # k-th digit from the right, where the value has one
         has = digits > k
         table[:, has, digits[has] - 1 - k] = ord("0") + rest[has] % 10
         rest //= 10
-    table[0, values, digits] = ord(",")
-    table[1, values, digits] = ord("\n")
+    table[0, rows, digits] = ord(",")
+    table[1, rows, digits] = ord("\n")
     word = {4: np.uint32, 8: np.uint64}.get(size, np.dtype((np.void, size)))
-    return table.reshape(2 * n_values, size).view(word).ravel()
+    return table.reshape(2 * n, size).view(word).ravel()
 
 
 def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
