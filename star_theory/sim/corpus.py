@@ -35,9 +35,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import atomic_write_bytes
-from ..model import _as_int, mixture_policy, resolve_lam
+from ..model import mixture_policy, resolve_lam
 from ..sizes import digit_level_sizes
 from ..tasks import TASK_NAMES, _check_digits, digit_task
+from ..validation import _as_int
 from .sampling import as_generator, sample_chains
 
 CORPUS_FORMAT = "rlstar-corpus/1"

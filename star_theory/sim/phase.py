@@ -34,8 +34,9 @@ from ..checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric,
 from ..closed_form import iterations_to_accuracy, symmetric_trajectory
 from ..errors import InputError
 from ..exact import accuracy
-from ..model import _as_int, lam_bounds, validate_lam, validate_target
+from ..model import lam_bounds, validate_lam
 from ..rules import as_rule
+from ..validation import _as_int, validate_target
 from .summary import first_reach
 from .variants import StarVariant
 

@@ -36,8 +36,9 @@ import numpy as np
 from ..config import check, coerce_fields, option, to_mapping
 from ..errors import InputError
 from ..exact import accuracy
+from ..io import check_path
 from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
-from ..outputs import check_path, claim_folder
+from ..outputs import claim_folder
 from ..rules import make_rule
 from ..sizes import check_memory, digit_level_sizes, simulate_bytes
 from ..tasks import _check_digits, digit_task

@@ -39,7 +39,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..exact import _accept_matrix, backward_success, forward_marginals, refit_rows
-from ..model import ReasoningTask, TabularPolicy, _as_int, _check_policy, _check_task
+from ..model import ReasoningTask, TabularPolicy, _check_policy, _check_task
+from ..validation import _as_int
 from .draw import sample_next
 
 EMPTY_ROW_RULES = ("keep", "smooth")

@@ -60,7 +60,8 @@ import numpy as np
 from ..config import option
 from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
-from ..model import ReasoningTask, TabularPolicy, _as_int
+from ..model import ReasoningTask, TabularPolicy
+from ..validation import _as_int
 from .sampling import (
     SampledStep,
     _check_pair,
