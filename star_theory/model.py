@@ -25,7 +25,6 @@ import numpy as np
 
 from .errors import InputError
 from .validation import _as_float_array, _as_int, _check_range
-from .validation import validate_target  # noqa: F401  (re-exported: star_theory.sim.phase imports it from here)
 
 ROW_SUM_ATOL = 1e-9
 """Tolerance on row sums (and on negative entries) of a stochastic kernel."""
