@@ -61,67 +61,54 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     cfg = from_args(TheoryConfig, args, source="theory")
-    if not cfg.show_formulas:
-        check_memory(trajectory_bytes(cfg.N, cfg.iterations),
-                     f"a trajectory of N={cfg.N} steps over {cfg.iterations} iterations")
     if cfg.show_formulas:
         from ..derive import format_formulas  # sympy (0.6 s): only for --show-formulas
 
         print(format_formulas(cfg.N, cfg.formula_style))
         return 0
+    check_memory(trajectory_bytes(cfg.N, cfg.iterations), f"a trajectory of N={cfg.N} steps over {cfg.iterations} iterations")
     conv = cfg.convention
     if conv == "eps":
         lam = resolve_lam(cfg.M, cfg.N, eps=list(cfg.eps))
     else:
         lam = resolve_lam(cfg.M, cfg.N, lam=list(cfg.lam) if cfg.lam is not None else 0.2)
-    tr = symmetric_trajectory(cfg.M, cfg.iterations, lam=lam)
-    shown = tr.eps if conv == "eps" else tr.lam
+    tr = replace(symmetric_trajectory(cfg.M, cfg.iterations, lam=lam), convention=conv)
     if cfg.plot:
         check_output_file(cfg.plot, getattr(args, "overwrite", False))
-        from ..plots.theory import plot_trajectory  # matplotlib: only when a figure is asked for
-
-        label = "eps" if conv == "eps" else "lam"
-        init = np.round(shown[0], 4).tolist()
-        plot_trajectory(
-            _as_convention(tr, conv),
-            cfg.plot,
-            title=f"closed form, M={cfg.M}, N={cfg.N}, initial {label}={init}",
-        )
-    iters = list(range(cfg.iterations + 1))
+        _plot(cfg, tr)
     if cfg.format == "json":
-        settings = to_mapping(cfg)
-        settings["lam"] = lam.tolist()
-        print(
-            dumps_json(
-                {
-                    "settings": settings,
-                    "convention": conv,
-                    "iteration": iters,
-                    "accuracy": tr.accuracy,
-                    "error_rate": tr.error_rate,
-                    "lam": tr.lam,
-                    "eps": tr.eps,
-                    "flawed_share": tr.flawed_share,
-                },
-                indent=None,
-            )
-        )
+        settings = {**to_mapping(cfg), "lam": lam.tolist()}
+        print(dumps_json({"settings": settings, "convention": conv, "iteration": list(range(cfg.iterations + 1)),
+                          "accuracy": tr.accuracy, "error_rate": tr.error_rate, "lam": tr.lam, "eps": tr.eps,
+                          "flawed_share": tr.flawed_share}, indent=None))
     else:
-        sym = "eps" if conv == "eps" else "lam"
-        print(
-            f"# closed-form exact STaR, M={cfg.M}, N={cfg.N}; per-step {sym} "
-            f"({'excess probability: P(correct)=1/M+eps' if conv == 'eps' else 'mixture weight: P=lam P*+(1-lam)U'})"
-        )
-        head = ["t", "accuracy"] + [f"{sym}_{n + 1}" for n in range(cfg.N)] + ["flawed_share"]
-        widths = [4, 10] + [10] * cfg.N + [12]
-        print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
-        for t in iters:
-            cells = [str(t), f"{tr.accuracy[t]:.6f}"] + [f"{v:.6f}" for v in shown[t]] + [f"{tr.flawed_share[t]:.6f}"]
-            print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
-        if cfg.plot:
-            print(f"# plot written to {cfg.plot}")
+        _print_table(cfg, tr)
     return 0
 
 
-def _as_convention(tr, conv):
-    return replace(tr, convention=conv)
+def _shown(tr):
+    """The per-step parameter in the trajectory's convention: ``eps`` or ``lam``, shape ``(T+1, N)``."""
+    return tr.eps if tr.convention == "eps" else tr.lam
+
+
+def _plot(cfg: TheoryConfig, tr) -> None:
+    from ..plots.theory import plot_trajectory  # matplotlib: only when a figure is asked for
+
+    init = np.round(_shown(tr)[0], 4).tolist()
+    plot_trajectory(tr, cfg.plot, title=f"closed form, M={cfg.M}, N={cfg.N}, initial {tr.convention}={init}")
+
+
+def _print_table(cfg: TheoryConfig, tr) -> None:
+    sym, shown = tr.convention, _shown(tr)
+    print(
+        f"# closed-form exact STaR, M={cfg.M}, N={cfg.N}; per-step {sym} "
+        f"({'excess probability: P(correct)=1/M+eps' if sym == 'eps' else 'mixture weight: P=lam P*+(1-lam)U'})"
+    )
+    head = ["t", "accuracy"] + [f"{sym}_{n + 1}" for n in range(cfg.N)] + ["flawed_share"]
+    widths = [4, 10] + [10] * cfg.N + [12]
+    print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
+    for t in range(cfg.iterations + 1):
+        cells = [str(t), f"{tr.accuracy[t]:.6f}"] + [f"{v:.6f}" for v in shown[t]] + [f"{tr.flawed_share[t]:.6f}"]
+        print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+    if cfg.plot:
+        print(f"# plot written to {cfg.plot}")
