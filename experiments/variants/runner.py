@@ -9,7 +9,7 @@ Symmetric family, convention ``lam``. For every variant setting:
   :func:`star_theory.check_convergence` (observed contraction of ``1 - J``), and
   ``check_improvement`` on seeded random general tabular tasks (:func:`star_theory.random_tabular_case`,
   as :func:`star_theory.check_general` does, keeping the largest rise of ``J`` as well as the largest fall);
-* sampled runs (:func:`star_theory.simulate`: ``K`` chains per question, mean and band over seeds).
+* sampled runs (:func:`star_theory.sim.simulate`: ``K`` chains per question, mean and band over seeds).
 
 Maps: the noisy verifier over ``(fp, fn)`` (does ``J`` rise, stay, or fall over
 ``map_iterations``?) and temperature over ``(lam0, T)``; theory from the closed forms, measurements

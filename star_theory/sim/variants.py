@@ -8,7 +8,7 @@ question (:mod:`star_theory.sim.sampling`). Rows with no kept mass keep their pr
 form) or follow the sampled form's empty-row rule.
 
 ``star``
-    The brief's operator, :func:`~star_theory.exact.exact_star_step`:
+    The exact STaR operator, :func:`~star_theory.exact.exact_star_step`:
     :math:`P^{t+1}_n(s'|s) = \Pr_{P^t}(s_n = s' \mid s_{n-1} = s, r = 1)`.
 
 ``rationalize`` (``rationales = R``, neutral ``R = 0``)
