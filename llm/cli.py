@@ -3,9 +3,8 @@
 Registered through the ``rlstar.commands`` entry point. Settings come from ``--preset`` <
 ``--config FILE.toml`` (its ``[llm]`` table) < flags (:func:`llm.config.make_config`).
 
-The parser is built for every ``rlstar`` command, so this module imports only the settings
-layer; each handler imports the modules of its own work (the loop, the sampler, the simulator
-they use, and through them torch and transformers) when it runs.
+The ``rlstar`` shell imports this module only for ``rlstar llm ...`` (and ``--help``); torch and
+transformers load inside the functions that use them, so building the parser stays cheap.
 """
 
 from __future__ import annotations
@@ -21,9 +20,19 @@ from star_theory.config import add_arguments
 from star_theory.io import dumps_json, write_json
 from star_theory.outputs import check_output_file
 
+from star_theory.seeds import derive_seed
+from star_theory.sim.sampling import questions_for
+
+from .bench import benchmark
 from .config import PRESETS, LLMConfig, given_values, make_config, resumed_config, to_record
+from .device import generator, resolve_device, set_threads
 from .files import check_llm_memory, claim_run, read_json_object, recorded_config
-from .model import read_task_spec
+from .measure import measure
+from .model import load_checkpoint, read_task_spec
+from .pretrain import pretrain
+from .sample import sample_chains
+from .star import MEASURE, chain_figures, phase_walls, run_star
+from .tokenizer import state_table
 
 TASK_FIELDS = ("task", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
@@ -107,8 +116,6 @@ def _print_json(obj) -> None:
 
 
 def _pretrain(args) -> int:
-    from .pretrain import pretrain
-
     cfg = _config(args)
     check_llm_memory(cfg)
     summary = pretrain(cfg, args.out, overwrite=args.overwrite)
@@ -118,8 +125,6 @@ def _pretrain(args) -> int:
 
 
 def _star(args) -> int:
-    from .star import run_star
-
     cfg = _resumed_config(args, os.path.join(args.out, "run.json")) if args.resume else _config(args)
     check_llm_memory(cfg, read_task_spec(args.checkpoint))
     run = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite)
@@ -128,16 +133,6 @@ def _star(args) -> int:
 
 
 def _measure(args) -> int:
-    from star_theory.seeds import derive_seed
-    from star_theory.sim.sampling import questions_for
-
-    from .device import generator, resolve_device, set_threads
-    from .measure import measure
-    from .model import load_checkpoint
-    from .sample import sample_chains
-    from .star import MEASURE, chain_figures
-    from .tokenizer import state_table
-
     cfg = _config(args)
     check_llm_memory(cfg, read_task_spec(args.checkpoint))
     set_threads(cfg.threads)
@@ -163,9 +158,6 @@ def _measure(args) -> int:
 
 
 def _run(args) -> int:
-    from .pretrain import pretrain
-    from .star import phase_walls, run_star
-
     pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
@@ -185,8 +177,6 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
-    from .bench import benchmark
-
     if args.repeats < 1:
         raise InputError(f"--repeats must be >= 1, got {args.repeats}")
     cfg = _config(args)

@@ -20,6 +20,8 @@ import signal
 import sys
 import warnings
 
+from .errors import InputError
+
 INTERRUPTED = "rlstar: interrupted\n"
 OUR_PACKAGES = r"^(star_theory|llm|experiments)(\.|$)"
 
@@ -104,8 +106,6 @@ def cpu_count() -> int:
 
 def cap_threads(threads: int, name: str = "threads") -> int:
     """``threads`` (>= 1) capped at :func:`cpu_count` (a larger count only oversubscribes)."""
-    from .errors import InputError
-
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise InputError(f"{name} must be an integer >= 1, got {threads!r}")
     return min(threads, cpu_count())
