@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from star_theory.errors import InputError
+from star_theory.io import dumps_json
 
 from .framework import EXPERIMENT_NAMES, PRESETS
+from .reproduce import reproduce
 
 
 def _handler(args) -> int:
-    from star_theory.io import dumps_json
-
-    from .reproduce import reproduce
-
     if args.seed < 0:
         raise InputError(f"--seed must be non-negative, got {args.seed}")
     manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed,

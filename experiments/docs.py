@@ -37,6 +37,8 @@ from pathlib import Path
 from star_theory.errors import InputError
 from star_theory.io import atomic_write_bytes, atomic_write_text
 
+from .docs_theory import theory_value
+
 BLOCK = re.compile(r"<!-- generated:(?P<name>[^\n]+?) -->(?P<body>.*?)<!-- /generated -->", re.S)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -143,7 +145,6 @@ def fill(name: str, results: dict) -> str:
     if kind == "info" and rest:
         return "\n" + _info(results[rest]) + "\n"
     if kind == "theory" and rest:
-        from .docs_theory import theory_value
 
         return theory_value(rest)
     path, _, spec = name.partition("|")
@@ -152,7 +153,6 @@ def fill(name: str, results: dict) -> str:
 
 def render(text: str, results: dict, where: str = "") -> str:
     """``text`` with every generated block refilled."""
-
     def one(m: re.Match) -> str:
         name = m.group("name")
         scope = re.match(r"\[(\w+)\] (.+)", name)

@@ -10,7 +10,10 @@ import numpy as np
 from star_theory import (
     TabularPolicy,
     accuracy,
+    check_convergence,
     check_general,
+    iterations_to_accuracy,
+    make_variant,
     star_trajectory,
     symmetric_policy,
     symmetric_task,
@@ -100,8 +103,6 @@ def _robustness() -> str:
 
 
 def _to_target() -> str:
-    from star_theory import iterations_to_accuracy
-
     a, b = (int(iterations_to_accuracy(64, 0.99, lam=[x] * 3)) for x in (0.2, 0.1))
     return f"{a} iterations from $\\lambda=0.2$ and {b} from $\\lambda=0.1$"
 
@@ -114,8 +115,6 @@ VARIANT_CASES = (("star", {}), ("rationalize", {"rationales": 4}), ("noisy-verif
 
 def _variant_convergence() -> str:
     """``check_convergence`` of each variant's exact form (M = 4, N = 3, lam = 0.2; rationalize at K = 8)."""
-    from star_theory import check_convergence, make_variant
-
     task = symmetric_task(4, 3)
     p0 = symmetric_policy(task, lam=0.2)
     rows = ["| variant | J after 60 iterations | outcome | decided at iteration | J there | last contraction of 1 - J |",

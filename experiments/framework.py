@@ -25,9 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from star_theory.config import from_mapping, load_toml
 from star_theory.errors import InputError
 from star_theory.seeds import derive_seed
+
+from .stats import band_test, band_words
 
 PRESETS = ("default", "smoke", "paper")
 EXPERIMENT_NAMES = (
@@ -68,10 +72,6 @@ class Info:
 def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
     """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
     (tabular STaR at the same K): the finding, and the band test for further use."""
-    import numpy as np  # numpy, and scipy through .stats, only here: the CLI imports this module at start-up
-
-    from .stats import band_test, band_words
-
     t = band_test(values, runs, floor=1e-9)  # floor: iteration 0 is the same kernel in every run (round-off)
     return Finding(claim, statement + " (inside its prediction band)", "inside", f"{t['n_inside']} of {t['n']} iterations",
                    band_words(t, len(runs)), t["all"],
@@ -94,7 +94,6 @@ def split_results(items) -> tuple[list[dict], list[dict]]:
 class Context:
     """What a runner and its figures get besides the settings: where to write, the seed, the device, progress,
     and the figures written so far (in order, for the report)."""
-
     out: Path
     seed: int
     device: str = "cpu"

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from llm.star import iteration_dir, load_kernels
+from llm.tasks import get_task
+from star_theory import accuracy, make_variant
+
 
 def compare(run: Path, seeds: int = 8) -> dict:
-    from star_theory import accuracy, make_variant
-
-    from llm.star import iteration_dir, load_kernels
-    from llm.tasks import get_task
-
     cfg = json.loads((run / "star" / "run.json").read_text())["config"]
     task = get_task(cfg["task"], cfg["digits"], cfg["base"]).task
     recs = [json.loads(line) for line in (run / "star" / "metrics.jsonl").read_text().splitlines()]

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from llm.star import finished_iterations, iteration_dir, load_kernels
+from llm.tasks import get_task
+from star_theory import fit_symmetric, symmetric_policy
+
 
 def characters(strings) -> np.ndarray:
     """``(M, J)`` the characters of each state string at the positions where the states differ."""
@@ -39,11 +43,6 @@ def factorised_distance(kernel: np.ndarray, chars: np.ndarray) -> float:
 
 
 def analyse(run: Path) -> dict:
-    from star_theory import fit_symmetric, symmetric_policy
-
-    from llm.star import finished_iterations, iteration_dir, load_kernels
-    from llm.tasks import get_task
-
     cfg = json.loads((run / "star" / "run.json").read_text())["config"]
     tt = get_task(cfg["task"], cfg["digits"], cfg["base"])
     chars = [characters(tt.state_strings(n)) for n in range(tt.n_steps + 1)]
