@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from star_theory.config import check, option
 
-from ..bench import SymmetricBench
+from ..shared_settings import SymmetricBench
 from . import parts
 
 

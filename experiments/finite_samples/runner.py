@@ -28,7 +28,7 @@ from star_theory import (
 )
 from star_theory.config import check, option
 
-from ..bench import AnalysisSize
+from ..shared_settings import AnalysisSize
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from star_theory.config import check, option
 
 from star_theory.sim import variant_theory as theory
 
-from ..bench import SymmetricBench
+from ..shared_settings import SymmetricBench
 
 IMPROVES, CONSTANT, WORSENS = "improves", "constant", "worsens"
 DJ_TOL = 1e-12
