@@ -8,16 +8,19 @@ import numpy as np
 from star_theory.beyond import expected_sampled_accuracy
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
+from .outcome_figures import plot_outcome
+
 RULE_COLORS = {"replace": "black", "accumulate": "tab:blue", "accumulate + corpus": "tab:green"}
 T_COLORS = ["tab:purple", "tab:blue", "black", "tab:orange", "tab:red", "tab:brown"]
 
 
 def draw(data: dict, s, ctx) -> None:
-    """``accumulate.png``, ``bstar.png``, ``passk.png`` and ``chain_level.png`` from the runner's data."""
+    """``accumulate.png``, ``bstar.png``, ``passk.png``, ``chain_level.png`` and ``outcome.png`` from the runner's data."""
     plot_accumulate(s, data, ctx.figure("accumulate.png"))
     plot_bstar(s, data, ctx.figure("bstar.png"))
     plot_passk(s, data, ctx.figure("passk.png"))
     plot_chain(s, data, ctx.figure("chain_level.png"))
+    plot_outcome(s, data, ctx.figure("outcome.png"))
 
 
 def _sampled(ax, t, smp, color, label, shift=0.0):
@@ -96,8 +99,8 @@ def plot_bstar(s, data, path) -> None:
     ax.legend(fontsize=6.5, loc="center right")
     ax.set_title("along exact plain STaR: the score falls as the policy sharpens", fontsize=9)
     integer_ticks(axes[0, [0, 2]])
-    fig.suptitle(f"B-STaR (arXiv 2412.17256) on symmetric M={s.M}, N={s.N}, lam={s.lam} (convention lam); bands: "
-                 f"central {s.level:.0%} of {s.seeds} runs", fontsize=10)
+    fig.suptitle(f"B-STaR (arXiv 2412.17256), {b['score']} balance score, on symmetric M={s.M}, N={s.N}, lam={s.lam} "
+                 f"(convention lam); bands: central {s.level:.0%} of {s.bstar_seeds} runs", fontsize=10)
     save_figure(fig, path)
 
 
