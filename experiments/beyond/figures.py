@@ -71,7 +71,7 @@ def plot_bstar(s, data, path) -> None:
         ax.plot(t, r["exact_accuracy"], color=c, label=f"{name}: exact", **style)
         _sampled(ax, t, r["sampled"], c, f"{name}: sampled mean", shift=0.06 * j)
     ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
-    ax.legend(fontsize=6.5, loc="best")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: bands fill the panel
     ax.set_title(f"accuracy, K={b['K']} chains/question, k0={b['k0']:g}", fontsize=9)
     ax = axes[0, 1]
     ti = np.arange(s.iterations)
@@ -84,7 +84,7 @@ def plot_bstar(s, data, path) -> None:
     ax.set_yticks(list(s.bstar_grid), [f"{x:g}" for x in s.bstar_grid])
     ax.minorticks_off()
     ax.set(xlabel=ITERATION_LABEL, ylabel="temperature T chosen (log scale)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: points fill the panel
     ax.set_title(f"T chosen by the balance score ({b['probe']} probe chains/question when sampled)", fontsize=9)
     ax = axes[0, 2]
     ex = b["exploration"]
@@ -96,7 +96,7 @@ def plot_bstar(s, data, path) -> None:
     ax.plot(t, np.asarray(ex["unique_correct"]) / b["K"], "k--", label="distinct correct chains / K (T=1)")
     ax.plot(t, ex["accuracy"], "k:", label="accuracy J (T=1)")
     ax.set(xlabel=ITERATION_LABEL, ylabel="value (lines: exact, plug-in score)", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=6.5, loc="center right")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: curves cross the panel
     ax.set_title("along exact plain STaR: the score falls as the policy sharpens", fontsize=9)
     integer_ticks(axes[0, [0, 2]])
     fig.suptitle(f"B-STaR (arXiv 2412.17256), {b['score']} balance score, on symmetric M={s.M}, N={s.N}, lam={s.lam} "

@@ -55,13 +55,15 @@ def plot_outcome(s, data, path) -> None:
             ax.plot(ex["k"], ex[m], "-o", ms=3, color=COLORS[m], lw=1.2, label=NAMES[m])
         ax.set_xscale("log", base=2)
         ax.set(xlabel="k (samples per question)", ylabel="exact pass@k")
-        ax.set_title(f"random task, seed {ex['seed']}: pass@k after {s.general_iterations} iterations", fontsize=9)
+        ax.set_title(f"random task, seed {ex['seed']}: pass@k after {s.general_iterations} iterations "
+                     f"(lr {d['lr']:g})", fontsize=9)
         ax.legend(fontsize=6.5, loc="lower right")
     else:
         ax.text(0.5, 0.5, "no random task where STaR lost pass@k", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
     handles, labels = axes[0, 0].get_legend_handles_labels()
     legend_ax.legend(handles, labels, loc="center", ncol=3, fontsize=8, frameon=False)
-    fig.suptitle(f"Outcome-reward RL beside STaR: symmetric M={s.M}, N={s.N}, lam={s.lam} (convention lam); "
-                 f"matched budget G = K = {d['G']} chains per question per iteration", fontsize=10)
+    fig.suptitle(f"Outcome-reward RL beside STaR, matched budget G = K = {d['G']} chains per question per iteration\n"
+                 f"accuracy, entropy, zero signal: symmetric M={s.M}, N={s.N}, lam={s.lam} (convention lam); pass@k: a "
+                 f"random non-bijective task", fontsize=10)
     save_figure(fig, path)
