@@ -41,6 +41,7 @@ from star_theory.beyond import (
 )
 from star_theory.checks import check_improvement
 from star_theory.exact import kept_transition_mass
+from star_theory.testing import assert_monotone_accuracy
 
 ALPHA = 1e-3
 """Family-wise false-alarm rate of every z-test below (Bonferroni over the components tested)."""
@@ -261,6 +262,8 @@ def test_the_exact_rule_plugs_into_the_checks_and_a_large_step_can_lower_J():
     assert check_improvement(policy, task, 10, step=policy_gradient_rule("reinforce", 8, 1.0)).holds
     big = check_improvement(policy, task, 10, step=policy_gradient_rule("reinforce", 8, 1000.0))
     assert not big.holds and big.counterexample.after < big.counterexample.before
+    with pytest.raises(AssertionError, match="counterexample"):
+        assert_monotone_accuracy(policy_gradient_rule("reinforce", 8, 1000.0), task, policy, iterations=3)
 
 
 def test_entropy_of_a_deterministic_policy_is_zero_and_of_the_uniform_one_is_n_log_m():

@@ -126,8 +126,8 @@ def test_with_one_chain_the_sampled_score_averages_to_the_plug_in_score():
     # K = 1, k0 >= 1: the score is [correct]/k0, whose mean J/k0 is the plug-in min(J/k0, 1) J/J
     task, policy = random_tabular_case(2)
     k0 = 2.0
-    exact = exact_balance_score(policy, task, 1, k0)
-    vals = np.array([sampled_balance_score(policy, task, 1, k0, seed) for seed in range(2000)])
+    exact = exact_balance_score(policy, task, 1, k0, score="multiplicity")
+    vals = np.array([sampled_balance_score(policy, task, 1, k0, seed, score="multiplicity") for seed in range(2000)])
     se = vals.std(axis=0, ddof=1) / np.sqrt(vals.shape[0])
     assert np.all(np.abs(vals.mean(axis=0) - exact) <= 4 * se + 1e-12)
 

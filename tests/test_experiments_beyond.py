@@ -39,7 +39,9 @@ def test_every_preset_parses():
         exp.settings(preset)
 
 
-@pytest.mark.parametrize("bad", [{"acc_K": [64, 4]}, {"bstar_fixed": [0.5, 2.0]}, {"pass_n": 8}, {"seeds": 1}])
+@pytest.mark.parametrize("bad", [{"acc_K": [64, 4]}, {"bstar_fixed": [0.5, 2.0]}, {"pass_n": 8}, {"seeds": 1},
+                                 {"bstar_score": "mean"}, {"pg_methods": ["ppo"]}, {"pg_group": 1},
+                                 {"pg_large_lr": 1.0}, {"pg_poor_lam": 0.5}])
 def test_bad_settings_fail_with_a_clear_error(bad):
     with pytest.raises(InputError):
         load_experiment("beyond").settings("smoke", bad)

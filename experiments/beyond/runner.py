@@ -6,8 +6,9 @@ Compute only; the rules and metrics live in :mod:`star_theory.beyond`, the findi
 * ``accumulate`` — replace or accumulate the data (arXiv 2404.01413), with the STaR filter
   (error ``1 - J``) and without it (the unfiltered control: error = TV of the chain distribution
   from the base policy's), at a small and a large ``K``;
-* ``bstar`` — B-STaR's balance score and adaptive temperature (arXiv 2412.17256) against fixed
-  temperatures and plain STaR, sampled and exact;
+* ``bstar`` — B-STaR's balance score (the official definition of ``train_code/determine_hyper.py``
+  by default, the multiplicity score as the alternative) and adaptive temperature (arXiv 2412.17256)
+  against fixed temperatures and plain STaR, sampled and exact;
 * ``passk`` — exact pass@k over STaR iterations (arXiv 2504.13837, 2312.06585): the symmetric
   family and seeded random non-bijective tasks (:func:`star_theory.random_tabular_case`);
 * ``outcome`` — outcome-reward policy gradient (REINFORCE, RLOO, GRPO, Dr. GRPO) beside STaR,
