@@ -152,7 +152,8 @@ def predictions(text_task, records, policies, kept, K: int, seed: int, trained=N
     return pred
 
 
-def write_prediction(out, text_task, records: list[dict], policies, kept, K: int, seed: int, trained=None) -> dict | None:
+def write_prediction(out, text_task, records: list[dict], policies, kept, K: int, seed: int,
+                     trained=None) -> dict | None:
     """:func:`predictions` of the run; write ``prediction.json`` and ``star.png`` in ``out`` and
     return the prediction (None without iteration 0)."""
     pred = predictions(text_task, records, policies, kept, K, seed, trained)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -84,11 +84,15 @@ __all__ = ["StarRun", "run_star", "trained_questions", "star_iteration", "finetu
 class StarRun:
     """A STaR run: one record per iteration, the measured policy of each iteration (as its
     ``kernels.npz`` reads back), and the theory's prediction from iteration 0 (:mod:`llm.predict`,
-    as ``prediction.json`` reads back; None without iteration 0)."""
+    as ``prediction.json`` reads back; None without iteration 0), and the chains kept at each
+    iteration (as its ``kept.npy`` reads back)."""
 
     records: list[dict]
     policies: list[TabularPolicy]
     prediction: dict | None
+    kept: list[np.ndarray] = field(default_factory=list)  # the chains kept at each iteration (its kept.npy)
+
+
 def trained_questions(cfg: LLMConfig, task) -> np.ndarray | None:
     """The questions STaR trains on: all (None) without ``heldout_fraction``, else a sorted subset
     of ``|S_0| - round(heldout_fraction |S_0|)`` (at least 1) questions, drawn from
@@ -278,7 +282,7 @@ def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StarRun:
             _report(record)
     prediction = write_prediction(out, text_task, records, policies, kept_all, cfg.samples_per_question, cfg.seed,
                                   trained_questions(cfg, text_task.task))
-    return StarRun(records, policies, None if prediction is None else as_written(prediction))
+    return StarRun(records, policies, None if prediction is None else as_written(prediction), kept_all)
 
 
 def _report(record: dict) -> None:
