@@ -85,8 +85,9 @@ def family_params(M, lam=None, eps=None) -> FamilyParams:
     bad = (x < lo - tol) | (x > hi + tol)
     if np.any(bad):
         idx = tuple(np.argwhere(bad)[0])
-        v_, lo_, hi_ = numbers(x[idx], np.broadcast_to(lo, x.shape)[idx], np.broadcast_to(hi, x.shape)[idx])
-        raise InputError(f"{name}={v_} is outside [{lo_}, {hi_}] for M={Mb[idx[:-1] + (0,)]:g}")
+        v = float(x[idx])
+        lo_, hi_ = numbers(v, np.broadcast_to(lo, x.shape)[idx], np.broadcast_to(hi, x.shape)[idx])[1:]  # bounds rounded
+        raise InputError(f"{name}={v!r} is outside [{lo_}, {hi_}] for M={Mb[idx[:-1] + (0,)]:g}")
     x = np.clip(x, lo, hi)
     if name == "lam":
         lamv = x

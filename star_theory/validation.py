@@ -90,5 +90,5 @@ def _check_range(values: np.ndarray, lo: float, hi: float, name: str, tol: float
     bad = (values < lo - tol) | (values > hi + tol)
     if np.any(bad):
         v = float(values[bad].ravel()[0])
-        v_, lo_, hi_ = numbers(v, lo, hi)
-        raise InputError(f"{name}={v_} is outside [{lo_}, {hi_}]")
+        lo_, hi_ = numbers(v, lo, hi)[1:]  # the bounds rounded, the value as given
+        raise InputError(f"{name}={v!r} is outside [{lo_}, {hi_}]")

@@ -172,7 +172,7 @@ def test_docs_blocks_fill_from_a_fresh_smoke_run(out, tvl, rob, nb, tmp_path):
     from experiments.docs import DOCS, block_names, load_results, render, update_docs
     from experiments.reproduce import reproduce
 
-    reproduce(out, preset="smoke", progress=False)
+    reproduce(out, preset="smoke", progress=False, resume=True)
     results = load_results(out)
     names = {p.name: block_names(p.read_text()) for p in DOCS.glob("*.md")}
     for exp in EXPERIMENT_NAMES:
