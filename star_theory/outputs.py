@@ -217,7 +217,8 @@ def _differences(marker: dict, config, keys: Iterable[str]) -> list[str]:
 
 
 def check_claimable(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
-                    overwrite: bool = False, require_run: bool = False, resume_keys: Iterable[str] = ()) -> Path:
+                    overwrite: bool = False, require_run: bool = False, can_resume: bool = True,
+                    resume_keys: Iterable[str] = ()) -> Path:
     """Refuse, before anything is created, locked or read, a folder ``command`` may not claim (see
     :func:`claim_folder`); returns the folder's path. Commands call it before reading their inputs."""
     folder = check_path(path, "output folder")
@@ -240,6 +241,9 @@ def check_claimable(path, command: str, *, own: Iterable[str] = (), config=None,
     if marker["command"] != command:
         raise InputError(f"output folder {str(folder)!r} holds a run of 'rlstar {marker['command']}', "
                          f"not of 'rlstar {command}'; choose another folder")
+    if not resume and not overwrite and _own_entries(folder, patterns):
+        how = "--resume to continue it or --overwrite to replace it" if can_resume else "--overwrite to replace it"
+        raise InputError(f"output folder {str(folder)!r} already holds a previous 'rlstar {command}' run; pass {how}")
     if resume and _own_entries(folder, patterns):
         diffs = _differences(marker, config, resume_keys)
         if diffs:
@@ -256,16 +260,12 @@ def check_claimable(path, command: str, *, own: Iterable[str] = (), config=None,
     return folder
 
 
-def _claim_locked(folder: Path, command: str, own: list, config, resume: bool, overwrite: bool,
-                  can_resume: bool) -> bool:
-    """Under the folder's lock: clear strays, clear the run for ``overwrite``, write the marker; True if fresh."""
+def _claim_locked(folder: Path, command: str, own: list, config, resume: bool, overwrite: bool) -> bool:
+    """Under the folder's lock, after :func:`check_claimable`: clear strays, clear the run for
+    ``overwrite``, write the marker; True if fresh."""
     marker = read_marker(folder)
     fresh = marker is None or not _own_entries(folder, own)
-    if not fresh and not resume:
-        if not overwrite:
-            how = "--resume to continue it or --overwrite to replace it" if can_resume else "--overwrite to replace it"
-            raise InputError(f"output folder {str(folder)!r} already holds a previous 'rlstar {command}' run; "
-                             f"pass {how}")
+    if not fresh and not resume and overwrite:
         for entry in _own_entries(folder, own):
             _remove(folder / entry)
         fresh = True
@@ -291,14 +291,14 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
     """
     own = tuple(own)
     folder = check_claimable(path, command, own=own, config=config, resume=resume, overwrite=overwrite,
-                             require_run=require_run, resume_keys=resume_keys)
+                             require_run=require_run, can_resume=can_resume, resume_keys=resume_keys)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = _lock(folder)
     try:  # again, under the lock: another process may have changed the folder meanwhile
         check_claimable(folder, command, own=own, config=config, resume=resume, overwrite=overwrite,
-                        require_run=require_run, resume_keys=resume_keys)
-        fresh = _claim_locked(folder, command, _split(own), config, resume, overwrite, can_resume)
+                        require_run=require_run, can_resume=can_resume, resume_keys=resume_keys)
+        fresh = _claim_locked(folder, command, _split(own), config, resume, overwrite)
     except BaseException:
         lock.release(force=True)
         raise
