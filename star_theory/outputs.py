@@ -39,8 +39,6 @@ import stat
 from pathlib import Path
 from typing import Iterable
 
-from filelock import FileLock, Timeout
-
 from .errors import InputError
 from .io import STRAY, check_path, write_json
 
@@ -128,10 +126,9 @@ def _remove_strays(folder: Path, own: list, parts: tuple[str, ...] = ()) -> None
             _remove(entry)
         elif _is_dir(entry) and _is_own((*parts, name), own, True):
             if (entry / LOCK).exists():
-                lock = FileLock(str(entry / LOCK), timeout=0, is_singleton=False, thread_local=False)
                 try:
-                    lock.acquire()
-                except Timeout:
+                    lock = _lock(entry)
+                except InputError:  # held by another process: its holder cleans it
                     continue
                 try:
                     _remove_strays(entry, own, (*parts, name))
@@ -159,7 +156,7 @@ class RunFolder:
     ``fresh`` tells whether the folder held no run of the command when it was claimed.
     """
 
-    def __init__(self, path: Path, command: str, lock: FileLock, fresh: bool, created: bool,
+    def __init__(self, path: Path, command: str, lock, fresh: bool, created: bool,
                  own: list):
         self.path, self.command, self._lock, self.fresh, self._created = path, command, lock, fresh, created
         self._own = own
@@ -201,7 +198,10 @@ class RunFolder:
         _remove_strays(self.path, self._own)
 
 
-def _lock(folder: Path) -> FileLock:
+def _lock(folder: Path):
+    """The held ``filelock.FileLock`` of ``folder`` (refused at once when another process holds it)."""
+    from filelock import FileLock, Timeout  # 50 ms to import: only when a folder is claimed
+
     lock = FileLock(str(folder / LOCK), timeout=0, is_singleton=False, thread_local=False)
     try:
         lock.acquire()
@@ -235,7 +235,7 @@ def check_claimable(path, command: str, *, own: Iterable[str] = (), config=None,
         if resume and require_run:
             raise InputError(f"{str(folder)!r} holds no 'rlstar {command}' run to resume (no rlstar marker)")
         if any(e != LOCK for e in os.listdir(folder)):
-            raise InputError(f"output folder {str(folder)!r} holds files that no rlstar {command} run wrote (it has "
+            raise InputError(f"output folder {str(folder)!r} holds files that 'rlstar {command}' did not write (it has "
                              "no rlstar marker); choose a new or empty folder (nothing was changed)")
         return folder
     if marker["command"] != command:

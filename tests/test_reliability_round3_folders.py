@@ -187,6 +187,15 @@ def test_overwrite_removes_exactly_the_own_paths(tmp_path_factory, user):
     assert left == {MARKER, ".rlstar.lock"} | ({user} if user else set())
 
 
+def test_every_path_an_llm_run_writes_is_its_own(llm_run):
+    """The own patterns cover the whole of a real run: --overwrite could replace all of it."""
+    from llm.files import OWN_FILES
+    from star_theory.outputs import check_claimable
+
+    for command, folder in (("llm run", llm_run), ("llm star", llm_run / "star"), ("llm pretrain", llm_run / "pretrained")):
+        check_claimable(folder, command, own=OWN_FILES[command], overwrite=True)
+
+
 # ----------------------------------------------------------------------------- read, validate, then write
 
 
