@@ -127,7 +127,7 @@ def stored_results(out: Path, preset: str, master_seed: int, skip=()) -> list[di
                   "settings": settings_record(settings)}
         old = _same_run(path, record)
         if old is None:
-            print(f"rlstar reproduce: {path} is not a result of this run's settings (another version of the code?); "
+            print(f"rlstar: warning: {path} is not a result of this run's settings (another version of the code?); "
                   "it is left out of the report", file=sys.stderr)
             continue
         records.append(_reanalyzed(exp, settings, old, out / name))
