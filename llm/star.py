@@ -51,7 +51,7 @@ from .config import LLMConfig, to_record
 from .departures import departure_metrics
 from .data import TransitionCounts, chain_transitions, transition_batches
 from .device import generator, resolve_device, set_threads
-from .files import claim_run
+from .files import check_run_folder, claim_run
 from .fit import fit_counts, refit_figures
 from .measure import measure
 from .model import load_checkpoint
@@ -241,17 +241,20 @@ def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLi
     ``out`` must be new or empty, or this command's own run folder: continued with ``resume``
     (the recorded config must equal ``cfg`` but for :data:`llm.files.MAY_CHANGE_ON_RESUME`, and
     the checkpoint must be the recorded one), replaced with ``overwrite``. It is locked while
-    this runs, and nothing in it is written before every check has passed.
+    this runs, and nothing in it is written before every check has passed: the checkpoint of a
+    new run is read and validated before ``out`` is claimed (and refused inside ``out``).
     """
+    check_run_folder(out, "llm star", {"--checkpoint": pretrained}, resume=resume, overwrite=overwrite)
+    loaded = None if resume else load_checkpoint(pretrained)  # a resumed run may continue a moved checkpoint
     with claim_run(out, "llm star", to_record(cfg), resume=resume, overwrite=overwrite):
-        return _run_star(cfg, pretrained, Path(out), resume)
+        return _run_star(cfg, pretrained, Path(out), resume, loaded)
 
 
-def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StarRun:
+def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool, loaded=None) -> StarRun:
     start = start_point(cfg, pretrained, out, resume)
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    model, tokenizer, spec = load_checkpoint(start.pretrained)
+    model, tokenizer, spec = loaded if loaded is not None else load_checkpoint(start.pretrained)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)
     model.to(device)
