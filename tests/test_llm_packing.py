@@ -107,3 +107,24 @@ def test_targets_carry_each_count_once_per_token(seed):
     eos = pk.target_tok == table.eos_id
     assert pk.target_w[eos].sum() == pytest.approx(1.0)  # one <eos> target per triple, of its weight
     assert eos.sum() == counts.counts.size
+
+
+def test_symbol_cpu_preset_runs_packed(tmp_path):
+    """The symbol-cpu preset, one iteration at zip D = 1: its fits run on packed prefix trees (one
+    row per distinct prompt, fewer than the distinct triples) and the run measures every iteration."""
+    import json
+
+    from star_theory.cli import main
+
+    out = tmp_path / "run"
+    assert main(["llm", "run", "--preset", "symbol-cpu", "--digits", "1", "--iterations", "1",
+                 "--pretrain-steps", "30", "--finetune-steps", "10", "--samples-per-question", "64",
+                 "--device", "cpu", "--threads", "1", "--no-progress", "--out", str(out)]) == 0
+    pre = json.loads((out / "pretrained" / "pretrain.json").read_text())
+    assert pre["config"]["tokenization"] == "symbol"
+    tt = get_task("zip", 1, 2)
+    assert pre["fit_rows"] == tt.task.sizes[0]  # one packed row per prompt (N = 1), not per triple
+    recs = [json.loads(line) for line in (out / "star" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in recs] == [0, 1]
+    assert all(0 <= r["exact_accuracy"] <= 1 for r in recs)
+    assert recs[1]["train_rows"] <= tt.task.sizes[0]
