@@ -42,7 +42,8 @@ import numpy as np
 
 from .errors import InputError
 from .family_params import family_params, in_convention
-from .validation import validate_target
+from .sizes import check_memory, trajectory_bytes
+from .validation import MAX_ITERATIONS, _as_float_array, validate_target
 
 
 # ----------------------------------------------------------------------------- log-space products
@@ -87,7 +88,7 @@ def other_steps_product(lam) -> np.ndarray:
     The factor by which step ``n``'s update scales (``lam_n' < lam_n`` iff :math:`\Lambda_{-n} < 0`
     inside the family's range); exclusive prefix and suffix products, so zeros need no division.
     """
-    lam = np.asarray(lam, dtype=float)
+    lam = _as_float_array(lam, "lam")
     if lam.ndim == 0 or lam.shape[-1] == 0:
         raise InputError(f"lam must hold at least one step, got shape {lam.shape}")
     return _before(lam, np.cumprod, 1) * _after(lam, np.cumprod, 1)
@@ -291,11 +292,22 @@ class SymmetricTrajectory:
         return self.lam if self.convention == "lam" else self.eps
 
 
+def _check_count(value, name: str) -> int:
+    """An iteration count: a non-negative integer (not a float, not a bool) up to ``MAX_ITERATIONS``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"{name} must be a non-negative integer, got {value!r}")
+    if value > MAX_ITERATIONS:
+        raise InputError(f"{name} must be <= {MAX_ITERATIONS} (star_theory.validation.MAX_ITERATIONS), "
+                         f"got {value if int(value).bit_length() < 64 else 'an integer of %d digits' % len(str(value))}")
+    return int(value)
+
+
 def symmetric_trajectory(M, iterations: int, *, lam=None, eps=None) -> SymmetricTrajectory:
     """``iterations`` exact STaR iterations from ``lam`` (or ``eps``) by the closed form."""
-    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
-        raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    iterations = _check_count(iterations, "iterations")
     p = family_params(M, lam, eps)
+    check_memory(trajectory_bytes(p.lam.shape[-1], iterations, int(np.prod(p.lam.shape[:-1]))),
+                 f"a closed-form trajectory of {iterations} iterations")
     lams, gaps = [p.lam], [p.gap]
     for _ in range(int(iterations)):
         l, g = _update(lams[-1], gaps[-1], p.M)
@@ -328,8 +340,7 @@ def iterations_to_accuracy(M, target: float, *, lam=None, eps=None, max_iteratio
     ``inf`` elsewhere (0 when the initial policy already reaches it).
     """
     target = validate_target(target)
-    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 0:
-        raise InputError(f"max_iterations must be a non-negative integer, got {max_iterations!r}")
+    max_iterations = _check_count(max_iterations, "max_iterations")
     p = family_params(M, lam, eps)
     l, g = p.lam, p.gap
     out = np.full(l.shape[:-1], np.inf)

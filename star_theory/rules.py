@@ -59,7 +59,7 @@ from .sim.sampling import (
     transition_counts,
 )
 from .sim.variants import NEUTRAL, VARIANT_NAMES, VARIANT_PARAMETERS, StarVariant, kept_counts, make_variant
-from .validation import _as_int
+from .validation import _as_int, as_iterations
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 MAX_ENUMERATED_CHAINS = 1 << 20
@@ -177,7 +177,7 @@ def register_rule(rule, name: str | None = None, *, replace_existing: bool = Fal
 
 def unregister_rule(name: str) -> None:
     """Forget a rule registered with :func:`register_rule` (or loaded from an entry point)."""
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise InputError(f"no registered rule named {name!r}")
     del _REGISTRY[name]
 
@@ -204,6 +204,8 @@ def get_rule(name: str):
 def make_rule(name: str, **params):
     """A rule by name with parameters: the built-ins take theirs (:func:`~star_theory.sim.variants.make_variant`);
     a plug-in rule takes none, so each parameter must keep its neutral value."""
+    if not isinstance(name, str):
+        raise InputError(f"a rule name must be a string, got {type(name).__name__}")
     if name in VARIANT_NAMES:
         return make_variant(name, **params)
     rule = get_rule(name)
@@ -317,6 +319,7 @@ def star_trajectory(
     _check(policy, task)
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    iterations = as_iterations(iterations)
     rule = as_rule(step, "step")  # a Rule checks what its callable returns; a StarVariant is built in
     out = [policy]
     for _ in range(int(iterations)):

@@ -12,12 +12,21 @@ import numpy as np
 
 from ..exact import accuracy, flawed_chain_share
 from ..model import fit_symmetric
+from ..sizes import check_memory, simulate_bytes
+from ..validation import _as_int, as_iterations, as_seeds
+from .sampling import _check_pair
 from .summary import percentile_band
 from .variants import make_variant
 
 
 def tabular_star_runs(policy, task, K: int, iterations: int, seeds) -> dict:
     """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy, lam and flawed share per run."""
+    _check_pair(policy, task)
+    K = _as_int(K, "K (chains per question)", 1)
+    iterations = as_iterations(iterations)
+    seeds = as_seeds(seeds)
+    check_memory(simulate_bytes(task.sizes, K, len(seeds), iterations), f"tabular STaR runs with K={K}, "
+                 f"{len(seeds)} seeds and {iterations} iterations")
     star = make_variant("star")
     acc = np.empty((len(seeds), iterations + 1))
     share = np.empty((len(seeds), iterations + 1))
