@@ -193,24 +193,37 @@ def _chain_probabilities(lam, gap, M):
     return stay_on, leave, back, 1.0 - back
 
 
+def _ordered_product(T: np.ndarray) -> np.ndarray:
+    """``T[..., 0, :, :] @ T[..., 1, :, :] @ ...`` over axis -3 (the identity for none), by pairwise rounds."""
+    if T.shape[-3] == 0:
+        return np.broadcast_to(np.eye(T.shape[-1]), T.shape[:-3] + T.shape[-2:]).copy()
+    while T.shape[-3] > 1:
+        if T.shape[-3] % 2:
+            T = np.concatenate([T, np.broadcast_to(np.eye(T.shape[-1]), T.shape[:-3] + (1,) + T.shape[-2:])], axis=-3)
+        T = T[..., 0::2, :, :] @ T[..., 1::2, :, :]
+    return T[..., 0, :, :]
+
+
 def _flawed_share(lam, gap, M):
     r""":math:`1 - \prod_n p_n / J`, as flawed mass / (flawed + clean mass).
 
-    The masses come from an O(N) forward pass over (clean on track, on track after a wrong
-    state, off track) with non-negative terms only, so the share keeps its relative accuracy
-    even when it is many orders of magnitude below ``1 - J`` (``lam`` near 1, large ``N``).
+    The masses come from the forward pass over (clean on track, on track after a wrong state, off
+    track) with non-negative terms only, so the share keeps its relative accuracy even when it is
+    many orders of magnitude below ``1 - J`` (``lam`` near 1, large ``N``). The pass is the product
+    of the ``N - 1`` row-stochastic 3x3 transfer matrices of the intermediate levels, multiplied
+    pairwise in ``log2 N`` vectorised rounds (no Python loop over ``N``).
     """
     stay_on, leave, back, stay_off = _chain_probabilities(lam, gap, M)
     N = lam.shape[-1]
-    clean = np.ones(lam.shape[:-1])
-    dirty = np.zeros(lam.shape[:-1])  # on track, with a wrong state before
-    off = np.zeros(lam.shape[:-1])
-    for n in range(N - 1):
-        clean, dirty, off = (
-            clean * stay_on[..., n],
-            dirty * stay_on[..., n] + off * back[..., n],
-            (clean + dirty) * leave[..., n] + off * stay_off[..., n],
-        )
+    T = np.zeros(lam.shape[:-1] + (N - 1, 3, 3))  # rows and columns: clean, dirty, off
+    T[..., 0, 0] = stay_on[..., : N - 1]
+    T[..., 0, 2] = leave[..., : N - 1]
+    T[..., 1, 1] = stay_on[..., : N - 1]
+    T[..., 1, 2] = leave[..., : N - 1]
+    T[..., 2, 1] = back[..., : N - 1]
+    T[..., 2, 2] = stay_off[..., : N - 1]
+    start = _ordered_product(T)[..., 0, :]  # from clean on track at level 0; (..., 3)
+    clean, dirty, off = start[..., 0], start[..., 1], start[..., 2]
     flawed = dirty * stay_on[..., N - 1] + off * back[..., N - 1]
     total = flawed + clean * stay_on[..., N - 1]
     with np.errstate(invalid="ignore", divide="ignore"):

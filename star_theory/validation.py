@@ -55,7 +55,9 @@ def _is_bool(value) -> bool:
     if isinstance(value, np.ndarray):
         return value.dtype.kind == "b" or (value.dtype.kind == "O" and any(isinstance(v, (bool, np.bool_)) for v in value.ravel()[:10**6]))
     if isinstance(value, (list, tuple)):
-        return any(_is_bool(v) for v in value[:10**6])
+        for v in value:
+            if isinstance(v, (bool, np.bool_)) or (isinstance(v, (list, tuple, np.ndarray)) and _is_bool(v)):
+                return True
     return False
 
 
