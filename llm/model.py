@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,10 +181,24 @@ def save_checkpoint(path: str | os.PathLike, model, tokenizer, spec: TaskSpec, e
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
-    model.save_pretrained(path, safe_serialization=True)
+    from safetensors import SafetensorError  # comes with transformers; only to translate its write errors
+
+    try:
+        model.save_pretrained(path, safe_serialization=True)
+    except SafetensorError as exc:  # not an OSError: a full disk would otherwise end in a traceback
+        raise _as_os_error(exc, path / "model.safetensors") from None
     tokenizer.save_pretrained(path)
     write_json(path / "task.json", {**spec.__dict__, **(extra or {})})
     return path
+
+
+def _as_os_error(exc: Exception, where: Path) -> OSError:
+    """A safetensors write error as the OSError it wraps (``code: 28`` is a full disk): one line at the CLI."""
+    text = str(exc)
+    code = re.search(r"code: (\d+)", text)
+    if code:
+        return OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(where))
+    return OSError(f"cannot write {str(where)!r}: {text.splitlines()[0][:160] if text else type(exc).__name__}")
 
 
 def read_task_spec(path: str | os.PathLike) -> TaskSpec:

@@ -71,9 +71,9 @@ def run(args) -> int:
 
         print(format_formulas(cfg.N, cfg.formula_style))
         return 0
+    check(cfg.N <= MAX_STEPS, f"N (reasoning steps, --N or --steps) must be <= {MAX_STEPS}, got {cfg.N}")
     check_memory(trajectory_bytes(cfg.N, cfg.iterations) + trajectory_output_bytes(cfg.N, cfg.iterations),
                  f"a trajectory of N={cfg.N} steps over {cfg.iterations} iterations")
-    check(cfg.N <= MAX_STEPS, f"N (reasoning steps, --N or --steps) must be <= {MAX_STEPS}, got {cfg.N}")
     long = cfg.N * (cfg.iterations + 1) >= LONG_WORK
     if long:  # a run of more than a few seconds says what it does
         print(f"rlstar theory: the closed form over N={cfg.N} steps and {cfg.iterations} iterations "
