@@ -38,7 +38,8 @@ def _as_int(value, name: str, minimum: int | None = None, maximum: int | None = 
     if minimum is not None and value < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
-        shown = value if value.bit_length() < 64 else f"an integer of {len(str(value))} digits"
+        shown = value if value.bit_length() < 64 else (f"{float(value):g}" if value.bit_length() < 1000
+                                                       else f"an integer of {len(str(value))} digits")
         raise InputError(f"{name} must be <= {maximum}, got {shown}")
     return value
 

@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import InputError
 from ..validation import _as_float_array, as_float
 
-BAND_KINDS = ("percentile", "ci")
+BAND_KINDS = ("percentile", "ci", "mean-se")  # "mean-se" (simulate's name) is "ci"
 
 
 def _runs(values) -> np.ndarray:
@@ -21,7 +21,7 @@ def seed_band(values, kind: str = "percentile", level: float = 0.9) -> tuple[np.
     r"""Mean over axis 0 (seeds) and a band at ``level``: ``(mean, lo, hi)``.
 
     ``kind="percentile"``: the empirical :math:`(1-level)/2` and :math:`(1+level)/2` quantiles of the
-    runs; ``kind="ci"``: the normal interval of the mean, :math:`\bar x \pm z_{(1+level)/2}\, s/\sqrt{n}`
+    runs; ``kind="ci"`` (or ``"mean-se"``): the normal interval of the mean, :math:`\bar x \pm z_{(1+level)/2}\, s/\sqrt{n}`
     (zero width for one run).
     """
     values = _runs(values)
