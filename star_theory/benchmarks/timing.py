@@ -14,11 +14,11 @@ from ..validation import as_float
 
 
 def check_min_ratio(value) -> float:
-    """``--min-ratio``: a finite number ``> 0`` (NaN would make every comparison false: a benchmark
-    that always fails, or with ``<`` always passes)."""
+    """``--min-ratio``: a finite number ``>= 0`` (0: never fail; NaN would make every comparison
+    false, a benchmark that always fails)."""
     value = as_float(value, "--min-ratio")
-    if not value > 0:
-        raise InputError(f"--min-ratio must be a finite number > 0, got {value!r}")
+    if not value >= 0:
+        raise InputError(f"--min-ratio must be a finite number >= 0, got {value!r}")
     return value
 
 
