@@ -77,10 +77,11 @@ def _count(m: dict, key: str, where) -> int:
 
 
 def check_manifest(m: dict, where) -> dict:
-    """``manifest.json``: ``experiments`` a list of names, the tallies counts with ``findings_agree <= findings``."""
+    """``manifest.json``: ``experiments`` the experiment names (a list, or an object keyed by them),
+    the tallies counts with ``findings_agree <= findings``."""
     exps = m.get("experiments")
-    if not isinstance(exps, list) or not all(isinstance(e, str) and re.fullmatch(r"\w+", e) for e in exps):
-        raise InputError(f"{where}: corrupted manifest.json (experiments must be a list of experiment names)")
+    if not isinstance(exps, (list, dict)) or not all(isinstance(e, str) and re.fullmatch(r"\w+", e) for e in exps):
+        raise InputError(f"{where}: corrupted manifest.json (experiments must be the experiment names)")
     if "findings" in m or "findings_agree" in m:
         if _count(m, "findings_agree", where) > _count(m, "findings", where):
             raise InputError(f"{where}: corrupted manifest.json (findings_agree exceeds findings)")
