@@ -29,13 +29,13 @@ written then.
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import re
 import sys
 from pathlib import Path
 
 from star_theory.errors import InputError
-from star_theory.io import atomic_write_bytes, atomic_write_text
+from star_theory.io import atomic_write_bytes, atomic_write_text, read_json
 
 from .docs_theory import theory_value
 
@@ -44,16 +44,63 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def load_results(folder: str | Path) -> dict:
-    """``{"manifest": ..., "<experiment>": record}`` of a results folder."""
+    """``{"manifest": ..., "<experiment>": record}`` of a results folder, every file validated
+    (:func:`check_manifest`, :func:`check_record`) before a number of it reaches the docs."""
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise InputError(f"{folder} is not a results folder of `rlstar reproduce` (no manifest.json)")
-    out = {"manifest": json.loads((folder / "manifest.json").read_text())}
+    out = {"manifest": check_manifest(read_json(folder / "manifest.json", "manifest.json"), folder / "manifest.json")}
     for name in out["manifest"]["experiments"]:
         path = folder / name / "result.json"
         if path.is_file():
-            out[name] = json.loads(path.read_text())
+            out[name] = check_record(read_json(path, "result.json"), path)
     return out
+
+
+def _check_numbers(v, where: str, path: str = "") -> None:
+    """Every number in ``v`` (nested lists and objects) finite: a NaN or an infinity never reaches the docs."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise InputError(f"{where}: {path or 'value'} is {v}, not a finite number")
+    if isinstance(v, dict):
+        for k, x in v.items():
+            _check_numbers(x, where, f"{path}/{k}" if path else str(k))
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            _check_numbers(x, where, f"{path}/{i}")
+
+
+def _count(m: dict, key: str, where) -> int:
+    v = m.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise InputError(f"{where}: corrupted manifest.json ({key}={v!r} must be a count)")
+    return v
+
+
+def check_manifest(m: dict, where) -> dict:
+    """``manifest.json``: ``experiments`` the experiment names (a list, or an object keyed by them),
+    the tallies counts with ``findings_agree <= findings``."""
+    exps = m.get("experiments")
+    if not isinstance(exps, (list, dict)) or not all(isinstance(e, str) and re.fullmatch(r"\w+", e) for e in exps):
+        raise InputError(f"{where}: corrupted manifest.json (experiments must be the experiment names)")
+    if "findings" in m or "findings_agree" in m:
+        if _count(m, "findings_agree", where) > _count(m, "findings", where):
+            raise InputError(f"{where}: corrupted manifest.json (findings_agree exceeds findings)")
+    _check_numbers(m, where)
+    return m
+
+
+def check_record(rec: dict, where) -> dict:
+    """``result.json``: finite numbers only, and each finding a statement with a boolean ``agree``."""
+    _check_numbers(rec, where)
+    for key in ("findings", "info"):
+        items = rec.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(f, dict) and isinstance(f.get("statement"), str)
+                                                  for f in items):
+            raise InputError(f"{where}: corrupted result.json ({key} must be a list of statements)")
+    for i, f in enumerate(rec.get("findings", [])):
+        if not isinstance(f.get("agree"), bool):
+            raise InputError(f"{where}: corrupted result.json (findings/{i}/agree={f.get('agree')!r} must be true or false)")
+    return rec
 
 
 def _fmt(v, spec: str = ".4g") -> str:

@@ -60,6 +60,7 @@ from star_theory import InputError
 from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
 
 from .files import check_resume
+from .measure import MIN_TEMPERATURE
 from .model import SIZES
 from .tasks import TASKS
 from .tokenizer import TOKENIZATIONS
@@ -175,7 +176,8 @@ class LLMConfig:
         check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
         check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
         check(0 <= self.heldout_fraction < 1, f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
-        check(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
+        check(self.temperature >= MIN_TEMPERATURE, f"temperature must be >= {MIN_TEMPERATURE!r} (float32's smallest "
+              f"normal number; both samplers refuse a smaller one), got {self.temperature}")
         for name in ("pretrain_weight_decay", "finetune_weight_decay"):
             check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
         check(

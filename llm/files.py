@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from star_theory import InputError
-from star_theory.io import atomic_write_bytes, default_mode, temp_prefix
+from star_theory.io import atomic_write_bytes, default_mode, read_json, temp_prefix
 from star_theory.outputs import check_claimable, check_inputs_outside, check_path, claim_folder, nested
 from star_theory.sizes import F8, check_memory, digit_level_sizes, kernel_bytes
 from star_theory.tasks import _check_digits
@@ -143,24 +143,9 @@ def _norm(value):
 
 
 def read_json_object(path: str | os.PathLike, what: str) -> dict:
-    """A JSON object from ``path``; missing, unreadable, malformed or non-object files are refused."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{what} not found: {os.fspath(path)!r}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} {os.fspath(path)!r} is unreadable ({type(exc).__name__})") from None
-    try:
-        obj = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{what} {os.fspath(path)!r} is corrupted ({type(exc).__name__})") from None
-    if not isinstance(obj, dict):
-        raise InputError(f"{what} {os.fspath(path)!r} is corrupted (not a JSON object)")
-    return obj
-
-
-def _reject_constant(name):
-    raise ValueError(f"non-finite number {name}")
+    """A JSON object from ``path`` (:func:`star_theory.io.read_json`: size-capped; missing,
+    unreadable, malformed or non-object files are refused)."""
+    return read_json(path, what)
 
 
 def recorded_config(config: dict) -> dict:

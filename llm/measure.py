@@ -28,11 +28,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from star_theory import TabularPolicy, accuracy, fit_symmetric, flawed_chain_share, step_correctness
+from star_theory import InputError, TabularPolicy, accuracy, fit_symmetric, flawed_chain_share, step_correctness
 
 from .data import IGNORE, encode_steps
 from .device import autocast
 from .tokenizer import StateTable
+
+#: the smallest sampling temperature: float32's smallest normal number (the logits are float32; a
+#: smaller, subnormal temperature is not represented). Both samplers refuse anything below it.
+MIN_TEMPERATURE = float(np.finfo(np.float32).tiny)
+
+
+def check_temperature(temperature) -> float:
+    """A sampling temperature: a number (not a bool) in ``[MIN_TEMPERATURE, inf)``."""
+    if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, (int, float, np.integer, np.floating)):
+        raise InputError(f"temperature must be a number, got {temperature!r}")
+    t = float(temperature)
+    if not (t >= MIN_TEMPERATURE and np.isfinite(t)):
+        raise InputError(f"temperature must be finite and >= {MIN_TEMPERATURE!r} (float32's smallest normal number), "
+                         f"got {temperature!r}")
+    return t
+
+
+def tempered_log_softmax(logits, temperature: float):
+    r""":math:`\log \mathrm{softmax}(z / T)` over the last axis, with ``z`` shifted by its maximum
+    first, so that a small ``T`` sends the largest logit to 0 and the others to ``-inf`` (greedy in
+    the limit) instead of overflowing to ``inf - inf``."""
+    import torch
+
+    z = logits.float()
+    z = z - z.amax(dim=-1, keepdim=True)
+    return torch.log_softmax(z / check_temperature(temperature), dim=-1)
 
 
 def sequence_logprob(model, batch, device, temperature: float = 1.0) -> np.ndarray:
@@ -46,11 +72,11 @@ def sequence_logprob(model, batch, device, temperature: float = 1.0) -> np.ndarr
     inputs = batch.to(device)
     with torch.no_grad(), autocast(device):
         logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
-    logp = torch.log_softmax(logits[:, :-1].float() / temperature, dim=-1)
+    logp = tempered_log_softmax(logits[:, :-1], temperature)
     labels = inputs["labels"][:, 1:]
     mask = labels != IGNORE
     tok = logp.gather(2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return (tok * mask).sum(dim=1).double().cpu().numpy()
+    return torch.where(mask, tok, torch.zeros_like(tok)).sum(dim=1).double().cpu().numpy()  # -inf * 0 would be nan
 
 
 def step_log_scores(

@@ -14,16 +14,19 @@ tokenization). Weights are read with safetensors only (no pickle).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from star_theory import InputError
 from star_theory.io import write_json
+from star_theory.sizes import check_memory
 
 from .files import read_json_object
 from .tasks import TASKS, get_task
-from .tokenizer import TOKENIZATIONS, load_tokenizer
+from .tokenizer import TOKENIZATIONS, load_tokenizer, state_table
 
 #: (layers, heads, width) of each size preset; ``gpt2-small`` is GPT-2 small's shape.
 SIZES = {
@@ -82,12 +85,42 @@ def read_model_config(path: str | os.PathLike) -> dict:
     return raw
 
 
-def load_model(path: str | os.PathLike, tokenizer=None):
+def _config_int(raw: dict, keys: tuple[str, ...], path, default=None) -> int:
+    """The first of ``keys`` present in ``config.json``: a positive integer (at most 2^40)."""
+    for key in keys:
+        if key in raw and raw[key] is not None:
+            v = raw[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1 << 40:
+                raise InputError(f"config.json in {os.fspath(path)!r}: {key}={v!r} must be a positive integer")
+            return v
+    if default is None:
+        raise InputError(f"config.json in {os.fspath(path)!r} declares none of {', '.join(keys)}")
+    return default
+
+
+def model_bytes(raw: dict, path) -> int:
+    """Estimated peak memory of loading and training the model ``config.json`` declares, from its
+    sizes alone (nothing is built): parameters :math:`2 V d + P d + L (4 d^2 + 2 d f)` (token
+    embedding and head, positions, attention and MLP per layer) in float32, times 5 (the loaded
+    weights, the model, its gradients and Adam's two moments)."""
+    V = _config_int(raw, ("vocab_size",), path)
+    d = _config_int(raw, ("n_embd", "hidden_size", "d_model"), path)
+    L = _config_int(raw, ("n_layer", "num_hidden_layers", "num_layers"), path)
+    P = _config_int(raw, ("n_positions", "max_position_embeddings"), path, default=N_POSITIONS)
+    f = _config_int(raw, ("n_inner", "intermediate_size", "ffn_dim"), path, default=4 * d)
+    params = 2 * V * d + P * d + L * (4 * d * d + 2 * d * f)
+    return 4 * 5 * params
+
+
+def load_model(path: str | os.PathLike, tokenizer=None, resize: bool = True):
     """Load a local causal LM from ``path`` (safetensors weights); resize to ``tokenizer`` if given.
 
     Offline (``local_files_only``) and without remote code (``trust_remote_code=False``; an
-    ``auto_map`` is refused). Every parameter of the config's model must come from the file with
-    its shape: missing, unexpected or mis-shaped tensors (an empty or partial file) are refused.
+    ``auto_map`` is refused). The sizes ``config.json`` declares are held to the memory limit
+    (:func:`model_bytes`, ``rlstar --max-memory``) before anything is built. Every parameter of
+    the config's model must come from the file with its shape: missing, unexpected or
+    mis-shaped tensors (an empty or partial file) are refused. With ``resize=False`` (a saved
+    checkpoint) the tokenizer must have exactly the embedding's rows: a checkpoint is never resized.
     """
     from transformers import AutoModelForCausalLM
 
@@ -101,7 +134,11 @@ def load_model(path: str | os.PathLike, tokenizer=None):
         raise InputError(f"no config.json in checkpoint folder {path!r}")
     if not os.path.isfile(os.path.join(path, "model.safetensors")):
         raise InputError(f"no model.safetensors in checkpoint folder {path!r}")
-    read_model_config(path)
+    raw = read_model_config(path)
+    check_memory(model_bytes(raw, path), f"the model in {path!r} (config.json)")
+    if tokenizer is not None and not resize and _config_int(raw, ("vocab_size",), path) != len(tokenizer):
+        raise InputError(f"checkpoint {path!r}: its tokenizer has {len(tokenizer)} tokens but its model's embedding "
+                         f"{raw['vocab_size']} rows; a saved model is never resized")
     try:
         model, info = AutoModelForCausalLM.from_pretrained(
             path, local_files_only=True, use_safetensors=True, trust_remote_code=False, output_loading_info=True
@@ -116,6 +153,9 @@ def load_model(path: str | os.PathLike, tokenizer=None):
             raise InputError(f"model.safetensors in {path!r} {what} {len(bad)} tensor(s) of the config's model "
                              f"(first: {bad[0][:80]}); refusing a partly random model")
     if tokenizer is not None and model.get_input_embeddings().num_embeddings != len(tokenizer):
+        if not resize:
+            raise InputError(f"checkpoint {path!r}: its tokenizer has {len(tokenizer)} tokens but its model's embedding "
+                             f"{model.get_input_embeddings().num_embeddings} rows; a saved model is never resized")
         model.resize_token_embeddings(len(tokenizer))
         model.config.pad_token_id = tokenizer.pad_token_id
         model.config.eos_token_id = tokenizer.eos_token_id
@@ -141,10 +181,24 @@ def save_checkpoint(path: str | os.PathLike, model, tokenizer, spec: TaskSpec, e
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
-    model.save_pretrained(path, safe_serialization=True)
+    from safetensors import SafetensorError  # comes with transformers; only to translate its write errors
+
+    try:
+        model.save_pretrained(path, safe_serialization=True)
+    except SafetensorError as exc:  # not an OSError: a full disk would otherwise end in a traceback
+        raise _as_os_error(exc, path / "model.safetensors") from None
     tokenizer.save_pretrained(path)
     write_json(path / "task.json", {**spec.__dict__, **(extra or {})})
     return path
+
+
+def _as_os_error(exc: Exception, where: Path) -> OSError:
+    """A safetensors write error as the OSError it wraps (``code: 28`` is a full disk): one line at the CLI."""
+    text = str(exc)
+    code = re.search(r"code: (\d+)", text)
+    if code:
+        return OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(where))
+    return OSError(f"cannot write {str(where)!r}: {text.splitlines()[0][:160] if text else type(exc).__name__}")
 
 
 def read_task_spec(path: str | os.PathLike) -> TaskSpec:
@@ -170,8 +224,36 @@ def read_task_spec(path: str | os.PathLike) -> TaskSpec:
 
 
 def load_checkpoint(path: str | os.PathLike):
-    """``(model, tokenizer, spec)`` from a folder written by :func:`save_checkpoint`."""
+    """``(model, tokenizer, spec)`` from a folder written by :func:`save_checkpoint`, checked as data:
+    the tokenizer's state table (:func:`llm.tokenizer.state_table`) against the task and the saved
+    embedding's size, before the model is built."""
     spec = read_task_spec(path)
     tokenizer = load_tokenizer(os.fspath(path))
-    model = load_model(path, tokenizer)
+    vocab = _config_int(read_model_config(path), ("vocab_size",), path)
+    state_table(spec.text_task(), tokenizer, vocab)
+    model = load_model(path, tokenizer, resize=False)
     return model, tokenizer, spec
+
+
+#: the files of a checkpoint that decide what it computes (hashed by :func:`checkpoint_digest`)
+CHECKPOINT_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                    "special_tokens_map.json", "task.json")
+
+
+def checkpoint_digest(path: str | os.PathLike) -> str:
+    """SHA-256 over the names and bytes of the :data:`CHECKPOINT_FILES` present in ``path``: a
+    checkpoint replaced by another model (or tokenizer, or task) has another digest."""
+    h = hashlib.sha256()
+    for name in CHECKPOINT_FILES:
+        where = os.path.join(os.fspath(path), name)
+        if not os.path.isfile(where):
+            continue
+        h.update(name.encode() + b"\0")
+        try:
+            with open(where, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError as exc:
+            raise InputError(f"checkpoint file {where!r} is unreadable ({type(exc).__name__})") from None
+        h.update(b"\0")
+    return h.hexdigest()

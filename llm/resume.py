@@ -4,7 +4,8 @@ back and validated before anything is written.
 
 A resumed run continues the recorded checkpoint with the recorded config (all but
 :data:`llm.files.MAY_CHANGE_ON_RESUME` must be equal); a checkpoint that has moved is accepted
-in its new place when it is for the same task.
+in its new place when it is for the same task. Either way its files must have the digest
+recorded in ``run.json`` (:func:`llm.model.checkpoint_digest`): another model in its place is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from star_theory import InputError, TabularPolicy
 
 from .config import LLMConfig, to_record
 from .files import check_resume, load_array, read_metrics, validate_kept
-from .model import read_task_spec
+from .model import checkpoint_digest, read_task_spec
 from .star_folder import finished_iterations, iteration_dir, load_kernels, read_run_json
 
 
@@ -66,7 +67,12 @@ def _resume_checks(cfg: LLMConfig, pretrained, out: Path) -> Path:
     if not recorded.is_dir():  # the recorded checkpoint has moved: the given one must be for the same task
         if read_task_spec(given).__dict__ != saved["task"]:
             raise InputError(f"cannot resume {out}: checkpoint {str(given)!r} is for another task than the run's")
-    return given if not recorded.is_dir() else recorded
+    chosen = given if not recorded.is_dir() else recorded
+    digest = saved.get("pretrained_digest")
+    if digest is not None and checkpoint_digest(chosen) != digest:
+        raise InputError(f"cannot resume {out}: checkpoint {str(chosen)!r} is not the model the run started from "
+                         "(its files' digest differs from the one in run.json)")
+    return chosen
 
 
 def read_finished(out: Path, done, task) -> Finished:

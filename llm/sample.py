@@ -40,9 +40,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from star_theory import InputError
+
 from .data import prompt_ids
 from .device import autocast
-from .measure import step_log_scores
+from .measure import check_temperature, step_log_scores, tempered_log_softmax
 from .tokenizer import StateTable
 
 
@@ -70,7 +72,7 @@ def generate(model, prompts, n_new: int, generator, use_cache: bool = True, temp
     seq = prompts
     out = model(input_ids=prompts, use_cache=use_cache)
     for i in range(n_new):
-        logp = torch.log_softmax(out.logits[:, -1].float() / temperature, dim=-1)  # (B, V)
+        logp = tempered_log_softmax(out.logits[:, -1], temperature)  # (B, V)
         tok = torch.multinomial(logp.exp(), 1, generator=generator)  # (B, 1)
         logprob += logp.gather(1, tok)[:, 0]
         tokens.append(tok)
@@ -107,9 +109,8 @@ def sample_chains(
     this very model (``Measurement.log_scores``, temperature 1) instead of scoring again.
     """
     if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+        raise InputError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    temperature = check_temperature(temperature)
     questions = np.asarray(questions, dtype=np.int64)
     if sampler == "trie":
         return sample_trie(model, table, questions, generator, device, batch_size, max_retries, temperature,

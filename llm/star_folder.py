@@ -1,6 +1,6 @@
 """The folder of a STaR run: its layout, how an iteration is written, and how it is read back.
 
-Layout (folder ``out``): ``run.json`` (config, pretrained path, task), ``iter_TTT/`` per
+Layout (folder ``out``): ``run.json`` (config, pretrained path and digest, task), ``iter_TTT/`` per
 iteration (``metrics.json``, ``kept.npy`` with the kept chains ``(kept, N+1)``, ``kernels.npz``
 with the measured kernels, and the model checkpoint for ``t > 0``), ``metrics.jsonl`` (one line
 per iteration), ``prediction.json`` and ``star.png``. Every iteration folder is written under a
@@ -26,7 +26,7 @@ from star_theory.io import atomic_write_bytes, atomic_write_text, dumps_json, wr
 
 from .config import make_config, to_record
 from .files import atomic_dir, read_json_object, recorded_config, save_array
-from .model import save_checkpoint
+from .model import checkpoint_digest, save_checkpoint
 
 ITER_RE = re.compile(r"^iter_(\d{3,})$")
 
@@ -95,9 +95,10 @@ def write_iteration(out: Path, t: int, record: dict, kept: np.ndarray, policy: T
 
 
 def write_run_json(out: Path, cfg_record: dict, pretrained, task_spec: dict) -> None:
-    """``run.json``: the config record, the pretrained checkpoint's absolute path and its task."""
+    """``run.json``: the config record, the pretrained checkpoint's absolute path, its digest
+    (:func:`llm.model.checkpoint_digest`: ``--resume`` refuses another model in its place) and its task."""
     write_json(Path(out) / "run.json", {"config": cfg_record, "pretrained": os.fspath(Path(pretrained).resolve()),
-                                        "task": task_spec})
+                                        "pretrained_digest": checkpoint_digest(pretrained), "task": task_spec})
 
 
 def read_run_json(path: str | os.PathLike) -> dict:
@@ -112,6 +113,9 @@ def read_run_json(path: str | os.PathLike) -> dict:
         raw["config"] = to_record(make_config(values=recorded_config(raw["config"]), source=f"{where} config"))
     except InputError as exc:
         raise InputError(f"{where}: corrupted run.json ({exc})") from None
+    digest = raw.get("pretrained_digest")
+    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise InputError(f"{where}: corrupted run.json (pretrained_digest must be a SHA-256 hex digest)")
     task = raw["task"]
     if set(task) != {"task", "digits", "base", "tokenization"}:
         raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base, tokenization)")

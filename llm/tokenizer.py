@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from star_theory import InputError
+from star_theory.io import MAX_JSON_BYTES
 
 from .tasks import TextTask
 
@@ -80,6 +81,10 @@ def load_tokenizer(path: str | os.PathLike):
 
     if not os.path.isfile(os.path.join(path, "tokenizer.json")):
         raise InputError(f"no tokenizer.json in checkpoint folder {os.fspath(path)!r}")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        where = os.path.join(path, name)
+        if os.path.isfile(where) and os.path.getsize(where) > MAX_JSON_BYTES:
+            raise InputError(f"{name} in {os.fspath(path)!r} is larger than {MAX_JSON_BYTES} bytes; refusing to read it")
     try:
         return PreTrainedTokenizerFast.from_pretrained(os.fspath(path), local_files_only=True)
     except Exception as exc:  # a corrupted file: one line, exit 2
@@ -123,10 +128,16 @@ def _row_keys(rows: np.ndarray, base: int) -> np.ndarray:
     return key
 
 
-def state_table(task: TextTask, tokenizer) -> StateTable:
-    """Tokenize every state of every level once (checks each is a fixed-length, known-token row)."""
+def state_table(task: TextTask, tokenizer, vocab_size: int | None = None) -> StateTable:
+    """Tokenize every state of every level once, and check the table as data: each state a
+    fixed-length row of known tokens, distinct states distinct rows, no state token a special token
+    (``<sep>``, ``<eos>``, a step token...), and every id below ``vocab_size`` (the model's
+    embedding rows; default the tokenizer's length). A crafted ``tokenizer.json`` that maps two
+    states to one id would otherwise merge them in every measured kernel."""
     ids = []
     V = len(tokenizer)
+    limit = V if vocab_size is None else int(vocab_size)
+    special = np.asarray(sorted(set(tokenizer.all_special_ids)), dtype=np.int64)
     for n in range(task.n_steps + 1):
         enc = tokenizer(list(task.state_strings(n)), add_special_tokens=False)["input_ids"]
         lengths = {len(e) for e in enc}
@@ -137,10 +148,27 @@ def state_table(task: TextTask, tokenizer) -> StateTable:
             raise InputError(f"the tokenizer does not cover level {n} of task {task.name!r}")
         if float(V) ** arr.shape[1] >= 2.0**62:
             raise InputError(f"states of level {n} are too long ({arr.shape[1]} tokens) for the lookup")
+        if arr.size and (arr.min() < 0 or arr.max() >= limit):
+            raise InputError(f"the tokenizer gives level {n} token id {int(arr.max() if arr.max() >= limit else arr.min())}, "
+                             f"outside the model's vocabulary of {limit}")
+        if np.isin(arr, special).any():
+            i = int(np.flatnonzero(np.isin(arr, special).any(axis=1))[0])
+            raise InputError(f"the tokenizer maps state {task.state_strings(n)[i]!r} of level {n} onto a special token "
+                             f"(id {int(arr[i][np.isin(arr[i], special)][0])})")
+        if len(np.unique(arr, axis=0)) != arr.shape[0]:
+            _, first, counts = np.unique(arr, axis=0, return_index=True, return_counts=True)
+            row = arr[first[np.flatnonzero(counts > 1)[0]]]
+            same = [task.state_strings(n)[i] for i in np.flatnonzero((arr == row).all(axis=1))[:2]]
+            raise InputError(f"the tokenizer maps distinct states {same[0]!r} and {same[1]!r} of level {n} to the same "
+                             f"token ids {row.tolist()}")
         ids.append(arr)
     steps = tuple(tokenizer.convert_tokens_to_ids(step_token(n)) for n in range(1, task.n_steps + 1))
     if tokenizer.unk_token_id in steps:
         raise InputError("the tokenizer lacks the step tokens of this task")
+    marks = steps + (tokenizer.sep_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id)
+    if None in marks or len(set(marks)) != len(marks) or max(marks) >= limit or min(marks) < 0:
+        raise InputError(f"the tokenizer's step, <sep>, <eos> and <pad> ids {list(marks)} must be distinct ids "
+                         f"within the model's vocabulary of {limit}")
     return StateTable(
         ids=tuple(ids),
         step_ids=steps,

@@ -42,7 +42,8 @@ import numpy as np
 
 from .errors import InputError
 from .family_params import family_params, in_convention
-from .validation import validate_target
+from .sizes import check_memory, trajectory_bytes
+from .validation import MAX_ITERATIONS, _as_float_array, validate_target
 
 
 # ----------------------------------------------------------------------------- log-space products
@@ -87,7 +88,7 @@ def other_steps_product(lam) -> np.ndarray:
     The factor by which step ``n``'s update scales (``lam_n' < lam_n`` iff :math:`\Lambda_{-n} < 0`
     inside the family's range); exclusive prefix and suffix products, so zeros need no division.
     """
-    lam = np.asarray(lam, dtype=float)
+    lam = _as_float_array(lam, "lam")
     if lam.ndim == 0 or lam.shape[-1] == 0:
         raise InputError(f"lam must hold at least one step, got shape {lam.shape}")
     return _before(lam, np.cumprod, 1) * _after(lam, np.cumprod, 1)
@@ -192,24 +193,37 @@ def _chain_probabilities(lam, gap, M):
     return stay_on, leave, back, 1.0 - back
 
 
+def _ordered_product(T: np.ndarray) -> np.ndarray:
+    """``T[..., 0, :, :] @ T[..., 1, :, :] @ ...`` over axis -3 (the identity for none), by pairwise rounds."""
+    if T.shape[-3] == 0:
+        return np.broadcast_to(np.eye(T.shape[-1]), T.shape[:-3] + T.shape[-2:]).copy()
+    while T.shape[-3] > 1:
+        if T.shape[-3] % 2:
+            T = np.concatenate([T, np.broadcast_to(np.eye(T.shape[-1]), T.shape[:-3] + (1,) + T.shape[-2:])], axis=-3)
+        T = T[..., 0::2, :, :] @ T[..., 1::2, :, :]
+    return T[..., 0, :, :]
+
+
 def _flawed_share(lam, gap, M):
     r""":math:`1 - \prod_n p_n / J`, as flawed mass / (flawed + clean mass).
 
-    The masses come from an O(N) forward pass over (clean on track, on track after a wrong
-    state, off track) with non-negative terms only, so the share keeps its relative accuracy
-    even when it is many orders of magnitude below ``1 - J`` (``lam`` near 1, large ``N``).
+    The masses come from the forward pass over (clean on track, on track after a wrong state, off
+    track) with non-negative terms only, so the share keeps its relative accuracy even when it is
+    many orders of magnitude below ``1 - J`` (``lam`` near 1, large ``N``). The pass is the product
+    of the ``N - 1`` row-stochastic 3x3 transfer matrices of the intermediate levels, multiplied
+    pairwise in ``log2 N`` vectorised rounds (no Python loop over ``N``).
     """
     stay_on, leave, back, stay_off = _chain_probabilities(lam, gap, M)
     N = lam.shape[-1]
-    clean = np.ones(lam.shape[:-1])
-    dirty = np.zeros(lam.shape[:-1])  # on track, with a wrong state before
-    off = np.zeros(lam.shape[:-1])
-    for n in range(N - 1):
-        clean, dirty, off = (
-            clean * stay_on[..., n],
-            dirty * stay_on[..., n] + off * back[..., n],
-            (clean + dirty) * leave[..., n] + off * stay_off[..., n],
-        )
+    T = np.zeros(lam.shape[:-1] + (N - 1, 3, 3))  # rows and columns: clean, dirty, off
+    T[..., 0, 0] = stay_on[..., : N - 1]
+    T[..., 0, 2] = leave[..., : N - 1]
+    T[..., 1, 1] = stay_on[..., : N - 1]
+    T[..., 1, 2] = leave[..., : N - 1]
+    T[..., 2, 1] = back[..., : N - 1]
+    T[..., 2, 2] = stay_off[..., : N - 1]
+    start = _ordered_product(T)[..., 0, :]  # from clean on track at level 0; (..., 3)
+    clean, dirty, off = start[..., 0], start[..., 1], start[..., 2]
     flawed = dirty * stay_on[..., N - 1] + off * back[..., N - 1]
     total = flawed + clean * stay_on[..., N - 1]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -291,11 +305,22 @@ class SymmetricTrajectory:
         return self.lam if self.convention == "lam" else self.eps
 
 
+def _check_count(value, name: str) -> int:
+    """An iteration count: a non-negative integer (not a float, not a bool) up to ``MAX_ITERATIONS``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"{name} must be a non-negative integer, got {value!r}")
+    if value > MAX_ITERATIONS:
+        raise InputError(f"{name} must be <= {MAX_ITERATIONS} (star_theory.validation.MAX_ITERATIONS), "
+                         f"got {value if int(value).bit_length() < 64 else 'an integer of %d digits' % len(str(value))}")
+    return int(value)
+
+
 def symmetric_trajectory(M, iterations: int, *, lam=None, eps=None) -> SymmetricTrajectory:
     """``iterations`` exact STaR iterations from ``lam`` (or ``eps``) by the closed form."""
-    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
-        raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    iterations = _check_count(iterations, "iterations")
     p = family_params(M, lam, eps)
+    check_memory(trajectory_bytes(p.lam.shape[-1], iterations, int(np.prod(p.lam.shape[:-1]))),
+                 f"a closed-form trajectory of {iterations} iterations")
     lams, gaps = [p.lam], [p.gap]
     for _ in range(int(iterations)):
         l, g = _update(lams[-1], gaps[-1], p.M)
@@ -328,8 +353,7 @@ def iterations_to_accuracy(M, target: float, *, lam=None, eps=None, max_iteratio
     ``inf`` elsewhere (0 when the initial policy already reaches it).
     """
     target = validate_target(target)
-    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 0:
-        raise InputError(f"max_iterations must be a non-negative integer, got {max_iterations!r}")
+    max_iterations = _check_count(max_iterations, "max_iterations")
     p = family_params(M, lam, eps)
     l, g = p.lam, p.gap
     out = np.full(l.shape[:-1], np.inf)

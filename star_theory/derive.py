@@ -35,8 +35,9 @@ intermediate states; :math:`G(1) = J`.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 import sympy as sp
 
@@ -128,7 +129,25 @@ def _update_from_parts(lam_n, forward: KernelElement, backward: KernelElement) -
     return sp.factor(sp.cancel(sol[0]))
 
 
-@lru_cache(maxsize=None)
+def _cached_by_N(fn):
+    """``fn(N)`` cached per ``N``, with ``N`` checked first (an unhashable or non-integer ``N`` is an
+    InputError, never a TypeError of the cache)."""
+    cached = lru_cache(maxsize=None)(fn)
+    default = inspect.signature(fn).parameters["N"].default
+
+    if default is inspect.Parameter.empty:
+        @wraps(fn)
+        def wrapper(N):
+            return cached(_check_N(N))
+    else:
+        @wraps(fn)
+        def wrapper(N=default):
+            return cached(_check_N(N))
+    wrapper.cache_clear = cached.cache_clear
+    return wrapper
+
+
+@_cached_by_N
 def derive_accuracy(N: int) -> sp.Expr:
     r"""Accuracy :math:`J = \tfrac1M \sum_{s_0} (P_1 \cdots P_N)(s_0, s_0)` in terms of ``lam_1..lam_N``."""
     lams = lam_symbols(_check_N(N))
@@ -137,7 +156,7 @@ def derive_accuracy(N: int) -> sp.Expr:
     return sp.factor(full.diagonal)
 
 
-@lru_cache(maxsize=None)
+@_cached_by_N
 def derive_star_update(N: int) -> tuple[sp.Expr, ...]:
     """One exact STaR iteration: the new ``lam_n`` of every step, as expressions in ``lam_1..lam_N``."""
     lams = lam_symbols(_check_N(N))
@@ -159,7 +178,7 @@ def _transfer(lam) -> sp.Matrix:
     return sp.Matrix([[d, (M - 1) * o], [o, d + (M - 2) * o]])
 
 
-@lru_cache(maxsize=None)
+@_cached_by_N
 def derive_flawed_generating_function(N: int) -> sp.Expr:
     """:math:`G(z) = \\sum_k \\Pr(r = 1, k \\text{ wrong intermediate states}) z^k`."""
     lams = lam_symbols(_check_N(N))
@@ -172,7 +191,7 @@ def derive_flawed_generating_function(N: int) -> sp.Expr:
     return sp.expand(v[0, 0])  # the answer must be on track
 
 
-@lru_cache(maxsize=None)
+@_cached_by_N
 def derive_flawed_distribution(N: int) -> tuple[sp.Expr, ...]:
     """``Pr(k wrong intermediate states | r = 1)`` for ``k = 0..N-1``."""
     G = derive_flawed_generating_function(N)
@@ -181,14 +200,14 @@ def derive_flawed_distribution(N: int) -> tuple[sp.Expr, ...]:
     return tuple(sp.factor(sp.cancel(poly.coeff_monomial(z**k) / J)) for k in range(N))
 
 
-@lru_cache(maxsize=None)
+@_cached_by_N
 def derive_flawed_share(N: int) -> sp.Expr:
     """Share of kept chains with at least one wrong intermediate state: ``1 - Pr(k = 0 | r = 1)``."""
     G = derive_flawed_generating_function(N)
     return sp.factor(sp.cancel(1 - G.subs(z, 0) / G.subs(z, 1)))
 
 
-@lru_cache(maxsize=None)
+@_cached_by_N
 def derive_step_correct(N: int) -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]]:
     """``Pr(s_n = s_n^*)`` and ``Pr(s_n = s_n^* | r = 1)`` for ``n = 1..N``."""
     lams = lam_symbols(_check_N(N))
@@ -222,7 +241,7 @@ class ProductForms:
     J: sp.Symbol
 
 
-@lru_cache(maxsize=None)
+@_cached_by_N
 def derive_product_forms(N: int = 3) -> ProductForms:
     """Derive the closed forms in terms of the products (independent of ``N`` except ``flawed_share``).
 
@@ -298,7 +317,7 @@ def derive_all(N: int) -> DerivedFormulas:
 
 def format_formulas(N: int, style: str = "plain") -> str:
     """The derived formulas as text, ``style='plain'`` (sympy's str) or ``'latex'``."""
-    if style not in ("plain", "latex"):
+    if not isinstance(style, str) or style not in ("plain", "latex"):
         raise InputError(f"style must be 'plain' or 'latex', got {style!r}")
     f = derive_all(N)
     pf = f.products

@@ -52,7 +52,7 @@ def _accept_matrix(accept, task: ReasoningTask, probabilities: bool = False) -> 
         return acc
     try:
         acc = np.asarray(accept, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"accept must be a numeric matrix, got {accept!r}") from None
     if acc.shape != (task.sizes[0], task.sizes[-1]):
         raise InputError(f"accept must have shape {(task.sizes[0], task.sizes[-1])}, got {acc.shape}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, numbers
-from .validation import _is_text
+from .validation import _as_float_array, _is_bool, _is_text
 
 MAX_M = 2.0**53
 """Largest ``M`` accepted (integers are exact in float64 up to here)."""
@@ -36,10 +36,12 @@ class FamilyParams:
 
 def as_states(M) -> np.ndarray:
     """``M`` (states per level; an integer or integer array in ``[2, 2^53]``) as a float array."""
-    if _is_text(M):
+    if _is_text(M) or _is_bool(M):
         raise InputError(f"M (states per level) must be an integer, got {M!r}")
     try:
         arr = np.asarray(M, dtype=float)
+    except OverflowError:
+        raise InputError("M (states per level) must be <= 2^53, got an integer beyond float range") from None
     except (TypeError, ValueError):
         raise InputError(f"M (states per level) must be an integer, got {M!r}") from None
     if not np.all(np.isfinite(arr)):
@@ -59,17 +61,9 @@ def family_params(M, lam=None, eps=None) -> FamilyParams:
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
     name = "lam" if lam is not None else "eps"
-    if _is_text(lam if lam is not None else eps):
-        raise InputError(f"{name} must be numeric, got {lam if lam is not None else eps!r}")
-    try:
-        x = np.asarray(lam if lam is not None else eps, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numeric") from None
-    x = np.atleast_1d(x)
+    x = np.atleast_1d(_as_float_array(lam if lam is not None else eps, name))
     if x.shape[-1] == 0:
         raise InputError(f"{name} must hold at least one step")
-    if not np.all(np.isfinite(x)):
-        raise InputError(f"{name} must be finite, got {x[~np.isfinite(x)].ravel()[0]}")
     Ms = as_states(M)
     try:
         Mb = np.broadcast_to(Ms[..., None], np.broadcast_shapes(Ms.shape + (1,), x.shape[:-1] + (1,)))

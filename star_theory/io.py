@@ -115,6 +115,15 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "iub":
+            return obj.tolist()  # plain ints and bools, no element needs a look
+        if obj.dtype.kind == "f":  # vectorised: non-finite entries become None
+            finite = np.isfinite(obj)
+            if finite.all():
+                return obj.astype(float).tolist()
+            out = obj.astype(object)
+            out[~finite] = None
+            return out.tolist()
         return to_jsonable(obj.tolist())
     if isinstance(obj, (np.bool_,)):
         return bool(obj)
@@ -136,6 +145,45 @@ def dumps_json(obj: Any, indent: int | None = 2) -> str:
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as JSON to ``path`` atomically."""
     return atomic_write_text(path, dumps_json(obj) + "\n")
+
+
+#: the largest JSON record any command reads (task.json, run.json, config.json, manifest.json,
+#: result.json, metrics): larger files are refused before they are read into memory
+MAX_JSON_BYTES = 64 << 20
+
+
+def _reject_constant(name):
+    raise ValueError(f"non-finite number {name}")
+
+
+def read_json(path: str | os.PathLike, what: str, max_bytes: int = MAX_JSON_BYTES, kind: type | None = dict) -> Any:
+    """The JSON value in ``path`` (a ``kind`` when given: an object by default), read with a size cap.
+
+    Missing, oversized, unreadable, malformed files and ``NaN``/``Infinity`` constants are refused
+    in one line naming ``what``; nothing larger than ``max_bytes`` is read into memory.
+    """
+    path = check_path(path, what)
+    where = repr(os.fspath(path))
+    try:
+        with open(path, "rb") as fh:
+            if not os.path.isfile(path):
+                raise InputError(f"{what} {where} is not a regular file")
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {where}") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} {where} is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{what} {where} is unreadable ({type(exc).__name__})") from None
+    if len(data) > max_bytes:
+        raise InputError(f"{what} {where} is larger than {max_bytes} bytes; refusing to read it")
+    try:
+        obj = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise InputError(f"{what} {where} is corrupted ({type(exc).__name__})") from None
+    if kind is not None and not isinstance(obj, kind):
+        raise InputError(f"{what} {where} is corrupted (not a JSON {'object' if kind is dict else kind.__name__})")
+    return obj
 
 
 def append_jsonl(path: str | os.PathLike, record: Any) -> Path:

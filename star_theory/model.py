@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import InputError
-from .validation import _as_float_array, _as_int, _check_range
+from .validation import MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _check_range
 
 ROW_SUM_ATOL = 1e-9
 """Tolerance on row sums (and on negative entries) of a stochastic kernel."""
@@ -63,13 +63,13 @@ def _check_policy(policy, name: str = "policy") -> None:
 
 def lam_bounds(M: int) -> tuple[float, float]:
     """The admissible range of ``lam`` for ``M`` states per level: ``[-1/(M-1), 1]``."""
-    M = _as_int(M, "M (states per level)", 2)
+    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
     return -1.0 / (M - 1), 1.0
 
 
 def eps_bounds(M: int) -> tuple[float, float]:
     """The admissible range of ``eps`` for ``M`` states per level: ``[-1/M, (M-1)/M]``."""
-    M = _as_int(M, "M (states per level)", 2)
+    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
     return -1.0 / M, (M - 1) / M
 
 
@@ -106,8 +106,8 @@ def resolve_lam(M: int, N: int, lam=None, eps=None) -> np.ndarray:
 
     A scalar or a length-1 sequence means the same value for every step.
     """
-    N = _as_int(N, "N (steps)", 1)
-    M = _as_int(M, "M (states per level)", 2)
+    N = _as_int(N, "N (steps)", 1, MAX_STEPS)
+    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
     values = validate_lam(lam, M) if lam is not None else eps_to_lam(eps, M)
@@ -274,8 +274,11 @@ def symmetric_task(M: int, N: int, seed: int | None = None) -> ReasoningTask:
     permutation drawn from ``numpy.random.default_rng(seed)``. All results of the analysis are
     invariant under this choice (relabel the states of each level).
     """
-    M = _as_int(M, "M (states per level)", 2)
-    N = _as_int(N, "N (steps)", 1)
+    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
+    N = _as_int(N, "N (steps)", 1, MAX_STEPS)
+    if M * (N + 1) > MAX_KERNEL_ENTRIES:
+        raise InputError(f"M={M} states on N={N} steps give {M * (N + 1)} states in all, above the "
+                         f"{MAX_KERNEL_ENTRIES} a task may hold")
     if seed is None:
         maps = [np.arange(M) for _ in range(N)]
     else:

@@ -59,7 +59,7 @@ from .sim.sampling import (
     transition_counts,
 )
 from .sim.variants import NEUTRAL, VARIANT_NAMES, VARIANT_PARAMETERS, StarVariant, kept_counts, make_variant
-from .validation import _as_int
+from .validation import _as_int, as_iterations
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 MAX_ENUMERATED_CHAINS = 1 << 20
@@ -68,9 +68,29 @@ MAX_ENUMERATED_CHAINS = 1 << 20
 _REGISTRY: dict[str, object] = {}
 
 
+def call_foreign(rule_name: str, what: str, fn: Callable, *args, **kwargs):
+    """Call ``fn`` (code of a plug-in rule): any failure, ``SystemExit`` included (but not
+    ``KeyboardInterrupt``, the user's own stop), becomes a one-line InputError naming the rule."""
+    try:
+        return fn(*args, **kwargs)
+    except KeyboardInterrupt:
+        raise
+    except InputError as exc:
+        raise InputError(f"rule {rule_name!r}: {what} refused its input: {exc}") from None
+    except BaseException as exc:  # foreign code: SystemExit, GeneratorExit, anything
+        raise InputError(f"rule {rule_name!r}: {what} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else "(no message)"
+
+
 def _check_result(new, policy: TabularPolicy, who: str) -> TabularPolicy:
+    """``new`` checked as a built-in rule's result: a TabularPolicy (validated on construction, its
+    kernels read-only) of ``policy``'s level sizes."""
     if not isinstance(new, TabularPolicy) or new.sizes != policy.sizes:
-        raise InputError(f"{who} must return a TabularPolicy of level sizes {policy.sizes}, got {new!r}")
+        raise InputError(f"{who} must return a TabularPolicy of level sizes {policy.sizes}, got {type(new).__name__}")
     return new
 
 
@@ -107,7 +127,8 @@ class Rule:
 
     def __call__(self, policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
         _check_pair(policy, task)
-        return _check_result(self.exact(policy, task), policy, f"the exact form of rule {self.name!r}")
+        new = call_foreign(self.name, "the exact form", self.exact, policy, task)
+        return _check_result(new, policy, f"the exact form of rule {self.name!r}")
 
     def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> TabularPolicy:
         """The exact form (``chains_per_question`` is ignored: the infinite-data limit)."""
@@ -121,12 +142,15 @@ class Rule:
         K = _as_int(chains_per_question, "chains_per_question K", 1)
         extra = {}
         if (empty_rows, alpha) != ("keep", 1.0):
-            params = inspect.signature(self.sampled).parameters
+            try:
+                params = inspect.signature(self.sampled).parameters
+            except (TypeError, ValueError):
+                params = {}
             if "empty_rows" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
                 raise InputError(f"the sampled form of rule {self.name!r} takes no empty_rows/alpha "
                                  f"(got empty_rows={empty_rows!r}, alpha={alpha!r})")
             extra = {"empty_rows": empty_rows, "alpha": alpha}
-        out = self.sampled(policy, task, K, as_generator(rng), **extra)
+        out = call_foreign(self.name, "the sampled form", self.sampled, policy, task, K, as_generator(rng), **extra)
         if not isinstance(out, SampledStep):
             raise InputError(f"the sampled form of rule {self.name!r} must return a SampledStep, got {type(out).__name__}")
         _check_result(out.policy, policy, f"the sampled form of rule {self.name!r}")
@@ -137,7 +161,10 @@ class Rule:
         if self.keep_probability is None:
             return float("nan"), float("nan")
         K = _as_int(chains_per_question, "chains_per_question K", 1)
-        a = np.asarray(self.keep_probability(policy, task), dtype=float)
+        try:
+            a = np.asarray(call_foreign(self.name, "keep_probability", self.keep_probability, policy, task), dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"keep_probability of rule {self.name!r} must return {task.sizes[0]} probabilities") from None
         if a.shape != (task.sizes[0],) or not np.all((a >= 0) & (a <= 1)):
             raise InputError(f"keep_probability of rule {self.name!r} must return {task.sizes[0]} probabilities, got {a!r}")
         a = a[question_support(task)]
@@ -177,7 +204,7 @@ def register_rule(rule, name: str | None = None, *, replace_existing: bool = Fal
 
 def unregister_rule(name: str) -> None:
     """Forget a rule registered with :func:`register_rule` (or loaded from an entry point)."""
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise InputError(f"no registered rule named {name!r}")
     del _REGISTRY[name]
 
@@ -195,15 +222,19 @@ def get_rule(name: str):
         raise InputError(f"unknown variant {name!r} (known: {', '.join(rule_names())})")
     try:
         obj = ep.load()
-    except Exception as exc:  # an entry point is foreign code: any failure becomes one line
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # an entry point is foreign code: any failure, SystemExit included, is one line
         raise InputError(f"variant {name!r}: entry point {ep.value!r} ({ENTRY_POINT_GROUP}) failed to load: "
-                         f"{type(exc).__name__}: {exc}") from None
+                         f"{type(exc).__name__}: {_first_line(exc)}") from None
     return register_rule(obj, name)
 
 
 def make_rule(name: str, **params):
     """A rule by name with parameters: the built-ins take theirs (:func:`~star_theory.sim.variants.make_variant`);
     a plug-in rule takes none, so each parameter must keep its neutral value."""
+    if not isinstance(name, str):
+        raise InputError(f"a rule name must be a string, got {type(name).__name__}")
     if name in VARIANT_NAMES:
         return make_variant(name, **params)
     rule = get_rule(name)
@@ -317,6 +348,7 @@ def star_trajectory(
     _check(policy, task)
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
+    iterations = as_iterations(iterations)
     rule = as_rule(step, "step")  # a Rule checks what its callable returns; a StarVariant is built in
     out = [policy]
     for _ in range(int(iterations)):

@@ -75,23 +75,34 @@ def kernel_bytes(sizes) -> int:
     return F8 * sum(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def simulate_bytes(sizes, K: int, seeds: int, iterations: int, questions: int | None = None) -> int:
-    """``simulate``: a few policies at a time, ``K`` chains per question, per-seed rows."""
+def simulate_bytes(sizes, K: int, seeds: int, iterations: int, questions: int | None = None, rationales: int = 0) -> int:
+    """``simulate``: a few policies at a time, ``K`` chains per question plus at most ``rationales``
+    rationalised chains per (failed) question, per-seed rows."""
     N = len(sizes) - 1
     q = int(sizes[0]) if questions is None else questions
-    return 8 * kernel_bytes(sizes) + 6 * F8 * K * q * (N + 1) + 8 * F8 * seeds * (iterations + 1)
+    return 8 * kernel_bytes(sizes) + 6 * F8 * (K + rationales) * q * (N + 1) + 8 * F8 * seeds * (iterations + 1)
 
 
 def trajectory_bytes(steps: int, iterations: int, points: int = 1) -> int:
-    """The closed-form trajectory of ``points`` settings: per iteration ``lam`` and the gaps per
-    step, accuracy, error and flawed share (arrays kept for every iteration, with their headers)."""
-    return (iterations + 1) * (F8 * points * (4 * steps + 6) + 5 * 128)
+    """The closed-form trajectory of ``points`` settings: per iteration ``lam``, ``eps`` and the gaps
+    per step with their temporaries, accuracy, error and flawed share (arrays kept for every
+    iteration, with their headers), plus the flawed share's transfer matrices (3x3 per step, a
+    product and its temporaries) that live during one iteration."""
+    return (iterations + 1) * (F8 * points * (6 * steps + 6) + 5 * 128) + F8 * points * steps * (3 * 9 + 8)
 
 
-def phase_bytes(M: int, N: int, points: int, iterations: int, mode: str, K: int | None, seeds: int) -> int:
-    """``phase``: the closed form over the grid (exact mode) or explicit matrices per point."""
+def trajectory_output_bytes(steps: int, iterations: int) -> int:
+    """The printed trajectory (``rlstar theory``): ``lam`` and ``eps`` per step and iteration as
+    Python floats in lists (32 bytes each) and as text (about 24 bytes each)."""
+    return 2 * (iterations + 1) * steps * (32 + 24)
+
+
+def phase_bytes(M: int, N: int, points: int, iterations: int, mode: str, K: int | None, seeds: int,
+                rationales: int = 0) -> int:
+    """``phase``: the closed form over the grid (exact mode) or explicit matrices per point, with
+    ``K`` sampled and at most ``rationales`` rationalised chains per question."""
     grid = points * points
-    explicit = 8 * F8 * N * M * M + 6 * F8 * (K or 0) * M * (N + 1) + seeds * grid * (F8 * (N + 4) + 64)
+    explicit = 8 * F8 * N * M * M + 6 * F8 * ((K or 0) + rationales) * M * (N + 1) + seeds * grid * (F8 * (N + 4) + 64)
     if mode == "exact":
         return explicit + 3 * trajectory_bytes(N, iterations, grid)
     return explicit

@@ -144,6 +144,8 @@ def add_task(digits: int = 3, base: int = 2) -> DigitTask:
 
 def digit_task(name: str, digits: int = 3, base: int = 2) -> DigitTask:
     """A digit task by name: ``zip`` or ``add``."""
+    if not isinstance(name, str):
+        raise InputError(f"unknown task {name!r} (known: {', '.join(TASK_NAMES)})")
     if name == "zip":
         return zip_task(digits, base)
     if name == "add":

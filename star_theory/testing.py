@@ -26,7 +26,7 @@ from .errors import InputError
 from .exact import accuracy
 from .model import ReasoningTask, TabularPolicy
 from .rules import as_rule
-from .validation import as_nonnegative_float
+from .validation import as_iterations, as_nonnegative_float
 
 __all__ = ["assert_monotone_accuracy", "assert_converges", "assert_within", "case_source"]
 
@@ -70,7 +70,7 @@ def _check_pair(task, policy) -> None:
 def _check_count(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return as_iterations(value, name, 1)
 
 
 def _apply(step, policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:

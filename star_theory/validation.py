@@ -1,8 +1,14 @@
-"""Argument checks shared by the theory core: integers, numeric arrays, non-negative numbers, targets.
+"""Argument checks shared by the theory core: integers, numbers, numeric arrays, seeds, iteration
+counts, targets.
 
 Each check returns the value in its canonical type or raises a one-line
 :class:`~star_theory.errors.InputError` naming the argument. :mod:`star_theory.model` builds the
 model's own checks (level sizes, ``lam``/``eps`` ranges) on these.
+
+Numbers are numbers: a ``bool`` (Python or numpy) is refused wherever a number is asked for, and
+so are text, bytes, sets and values beyond float range. Seeds are a sequence of distinct
+non-negative integers. Iteration counts are capped at :data:`MAX_ITERATIONS`, step counts at
+:data:`MAX_STEPS` and states per level at :data:`MAX_STATES`, so that no call runs for ever.
 """
 
 from __future__ import annotations
@@ -11,9 +17,18 @@ import numpy as np
 
 from .errors import InputError, numbers
 
+MAX_ITERATIONS = 1_000_000
+"""Most iterations any trajectory, check or diagram runs (``iterations``, ``max_iterations``)."""
 
-def _as_int(value, name: str, minimum: int | None = None) -> int:
-    """``value`` as an ``int`` (an integral float is accepted, a bool is not), at least ``minimum``."""
+MAX_STEPS = 1_000_000
+"""Most reasoning steps ``N`` of a task."""
+
+MAX_STATES = 2**53
+"""Most states ``M`` per level (every integer up to it is exact in float64)."""
+
+
+def _as_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an ``int`` (an integral float is accepted, a bool is not) in ``[minimum, maximum]``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
@@ -22,7 +37,65 @@ def _as_int(value, name: str, minimum: int | None = None) -> int:
     value = int(value)
     if minimum is not None and value < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        shown = value if value.bit_length() < 64 else (f"{float(value):g}" if value.bit_length() < 1000
+                                                       else f"an integer of {len(str(value))} digits")
+        raise InputError(f"{name} must be <= {maximum}, got {shown}")
     return value
+
+
+def as_iterations(value, name: str = "iterations", minimum: int = 0) -> int:
+    """An iteration count: an integer in ``[minimum, MAX_ITERATIONS]`` (a bool is refused)."""
+    return _as_int(value, name, minimum, MAX_ITERATIONS)
+
+
+def _is_bool(value) -> bool:
+    """True for a Python or numpy bool, or an array/sequence holding one (``True`` is not the number 1 here)."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "b" or (value.dtype.kind == "O" and any(isinstance(v, (bool, np.bool_)) for v in value.ravel()[:10**6]))
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            if isinstance(v, (bool, np.bool_)) or (isinstance(v, (list, tuple, np.ndarray)) and _is_bool(v)):
+                return True
+    return False
+
+
+def as_float(value, name: str) -> float:
+    """``value`` as a finite ``float``; a bool, text, a non-number or a value beyond float range is refused."""
+    if _is_bool(value) or isinstance(value, (str, bytes)):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    try:
+        out = float(value)
+    except OverflowError:
+        raise InputError(f"{name} must be a number within float range, got an integer of {len(str(value))} digits") from None
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {_short(value)}") from None
+    if not np.isfinite(out):
+        raise InputError(f"{name} must be finite, got {out!r}")
+    return out
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def as_seeds(seeds, name: str = "seeds", minimum_count: int = 1) -> tuple[int, ...]:
+    """``seeds`` as a tuple of distinct non-negative integers; a set, a string, bytes, a mapping, a
+    bool or a scalar is refused (a sequence fixes the order in which results are reported)."""
+    if isinstance(seeds, (str, bytes, bytearray, set, frozenset, dict)) or _is_bool(seeds) or not hasattr(seeds, "__len__"):
+        raise InputError(f"{name} must be a sequence of distinct non-negative integers, got {_short(seeds)}")
+    if isinstance(seeds, np.ndarray) and seeds.ndim != 1:
+        raise InputError(f"{name} must be a 1-d sequence of integers, got shape {seeds.shape}")
+    out = tuple(_as_int(s, f"{name}[{i}]", 0) for i, s in enumerate(seeds))
+    if len(out) < minimum_count:
+        raise InputError(f"{name} must hold at least {minimum_count} seed(s), got {len(out)}")
+    if len(set(out)) != len(out):
+        dup = next(s for s in out if out.count(s) > 1)
+        raise InputError(f"{name} must be distinct, got {dup} twice")
+    return out
 
 
 def _is_text(values) -> bool:
@@ -39,6 +112,8 @@ def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
     """``values`` as a finite real float array (of ``ndim`` dimensions when given); text and complex refused."""
     if _is_text(values):
         raise InputError(f"{name} must be numeric, got {values!r}")
+    if _is_bool(values):
+        raise InputError(f"{name} must be numeric, got a boolean ({_short(values)})")
     raw = values if isinstance(values, np.ndarray) else None
     if raw is None:
         try:
@@ -61,25 +136,17 @@ def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
 
 def as_nonnegative_float(value, name: str) -> float:
     """``value`` as a finite float ``>= 0`` (InputError naming ``name`` otherwise; booleans refused)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be a number >= 0, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not (np.isfinite(value) and value >= 0):
+    value = as_float(value, name)
+    if not value >= 0:
         raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
     return value
 
 
 def validate_target(target) -> float:
     """A target accuracy as a float in ``(0, 1]`` (InputError otherwise)."""
-    if isinstance(target, bool):
-        raise InputError(f"target accuracy must be a number, got {target!r}")
-    try:
-        target = float(target)
-    except (TypeError, ValueError):
-        raise InputError(f"target accuracy must be a number, got {target!r}") from None
+    if isinstance(target, (float, np.floating)) and np.isnan(target):
+        raise InputError(f"target accuracy must be in (0, 1], got {target!r}")
+    target = as_float(target, "target accuracy")
     if not (0.0 < target <= 1.0):
         raise InputError(f"target accuracy must be in (0, 1], got {target!r}")
     return target

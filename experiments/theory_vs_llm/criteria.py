@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from llm.star import phase_walls
+from star_theory.io import read_json
 
 
 def criteria(result: dict) -> dict:
@@ -46,8 +47,8 @@ def main(argv=None) -> int:
         return 2
     path = Path(args[0]) / "theory_vs_llm" / "result.json"
     try:
-        result = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        result = read_json(path, "result.json")
+    except (OSError, ValueError) as exc:  # InputError is a ValueError
         print(f"criteria: error: cannot read {path}: {type(exc).__name__}", file=sys.stderr)
         return 2
     print(json.dumps(criteria(result), indent=2))

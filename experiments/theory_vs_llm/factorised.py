@@ -35,7 +35,7 @@ from llm.star import finished_iterations, iteration_dir, load_kernels
 from llm.tasks import get_task
 from llm.tokenizer import state_table
 from star_theory import InputError, fit_symmetric, symmetric_policy
-from star_theory.io import write_json
+from star_theory.io import read_json, write_json
 
 
 def characters(strings) -> np.ndarray:
@@ -59,7 +59,7 @@ def factorised_distance(kernel: np.ndarray, chars: np.ndarray) -> float:
 
 
 def analyse(run: Path) -> dict:
-    cfg = json.loads((run / "star" / "run.json").read_text())["config"]
+    cfg = read_json(run / "star" / "run.json", "run.json")["config"]
     tt = get_task(cfg["task"], cfg["digits"], cfg["base"])
     chars = [characters(tt.state_strings(n)) for n in range(tt.n_steps + 1)]
     out = {"tokenization": cfg["tokenization"], "iterations": {}}

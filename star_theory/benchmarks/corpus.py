@@ -43,7 +43,7 @@ from ..errors import InputError
 from ..sim.corpus import read_corpus
 from ..tasks import digit_task
 from . import reference_corpus
-from .timing import machine_info, report
+from .timing import check_min_ratio, machine_info, report
 
 
 def commands(out_rlstar: str, out_reference: str, digits: int, base: int, lam: float, K: int, seed: int) -> dict:
@@ -156,6 +156,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.repeats < 1 or args.chains_per_question < 1:
         raise InputError(f"--repeats and --chains-per-question must be >= 1, got {args.repeats}, {args.chains_per_question}")
-    res = run(args.digits, args.base, args.lam, args.chains_per_question, args.seed, args.repeats, args.min_ratio)
+    res = run(args.digits, args.base, args.lam, args.chains_per_question, args.seed, args.repeats,
+              check_min_ratio(args.min_ratio))
     return report(res, args.format, format_text)
 

@@ -29,7 +29,7 @@ from ..model import mixture_policy
 from ..sim.sampling import questions_for, sample_chains
 from ..sim.variants import sampled_star_step
 from ..tasks import digit_task
-from .timing import best_of, machine_info, report
+from .timing import best_of, check_min_ratio, machine_info, report
 
 QUESTIONS_K = 4096
 LAM = 0.1
@@ -132,6 +132,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.naive_chains < 1 or args.repeats < 1:
         raise InputError(f"--naive-chains and --repeats must be >= 1, got {args.naive_chains}, {args.repeats}")
-    res = run(args.naive_chains, args.repeats, args.seed, args.min_ratio)
+    res = run(args.naive_chains, args.repeats, args.seed, check_min_ratio(args.min_ratio))
     return report(res, args.format, format_text)
 

@@ -9,6 +9,18 @@ import time
 
 import numpy as np
 
+from ..errors import InputError
+from ..validation import as_float
+
+
+def check_min_ratio(value) -> float:
+    """``--min-ratio``: a finite number ``>= 0`` (0: never fail; NaN would make every comparison
+    false, a benchmark that always fails)."""
+    value = as_float(value, "--min-ratio")
+    if not value >= 0:
+        raise InputError(f"--min-ratio must be a finite number >= 0, got {value!r}")
+    return value
+
 
 def best_of(fn, repeats: int) -> float:
     """The shortest wall time of ``repeats`` calls of ``fn()`` (seconds)."""

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..exact import kept_transition_mass, refit_rows
 from ..model import ReasoningTask, TabularPolicy
-from ..validation import _as_int, as_nonnegative_float
+from ..validation import MAX_ITERATIONS, _as_int, as_nonnegative_float
 from ..sim.sampling import (
     _check_pair,
     as_generator,
@@ -82,7 +82,7 @@ def exact_accumulate_trajectory(
 ) -> list[TabularPolicy]:
     """Policies ``[P^0, ..., P^T]`` of the exact accumulate rule (module docstring)."""
     _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0)
+    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     w = _window(window)
     kappa = as_nonnegative_float(corpus_weight, "corpus_weight")
     base = [kappa * m for m in unfiltered_mass(policy, task)] if kappa > 0 else None
@@ -115,7 +115,7 @@ def sampled_accumulate_trajectory(
 ) -> list[TabularPolicy]:
     """Policies ``[P^0, ..., P^T]`` of the sampled accumulate rule; the corpus (if any) is drawn first."""
     _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0)
+    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     w = _window(window)
     n0 = _as_int(corpus_chains, "corpus_chains", 0)
     gen = as_generator(rng)

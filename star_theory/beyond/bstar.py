@@ -55,7 +55,7 @@ from ..errors import InputError
 from ..model import ReasoningTask, TabularPolicy
 from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
 from ..sim.variants import make_variant, tempered_policy
-from ..validation import _as_int
+from ..validation import MAX_ITERATIONS, _as_int
 from .chain_level import chain_distribution, enumerate_chains, success_mask
 
 BALANCE_SCORES = ("official", "multiplicity")
@@ -169,7 +169,7 @@ def choose_temperature(policy, task, temperatures, chains_per_question, k0, prob
 def exact_bstar_trajectory(policy, task, iterations, temperatures, chains_per_question, k0, score: str = "official"):
     """Exact adaptive-temperature STaR: ``(policies [P^0..P^T], choices)``."""
     _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0)
+    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     chains = enumerate_chains(task) if len(tuple(temperatures)) > 1 else None
     out, choices = [policy], []
     for _ in range(T):
@@ -184,7 +184,7 @@ def sampled_bstar_trajectory(policy, task, iterations, temperatures, chains_per_
     """Sampled adaptive-temperature STaR: the choice from ``probe`` chains per question drawn with
     ``probe_rng``, the step from ``K`` chains per question drawn with ``rng``."""
     _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0)
+    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     gen, pgen = as_generator(rng), as_generator(probe_rng)
     out, choices = [policy], []
     for _ in range(T):

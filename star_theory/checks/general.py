@@ -9,8 +9,8 @@ import numpy as np
 from ..errors import InputError
 from ..exact import exact_star_step
 from ..model import ReasoningTask, TabularPolicy
-from ..validation import _as_int
-from .common import Counterexample, Step
+from ..validation import _as_int, as_float, validate_target
+from .common import Counterexample, Step, check_iterations
 from .improvement import check_convergence, check_improvement
 
 
@@ -20,12 +20,27 @@ def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3, conc
     Kernels have Dirichlet(``concentration``) rows, so they are strictly positive.
     """
     rng = np.random.default_rng(_as_int(seed, "seed", 0))
+    max_states, max_steps = _check_case_sizes(max_states, max_steps)
+    concentration = as_float(concentration, "concentration")
+    if concentration <= 0:
+        raise InputError(f"concentration must be > 0, got {concentration!r}")
     N = int(rng.integers(1, max_steps + 1))
     sizes = rng.integers(2, max_states + 1, N + 1)
     maps = [rng.integers(0, sizes[n + 1], sizes[n]) for n in range(N)]
     task = ReasoningTask(maps, question_dist=rng.dirichlet(np.ones(sizes[0])), final_size=int(sizes[-1]))
     kernels = [rng.dirichlet(np.full(sizes[n + 1], concentration), size=sizes[n]) for n in range(N)]
     return task, TabularPolicy(kernels)
+
+
+#: most states per level and most steps of a random case (its policy has at most
+#: ``max_steps * max_states**2`` entries and its chains ``max_states**(max_steps + 1)``)
+MAX_CASE_STATES, MAX_CASE_STEPS = 64, 8
+#: most random cases one call of :func:`check_general` runs
+MAX_CASES = 100_000
+
+
+def _check_case_sizes(max_states, max_steps) -> tuple[int, int]:
+    return (_as_int(max_states, "max_states", 2, MAX_CASE_STATES), _as_int(max_steps, "max_steps", 1, MAX_CASE_STEPS))
 
 
 @dataclass(frozen=True)
@@ -66,10 +81,13 @@ def check_general(
     ``worst`` is the most negative accuracy change (improvement) or the lowest limit accuracy
     (convergence) over all cases.
     """
-    if claim not in ("improvement", "convergence"):
+    if not isinstance(claim, str) or claim not in ("improvement", "convergence"):
         raise InputError(f"claim must be 'improvement' or 'convergence', got {claim!r}")
-    n_cases = _as_int(n_cases, "n_cases", 1)
+    n_cases = _as_int(n_cases, "n_cases", 1, MAX_CASES)
     seed = _as_int(seed, "seed", 0)
+    _check_case_sizes(max_states, max_steps)
+    check_iterations(iterations)
+    validate_target(target)
     failures, undecided, first, worst, slow = 0, 0, None, np.inf, []
     for i in range(n_cases):
         task, policy = random_tabular_case(seed + i, max_states, max_steps)

@@ -20,7 +20,7 @@ from ..closed_form import symmetric_trajectory
 from ..errors import InputError
 from ..family_params import family_params
 from ..model import resolve_lam, symmetric_policy, symmetric_task, validate_lam
-from ..validation import _as_int
+from ..validation import MAX_STATES, _as_float_array, _as_int, _is_bool, as_nonnegative_float
 from .common import IMPROVEMENT_TOL, OPTIMUM_TOL, Step, check_iterations, kernel_change, run_trajectory
 
 PRETRAINED_LABELS = ("optimum", "stuck", "other")
@@ -59,6 +59,7 @@ def classify_symmetric(M, *, lam=None, eps=None, iterations: int = 200, fixed_to
 
     ``lam``/``eps`` of shape ``(..., N)``; returns a string array of shape ``(...)``.
     """
+    fixed_tol = as_nonnegative_float(fixed_tol, "fixed_tol")
     tr = symmetric_trajectory(M, check_iterations(iterations), lam=lam, eps=eps)
     moved = np.max(np.abs(tr.lam[-1] - tr.lam[-2]), axis=-1)
     return _label(tr.error_rate[-1], moved, fixed_tol)
@@ -98,10 +99,10 @@ def classify_pretrained(
     two ways then part after some tens of iterations (``docs/theory.md``).
     """
     given = lam if lam is not None else eps
-    try:
-        n = N if N is not None else int(np.atleast_1d(np.asarray(given, dtype=float)).size)
-    except (TypeError, ValueError):
-        raise InputError(f"{'lam' if lam is not None else 'eps'} must be numeric, got {given!r}") from None
+    fixed_tol = as_nonnegative_float(fixed_tol, "fixed_tol")
+    if given is None:
+        raise InputError("give exactly one of lam or eps")
+    n = N if N is not None else int(np.atleast_1d(_as_float_array(given, "lam" if lam is not None else "eps")).size)
     lam0 = resolve_lam(M, n, lam=lam, eps=eps)
     T = check_iterations(iterations)
     if step is None:
@@ -162,15 +163,20 @@ def two_step_boundary(M: int, values) -> np.ndarray:
 def boundary_agreement(labels, s) -> float:
     """Share of the grid points off the boundary curve (``|s| >`` ``BOUNDARY_TOL``) whose label is the
     derived one (``optimum`` where ``s > 0``, ``stuck`` where ``s < 0``); ``s`` from :func:`two_step_boundary`."""
-    s = np.asarray(s, dtype=float)
+    s = _as_float_array(s, "s")
+    labels = np.asarray(labels)
+    if labels.shape != s.shape or labels.dtype.kind not in "UO" or _is_bool(labels):
+        raise InputError(f"labels must be label strings of the shape of s {s.shape}, got {labels.dtype} {labels.shape}")
+    if not np.any(np.abs(s) > BOUNDARY_TOL):
+        raise InputError("every grid point lies on the boundary curve (|s| <= BOUNDARY_TOL): no label to compare")
     predicted = np.where(s > 0, "optimum", "stuck")
     off_curve = np.abs(s) > BOUNDARY_TOL
-    return float(np.mean((np.asarray(labels) == predicted)[off_curve]))
+    return float(np.mean((labels == predicted)[off_curve]))
 
 
 def pretrained_boundary(M: int, values=None, iterations: int = 400) -> PretrainedGrid:
     """Classify the ``N = 2`` grid and compare with the derived boundary (see :class:`PretrainedGrid`)."""
-    M = _as_int(M, "M (states per level)", 2)
+    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
     values = np.linspace(-1.0 / (M - 1), 1.0, 41) if values is None else validate_lam(values, M)
     s = two_step_boundary(M, values)
     l1, l2 = np.meshgrid(values, values, indexing="ij")

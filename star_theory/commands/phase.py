@@ -76,7 +76,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     cfg = command_config(PhaseConfig, args, "phase")
     check_memory(phase_bytes(cfg.M, cfg.N, cfg.points, cfg.iterations, cfg.mode, cfg.chains_per_question,
-                             len(cfg.seeds) if cfg.mode == "sampled" else 1),
+                             len(cfg.seeds) if cfg.mode == "sampled" else 1,
+                             rationales=cfg.rationales if cfg.variant == "rationalize" else 0),
                  f"a phase diagram of {cfg.points}x{cfg.points} points, M={cfg.M}, N={cfg.N}, {cfg.iterations} iterations")
     d = phase_diagram(
         cfg.M, cfg.N, fixed=cfg.fixed, points=cfg.points, iterations=cfg.iterations, target=cfg.target,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -11,7 +12,11 @@ from ..config import add_arguments, check, coerce_fields, from_args, option, to_
 from ..io import dumps_json
 from ..model import resolve_lam
 from ..outputs import check_output_file
-from ..sizes import check_memory, trajectory_bytes
+from ..sizes import check_memory, trajectory_bytes, trajectory_output_bytes
+from ..validation import MAX_STEPS
+
+#: steps from which ``rlstar theory`` reports what it is doing on stderr (a second or more of work per iteration)
+LONG_STEPS = 200_000
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,21 @@ def run(args) -> int:
 
         print(format_formulas(cfg.N, cfg.formula_style))
         return 0
-    check_memory(trajectory_bytes(cfg.N, cfg.iterations), f"a trajectory of N={cfg.N} steps over {cfg.iterations} iterations")
+    check_memory(trajectory_bytes(cfg.N, cfg.iterations) + trajectory_output_bytes(cfg.N, cfg.iterations),
+                 f"a trajectory of N={cfg.N} steps over {cfg.iterations} iterations")
+    check(cfg.N <= MAX_STEPS, f"N (reasoning steps, --N or --steps) must be <= {MAX_STEPS}, got {cfg.N}")
+    long = cfg.N >= LONG_STEPS
+    if long:  # a run of more than a few seconds says what it does
+        print(f"rlstar theory: the closed form over N={cfg.N} steps and {cfg.iterations} iterations "
+              "...", file=sys.stderr, flush=True)
     conv = cfg.convention
     if conv == "eps":
         lam = resolve_lam(cfg.M, cfg.N, eps=list(cfg.eps))
     else:
         lam = resolve_lam(cfg.M, cfg.N, lam=list(cfg.lam) if cfg.lam is not None else 0.2)
     tr = replace(symmetric_trajectory(cfg.M, cfg.iterations, lam=lam), convention=conv)
+    if long:
+        print("rlstar theory: writing the output...", file=sys.stderr, flush=True)
     if cfg.plot:
         check_output_file(cfg.plot, getattr(args, "overwrite", False))
         _plot(cfg, tr)

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..config import to_mapping
 from ..errors import InputError
-from ..io import atomic_write_bytes, dumps_json, write_json
+from ..io import atomic_write_bytes, dumps_json, read_json, write_json
 from ..model import ReasoningTask, TabularPolicy
 from ..outputs import MARKER
 
@@ -126,16 +126,9 @@ class Checkpoints:
 
     def _recorded_config(self, run: Path) -> dict:
         """The config table of ``run.json``, after checking the file and its format."""
-        try:
-            text = run.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"{str(self.folder)!r} is not a simulate checkpoint folder (no {RUN_FILE})") from None
-        except (OSError, UnicodeDecodeError):
-            raise InputError(f"{str(run)!r}: unreadable checkpoint file") from None
-        try:
-            meta = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{str(run)!r}: corrupted checkpoint file ({exc.msg})") from None
+        if not run.exists():
+            raise InputError(f"{str(self.folder)!r} is not a simulate checkpoint folder (no {RUN_FILE})")
+        meta = read_json(run, "checkpoint file", kind=None)  # size-capped; unreadable or corrupted: one line
         if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
             raise InputError(f"{str(run)!r}: format is not {CHECKPOINT_FORMAT!r}")
         saved = meta.get("config")

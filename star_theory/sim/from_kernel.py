@@ -14,7 +14,9 @@ import numpy as np
 
 from ..exact import accuracy, accuracy_on, flawed_chain_share, question_mask
 from ..model import fit_symmetric
-from .sampling import as_generator, keep_mask, refit_from_counts, sample_chains
+from ..sizes import check_memory, simulate_bytes
+from ..validation import _as_int, as_iterations, as_seeds
+from .sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
 from .summary import percentile_band
 from .variants import kept_counts
 
@@ -38,6 +40,12 @@ def tabular_star_runs(policy, task, K: int, iterations: int, seeds, empty_rows: 
     ``questions``, the result also holds ``accuracy_train_runs`` / ``accuracy_heldout_runs``
     (``J`` over the kept questions and over the others; shape ``(runs, iterations + 1)``) and their bands.
     """
+    _check_pair(policy, task)
+    K = _as_int(K, "K (chains per question)", 1)
+    iterations = as_iterations(iterations)
+    seeds = as_seeds(seeds)
+    check_memory(simulate_bytes(task.sizes, K, len(seeds), iterations), f"tabular STaR runs with K={K}, "
+                 f"{len(seeds)} seeds and {iterations} iterations")
     acc = np.empty((len(seeds), iterations + 1))
     share = np.empty((len(seeds), iterations + 1))
     lam = np.full((len(seeds), iterations + 1, task.n_steps), np.nan)

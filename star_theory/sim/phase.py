@@ -36,7 +36,8 @@ from ..errors import InputError
 from ..exact import accuracy
 from ..model import lam_bounds, validate_lam
 from ..rules import as_rule
-from ..validation import _as_int, validate_target
+from ..validation import MAX_ITERATIONS, MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _is_text, as_seeds, validate_target
+from .sampling import check_empty_rows
 from .summary import first_reach
 from .variants import StarVariant
 
@@ -172,6 +173,10 @@ def phase_diagram(
     agree off the boundary).
     """
     g = _check_inputs(M, N, values, fixed, points, iterations, target, mode, variant, chains_per_question, seeds)
+    check_empty_rows(empty_rows, alpha)
+    for name, flag in (("progress", progress), ("use_closed_form", use_closed_form)):
+        if not (flag is None and name == "progress") and not isinstance(flag, (bool, np.bool_)):
+            raise InputError(f"{name} must be True or False, got {flag!r}")
     if mode == "exact" and g.rule.is_neutral and use_closed_form:
         return _closed_form_diagram(g)
     if mode == "exact":
@@ -184,21 +189,23 @@ def phase_diagram(
 
 def _check_inputs(M, N, values, fixed, points, iterations, target, mode, variant, chains_per_question, seeds) -> _Grid:
     """Every argument of :func:`phase_diagram` checked, in the order the errors name them."""
-    M = _as_int(M, "M (states per level)", 2)
-    N = _as_int(N, "N (steps)", 2)
-    if mode not in MODES:
+    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
+    N = _as_int(N, "N (steps)", 2, MAX_STEPS)
+    if not isinstance(mode, str) or mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    try:
-        fixed = tuple(float(v) for v in np.atleast_1d(np.asarray(fixed, dtype=float))) if np.size(fixed) else ()
-    except (TypeError, ValueError):
-        raise InputError(f"fixed must hold numbers (lam_3..lam_N), got {fixed!r}") from None
+    if _is_text(fixed):
+        raise InputError(f"fixed must hold numbers (lam_3..lam_N), got {fixed!r}")
+    fixed = tuple(float(v) for v in np.atleast_1d(_as_float_array(fixed, "fixed (lam_3..lam_N)")).ravel()) \
+        if np.ndim(fixed) <= 1 else None
+    if fixed is None:
+        raise InputError("fixed must be a 1-d sequence of numbers (lam_3..lam_N)")
     if len(fixed) != N - 2:
         raise InputError(f"fixed must hold N-2={N - 2} values (lam_3..lam_N), got {len(fixed)}")
     validate_lam(fixed, M)
-    values = default_values(M, points) if values is None else validate_lam(np.asarray(values, dtype=float), M)
+    values = default_values(M, points) if values is None else validate_lam(_as_float_array(values, "values"), M)
     if values.ndim != 1 or values.size < 2:
         raise InputError(f"values must be a 1-d grid of at least 2 lam values, got shape {values.shape}")
-    T = _as_int(iterations, "iterations", 1)
+    T = _as_int(iterations, "iterations", 1, MAX_ITERATIONS)
     target = validate_target(target)
     rule = as_rule(variant, "variant")
     K = None if chains_per_question is None else _as_int(chains_per_question, "chains_per_question", 1)
@@ -206,7 +213,8 @@ def _check_inputs(M, N, values, fixed, points, iterations, target, mode, variant
         raise InputError("mode 'sampled' needs chains_per_question")
     if mode == "sampled" and not getattr(rule, "has_sampled_form", True):
         raise InputError(f"variant {rule.label()!r} has no sampled form; mode 'sampled' needs one")
-    seeds = tuple(_as_int(s, "seed", 0) for s in np.atleast_1d(seeds))
+    seeds = (_as_int(seeds, "seed", 0),) if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) \
+        else as_seeds(seeds, "seeds", 0)
     if mode == "sampled" and not seeds:
         raise InputError("mode 'sampled' needs at least one seed")
     return _Grid(M, N, values, fixed, T, target, rule, K, seeds)

@@ -111,11 +111,13 @@ class SimulateConfig:
             sizes = [self.M] * (self.N + 1)
         else:
             sizes = digit_level_sizes(self.task, *_check_digits(self.digits, self.base))
-        return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations)
+        return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations,
+                              rationales=self.rationales if self.variant == "rationalize" else 0)
 
     def check_memory(self) -> None:
         """Refuse a simulation whose :meth:`memory_bytes` exceed the limit (:mod:`star_theory.sizes`)."""
-        check_memory(self.memory_bytes(), f"simulate with K={self.chains_per_question}, {len(self.seeds)} seeds, "
+        R = f", rationales={self.rationales}" if self.variant == "rationalize" else ""
+        check_memory(self.memory_bytes(), f"simulate with K={self.chains_per_question}{R}, {len(self.seeds)} seeds, "
                      f"{self.iterations} iterations on {self.task} (M={self.M}, N={self.N}, digits={self.digits}, "
                      f"base={self.base})")
 

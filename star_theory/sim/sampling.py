@@ -44,7 +44,7 @@ from ..empty_rows import EMPTY_ROWS
 from ..errors import InputError
 from ..exact import _accept_matrix, backward_success, forward_marginals, refit_rows
 from ..model import ReasoningTask, TabularPolicy, _check_policy, _check_task
-from ..validation import _as_int
+from ..validation import MAX_STATES, _as_int, _is_bool, as_float
 from .draw import sample_next
 
 EMPTY_ROW_RULES = ("keep", "uniform", "mean", "smooth")
@@ -60,6 +60,8 @@ def as_generator(rng) -> np.random.Generator:
         return rng
     if rng is None:
         raise InputError("rng must be a seed or a numpy Generator, got None (every draw needs a seed)")
+    if _is_bool(rng) or isinstance(rng, (str, bytes, set, frozenset, dict)):
+        raise InputError(f"rng must be a seed or a numpy Generator, got {rng!r}")
     try:
         return np.random.default_rng(rng)
     except (TypeError, ValueError):
@@ -91,7 +93,7 @@ MAX_CHAIN_ENTRIES = 1 << 30
 
 def questions_for(task: ReasoningTask, chains_per_question) -> np.ndarray:
     """Start states for ``K`` chains per question of the support, grouped by question."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     support = question_support(task)
     if K * support.size * (task.n_steps + 1) > MAX_CHAIN_ENTRIES:
         raise InputError(
@@ -246,6 +248,17 @@ def transition_counts(chains, task: ReasoningTask, weights=None) -> list[np.ndar
     return out
 
 
+def check_empty_rows(empty_rows, alpha, rules: tuple = EMPTY_ROW_RULES) -> float:
+    """``empty_rows`` one of ``rules`` (default :data:`EMPTY_ROW_RULES`) and ``alpha > 0`` a number
+    (not a bool); returns ``alpha``."""
+    if not isinstance(empty_rows, str) or empty_rows not in rules:
+        raise InputError(f"empty_rows must be one of {', '.join(rules)}, got {empty_rows!r}")
+    alpha = as_float(alpha, "alpha")
+    if alpha <= 0:
+        raise InputError(f"alpha must be > 0 for add-alpha smoothing, got {alpha!r}")
+    return alpha
+
+
 def refit_from_counts(
     counts: list[np.ndarray], previous: TabularPolicy, empty_rows: str = "keep", alpha: float = 1.0, strings=None
 ) -> TabularPolicy:
@@ -256,9 +269,7 @@ def refit_from_counts(
     needs ``strings`` as there), or ``"smooth"``: add-``alpha`` smoothing of every row.
     """
     _check_policy(previous, "previous")
-    rules = EMPTY_ROWS + ("smooth",)
-    if empty_rows not in rules:
-        raise InputError(f"empty_rows must be one of {', '.join(rules)}, got {empty_rows!r}")
+    alpha = check_empty_rows(empty_rows, alpha, EMPTY_ROWS + ("smooth",))
     if len(counts) != previous.n_steps:
         raise InputError(f"counts has {len(counts)} steps, the policy {previous.n_steps}")
     for n, (c, k) in enumerate(zip(counts, previous.kernels)):
@@ -266,9 +277,6 @@ def refit_from_counts(
             raise InputError(f"counts[{n}] has shape {np.shape(c)}, kernel {k.shape}")
     if empty_rows != "smooth":
         return refit_rows([np.asarray(c, dtype=float) for c in counts], previous, empty_rows, strings)
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha <= 0:
-        raise InputError(f"alpha must be > 0 for add-alpha smoothing, got {alpha!r}")
     kernels = []
     for c in counts:
         c = np.asarray(c, dtype=float) + alpha
@@ -295,7 +303,7 @@ def prob_no_kept_chain(policy: TabularPolicy, task: ReasoningTask, chains_per_qu
 
     Computed in log space (``log1p``) so tiny probabilities do not underflow early.
     """
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]
     if np.any(a >= 1.0):
         return 0.0
@@ -304,14 +312,14 @@ def prob_no_kept_chain(policy: TabularPolicy, task: ReasoningTask, chains_per_qu
 
 def expected_kept_count(policy: TabularPolicy, task: ReasoningTask, chains_per_question, accept=None) -> float:
     r""":math:`E[\#\text{kept}] = K \sum_{s_0 \in \mathrm{supp}\,\rho} a(s_0)`."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]
     return float(K * a.sum())
 
 
 def kept_count_variance(policy: TabularPolicy, task: ReasoningTask, chains_per_question, accept=None) -> float:
     r""":math:`\mathrm{Var}[\#\text{kept}] = K \sum_{s_0} a(s_0)(1 - a(s_0))` (independent Bernoullis)."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]
     return float(K * (a * (1.0 - a)).sum())
 
@@ -333,6 +341,24 @@ class SampledStep:
     kept: int
     rationalized: int
     counts: tuple[np.ndarray, ...]
+
+    def __post_init__(self):
+        """A step is checked on construction, a plug-in rule's as a built-in's: counts of chains are
+        integers ``>= 0`` with ``kept <= n_chains``, and the transition counts are finite and ``>= 0``."""
+        _check_policy(self.policy, "SampledStep.policy")
+        for name in ("n_chains", "kept", "rationalized"):
+            object.__setattr__(self, name, _as_int(getattr(self, name), f"SampledStep.{name}", 0))
+        if self.kept > self.n_chains:
+            raise InputError(f"SampledStep.kept={self.kept} exceeds SampledStep.n_chains={self.n_chains}")
+        try:
+            counts = tuple(self.counts)
+        except TypeError:
+            raise InputError(f"SampledStep.counts must be a sequence of count arrays, got {type(self.counts).__name__}") from None
+        for n, c in enumerate(counts):
+            c = np.asarray(c)
+            if c.dtype.kind not in "iuf" or not np.all(np.isfinite(c)) or np.any(c < 0):
+                raise InputError(f"SampledStep.counts[{n}] must hold finite counts >= 0")
+        object.__setattr__(self, "counts", counts)
 
     @property
     def no_kept_chain(self) -> bool:

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
+from ..validation import _as_float_array, as_float
+
+BAND_KINDS = ("percentile", "ci", "mean-se")  # "mean-se" (simulate's name) is "ci"
+
+
+def _runs(values) -> np.ndarray:
+    values = _as_float_array(values, "values")
+    if values.ndim < 1 or values.shape[0] < 1:
+        raise InputError(f"values must hold at least one run along axis 0, got shape {values.shape}")
+    return values
+
 
 def seed_band(values, kind: str = "percentile", level: float = 0.9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Mean over axis 0 (seeds) and a band at ``level``: ``(mean, lo, hi)``.
 
     ``kind="percentile"``: the empirical :math:`(1-level)/2` and :math:`(1+level)/2` quantiles of the
-    runs; ``kind="ci"``: the normal interval of the mean, :math:`\bar x \pm z_{(1+level)/2}\, s/\sqrt{n}`
+    runs; ``kind="ci"`` (or ``"mean-se"``): the normal interval of the mean, :math:`\bar x \pm z_{(1+level)/2}\, s/\sqrt{n}`
     (zero width for one run).
     """
-    values = np.asarray(values, dtype=float)
+    values = _runs(values)
+    if not isinstance(kind, str) or kind not in BAND_KINDS:
+        raise InputError(f"kind must be one of {', '.join(BAND_KINDS)}, got {kind!r}")
+    level = as_float(level, "level")
+    if not 0.0 < level < 1.0:
+        raise InputError(f"level must lie in (0, 1), got {level!r}")
     if kind == "percentile":
         q = 100 * (1 - level) / 2
         return percentile_band(values, q, 100 - q)
@@ -26,11 +43,12 @@ def seed_band(values, kind: str = "percentile", level: float = 0.9) -> tuple[np.
 
 def percentile_band(values, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over axis 0 (seeds) and the ``lo``-th and ``hi``-th percentiles of the runs: ``(mean, lo, hi)``."""
-    values = np.asarray(values, dtype=float)
+    values = _runs(values)
     return values.mean(axis=0), np.percentile(values, lo, axis=0), np.percentile(values, hi, axis=0)
 
 
 def first_reach(curve, target: float) -> int | None:
     """The first index where ``curve >= target``, or None when it never gets there."""
-    hit = np.flatnonzero(np.asarray(curve) >= target)
+    curve = _as_float_array(curve, "curve", ndim=1)
+    hit = np.flatnonzero(curve >= as_float(target, "target"))
     return int(hit[0]) if hit.size else None

@@ -78,9 +78,9 @@ def tempered_lam(M: int, lam, temperature: float) -> np.ndarray:
     lam = np.asarray(lam, dtype=float)
     p = lam + (1.0 - lam) / M
     q = (1.0 - lam) / M
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = np.exp((np.log(q) - np.log(p)) / temperature)  # q = 0 (lam = 1): r = 0, lam_T = 1
-        lam_T = (1.0 - r) / (1.0 + (M - 1) * r)
+        lam_T = np.where(np.isinf(r), -1.0 / (M - 1), (1.0 - r) / (1.0 + (M - 1) * r))  # r = inf: all mass off the correct step
     return np.where(p > 0, lam_T, -1.0 / (M - 1))  # p = 0: the correct step has no mass to temper
 
 

@@ -61,7 +61,7 @@ from ..config import option
 from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
 from ..model import ReasoningTask, TabularPolicy
-from ..validation import _as_int
+from ..validation import _as_int, as_float
 from .sampling import (
     SampledStep,
     _check_pair,
@@ -128,11 +128,12 @@ def tempered_policy(policy: TabularPolicy, temperature: float) -> TabularPolicy:
         return policy
     kernels = []
     for k in policy.kernels:
-        # in log space, shifted per row, so small T does not underflow every entry
-        with np.errstate(divide="ignore"):
-            logk = np.log(k) / T
-        logk -= logk.max(axis=1, keepdims=True)
-        w = np.exp(logk)
+        # in log space, shifted per row before dividing by T, so that a small T neither underflows
+        # every entry nor overflows the row's largest one: that entry becomes exp(0) = 1
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            logk = np.log(k)
+            logk = (logk - logk.max(axis=1, keepdims=True)) / T
+        w = np.exp(np.nan_to_num(logk, nan=-np.inf))
         kernels.append(w / w.sum(axis=1, keepdims=True))
     return TabularPolicy(kernels)
 
@@ -170,10 +171,9 @@ def _check_policy(policy, name: str) -> None:
 
 
 def _check_prob(v, name: str) -> float:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {v!r}") from None
+    if isinstance(v, (float, np.floating)) and np.isnan(v):
+        raise InputError(f"{name} must lie in [0, 1], got {v!r}")
+    v = as_float(v, name)
     if not (0.0 <= v <= 1.0):
         raise InputError(f"{name} must lie in [0, 1], got {v!r}")
     return v
@@ -186,13 +186,20 @@ def _check_eta(v) -> float:
     return v
 
 
+#: the smallest temperature the numpy forms represent: below float64's smallest normal number,
+#: ``log(P) / T`` overflows for every entry and the tempered rows are no longer defined
+MIN_TEMPERATURE = float(np.finfo(np.float64).tiny)
+
+
 def _check_temperature(v) -> float:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"temperature must be a number, got {v!r}") from None
-    if not (np.isfinite(v) and v > 0):
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        raise InputError(f"temperature must be > 0 and finite, got {v!r}")
+    v = as_float(v, "temperature")
+    if not v > 0:
         raise InputError(f"temperature must be > 0, got {v!r}")
+    if v < MIN_TEMPERATURE:
+        raise InputError(f"temperature={v!r} is below {MIN_TEMPERATURE!r}, the smallest normal float64 "
+                         "(a subnormal temperature is not represented); use a temperature >= that")
     return v
 
 
@@ -213,7 +220,7 @@ class StarVariant:
     temperature: float = NEUTRAL["temperature"]
 
     def __post_init__(self):
-        if self.name not in VARIANT_PARAMETERS:
+        if not isinstance(self.name, str) or self.name not in VARIANT_PARAMETERS:
             raise InputError(f"unknown variant {self.name!r} (known: {', '.join(VARIANT_NAMES)})")
         object.__setattr__(self, "rationales", _as_int(self.rationales, "rationales", 0))
         object.__setattr__(self, "fp", _check_prob(self.fp, "fp"))
@@ -350,7 +357,7 @@ def make_variant(name: str, **params) -> StarVariant:
 
     Missing parameters take :data:`DEFAULTS` (neutral values; ``rationalize`` uses 1 rationale).
     """
-    if name not in VARIANT_PARAMETERS:
+    if not isinstance(name, str) or name not in VARIANT_PARAMETERS:
         raise InputError(f"unknown variant {name!r} (known: {', '.join(VARIANT_NAMES)})")
     known = {f.name for f in fields(StarVariant)} - {"name"}
     for key, value in params.items():
