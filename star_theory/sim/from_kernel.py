@@ -82,7 +82,7 @@ def tabular_star_runs(policy, task, K: int, iterations: int, seeds, empty_rows: 
     if split:
         for name, runs in (("train", acc_train), ("heldout", acc_held)):
             out[f"accuracy_{name}_runs"] = runs
-            if name == "train" or heldout.size:
+            if np.all(np.isfinite(runs)):  # NaN: that part has no question of positive weight
                 out[f"accuracy_{name}_mean"], out[f"accuracy_{name}_lo"], out[f"accuracy_{name}_hi"] = \
                     percentile_band(runs, 5, 95)
     return out
