@@ -8,7 +8,8 @@ theory core). ``NAME`` is one of
 * ``tally`` — "N findings: X agree ..., Y do not; Z quantities are reported as information";
 * ``run`` — preset, master seed, device and the experiments' computing time (summed from their records);
 * ``count:EXP`` — "X of Y agree" for experiment ``EXP``;
-* ``findings:EXP`` / ``info:EXP`` — the experiment's table of findings / of information;
+* ``findings:EXP`` / ``info:EXP`` / ``consistency:EXP`` — the experiment's table of findings / of
+  information / of consistency checks (the last two outside the tally);
 * ``EXP/path/in/result.json|FORMAT`` — one value: path segments are keys or list indices, ``@first``
   / ``@last`` pick the first / last key (numeric keys in numeric order) or element, ``@len`` the length,
   ``@min`` / ``@max`` reduce a list, ``~TEXT`` picks the one finding (or information) whose statement
@@ -124,14 +125,22 @@ def _info(rec: dict) -> str:
     return _table(rows, ["quantity (no test, outside the tally)", "value", "note"]) if rows else "(none)"
 
 
+def _consistency(rec: dict) -> str:
+    rows = [[c["statement"], _fmt(c["predicted"]), _fmt(c["measured"]), c["tolerance"], "yes" if c["holds"] else "**no**"]
+            for c in rec.get("consistency", [])]
+    return _table(rows, ["check (holds by construction, outside the tally)", "expected", "measured", "tolerance",
+                         "holds"]) if rows else "(none)"
+
+
 def fill(name: str, results: dict) -> str:
     """The text of block ``name``; KeyError/IndexError/ValueError when the results cannot fill it."""
     m = results["manifest"]
     if name == "tally":
         no = m["findings"] - m["findings_agree"]
         return (f"{m['findings']} findings: **{m['findings_agree']} agree with the theory within the stated "
-                f"tolerance and {no} do not**; {m.get('info', 0)} more quantities are reported as information, "
-                f"outside the tally")
+                f"tolerance and {no} do not**; {m.get('info', 0)} more quantities are reported as information and "
+                f"{m.get('consistency', 0)} consistency checks ({m.get('consistency_hold', 0)} hold) apart, both outside "
+                f"the tally")
     if name == "run":
         seconds = sum(r.get("seconds") or 0 for k, r in results.items() if k != "manifest")
         return (f"preset `{m['preset']}`, master seed {m['master_seed']}, device `{m['device']}`, {seconds:.0f} s of "
@@ -144,6 +153,8 @@ def fill(name: str, results: dict) -> str:
         return "\n" + _findings(results[rest]) + "\n"
     if kind == "info" and rest:
         return "\n" + _info(results[rest]) + "\n"
+    if kind == "consistency" and rest:
+        return "\n" + _consistency(results[rest]) + "\n"
     if kind == "theory" and rest:
 
         return theory_value(rest)
