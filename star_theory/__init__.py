@@ -24,10 +24,11 @@ API = {
         "validate_eps", "validate_lam",
     ),
     ".exact": (
-        "Diagnostics", "accuracy", "backward_success", "diagnostics", "exact_star_step",
+        "Diagnostics", "accuracy", "accuracy_on", "backward_success", "diagnostics", "exact_star_step",
         "flawed_chain_distribution", "flawed_chain_share", "forward_marginals", "kept_transition_mass",
-        "refit_rows", "step_correctness",
+        "question_mask", "refit_rows", "step_correctness",
     ),
+    ".empty_rows": ("EMPTY_ROWS", "fill_empty_rows", "marginal_product"),
     ".tasks": ("TASK_NAMES", "DigitLevels", "DigitTask", "add_task", "digit_task", "zip_task"),
     ".closed_form": (
         "SymmetricTrajectory", "iterations_to_accuracy", "other_steps_product", "symmetric_accuracy", "symmetric_error_rate",

@@ -20,8 +20,9 @@ questions:
     P^{t+1}_n(s' \mid s) = W_n(s, s') / \sum_{s''} W_n(s, s'').
 
 **Unvisited states.** A row whose kept mass :math:`\sum_{s'} W_n(s, s')` is zero (the kept chains
-never pass through ``s`` at level ``n-1``) keeps its previous row. If no chain is ever kept
-(``J = 0``) the operator therefore returns the policy unchanged.
+never pass through ``s`` at level ``n-1``) keeps its previous row by default (``empty_rows="keep"``).
+If no chain is ever kept (``J = 0``) the operator therefore returns the policy unchanged. The
+other rules (``uniform``, ``mean``, ``marginals``) are those of :mod:`star_theory.empty_rows`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .empty_rows import check_empty_rows, fill_empty_rows
 from .errors import InputError
 from .model import ReasoningTask, TabularPolicy, _check_policy, _check_task
 
@@ -110,10 +112,17 @@ def kept_transition_mass(
     return out
 
 
-def refit_rows(mass: list[np.ndarray], previous: TabularPolicy) -> TabularPolicy:
-    """Row-normalise per-step transition masses; rows of zero mass keep ``previous``'s row."""
+def refit_rows(mass: list[np.ndarray], previous: TabularPolicy, empty_rows: str = "keep",
+               strings=None) -> TabularPolicy:
+    """Row-normalise per-step transition masses; rows of zero mass follow ``empty_rows``
+    (:data:`star_theory.empty_rows.EMPTY_ROWS`; default ``keep``: ``previous``'s row).
+
+    ``strings``: for ``empty_rows="marginals"``, one list per step of the strings of the states
+    that step leads to (``strings[n]`` has ``|S_{n+1}|`` entries in the 0-based level numbering).
+    """
     if not isinstance(previous, TabularPolicy):
         raise InputError(f"previous must be a TabularPolicy, got {type(previous).__name__}")
+    check_empty_rows(empty_rows)
     try:
         mass = [np.asarray(w, dtype=float) for w in mass]
     except (TypeError, ValueError):
@@ -125,22 +134,59 @@ def refit_rows(mass: list[np.ndarray], previous: TabularPolicy) -> TabularPolicy
             raise InputError(f"mass[{n}] has shape {w.shape}, kernel {old.shape}")
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise InputError(f"mass[{n}] must hold finite non-negative values")
+    if empty_rows == "marginals" and (strings is None or len(strings) != previous.n_steps):
+        raise InputError(f"empty_rows='marginals' needs strings: one list of state strings per step ({previous.n_steps})")
     kernels = []
-    for w, old in zip(mass, previous.kernels):
+    for n, (w, old) in enumerate(zip(mass, previous.kernels)):
         sums = w.sum(axis=1, keepdims=True)
         visited = sums[:, 0] > 0
-        new = np.array(old, copy=True)
-        new[visited] = w[visited] / sums[visited]
-        kernels.append(new)
+        refit = w / np.where(visited[:, None], sums, 1.0)
+        kernels.append(fill_empty_rows(refit, old, visited, empty_rows, None if strings is None else strings[n]))
     return TabularPolicy(kernels)
 
 
-def exact_star_step(policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
+def question_mask(questions, task: ReasoningTask) -> np.ndarray:
+    """Boolean mask over ``S_0`` of the questions ``questions`` (None: all of them)."""
+    _check_task(task)
+    mask = np.ones(task.sizes[0], dtype=bool)
+    if questions is None:
+        return mask
+    try:
+        q = np.asarray(questions)
+    except (TypeError, ValueError):
+        q = np.asarray([None])
+    if q.ndim != 1 or (q.size and not np.issubdtype(q.dtype, np.integer)):
+        raise InputError(f"questions must be a 1-d array of question indices, got {questions!r}")
+    if q.size and (q.min() < 0 or q.max() >= task.sizes[0]):
+        raise InputError(f"questions hold an index outside level 0 of size {task.sizes[0]}")
+    mask[:] = False
+    mask[q] = True
+    return mask
+
+
+def accuracy_on(policy: TabularPolicy, task: ReasoningTask, questions=None) -> float:
+    r"""Accuracy over a subset :math:`Q` of the questions,
+    :math:`J_Q(P) = \sum_{s_0 \in Q} \rho(s_0)\, \alpha_N(s_0, s_N^*(s_0)) / \sum_{s_0 \in Q} \rho(s_0)`
+    (NaN when :math:`\rho(Q) = 0`; ``questions=None``: :func:`accuracy`)."""
+    alpha_N = forward_marginals(policy, task)[-1]
+    rho = task.question_dist * question_mask(questions, task)
+    total = rho.sum()
+    return float(rho @ alpha_N[np.arange(task.sizes[0]), task.answers] / total) if total > 0 else float("nan")
+
+
+def exact_star_step(policy: TabularPolicy, task: ReasoningTask, empty_rows: str = "keep",
+                    strings=None, questions=None) -> TabularPolicy:
     r"""One exact STaR iteration: :math:`P^{t+1}_n(s'|s) = \Pr_{P^t}(s_n=s' \mid s_{n-1}=s, r=1)`.
 
-    Rows that kept chains never visit keep their previous value (see the module docstring).
+    Rows that kept chains never visit follow ``empty_rows`` (default: keep their previous value;
+    see the module docstring and :mod:`star_theory.empty_rows`; ``strings`` as in :func:`refit_rows`).
+    ``questions``: keep only the chains of these questions (the acceptance of the others is 0;
+    default all), as STaR trained on a subset of the questions.
     """
-    return refit_rows(kept_transition_mass(policy, task), policy)
+    accept = None
+    if questions is not None:
+        accept = _accept_matrix(None, task) * question_mask(questions, task)[:, None]
+    return refit_rows(kept_transition_mass(policy, task, accept), policy, empty_rows, strings)
 
 
 def step_correctness(policy: TabularPolicy, task: ReasoningTask) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ class PhaseConfig:
     temperature: float = variant_option("temperature")
     chains_per_question: int | None = option(None, "K: chains per question (needed for mode=sampled)", flag="--K")
     seeds: tuple[int, ...] = option([0, 1, 2], "seeds of the sampled runs")
-    empty_rows: str = option("keep", "sampled rule for rows with no kept data", choices=EMPTY_ROW_RULES)
+    empty_rows: str = option("keep", "sampled rule for rows with no kept data: keep, uniform, mean or smooth", choices=EMPTY_ROW_RULES)
     alpha: float = option(1.0, "add-alpha constant for empty_rows=smooth (> 0)")
 
     def __post_init__(self):

@@ -27,7 +27,7 @@ API = {
         "sampled_star_step", "tempered_policy",
     ),
     ".runner": ("SimulateConfig", "simulate"),
-    ".from_kernel": ("tabular_star_runs",),
+    ".from_kernel": ("tabular_star_runs", "tabular_star_step"),
     ".summary": ("first_reach", "seed_band"),
     ".phase": ("PhaseDiagram", "phase_diagram"),
     ".corpus": ("CORPUS_FORMAT", "make_corpus", "read_corpus", "write_corpus"),

@@ -73,7 +73,7 @@ class SimulateConfig:
     chains_per_question: int = option(16, "K: chains sampled per question per iteration (>= 1)", flag="--K")
     seeds: tuple[int, ...] = option([0, 1, 2, 3, 4, 5, 6, 7], "seeds of the sampled runs (one run each, >= 1 seed)")
     iterations: int = option(10, "STaR iterations T (>= 1)")
-    empty_rows: str = option("keep", "rule for a kernel row with no kept data: keep (previous row) or smooth (add-alpha)", choices=EMPTY_ROW_RULES)
+    empty_rows: str = option("keep", "rule for a kernel row with no kept data: keep (previous row), uniform, mean (of the visited rows) or smooth (add-alpha)", choices=EMPTY_ROW_RULES)
     alpha: float = option(1.0, "add-alpha smoothing constant for empty_rows=smooth (> 0)")
     band: str = option("percentile", "band over seeds: percentile (central level of the runs) or mean-se (normal CI of the mean)", choices=BANDS)
     level: float = option(0.9, "coverage level of the band, in (0, 1)")

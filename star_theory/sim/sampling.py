@@ -16,6 +16,9 @@ kept mass :math:`W_n` of :func:`star_theory.exact.kept_transition_mass`. Rows ar
 the counts; a row with no kept data follows a named rule (:data:`EMPTY_ROW_RULES`):
 
 * ``keep``: the row keeps its previous value (the rule of the exact operator);
+* ``uniform``, ``mean``, ``marginals``: the rules of :mod:`star_theory.empty_rows` (``marginals``
+  needs the states' strings, so it is taken by :func:`refit_from_counts` only, not by name from
+  the simulator's settings);
 * ``smooth``: add-alpha smoothing of every row,
   :math:`\hat P_n(s' \mid s) = (c_n(s,s') + \alpha) / (\sum_{s''} c_n(s,s'') + \alpha |S_n|)`,
   so an empty row becomes uniform (biased by :math:`O(\alpha |S_n| / c_n(s))` elsewhere).
@@ -37,14 +40,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..empty_rows import EMPTY_ROWS
 from ..errors import InputError
 from ..exact import _accept_matrix, backward_success, forward_marginals, refit_rows
 from ..model import ReasoningTask, TabularPolicy, _check_policy, _check_task
 from ..validation import _as_int
 from .draw import sample_next
 
-EMPTY_ROW_RULES = ("keep", "smooth")
-"""Rules for a kernel row that received no kept transition (see the module docstring)."""
+EMPTY_ROW_RULES = ("keep", "uniform", "mean", "smooth")
+"""Rules for a kernel row that received no kept transition, by name (see the module docstring)."""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -243,23 +247,25 @@ def transition_counts(chains, task: ReasoningTask, weights=None) -> list[np.ndar
 
 
 def refit_from_counts(
-    counts: list[np.ndarray], previous: TabularPolicy, empty_rows: str = "keep", alpha: float = 1.0
+    counts: list[np.ndarray], previous: TabularPolicy, empty_rows: str = "keep", alpha: float = 1.0, strings=None
 ) -> TabularPolicy:
     r"""Maximum-likelihood refit of each step's kernel from kept-transition counts.
 
-    ``empty_rows="keep"``: rows with no count keep ``previous``'s row (as
-    :func:`star_theory.exact.refit_rows`); ``"smooth"``: add-``alpha`` smoothing of every row.
+    ``empty_rows``: a rule of :data:`star_theory.empty_rows.EMPTY_ROWS` for rows with no count
+    (``"keep"``: ``previous``'s row, as :func:`star_theory.exact.refit_rows`; ``"marginals"``
+    needs ``strings`` as there), or ``"smooth"``: add-``alpha`` smoothing of every row.
     """
     _check_policy(previous, "previous")
-    if empty_rows not in EMPTY_ROW_RULES:
-        raise InputError(f"empty_rows must be one of {', '.join(EMPTY_ROW_RULES)}, got {empty_rows!r}")
+    rules = EMPTY_ROWS + ("smooth",)
+    if empty_rows not in rules:
+        raise InputError(f"empty_rows must be one of {', '.join(rules)}, got {empty_rows!r}")
     if len(counts) != previous.n_steps:
         raise InputError(f"counts has {len(counts)} steps, the policy {previous.n_steps}")
     for n, (c, k) in enumerate(zip(counts, previous.kernels)):
         if np.shape(c) != k.shape:
             raise InputError(f"counts[{n}] has shape {np.shape(c)}, kernel {k.shape}")
-    if empty_rows == "keep":
-        return refit_rows([np.asarray(c, dtype=float) for c in counts], previous)
+    if empty_rows != "smooth":
+        return refit_rows([np.asarray(c, dtype=float) for c in counts], previous, empty_rows, strings)
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha <= 0:
         raise InputError(f"alpha must be > 0 for add-alpha smoothing, got {alpha!r}")
