@@ -10,7 +10,10 @@
   the count), and transitions/s of count-weighted fine-tuning (one full-batch step covers the
   whole multiset of transitions; :mod:`llm.fit`) against per-example fine-tuning (one step covers
   ``finetune_batch`` transitions). The multiset is every transition of ``questions x
-  samples_per_question`` chains of the corpus policy ``lam = 0.3``.
+  samples_per_question`` chains of the corpus policy ``lam = 0.3``;
+* with multi-token states (``symbol`` tokens): the prefix-tree packing of that multiset against
+  one row per distinct triple, as the ratio of their positions and of the time of one full-loss
+  forward and backward pass (the same loss, :mod:`llm.packing`).
 
 The model is a fresh preset model (throughput does not depend on the weights).
 """
@@ -27,7 +30,7 @@ from star_theory.sim.sampling import questions_for
 
 from .data import ChainStream, TransitionCounts, chain_transitions, transition_batches
 from .device import generator, resolve_device, set_threads
-from .fit import fit_counts
+from .fit import TreeLoss, fit_counts, make_loss
 from .model import SIZES, build_model
 from .sample import sample_chains
 from .tasks import get_task
@@ -123,4 +126,28 @@ def exact_paths(cfg, model, tt, table, device, gen, repeats: int, token_chains: 
     }
     out["ratio_trie_vs_token"] = out["trie_chains_per_s"] / out["token_chains_per_s"]
     out["ratio_weighted_vs_examples"] = out["weighted_transitions_per_s"] / out["examples_transitions_per_s"]
+    out.update(packing(model, counts, table, device, repeats))
+    return out
+
+
+def packing(model, counts, table, device, repeats: int) -> dict:
+    """Prefix-tree packing (:class:`llm.fit.TreeLoss`) against one row per distinct triple
+    (:class:`llm.fit.SequenceLoss`): positions, and the time of one full-loss forward and backward
+    pass over the whole multiset (the same loss)."""
+    packed, unpacked = (make_loss(counts, table, device, counts.counts.size, 0, packed=p) for p in (True, False))
+    if not isinstance(packed, TreeLoss):  # one-token states fit by soft targets already (StateLoss)
+        return {}
+
+    def step(loss_fn):
+        model.zero_grad(set_to_none=True)
+        loss_fn(model, full=True).backward()
+
+    step(packed)  # warm-up (allocations)
+    t_packed, t_unpacked = _best(lambda: step(packed), repeats), _best(lambda: step(unpacked), repeats)
+    model.zero_grad(set_to_none=True)
+    out = {"packed_rows": packed.rows, "packed_positions": packed.packed.positions,
+           "unpacked_rows": unpacked.rows, "unpacked_positions": packed.packed.unpacked_positions,
+           "packed_step_s": t_packed, "unpacked_step_s": t_unpacked}
+    out["ratio_unpacked_vs_packed_positions"] = out["unpacked_positions"] / out["packed_positions"]
+    out["ratio_packed_vs_unpacked_speed"] = t_unpacked / t_packed
     return out

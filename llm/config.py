@@ -23,6 +23,11 @@ Presets (``PRESETS``):
   iterations, corpus ``lam = 0.2`` (``--lam 0.1`` for the second curve).
 * ``paper-cpu-authors``: the same task with the authors' protocol: restart from the pretrained
   model every iteration, sampling temperature 0.5, fits stopped when the loss plateaus.
+* ``symbol-cpu``: ``symbol`` tokens (one token per character, as in the analysis) one size down,
+  zip ``D = 2`` (``N = 2``, ``M = 16``), the tiny model, whose parameters are shared across
+  states (it is not a table), corpus ``lam = 0.2``, every question x 4,096 chains per iteration
+  by the trie sampler, pretraining and every refit as count-weighted fits packed as prefix trees
+  (:mod:`llm.packing`), stopped at the entropy gap or the step cap, 10 iterations.
 * ``paper``: the analysis's scale, for a GPU. Same task, ``symbol`` tokenization (one token per
   character, as in the analysis), GPT-2 small's shape (12 layers, width 768), a task-agnostic
   warm-up stage (random deterministic maps between the levels) before the corpus, corpus
@@ -193,6 +198,15 @@ PRESETS: dict[str, dict] = {
         finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie",
         finetune_mode="weighted", stop="plateau", plateau_tol=1e-3, gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512,
         batch_size=4096, lr_decay=True, patience=50, restart=True, temperature=0.5, threads=1, device="auto",
+    ),
+    # symbol tokens (one per character) on zip D = 2: one model shares its parameters across states;
+    # pretraining and every refit are count-weighted fits packed as prefix trees (llm/packing.py)
+    "symbol-cpu": dict(
+        task="zip", digits=2, base=2, tokenization="symbol", model="tiny", init_range=0.1, lam=(0.2,),
+        pretrain_mode="weighted", pretrain_steps=1500, pretrain_batch=256, pretrain_lr=1e-2, pretrain_lr_warmup=0.02,
+        finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie",
+        finetune_mode="weighted", stop="gap", gap_tol=1e-3, finetune_steps=600, finetune_lr=1e-2, finetune_batch=512,
+        batch_size=4096, lr_decay=True, patience=50, threads=1, device="auto",
     ),
     "paper": dict(
         task="zip", digits=3, base=2, tokenization="symbol", model="gpt2-small", init_range=0.02,

@@ -22,9 +22,13 @@ Two exact ways to compute :math:`\mathcal L`, never duplicating a row:
   last position's softmax gets the soft target :math:`c_{n s \cdot}` (full batch, every step).
   The ``<eos>`` term, one row per triple, is estimated each step on one triple per prompt drawn
   by count (an unbiased estimate), in the same forward pass.
-* any tokenization: one row per distinct triple weighted by its count, the full set when it has
-  at most ``batch`` rows, else ``batch`` rows drawn by count per step (the full loss is then
-  evaluated every ``patience`` steps for the stopping rule).
+* multi-token states (``symbol`` tokenization): every distinct prompt one row, its continuations
+  packed as a prefix tree with a tree attention mask and a soft target at every node
+  (:mod:`llm.packing`; the same loss, in about 4x fewer positions at zip D = 2); all prompts when
+  there are at most ``batch``, else ``batch`` prompts drawn by weight per step;
+* the reference for any tokenization: one row per distinct triple weighted by its count, the full
+  set when it has at most ``batch`` rows, else ``batch`` rows drawn by count per step (sampled
+  batches evaluate the full loss every ``patience`` steps for the stopping rule).
 
 AdamW, constant learning rate after a linear warm-up of ``warmup`` of ``max_steps``, gradients
 clipped to norm 1, bf16 autocast on CUDA.
@@ -38,6 +42,7 @@ import numpy as np
 
 from .data import IGNORE, TransitionCounts, encode_steps, prompt_ids
 from .device import autocast
+from .packing import attention_bias, pack_counts
 from .tokenizer import StateTable
 from .train import lr_factor
 
@@ -163,11 +168,57 @@ class SequenceLoss:
         return self._loss(model, idx, mult / self.batch)
 
 
-def make_loss(counts, table, device, batch, seed):
+class TreeLoss:
+    """Every prompt's continuations packed as one prefix tree with soft targets (:mod:`llm.packing`):
+    the full loss over every distinct prompt when there are at most ``batch`` of them, else
+    ``batch`` prompts drawn by weight per step, each prompt's loss divided by its weight (unbiased)."""
+
+    def __init__(self, counts: TransitionCounts, table: StateTable, device, batch: int, rng):
+        import torch
+
+        self.device, self.batch, self.rng = device, batch, rng
+        self.packed = pk = pack_counts(counts, table)
+        self.rows = pk.rows
+        self.full_batch = self.rows <= batch
+        as_t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+        self.ids, self.pos, self.allowed = as_t(pk.input_ids), as_t(pk.position_ids), as_t(pk.allowed)
+        self.t_row, self.t_pos, self.t_tok = as_t(pk.target_row), as_t(pk.target_pos), as_t(pk.target_tok)
+        self.t_w = torch.as_tensor(pk.target_w, device=device, dtype=torch.float32)
+
+    def row_losses(self, model, rows):
+        """``(len(rows),)`` each packed row's count-weighted NLL (its share of the loss)."""
+        import torch
+
+        rows = torch.as_tensor(rows, device=self.device)
+        sel = torch.isin(self.t_row, rows)  # the targets of those rows
+        where = torch.searchsorted(rows, self.t_row[sel])  # rows sorted: their index in the batch
+        with autocast(self.device):
+            mask = attention_bias(self.allowed[rows], model, torch.float32)
+            logits = model(input_ids=self.ids[rows], position_ids=self.pos[rows], attention_mask=mask).logits
+        logp = torch.log_softmax(logits.float(), dim=-1)  # (B, T, V)
+        terms = -self.t_w[sel] * logp[where, self.t_pos[sel], self.t_tok[sel]]
+        return torch.zeros(rows.numel(), device=self.device).index_add(0, where, terms)
+
+    def __call__(self, model, full: bool = False):
+        import torch
+
+        if full or self.full_batch:
+            return sum(self.row_losses(model, idx).sum() for idx in np.array_split(np.arange(self.rows),
+                                                                                   max(1, self.rows // 1024)))
+        w = self.packed.row_w
+        idx, mult = np.unique(self.rng.choice(self.rows, size=self.batch, p=w / w.sum()), return_counts=True)
+        scale = torch.as_tensor(mult / self.batch / w[idx], device=self.device, dtype=torch.float32)
+        return (scale * self.row_losses(model, idx)).sum()
+
+
+def make_loss(counts, table, device, batch, seed, packed: bool = True):
+    """The count-weighted loss of ``counts``: soft targets per prompt for one-token states
+    (:class:`StateLoss`), else prefix trees (:class:`TreeLoss`, ``packed``) or one row per
+    distinct triple (:class:`SequenceLoss`, the reference)."""
     rng = np.random.default_rng(seed)
     if all(ids.shape[1] == 1 for ids in table.ids):
         return StateLoss(counts, table, device, batch, rng)
-    return SequenceLoss(counts, table, device, batch, rng)
+    return (TreeLoss if packed else SequenceLoss)(counts, table, device, batch, rng)
 
 
 def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: float, max_steps: int,
