@@ -41,7 +41,7 @@ PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_
                    "pretrain_weight_decay", "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol", "lr_decay")
 STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
                "restart", "max_retries", "finetune_lr_warmup", "finetune_weight_decay", "finetune_mode", "stop",
-               "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature")
+               "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature", "heldout_fraction")
 RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
 PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md)"
 

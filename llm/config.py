@@ -125,6 +125,10 @@ class LLMConfig:
         choices=("trie", "token"),
     )
     temperature: float = option(1.0, "sampling temperature during STaR (> 0; the authors use 0.5)")
+    heldout_fraction: float = option(
+        0.0, "share of the questions held out of training, in [0, 1): STaR keeps and trains on the chains of a "
+        "seeded subset of the others only (sampling and measuring still cover every question)"
+    )
     restart: bool = option(
         False, "fine-tune from the pretrained model every iteration (original STaR) instead of continuing"
     )
@@ -157,6 +161,7 @@ class LLMConfig:
         check(0 < self.init_range <= 1, f"init_range must be in (0, 1], got {self.init_range}")
         check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
         check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
+        check(0 <= self.heldout_fraction < 1, f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
         check(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
         for name in ("pretrain_weight_decay", "finetune_weight_decay"):
             check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")

@@ -33,11 +33,13 @@ class StartPoint:
 
 @dataclass(frozen=True)
 class Finished:
-    """What the finished iterations of a run left: records, measured policies, the last kept chains."""
+    """What the finished iterations of a run left: records, measured policies, the kept chains of
+    each (``kept_all``) and of the last one (``kept``)."""
 
     records: list[dict]
     policies: list[TabularPolicy]
     kept: np.ndarray | None
+    kept_all: list[np.ndarray]
 
 
 def start_point(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StartPoint:
@@ -70,8 +72,8 @@ def _resume_checks(cfg: LLMConfig, pretrained, out: Path) -> Path:
 def read_finished(out: Path, done, task) -> Finished:
     """Read back and validate what the finished iterations ``done`` of ``task``'s run wrote."""
     if not done:
-        return Finished([], [], None)
-    last = iteration_dir(out, done[-1]) / "kept.npy"
-    kept = validate_kept(load_array(last), task, str(last))
+        return Finished([], [], None, [])
+    paths = [iteration_dir(out, t) / "kept.npy" for t in done]
+    kept = [validate_kept(load_array(p), task, str(p)) for p in paths]
     records = [read_metrics(iteration_dir(out, t) / "metrics.json", t) for t in done]
-    return Finished(records, [load_kernels(iteration_dir(out, t)) for t in done], kept)
+    return Finished(records, [load_kernels(iteration_dir(out, t)) for t in done], kept[-1], kept)

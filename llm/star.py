@@ -9,6 +9,16 @@ Iteration ``t = 0, 1, ..., T`` works on the model :math:`P^t` (:math:`P^0` = the
 3. sample ``K`` chains per question from :math:`P^t` (:mod:`llm.sample`), keep those whose final
    answer is correct (the filter looks at the answer only, so kept chains may hold wrong steps).
 
+**Held-out questions.** With ``heldout_fraction`` h > 0, STaR keeps (and so trains on) only the
+chains of the trained questions, a subset of ``|S_0| - round(h |S_0|)`` questions drawn once from
+``derive_seed(seed, HELDOUT)`` (:func:`trained_questions`, recorded as ``trained_questions`` in
+every record); sampling and measuring still cover every question. ``kept.npy`` holds what was
+trained on.
+
+**Departures from the table.** Every record also holds the metrics of :mod:`llm.departures`,
+computed from the measured kernels of ``t - 1`` and ``t`` and the chains kept at ``t - 1`` only
+(what the folder saves), so :func:`llm.departures.recompute_departures` gives them back.
+
 A kernel row that no kept chain visits gets no training example, so the model's row changes
 only through generalisation (continue) or is the pretrained row (restart): the counterpart of
 the exact operator's "keep the previous row" rule.
@@ -38,6 +48,7 @@ from star_theory.seeds import derive_seed
 from star_theory.sim.sampling import questions_for
 
 from .config import LLMConfig, to_record
+from .departures import departure_metrics
 from .data import TransitionCounts, chain_transitions, transition_batches
 from .device import generator, resolve_device, set_threads
 from .files import claim_run
@@ -62,9 +73,10 @@ from .tokenizer import state_table
 from .train import train
 
 SAMPLE, FINETUNE, MEASURE = 1, 2, 9  # seed purposes: STaR sampling, fine-tuning, `rlstar llm measure`
+HELDOUT = "heldout"  # seed purpose: which questions are held out of training
 PHASES = ("train", "measure", "sample")
 # finished_iterations, iteration_dir, load_kernels (llm.star_folder): how readers of a run folder find its files
-__all__ = ["StarRun", "run_star", "star_iteration", "finetune", "chain_figures", "phase_walls",
+__all__ = ["StarRun", "run_star", "trained_questions", "star_iteration", "finetune", "chain_figures", "phase_walls",
            "finished_iterations", "iteration_dir", "load_kernels"]
 
 
@@ -77,8 +89,23 @@ class StarRun:
     records: list[dict]
     policies: list[TabularPolicy]
     prediction: dict | None
-def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray]:
+def trained_questions(cfg: LLMConfig, task) -> np.ndarray | None:
+    """The questions STaR trains on: all (None) without ``heldout_fraction``, else a sorted subset
+    of ``|S_0| - round(heldout_fraction |S_0|)`` (at least 1) questions, drawn from
+    ``derive_seed(cfg.seed, HELDOUT)``."""
+    if cfg.heldout_fraction == 0:
+        return None
+    n = task.sizes[0]
+    keep = max(1, n - int(round(cfg.heldout_fraction * n)))
+    rng = np.random.default_rng(derive_seed(cfg.seed, HELDOUT))
+    return np.sort(rng.permutation(n)[:keep])
+
+
+def chain_figures(chains: SampledChains, task, K: int, trained=None) -> tuple[dict, np.ndarray]:
     """Sampled accuracy, B-STaR exploration/exploitation figures, and the kept chains.
+
+    ``trained``: the questions whose correct chains are kept (default all); ``kept`` counts and
+    ``kept`` (the array) holds only those, the other figures cover every sampled chain.
 
     * ``distinct_correct_per_question``: mean number of distinct correct chains among a question's
       ``K`` samples (exploration);
@@ -89,19 +116,21 @@ def chain_figures(chains: SampledChains, task, K: int) -> tuple[dict, np.ndarray
     """
     s = chains.states
     correct = chains.valid & (s[:, -1] == task.answers[s[:, 0]])
-    kept = s[correct]
+    keep = correct if trained is None else correct & np.isin(s[:, 0], trained)
+    kept = s[keep]
     star = task.correct_chains[kept[:, 0]]
     flawed = np.any(kept[:, 1:-1] != star[:, 1:-1], axis=1) if kept.size else np.zeros(0, bool)
     questions = np.unique(s[:, 0])
-    chains_kept = np.unique(kept, axis=0) if kept.size else kept  # distinct kept chains, sorted by question
-    distinct = np.bincount(np.searchsorted(questions, chains_kept[:, 0]), minlength=questions.size) if kept.size \
+    good = s[correct]
+    chains_good = np.unique(good, axis=0) if good.size else good  # distinct correct chains, sorted by question
+    distinct = np.bincount(np.searchsorted(questions, chains_good[:, 0]), minlength=questions.size) if good.size \
         else np.zeros(questions.size, dtype=np.int64)
     rejected = chains.valid & ~correct
     figures = {
         "chains": int(len(s)),
         "sampled_accuracy": float(correct.mean()),
         "sampled_accuracy_se": float(np.sqrt(correct.mean() * (1 - correct.mean()) / len(s))),
-        "kept": int(correct.sum()),
+        "kept": int(keep.sum()),
         "invalid_chains": int((~chains.valid).sum()),
         "invalid_steps": int(chains.invalid_steps),
         "flawed_chain_share_sampled": float(flawed.mean()) if kept.size else None,
@@ -193,8 +222,10 @@ def star_iteration(cfg: LLMConfig, t: int, model, kept, text_task, table, device
         sampler=cfg.sampler, temperature=cfg.temperature, log_scores=m.log_scores,
     )
     record["sample_wall_s"] = time.perf_counter() - t0
-    figures, kept = chain_figures(chains, task, cfg.samples_per_question)
+    trained = trained_questions(cfg, task)
+    figures, kept = chain_figures(chains, task, cfg.samples_per_question, trained)
     record.update(figures)
+    record["trained_questions"] = None if trained is None else trained.tolist()
     return record, kept, m.policy
 
 
@@ -230,16 +261,23 @@ def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StarRun:
     if start.fresh:
         write_run_json(out, to_record(cfg), start.pretrained, spec.__dict__)
     records, policies, kept = list(finished.records), list(finished.policies), finished.kept
+    kept_all = list(finished.kept_all)
     write_metrics_log(out, records)
     for t in range(start.done[-1] + 1 if start.done else 0, cfg.iterations + 1):
+        previous_kept = kept
         record, kept, policy = star_iteration(cfg, t, model, kept, text_task, table, device, pretrained_state)
+        saved = as_read_back(policy)  # the metrics from the kernels as they read back
+        record.update(departure_metrics(policies[-1] if t > 0 else None, saved, previous_kept, text_task.task,
+                                        record["trained_questions"]))
         write_iteration(out, t, record, kept, policy, (model, tokenizer, spec) if t > 0 else None)
         records.append(as_written(record))
-        policies.append(as_read_back(policy))
+        policies.append(saved)
+        kept_all.append(kept)
         write_metrics_log(out, records)
         if cfg.progress:
             _report(record)
-    prediction = write_prediction(out, text_task, records, policies[0] if policies else None)
+    prediction = write_prediction(out, text_task, records, policies, kept_all, cfg.samples_per_question, cfg.seed,
+                                  trained_questions(cfg, text_task.task))
     return StarRun(records, policies, None if prediction is None else as_written(prediction))
 
 
