@@ -15,7 +15,9 @@ theory core). ``NAME`` is one of
   ``@min`` / ``@max`` reduce a list, ``~TEXT`` picks the one finding (or information) whose statement
   contains ``TEXT`` (an error if not exactly one does); ``FORMAT`` is a Python format spec (default ``.4g``), applied to
   every number (lists are joined with ", ");
-* ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``).
+* ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``);
+* ``regimes:table`` / ``regimes:headline`` — experiment ``llm_regimes``'s answers per regime, as a table /
+  as one sentence (``experiments/llm_regimes/summary.py``).
 
 ``[PRESET] NAME`` fills ``NAME`` only from a run of that preset and leaves the block as it is
 otherwise: for sections a smaller preset does not compute (the default run's paper-cpu LLM runs
@@ -39,6 +41,8 @@ from star_theory.errors import InputError
 from star_theory.io import atomic_write_bytes, atomic_write_text
 
 from .docs_theory import theory_value
+from .llm_regimes.summary import headline as regimes_headline
+from .llm_regimes.summary import table as regimes_table
 
 BLOCK = re.compile(r"<!-- generated:(?P<name>[^\n]+?) -->(?P<body>.*?)<!-- /generated -->", re.S)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -155,6 +159,9 @@ def fill(name: str, results: dict) -> str:
         return "\n" + _info(results[rest]) + "\n"
     if kind == "consistency" and rest:
         return "\n" + _consistency(results[rest]) + "\n"
+    if kind == "regimes" and rest in ("table", "headline"):
+        rec = results["llm_regimes"]
+        return "\n" + regimes_table(rec) + "\n" if rest == "table" else regimes_headline(rec)
     if kind == "theory" and rest:
 
         return theory_value(rest)
