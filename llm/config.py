@@ -208,10 +208,10 @@ PRESETS: dict[str, dict] = {
     # pretraining and every refit are count-weighted fits packed as prefix trees (llm/packing.py)
     "symbol-cpu": dict(
         task="zip", digits=2, base=2, tokenization="symbol", model="tiny", init_range=0.1, lam=(0.2,),
-        pretrain_mode="weighted", pretrain_steps=1500, pretrain_batch=256, pretrain_lr=1e-2, pretrain_lr_warmup=0.02,
+        pretrain_mode="weighted", pretrain_steps=1500, pretrain_batch=256, pretrain_lr=3e-3, pretrain_lr_warmup=0.02,
         finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie",
-        finetune_mode="weighted", stop="gap", gap_tol=1e-3, finetune_steps=600, finetune_lr=1e-2, finetune_batch=512,
-        batch_size=4096, lr_decay=True, patience=50, threads=1, device="auto",
+        finetune_mode="weighted", stop="gap", gap_tol=1e-3, finetune_steps=600, finetune_lr=3e-3, finetune_batch=512,
+        batch_size=4096, lr_decay=False, patience=50, threads=1, device="auto",
     ),
     "paper": dict(
         task="zip", digits=3, base=2, tokenization="symbol", model="gpt2-small", init_range=0.02,
