@@ -20,7 +20,7 @@ REGIMES = {
     "paper-cpu-sparse": ("paper-cpu-sparse", {}),
     "paper-cpu-heldout": ("paper-cpu-heldout", {}),
     "symbol-cpu": ("symbol-cpu", {}),
-    "symbol-cpu-heldout": ("symbol-cpu", {"heldout_fraction": "paper-cpu-heldout"}),
+    "symbol-cpu-heldout": ("symbol-cpu", {"heldout_fraction": 0.5}),  # half the questions held out, as paper-cpu-heldout
 }
 
 
@@ -41,11 +41,9 @@ class Settings:
 
 
 def regime_settings(name: str, digits: int, iterations: int) -> dict:
-    """The overrides of one regime's LLM runs: its preset, its own overrides (a preset name as a value takes that
-    preset's value of the field), then the experiment's scale."""
+    """The overrides of one regime's LLM runs: its preset, its own overrides, then the experiment's scale."""
     base_preset, extra = REGIMES[name]
-    base = preset(base_preset)
-    base.update({k: preset(v)[k] if isinstance(v, str) else v for k, v in extra.items()})
+    base = {**preset(base_preset), **extra}
     if digits:
         base["digits"] = digits
     if iterations:
