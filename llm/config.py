@@ -28,6 +28,19 @@ Presets (``PRESETS``):
   states (it is not a table), corpus ``lam = 0.2``, every question x 4,096 chains per iteration
   by the trie sampler, pretraining and every refit as count-weighted fits packed as prefix trees
   (:mod:`llm.packing`), stopped at the entropy gap or the step cap, 10 iterations.
+* Regimes where the model is not a table (issue 19; each is paper-cpu, same pretraining, with
+  one change, and runs on 2 CPU cores in 3 minutes or less):
+
+  - ``paper-cpu-steps``: fine-tuned as STaR practice does: every iteration takes a fixed budget
+    of 40 AdamW steps on minibatches of 256 kept transitions (``finetune_mode="examples"``: one
+    row per transition, drawn from the kept set, constant learning rate 3e-3 after warm-up),
+    continuing from the previous model. About 10k of the 10^4-10^5 kept transitions are seen
+    once, and no rule looks at how close the model gets to the kept set's empirical kernel, so
+    the step is a partial, stochastic move towards the refit, not a table-fit;
+  - ``paper-cpu-sparse``: ``K = 16`` chains per question, so that rows of the kernel get no kept
+    transition and move only through the shared parameters;
+  - ``paper-cpu-heldout``: ``heldout_fraction = 0.5``: STaR keeps and trains on the chains of a
+    seeded half of the questions only; sampling and measuring still cover every question.
 * ``paper``: the analysis's scale, for a GPU. Same task, ``symbol`` tokenization (one token per
   character, as in the analysis), GPT-2 small's shape (12 layers, width 768), a task-agnostic
   warm-up stage (random deterministic maps between the levels) before the corpus, corpus
@@ -212,6 +225,33 @@ PRESETS: dict[str, dict] = {
         finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie",
         finetune_mode="weighted", stop="gap", gap_tol=1e-3, finetune_steps=600, finetune_lr=3e-3, finetune_batch=512,
         batch_size=4096, lr_decay=False, patience=50, threads=1, device="auto",
+    ),
+    # paper-cpu fine-tuned as STaR practice does (issue 19): each iteration takes a fixed budget of
+    # AdamW steps on minibatches drawn from the kept transitions (one row per transition), from the
+    # previous model; nothing checks how close the fit gets to the kept set
+    "paper-cpu-steps": dict(
+        task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, pretrain_lr_warmup=0.02,
+        warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie", batch_size=4096,
+        stop="gap", gap_tol=1e-3, lr_decay=True, patience=50,  # of pretraining only
+        finetune_mode="examples", finetune_steps=40, finetune_batch=256, finetune_lr=3e-3, finetune_lr_warmup=0.1,
+        threads=1, device="auto",
+    ),
+    # paper-cpu with K = 16 chains per question: rows of the kernel go unvisited
+    "paper-cpu-sparse": dict(
+        task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, pretrain_lr_warmup=0.02,
+        finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=16, sampler="trie",
+        finetune_mode="weighted", stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512,
+        batch_size=4096, lr_decay=True, patience=50, threads=1, device="auto",
+    ),
+    # paper-cpu where STaR keeps and trains on the chains of a seeded half of the questions only
+    "paper-cpu-heldout": dict(
+        task="zip", digits=3, base=2, tokenization="state", model="tiny", init_range=0.1, lam=(0.2,),
+        pretrain_mode="weighted", pretrain_steps=2000, pretrain_batch=256, pretrain_lr=1e-2, pretrain_lr_warmup=0.02,
+        finetune_lr_warmup=0.02, warmup_steps=0, iterations=10, samples_per_question=4096, sampler="trie",
+        finetune_mode="weighted", stop="gap", gap_tol=1e-3, finetune_steps=1000, finetune_lr=1e-2, finetune_batch=512,
+        batch_size=4096, lr_decay=True, patience=50, heldout_fraction=0.5, threads=1, device="auto",
     ),
     "paper": dict(
         task="zip", digits=3, base=2, tokenization="symbol", model="gpt2-small", init_range=0.02,

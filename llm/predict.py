@@ -182,7 +182,7 @@ def plot_prediction(pred: dict, records: list[dict], path, title: str = "") -> s
                             label=f"theory: tabular STaR at K={band['K']} (5-95%, {len(band['seeds'])} seeds)")
     one = pred.get("one_step")
     if one is not None and len(one["accuracy"]) > 1:
-        ax_acc.plot(pit[1:len(one["accuracy"])], one["accuracy"][1:], "x", color="k", ms=6,
+        ax_acc.plot(pit[1:len(one["accuracy"])], one["accuracy"][1:], "x", color="k", ms=7, zorder=5,
                     label="theory: one exact step from the LLM's kernel of t-1")
     acc = np.array([r["sampled_accuracy"] for r in records])
     se = np.array([r["sampled_accuracy_se"] for r in records])
