@@ -1,4 +1,4 @@
-"""Numbers in ``docs/*.md`` generated from a results folder: ``python -m experiments.docs RESULTS``.
+"""Numbers in ``docs/*.md`` (and the README) generated from a results folder: ``python -m experiments.docs RESULTS``.
 
 A generated block in a doc is ``<!-- generated:NAME -->...<!-- /generated -->`` (inline or over
 lines); this command rewrites what is between the markers from ``RESULTS/<experiment>/result.json``
@@ -46,6 +46,7 @@ from .llm_regimes.summary import table as regimes_table
 
 BLOCK = re.compile(r"<!-- generated:(?P<name>[^\n]+?) -->(?P<body>.*?)<!-- /generated -->", re.S)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+README = DOCS.parent / "README.md"  # refilled with the repository's docs/ (its first paragraph holds a block)
 
 
 def load_results(folder: str | Path) -> dict:
@@ -205,7 +206,8 @@ def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: boo
     results_dir, docs_dir = Path(results_dir), Path(docs_dir)
     results = load_results(results_dir)
     new: dict[Path, str | bytes] = {}
-    for path in sorted(docs_dir.glob("*.md")):
+    extra = [README] if docs_dir.resolve() == DOCS and README.is_file() else []
+    for path in [*sorted(docs_dir.glob("*.md")), *extra]:
         text = path.read_text()
         out = render(text, results, path.name)
         if out != text:

@@ -4,7 +4,10 @@ The tabular prediction for a statistic of the S seeds is the same statistic of S
 run ``r`` of the simulator beside seed ``i`` (same K, same trained questions, started from seed
 ``i``'s own kernel) is a draw of what seed ``i`` would do if the model were the table, so the mean
 over ``i`` of run ``r`` is one draw of the seeds' mean; over the simulator's R runs these give a
-95% simultaneous prediction band (t quantile, Bonferroni over the comparisons) for the seeds' mean.
+95% simultaneous prediction band (t quantile, Bonferroni over the comparisons) for the seeds' mean,
+widened by the resolution of one sampled iteration, one chain among the ``K n`` chains of the ``n``
+questions compared (``1 / (K n)``: the LLM's softmax never puts an exact 0 where the table does, and
+no sampled iteration can tell apart differences below one chain).
 
 * (i) policy improvement: the share of STaR steps where J rose, against the tabular band of that share;
 * (ii) the miss of each prediction: the seeds' mean J in the tabular band at the run's K (finite-K band),
@@ -58,6 +61,7 @@ def analyze_regime(name: str, r: dict) -> list:
     tab = np.array([sd["tabular_runs"] for sd in seeds], dtype=float)  # (S, R, T+1)
     pseudo = tab.mean(axis=0)  # (R, T+1)
     mean = J.mean(axis=0)
+    res = 1.0 / (r["K"] * r["M"])  # one chain among the K M chains of an iteration
     out = []
     # (i) policy improvement
     share, tab_share = rise_share(J), rise_share(tab).mean(axis=0)  # (S,), (R,)
@@ -67,11 +71,12 @@ def analyze_regime(name: str, r: dict) -> list:
                        round(float(share.mean()), 4), band_words(t, len(tab_share)), t["all"],
                        note=f"{tag}: steps where J rose per seed {share.round(3).tolist()}; exact operator 1.0"))
     # (ii) finite-K band, exact line, one-step predictions
-    t = band_test(mean, pseudo, floor=1e-9)  # floor: iteration 0 is the measured kernel itself (round-off)
+    t = band_test(mean, pseudo, floor=res)
     out.append(Finding("convergence", f"{tag}: mean over seeds of the LLM's exact J in the band of tabular STaR at "
                        "the run's K and trained questions, from each seed's measured initial kernel, every iteration",
                        np.round(pseudo.mean(axis=0), 4).tolist(), np.round(mean, 4).tolist(), band_words(t, len(pseudo)),
-                       t["all"], note=f"{tag}: worst excess over the finite-K band {float(t['excess'].max()):+.4f}"))
+                       t["all"], note=f"{tag}: worst excess over the finite-K band {float(t['excess'].max()):+.4f} "
+                                     f"(resolution 1/(K M) = {res:.2g} included)"))
     half = (t["hi"] - t["lo"]) / 2
     exact = _arr(seeds, "exact").mean(axis=0)
     lag, dev = np.abs(pseudo.mean(axis=0) - exact), np.abs(mean - exact)
@@ -84,7 +89,7 @@ def analyze_regime(name: str, r: dict) -> list:
     one_runs = np.array([np.asarray(sd["one_step_runs"][1:], dtype=float) for sd in seeds])  # (S, T, R)
     resid = (J[:, 1:] - one).mean(axis=0)
     resid_runs = (one_runs - one[:, :, None]).mean(axis=0).T  # (R, T)
-    t = band_test(resid, resid_runs)
+    t = band_test(resid, resid_runs, floor=res)
     out.append(Finding("improvement", f"{tag}: one-step prediction: mean over seeds of J(t) - J(exact STaR step from "
                        "the LLM's own kernel at t-1), every t >= 1, in the band of one tabular step at K",
                        np.round(resid_runs.mean(axis=0), 4).tolist(), np.round(resid, 4).tolist(),
@@ -105,7 +110,7 @@ def analyze_regime(name: str, r: dict) -> list:
     out += rule_findings(tag, seeds)
     # (iv) held-out questions
     if r.get("heldout"):
-        out += heldout_findings(tag, seeds)
+        out += heldout_findings(tag, seeds, r["K"])
     return out
 
 
@@ -132,11 +137,12 @@ def rule_findings(tag: str, seeds) -> list:
     ]
 
 
-def heldout_findings(tag: str, seeds) -> list:
+def heldout_findings(tag: str, seeds, K: int) -> list:
     held = _arr(seeds, "J_heldout")  # (S, T+1)
     train = _arr(seeds, "J_train")
     pseudo = pseudo_means(seeds, "tabular_heldout_runs")
-    t = band_test(held.mean(axis=0), pseudo, floor=1e-9)
+    res = 1.0 / (K * min(len(sd["heldout_questions"]) for sd in seeds))  # one chain of the held-out questions
+    t = band_test(held.mean(axis=0), pseudo, floor=res)
     change = held[:, -1] - held[:, 0]
     return [
         Finding("held-out questions", f"{tag}: mean over seeds of J on the held-out questions in the band of tabular "
