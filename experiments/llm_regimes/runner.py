@@ -29,32 +29,38 @@ class Settings:
     regimes: tuple[str, ...] = option(list(REGIMES), f"regimes to run ({', '.join(REGIMES)})")
     digits: int = option(2, "digits D of every regime's zip task (0: each preset's own)")
     iterations: int = option(4, "STaR iterations of every run (0: each preset's own)")
+    pretrain_steps: int = option(0, "cap on every regime's pretraining steps (0: each preset's own)")
+    finetune_steps: int = option(0, "cap on every regime's fine-tuning steps per iteration (0: each preset's own)")
     llm_seeds: int = option(2, "STaR seeds per regime (>= 2: the findings are statistics over seeds)")
     sim_seeds: int = option(16, "tabular STaR runs beside each LLM seed (and each of its one-step predictions)")
 
     def __post_init__(self):
         check(len(self.regimes) >= 1 and all(r in REGIMES for r in self.regimes),
               f"regimes must be among {', '.join(REGIMES)}, got {list(self.regimes)}")
-        check(self.digits >= 0 and self.iterations >= 0, "digits and iterations must be >= 0")
+        check(min(self.digits, self.iterations, self.pretrain_steps, self.finetune_steps) >= 0,
+              "digits, iterations, pretrain_steps and finetune_steps must be >= 0")
         check(self.llm_seeds >= 2, f"llm_seeds must be >= 2, got {self.llm_seeds}")
         check(self.sim_seeds >= 4, f"sim_seeds must be >= 4, got {self.sim_seeds}")
 
 
-def regime_settings(name: str, digits: int, iterations: int) -> dict:
-    """The overrides of one regime's LLM runs: its preset, its own overrides, then the experiment's scale."""
+def regime_settings(name: str, s: Settings) -> dict:
+    """The overrides of one regime's LLM runs: its preset, its own overrides, then the experiment's scale (digits,
+    iterations, and caps on the pretraining and fine-tuning steps; 0 leaves the preset's value)."""
     base_preset, extra = REGIMES[name]
     base = {**preset(base_preset), **extra}
-    if digits:
-        base["digits"] = digits
-    if iterations:
-        base["iterations"] = iterations
+    for key, value in (("digits", s.digits), ("iterations", s.iterations)):
+        if value:
+            base[key] = value
+    for key, cap in (("pretrain_steps", s.pretrain_steps), ("finetune_steps", s.finetune_steps)):
+        if cap:
+            base[key] = min(base.get(key, cap), cap)
     return base
 
 
 def run(s: Settings, ctx) -> dict:
     out = {}
     for name in s.regimes:
-        base = regime_settings(name, s.digits, s.iterations)
+        base = regime_settings(name, s)
         seeds = []
         for i in range(s.llm_seeds):
             r = llm_run(ctx, base, llm_seed=i)
