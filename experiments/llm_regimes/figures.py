@@ -61,7 +61,7 @@ def plot_regimes(regimes: dict, path) -> None:
                 ax.plot(x, sd["J_heldout"], "s--", color="tab:orange", ms=3, lw=0.7,
                         label="LLM: held-out questions" if i == 0 else None)
             ax.set(xlabel=ITERATION_LABEL, ylabel="J on a half of the questions", ylim=(-0.02, 1.02))
-            ax.set_title(f"{name}: trained vs held-out questions (each seed)", fontsize=8)
+            ax.set_title(f"{name}:\ntrained vs held-out questions, each seed", fontsize=8)
             ax.legend(fontsize=5.5, loc="best")
     integer_ticks(axes)
     fig.suptitle("STaR on a GPT-2 that is not a table: LLM seeds against the tabular theory from their measured "
@@ -89,5 +89,6 @@ def plot_rules(regimes: dict, path) -> None:
     ax.set_ylabel("mean TV, LLM row vs rule's prediction")
     ax.set_title("Rows with no kept transition: which rule predicts the LLM's next row (bars: mean of seeds; "
                  "dots: seeds)", fontsize=8)
-    ax.legend(fontsize=6, loc="upper right")
+    ax.set_ylim(0, 1.12)  # TV is at most 1; the room above holds the legend
+    ax.legend(fontsize=6, loc="upper center", ncol=len(EMPTY_ROWS))
     save_figure(fig, path)

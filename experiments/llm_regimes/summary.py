@@ -65,7 +65,8 @@ def headline(record: dict) -> str:
     held = {x["tokens"]: x["heldout_change"] for x in a if x["heldout_change"] is not None}
     held_txt = " and ".join(f"{v:+.3f} with {k} tokens" for k, v in held.items()) or "not measured"
     rules = [x for x in a if x["rules"] is not None]
-    rule_txt = ("; the unvisited rows of " + ", ".join(f"`{x['regime']}` follow `{x['rules']['best']}`" for x in rules)
+    rule_txt = ("; no rule for unvisited rows predicts them well, the closest leaving a mean TV of "
+                + ", ".join(f"{x['rules']['best_tv']:.2f} (`{x['regime']}`: `{x['rules']['best']}`)" for x in rules)
                 if rules else "")
     return (f"on a GPT-2 that is not a table ({len(a)} regimes, {a[0]['seeds']} seeds each) STaR still raised J in "
             f"{rose:.0%} of its steps, and missed the exact operator's one-step prediction by at most "
