@@ -13,7 +13,7 @@ def _handler(args) -> int:
     if args.seed < 0:
         raise InputError(f"--seed must be non-negative, got {args.seed}")
     manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed,
-                         device=args.device, progress=not args.quiet, force=args.force)
+                         device=args.device, progress=not args.quiet, resume=args.resume, overwrite=args.overwrite)
     if args.format == "json":
         print(dumps_json(manifest))
     else:
@@ -41,7 +41,12 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="results", help="results folder (default: results)")
     p.add_argument("--seed", type=int, default=0, help="master seed; each experiment's seed derives from it (default: 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device for the LLM experiments")
-    p.add_argument("--force", action="store_true", help="recompute experiments whose results already exist")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out (same --preset and --seed): finished experiments are reused, "
+                   "the others run, and the report covers every experiment of the run in the folder")
+    p.add_argument("--overwrite", "--force", dest="overwrite", action="store_true",
+                   help="replace the reproduce run in --out, recomputing everything (only its own files are "
+                   "removed); --force is an alias kept for old scripts")
     p.add_argument("--format", choices=("text", "json"), default="text", help="print a summary line or the manifest as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_handler)

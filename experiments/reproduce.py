@@ -5,15 +5,20 @@ Layout of the results folder::
     OUT/manifest.json          seed, preset, experiments, versions, timings
     OUT/<experiment>/result.json   every number the experiment computed, its settings and seed
     OUT/<experiment>/*.png     its figures
+    OUT/_llm/<key>/            LLM runs shared between experiments (pretrained/, star/)
     OUT/report.md, OUT/report.html (figures embedded)
 
-The folder must be new or empty, or one a ``reproduce`` run wrote (its marker file says so; see
-:mod:`star_theory.outputs`); it is locked while the run goes on. Every file is written
-atomically. An experiment whose ``result.json`` already exists for the same settings and seed is
-not run again (a rerun after an interruption resumes where it stopped); its findings are
-re-derived from the stored data by the current analysis, so the report always reflects the
-analysis code. ``--force`` recomputes. The analysis always reads the data as stored (after a
-JSON round trip), so a fresh run and a reused one give the same findings.
+The folder follows the one rule of :mod:`star_theory.outputs`: it must be new or empty, or hold a
+``reproduce`` run (its marker says so, with the preset and master seed), which ``resume``
+continues (same preset and master seed only) and ``overwrite`` replaces (only the run's own
+files); anything else is refused and nothing is touched. It is locked while the run goes on, and
+every file is written atomically. In a continued run an experiment whose ``result.json`` already
+exists for the same settings and seed is not run again (a rerun after an interruption resumes
+where it stopped); its findings are re-derived from the stored data by the current analysis, so
+the report always reflects the analysis code. The manifest and the report cover every
+experiment result of the run in the folder, not only those selected with ``only``: adding an
+experiment to a full run never shrinks its report. The analysis always reads the data as stored
+(after a JSON round trip), so a fresh run and a reused one give the same findings.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+from llm.files import OWN_FILES
 from star_theory.io import dumps_json, write_json
-from star_theory.outputs import claim_folder
+from star_theory.outputs import claim_folder, nested
 
 from .framework import EXPERIMENT_NAMES, Context, experiment_seed, load_experiment, settings_record, split_results
 from .report import write_report
@@ -76,26 +82,61 @@ def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: 
     return record
 
 
+def _own() -> tuple[str, ...]:
+    """The paths a reproduce run writes into its folder (:func:`star_theory.outputs.nested`)."""
+    experiments = [p for n in EXPERIMENT_NAMES for p in nested(n, ("result.json", "*.png"))]
+    return (*experiments, *nested("_llm", nested("*", OWN_FILES["llm run"])), "manifest.json", "report.md", "report.html")
+
+
 def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | None = None,
-              master_seed: int = 0, device: str = "cpu", progress: bool = True, force: bool = False) -> dict:
-    """Run the selected experiments and write the manifest and the report; return the manifest."""
+              master_seed: int = 0, device: str = "cpu", progress: bool = True, resume: bool = False,
+              overwrite: bool = False, force: bool = False) -> dict:
+    """Run the selected experiments and write the manifest and the report; return the manifest.
+
+    ``out`` is new or empty, or holds a reproduce run: continued with ``resume`` (same
+    ``preset`` and ``master_seed``), replaced with ``overwrite`` (``force`` is an alias).
+    """
     names = tuple(dict.fromkeys(only)) if only else EXPERIMENT_NAMES  # each experiment once, in the order given
     for n in names:
         load_experiment(n)  # unknown names fail before anything runs
-    own = (*EXPERIMENT_NAMES, "_llm", "manifest.json", "report.md", "report.html")
-    # a new folder, or one a reproduce run wrote (its finished experiments are reused); locked meanwhile
-    with claim_folder(out, "reproduce", own=own, config={"preset": preset, "master_seed": master_seed}, resume=True,
-                      signature="manifest.json"):
-        return _reproduce(Path(out), names, preset, master_seed, device, progress, force)
+    config = {"preset": preset, "master_seed": master_seed}
+    with claim_folder(out, "reproduce", own=_own(), config=config, resume=resume, overwrite=overwrite or force,
+                      resume_keys=("preset", "master_seed")):
+        return _reproduce(Path(out), names, preset, master_seed, device, progress)
 
 
-def _reproduce(out: Path, names, preset, master_seed, device, progress, force) -> dict:
+def stored_results(out: Path, preset: str, master_seed: int, skip=()) -> list[dict]:
+    """The finished results of the run ``(preset, master_seed)`` in ``out`` other than ``skip``
+    (re-analysed like reused ones), in the order of :data:`EXPERIMENT_NAMES`; a result of other
+    settings (written by another version of the code) is named on stderr and left out."""
+    records = []
+    for name in EXPERIMENT_NAMES:
+        path = out / name / "result.json"
+        if name in skip or not path.is_file():
+            continue
+        exp = load_experiment(name)
+        settings = exp.settings(preset)
+        record = {"name": name, "preset": preset, "seed": experiment_seed(master_seed, name),
+                  "settings": settings_record(settings)}
+        old = _same_run(path, record)
+        if old is None:
+            print(f"rlstar: warning: {path} is not a result of this run's settings (another version of the code?); "
+                  "it is left out of the report", file=sys.stderr)
+            continue
+        records.append(_reanalyzed(exp, settings, old, out / name))
+    return records
+
+
+def _reproduce(out: Path, names, preset, master_seed, device, progress) -> dict:
     records = []
     t0 = time.perf_counter()
     for i, name in enumerate(names, 1):
         if progress:
             print(f"[{i}/{len(names)}] {name}", file=sys.stderr, flush=True)
-        records.append(run_experiment(name, preset, out, master_seed, device, progress, force))
+        records.append(run_experiment(name, preset, out, master_seed, device, progress))
+    others = stored_results(out, preset, master_seed, skip=names)  # the report covers the whole run in the folder
+    if others:
+        records = sorted(records + others, key=lambda r: EXPERIMENT_NAMES.index(r["name"]))
     import numpy
     import torch
 

@@ -26,10 +26,10 @@ from star_theory.sim.sampling import questions_for
 from .bench import benchmark
 from .config import PRESETS, LLMConfig, given_values, make_config, resumed_config, to_record
 from .device import generator, resolve_device, set_threads
-from .files import check_llm_memory, claim_run, read_json_object, recorded_config
+from .files import check_llm_memory, check_run_folder, claim_run, read_json_object, recorded_config
 from .measure import measure
 from .model import load_checkpoint, read_task_spec
-from .pretrain import pretrain
+from .pretrain import input_paths, pretrain, pretrain_inputs
 from .sample import sample_chains
 from .star import MEASURE, chain_figures, phase_walls, run_star
 from .tokenizer import state_table
@@ -58,6 +58,8 @@ def register(subparsers) -> None:
     q = sub.add_parser("pretrain", help="pretrain a model on a corpus from the symmetric family")
     _add(q, TASK_FIELDS + CORPUS_FIELDS + MODEL_FIELDS + PRETRAIN_FIELDS + RUNTIME_FIELDS)
     q.add_argument("--out", required=True, help="checkpoint folder to write (new or empty)")
+    q.add_argument("--resume", action="store_true", help="keep a finished pretraining of the same settings in "
+                   "--out (its summary is printed) and redo one that was cut short")
     _overwrite(q)
     q.set_defaults(func=_pretrain)
 
@@ -116,9 +118,9 @@ def _print_json(obj) -> None:
 
 
 def _pretrain(args) -> int:
-    cfg = _config(args)
+    cfg = _resumed_config(args, os.path.join(args.out, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
-    summary = pretrain(cfg, args.out, overwrite=args.overwrite)
+    summary = pretrain(cfg, args.out, overwrite=args.overwrite, resume=args.resume)
     if summary:
         _print_json({k: summary[k] for k in ("loss_first", "loss_last", "wall_s", "measured")})
     return 0
@@ -162,10 +164,13 @@ def _run(args) -> int:
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
     t0 = time.perf_counter()
+    check_run_folder(args.out, "llm run", input_paths(cfg), resume=args.resume, overwrite=args.overwrite)
+    reuse = args.resume and os.path.isfile(os.path.join(pre, "pretrain.json"))
+    inputs = None if reuse else pretrain_inputs(cfg)  # read and validated before anything in --out is replaced
     with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run:
         finished = os.path.isfile(os.path.join(pre, "pretrain.json"))
         if run.fresh or not finished:  # a pretraining that was cut short is our own to redo
-            pretrain(cfg, pre, overwrite=not run.fresh)
+            pretrain(cfg, pre, resume=not run.fresh, inputs=inputs)
         t1 = time.perf_counter()
         records = run_star(cfg, pre, star, resume=args.resume and not run.fresh).records
     last = records[-1]

@@ -73,6 +73,11 @@ def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPoli
     :math:`P^{t-1}` (None at ``t = 0``), ``policy`` :math:`P^t`, ``kept`` the chains ``(C, N+1)``
     kept at ``t - 1`` (what :math:`P^t` was trained on), ``trained_questions`` the trained
     questions (None: all, no held-out part)."""
+    for name, p in (("policy", policy), ("previous_policy", previous_policy)):
+        if p is not None and not isinstance(p, TabularPolicy):
+            raise InputError(f"{name} must be a TabularPolicy, got {type(p).__name__}")
+        if p is not None:
+            p.check_compatible(task)
     out = {k: None for k in KEYS}
     out.update(split_accuracy(policy, task, trained_questions))
     if previous_policy is None:

@@ -2,7 +2,9 @@
 a run reads back.
 
 * :func:`claim_run` claims an output folder under the one rule of :mod:`star_theory.outputs`
-  (new, or the command's own with ``--resume``/``--overwrite``; locked for the whole run).
+  (new, or the command's own with ``--resume``/``--overwrite``; locked for the whole run);
+  :func:`check_run_folder` refuses a folder that cannot be claimed, and an input inside it,
+  before any input is read.
 * :func:`atomic_dir` builds a folder under a temporary name and renames it into place only when
   every file is written; :func:`staged_into` does the same for files moved into a claimed folder.
 * :func:`check_resume` compares the config recorded by a run with the one given to continue it.
@@ -25,27 +27,38 @@ import numpy as np
 
 from star_theory import InputError
 from star_theory.io import atomic_write_bytes, default_mode, temp_prefix
-from star_theory.outputs import check_path, claim_folder
+from star_theory.outputs import check_claimable, check_inputs_outside, check_path, claim_folder, nested
 from star_theory.sizes import F8, check_memory, digit_level_sizes, kernel_bytes
 from star_theory.tasks import _check_digits
 
-#: entries each LLM command writes into its folder (``--overwrite`` removes these and nothing else)
+#: files a checkpoint folder holds (``save_checkpoint``: transformers' ``save_pretrained`` and ``task.json``)
+CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
+                    "special_tokens_map.json", "chat_template*", "vocab*", "merges.txt", "task.json")
+#: files of a STaR iteration folder (a checkpoint for ``t > 0``)
+ITERATION_FILES = (*CHECKPOINT_FILES, "metrics.json", "kept*", "kernels.npz")
+_PRETRAIN_OWN = (*CHECKPOINT_FILES, "pretrain.json")
+_STAR_OWN = ("run.json", *nested("iter_*", ITERATION_FILES), "metrics.jsonl", "prediction.json", "star.png")
+#: paths each LLM command writes into its folder (``--overwrite`` removes these and nothing else;
+#: a sub-folder of these holding anything else is refused): :func:`star_theory.outputs.nested`
 OWN_FILES = {
-    "llm pretrain": ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
-                     "special_tokens_map.json", "vocab*", "merges.txt", "task.json", "pretrain.json"),
-    "llm star": ("run.json", "iter_*", ".iter_*", "metrics.jsonl", "prediction.json", "star.png"),
-    "llm run": ("pretrained", "star"),
+    "llm pretrain": _PRETRAIN_OWN,
+    "llm star": _STAR_OWN,
+    "llm run": (*nested("pretrained", _PRETRAIN_OWN), *nested("star", _STAR_OWN)),
 }
-#: the record by which a run written before run markers existed is recognised
-SIGNATURES = {"llm pretrain": "pretrain.json", "llm star": "run.json", "llm run": "pretrained/pretrain.json"}
 #: config fields a resumed STaR run may change: more (or fewer) iterations, progress bars
 MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
 
 
 def claim_run(path, command: str, config: dict | None, resume: bool = False, overwrite: bool = False):
     """Claim the output folder of an LLM command (a :class:`star_theory.outputs.RunFolder`)."""
-    return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite,
-                        can_resume=command != "llm pretrain", signature=SIGNATURES[command])
+    return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite)
+
+
+def check_run_folder(path, command: str, inputs: dict, resume: bool = False, overwrite: bool = False) -> None:
+    """Before any input is read: refuse an output folder ``command`` may not claim, and an input
+    (``{flag: path}``) inside it, which the run could replace."""
+    check_claimable(path, command, own=OWN_FILES[command], resume=resume, overwrite=overwrite)
+    check_inputs_outside(path, inputs)
 
 
 @contextlib.contextmanager

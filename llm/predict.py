@@ -8,7 +8,7 @@ prediction keeps only those too.
   :func:`star_theory.exact_star_step`) iterated from the measured kernel of iteration 0 (any
   task; it carries the model's distance from the family), and ``symmetric``: the
   symmetric-family policy with the MEASURED initial :math:`\lambda_n`, as the analysis does
-  (bijective tasks, all questions trained);
+  (bijective tasks); with held-out questions both also give J on the trained and held-out parts;
 * (b) ``finite_k``: tabular STaR with the run's ``K`` chains per question from the same measured
   kernel (:func:`star_theory.tabular_star_runs`), mean and 5-95% band over :data:`BAND_SEEDS`
   runs seeded by ``derive_seed(seed, FINITE_K, i)``;
@@ -152,7 +152,8 @@ def predictions(text_task, records, policies, kept, K: int, seed: int, trained=N
     return pred
 
 
-def write_prediction(out, text_task, records: list[dict], policies, kept, K: int, seed: int, trained=None) -> dict | None:
+def write_prediction(out, text_task, records: list[dict], policies, kept, K: int, seed: int,
+                     trained=None) -> dict | None:
     """:func:`predictions` of the run; write ``prediction.json`` and ``star.png`` in ``out`` and
     return the prediction (None without iteration 0)."""
     pred = predictions(text_task, records, policies, kept, K, seed, trained)

@@ -20,10 +20,10 @@ from star_theory import InputError, ReasoningTask, TabularPolicy, fit_symmetric,
 from star_theory.io import write_json
 from star_theory.seeds import derive_seed
 
-from .config import LLMConfig, to_record
+from .config import LLMConfig, resumed_config, to_record
 from .data import ChainStream, TransitionCounts
 from .device import init_distributed, resolve_device, set_threads
-from .files import claim_run, staged_into
+from .files import check_resume, check_run_folder, claim_run, read_json_object, recorded_config, staged_into
 from .fit import fit_counts
 from .measure import measure
 from .model import SIZES, TaskSpec, build_model, load_model, save_checkpoint
@@ -78,22 +78,9 @@ def parameter_digest(model) -> str:
     return h.hexdigest()
 
 
-def pretrain(cfg: LLMConfig, out: str | Path, overwrite: bool = False) -> dict:
-    """Pretrain a model as ``cfg`` says and save it in the folder ``out``; returns the summary.
-
-    ``out`` must be new or empty, or (with ``overwrite``) a previous pretraining's folder, whose
-    own files are then replaced (:func:`llm.files.claim_run`); it is locked while this runs.
-    """
-    set_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    rank, world = init_distributed(device)
-    if rank != 0:
-        return _pretrain(cfg, out, device, rank, world)
-    with claim_run(out, "llm pretrain", to_record(cfg), overwrite=overwrite):
-        return _pretrain(cfg, out, device, rank, world)
-
-
-def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
+def pretrain_inputs(cfg: LLMConfig) -> dict:
+    """Everything pretraining reads, read and validated: the task, the corpus (file or policy),
+    the tokenizer and the model (built from its size, or loaded from the ``--model`` checkpoint)."""
     import torch
 
     text_task = get_task(cfg.task, cfg.digits, cfg.base)
@@ -105,15 +92,56 @@ def _pretrain(cfg: LLMConfig, out, device, rank: int, world: int) -> dict:
         model = build_model(cfg.model, len(tokenizer), tokenizer, cfg.init_range)
     else:
         model = load_model(cfg.model, tokenizer)
+    return {"text_task": text_task, "source": source, "tokenizer": tokenizer, "table": table, "model": model}
+
+
+def input_paths(cfg: LLMConfig) -> dict:
+    """The files pretraining reads (``{flag: path}``), which must lie outside its output folder."""
+    return {"--model": None if cfg.model in SIZES else cfg.model, "--corpus": cfg.corpus or None}
+
+
+def pretrain(cfg: LLMConfig, out: str | Path, overwrite: bool = False, resume: bool = False,
+             inputs: dict | None = None) -> dict:
+    """Pretrain a model as ``cfg`` says and save it in the folder ``out``; returns the summary.
+
+    ``out`` must be new or empty, or a previous pretraining's folder: replaced with
+    ``overwrite`` (only its own files, :func:`llm.files.claim_run`), or with ``resume`` kept when
+    it finished with the same config (its summary is returned) and redone when it did not. Every
+    input (``inputs``, from :func:`pretrain_inputs`, or read here) is read and validated before
+    the folder is claimed; it is locked while this runs.
+    """
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    rank, world = init_distributed(device)
+    if cfg.pretrain_mode == "weighted" and world > 1:
+        raise InputError("pretrain_mode='weighted' fits the whole corpus in one process; use "
+                         "--pretrain-mode stream under torchrun")
+    if rank == 0:
+        check_run_folder(out, "llm pretrain", input_paths(cfg), resume=resume, overwrite=overwrite)
+    inputs = pretrain_inputs(cfg) if inputs is None else inputs
+    if rank != 0:
+        return _pretrain(cfg, out, inputs, device, rank, world)
+    with claim_run(out, "llm pretrain", to_record(cfg), resume=resume, overwrite=overwrite) as run:
+        record = Path(out) / "pretrain.json"
+        if resume and not run.fresh and record.is_file():  # a finished pretraining: kept when its config is ours
+            summary = read_json_object(record, "pretrain.json")
+            stored = summary.get("config")
+            if not isinstance(stored, dict):
+                raise InputError(f"{str(record)!r}: corrupted record (no config table)")
+            recorded = resumed_config(recorded_config(stored), {}, source=str(record))  # its defaults filled in
+            check_resume(to_record(recorded), to_record(cfg), where=str(out))
+            return summary
+        return _pretrain(cfg, out, inputs, device, rank, world)
+
+
+def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) -> dict:
+    text_task, source, tokenizer, table, model = (inputs[k] for k in ("text_task", "source", "tokenizer", "table", "model"))
     stream = ChainStream(
         table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 1, rank),
         policy=source.get("policy"), chains=source.get("chains"),
     )
     t0 = time.perf_counter()
     if cfg.pretrain_mode == "weighted":
-        if world > 1:
-            raise InputError("pretrain_mode='weighted' fits the whole corpus in one process; use "
-                             "--pretrain-mode stream under torchrun")
         return _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, world,
                        *fit_corpus(cfg, model, text_task, table, source, device), t0)
     if cfg.warmup_steps:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ from .config import LLMConfig, to_record
 from .departures import departure_metrics
 from .data import TransitionCounts, chain_transitions, transition_batches
 from .device import generator, resolve_device, set_threads
-from .files import claim_run
+from .files import check_run_folder, claim_run
 from .fit import fit_counts, refit_figures
 from .measure import measure
 from .model import load_checkpoint
@@ -84,11 +84,15 @@ __all__ = ["StarRun", "run_star", "trained_questions", "star_iteration", "finetu
 class StarRun:
     """A STaR run: one record per iteration, the measured policy of each iteration (as its
     ``kernels.npz`` reads back), and the theory's prediction from iteration 0 (:mod:`llm.predict`,
-    as ``prediction.json`` reads back; None without iteration 0)."""
+    as ``prediction.json`` reads back; None without iteration 0), and the chains kept at each
+    iteration (as its ``kept.npy`` reads back)."""
 
     records: list[dict]
     policies: list[TabularPolicy]
     prediction: dict | None
+    kept: list[np.ndarray] = field(default_factory=list)  # the chains kept at each iteration (its kept.npy)
+
+
 def trained_questions(cfg: LLMConfig, task) -> np.ndarray | None:
     """The questions STaR trains on: all (None) without ``heldout_fraction``, else a sorted subset
     of ``|S_0| - round(heldout_fraction |S_0|)`` (at least 1) questions, drawn from
@@ -237,17 +241,20 @@ def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLi
     ``out`` must be new or empty, or this command's own run folder: continued with ``resume``
     (the recorded config must equal ``cfg`` but for :data:`llm.files.MAY_CHANGE_ON_RESUME`, and
     the checkpoint must be the recorded one), replaced with ``overwrite``. It is locked while
-    this runs, and nothing in it is written before every check has passed.
+    this runs, and nothing in it is written before every check has passed: the checkpoint of a
+    new run is read and validated before ``out`` is claimed (and refused inside ``out``).
     """
+    check_run_folder(out, "llm star", {"--checkpoint": pretrained}, resume=resume, overwrite=overwrite)
+    loaded = None if resume else load_checkpoint(pretrained)  # a resumed run may continue a moved checkpoint
     with claim_run(out, "llm star", to_record(cfg), resume=resume, overwrite=overwrite):
-        return _run_star(cfg, pretrained, Path(out), resume)
+        return _run_star(cfg, pretrained, Path(out), resume, loaded)
 
 
-def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StarRun:
+def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool, loaded=None) -> StarRun:
     start = start_point(cfg, pretrained, out, resume)
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    model, tokenizer, spec = load_checkpoint(start.pretrained)
+    model, tokenizer, spec = loaded if loaded is not None else load_checkpoint(start.pretrained)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)
     model.to(device)
@@ -278,7 +285,7 @@ def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StarRun:
             _report(record)
     prediction = write_prediction(out, text_task, records, policies, kept_all, cfg.samples_per_question, cfg.seed,
                                   trained_questions(cfg, text_task.task))
-    return StarRun(records, policies, None if prediction is None else as_written(prediction))
+    return StarRun(records, policies, None if prediction is None else as_written(prediction), kept_all)
 
 
 def _report(record: dict) -> None:

@@ -28,7 +28,8 @@ from .sizes import set_memory_limit
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line and exit with status 2.
+    """An ArgumentParser whose usage errors are one line, ``rlstar: error: ...`` (whatever the
+    subcommand, as every other error), and exit with status 2.
 
     Values such as ``-1e-3``, ``-.5`` and ``-inf`` are read as negative numbers, not as unknown
     options (argparse's own pattern knows only ``-1`` and ``-1.5``), so ``--lam -1e-3`` works and
@@ -41,7 +42,7 @@ class OneLineParser(argparse.ArgumentParser):
         self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-(inf|infinity|nan)$", re.I)
 
     def error(self, message: str):  # noqa: D401 - argparse API
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+        self.exit(2, f"rlstar: error: {' '.join(message.split())}\n")  # one prefix for every command
 
 
 def _builtin_commands() -> dict:

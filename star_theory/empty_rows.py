@@ -92,7 +92,8 @@ def fill_empty_rows(new_kernel, previous_kernel, visited, rule: str, strings=Non
     if new.ndim != 2 or old.shape != new.shape:
         raise InputError(f"new_kernel {new.shape} and previous_kernel {old.shape} must be matrices of one shape")
     if visited.dtype != bool or visited.shape != (new.shape[0],):
-        raise InputError(f"visited must be a boolean array of shape ({new.shape[0]},), got {visited.dtype} {visited.shape}")
+        raise InputError(f"visited must be a boolean array of shape ({new.shape[0]},), "
+                         f"got {visited.dtype} {visited.shape}")
     if not np.all(np.isfinite(new[visited])) or np.any(new[visited] < 0):
         raise InputError("new_kernel's visited rows must hold finite non-negative values")
     if rule == "marginals":

@@ -13,3 +13,11 @@ class InputError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+def numbers(*values: float) -> list[str]:
+    """``values`` as text for a message: 6 significant digits (``-0.015873``, not
+    ``-0.015873015873015872``), each in full where rounding would make two of them look equal."""
+    short = [f"{float(v):.6g}" for v in values]
+    return [repr(float(v)) if short.count(s) > 1 and float(v) != float(values[short.index(s)]) else s
+            for v, s in zip(values, short)]

@@ -135,7 +135,8 @@ def refit_rows(mass: list[np.ndarray], previous: TabularPolicy, empty_rows: str 
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise InputError(f"mass[{n}] must hold finite non-negative values")
     if empty_rows == "marginals" and (strings is None or len(strings) != previous.n_steps):
-        raise InputError(f"empty_rows='marginals' needs strings: one list of state strings per step ({previous.n_steps})")
+        raise InputError(f"empty_rows='marginals' needs strings: one list of state strings per step "
+                         f"({previous.n_steps})")
     kernels = []
     for n, (w, old) in enumerate(zip(mass, previous.kernels)):
         sums = w.sum(axis=1, keepdims=True)

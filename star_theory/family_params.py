@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, numbers
 from .validation import _is_text
 
 MAX_M = 2.0**53
@@ -84,11 +84,10 @@ def family_params(M, lam=None, eps=None) -> FamilyParams:
     tol = 1e-12
     bad = (x < lo - tol) | (x > hi + tol)
     if np.any(bad):
-        idx = np.argwhere(bad)[0]
-        raise InputError(
-            f"{name}={float(x[tuple(idx)])!r} is outside [{float(np.broadcast_to(lo, x.shape)[tuple(idx)])!r}, "
-            f"{float(np.broadcast_to(hi, x.shape)[tuple(idx)])!r}] for M={Mb[tuple(idx[:-1]) + (0,)]:g}"
-        )
+        idx = tuple(np.argwhere(bad)[0])
+        v = float(x[idx])
+        lo_, hi_ = numbers(v, np.broadcast_to(lo, x.shape)[idx], np.broadcast_to(hi, x.shape)[idx])[1:]  # bounds rounded
+        raise InputError(f"{name}={v!r} is outside [{lo_}, {hi_}] for M={Mb[idx[:-1] + (0,)]:g}")
     x = np.clip(x, lo, hi)
     if name == "lam":
         lamv = x

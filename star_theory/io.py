@@ -62,6 +62,10 @@ def default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~_umask()
 
 
+#: names of the temporary files and folders of an atomic write: ``.NAME.XXXXXXXX.tmp`` (``tempfile``'s
+#: 8 random characters); what a killed write leaves behind
+STRAY = ".*.????????.tmp"
+
 #: bytes of the target's name kept in a temporary name: "." + name + "." + 8 random + ".tmp" must
 #: stay within NAME_MAX (255 bytes) for every target name that is itself valid.
 TEMP_NAME_BYTES = 200
@@ -75,8 +79,9 @@ def temp_prefix(name: str) -> str:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
     path = check_path(path)
-    if path.is_dir():
-        raise InputError(f"output path {str(path)!r} is a folder, not a file")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        what = "a symlink" if path.is_symlink() else "a folder" if path.is_dir() else "not a regular file"
+        raise InputError(f"output path {str(path)!r} is {what}, not a file; nothing was changed")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name) + ".", suffix=".tmp", dir=path.parent)
     try:

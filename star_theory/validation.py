@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, numbers
 
 
 def _as_int(value, name: str, minimum: int | None = None) -> int:
@@ -90,4 +90,5 @@ def _check_range(values: np.ndarray, lo: float, hi: float, name: str, tol: float
     bad = (values < lo - tol) | (values > hi + tol)
     if np.any(bad):
         v = float(values[bad].ravel()[0])
-        raise InputError(f"{name}={v!r} is outside [{float(lo)!r}, {float(hi)!r}]")
+        lo_, hi_ = numbers(v, lo, hi)[1:]  # the bounds rounded, the value as given
+        raise InputError(f"{name}={v!r} is outside [{lo_}, {hi_}]")

@@ -126,8 +126,8 @@ def test_with_one_chain_the_sampled_score_averages_to_the_plug_in_score():
     # K = 1, k0 >= 1: the score is [correct]/k0, whose mean J/k0 is the plug-in min(J/k0, 1) J/J
     task, policy = random_tabular_case(2)
     k0 = 2.0
-    exact = exact_balance_score(policy, task, 1, k0)
-    vals = np.array([sampled_balance_score(policy, task, 1, k0, seed) for seed in range(2000)])
+    exact = exact_balance_score(policy, task, 1, k0, score="multiplicity")
+    vals = np.array([sampled_balance_score(policy, task, 1, k0, seed, score="multiplicity") for seed in range(2000)])
     se = vals.std(axis=0, ddof=1) / np.sqrt(vals.shape[0])
     assert np.all(np.abs(vals.mean(axis=0) - exact) <= 4 * se + 1e-12)
 
@@ -151,3 +151,45 @@ def test_adaptive_choice_is_the_grid_temperature_of_largest_score():
     for c in choices:
         assert c.chosen == c.temperatures[int(np.argmax(c.scores))]
         assert all(0.0 <= x <= 1.0 for x in c.scores)
+
+
+# ----------------------------------------------------------------------------- B-STaR, official score
+
+
+@settings(max_examples=10)
+@given(case=random_case(max_states=3, max_steps=2))
+def test_official_distinct_count_with_the_reference_by_enumeration_of_two_draws(case):
+    """u' = distinct chains among the kept draws and the reference chain c*(s0), by enumeration."""
+    task, policy, _ = case
+    chains = enumerate_chains(task)
+    d = chain_distribution(policy, task, chains)
+    for s0 in range(task.sizes[0]):
+        ok = chains[:, -1] == task.answers[s0]
+        ref = int(np.flatnonzero((chains == task.correct_chains[s0, 1:]).all(axis=1))[0])
+        brute = sum(d[s0, a] * d[s0, b] * len({ref} | {c for c in (a, b) if ok[c]})
+                    for a, b in itertools.product(range(chains.shape[0]), repeat=2))
+        assert expected_unique_correct(policy, task, 2, with_reference=True)[s0] == pytest.approx(brute, abs=1e-12)
+
+
+def test_official_sampled_score_averages_to_the_plug_in_score_when_the_cap_cannot_bind():
+    # K = 3 draws and the reference give u' <= 4 = k0, so the score u'/k0 is linear and its mean is exact
+    task, policy = random_tabular_case(2)
+    K, k0 = 3, 4.0
+    exact = exact_balance_score(policy, task, K, k0)
+    vals = np.array([sampled_balance_score(policy, task, K, k0, seed) for seed in range(2000)])
+    se = vals.std(axis=0, ddof=1) / np.sqrt(vals.shape[0])
+    assert np.all(np.abs(vals.mean(axis=0) - exact[task.question_dist > 0]) <= 4 * se + 1e-12)
+
+
+@settings(max_examples=20)
+@given(case=random_case(max_states=3, max_steps=2), K=st.integers(1, 8), k0=st.floats(0.5, 10))
+def test_official_score_is_at_least_one_over_k0_and_the_multiplicity_score_never_above_it(case, K, k0):
+    """The reference makes u' >= 1; dedup before the ratio makes it 1; so official >= min(1/k0, 1) and
+    official >= multiplicity (u' >= u and the multiplicity ratio is <= 1)."""
+    task, policy, _ = case
+    off = exact_balance_score(policy, task, K, k0)
+    mult = exact_balance_score(policy, task, K, k0, score="multiplicity")
+    assert np.all(off >= min(1 / k0, 1) - 1e-12) and np.all(off <= 1 + 1e-12)
+    assert np.all(off >= mult - 1e-12)
+    with pytest.raises(InputError, match="score"):
+        exact_balance_score(policy, task, K, k0, score="mean")

@@ -275,7 +275,11 @@ def test_docs_blocks_fill_from_a_fresh_smoke_run(out, tvl, rob, nb, tmp_path):
     from experiments.docs import DOCS, block_names, load_results, render, update_docs
     from experiments.reproduce import reproduce
 
-    reproduce(out, preset="smoke", progress=False)
+    reproduce(out, preset="smoke", progress=False, resume=True)
+    from experiments.reproduce import _own
+    from star_theory.outputs import check_claimable
+
+    check_claimable(out, "reproduce", own=_own(), overwrite=True)  # every path the run wrote is its own to replace
     results = load_results(out)
     names = {p.name: block_names(p.read_text()) for p in DOCS.glob("*.md")}
     for exp in EXPERIMENT_NAMES:

@@ -64,6 +64,29 @@ def test_train_and_heldout_accuracy_split_j(case, seed):
     assert prev["exact_accuracy_train"] == accuracy_on(policy, task, trained)
 
 
+@given(task_and_policy(max_states=4, max_steps=3, question_dist="uniform"), seeds)
+def test_predictions_of_a_model_that_is_the_operator_or_the_refit(case, seed):
+    from llm.predict import empty_row_predictions, one_step_predictions
+
+    task, p0 = case
+    # an "LLM" that takes exact steps realises the whole gain of each exact step
+    exact = [p0, exact_star_step(p0, task)]
+    exact.append(exact_star_step(exact[1], task))
+    one = one_step_predictions(exact, task)
+    assert one["accuracy"][0] is None and one["gain_share"][0] is None
+    for t in (1, 2):
+        assert abs(one["accuracy"][t] - accuracy(exact[t], task)) < 1e-12
+        assert one["gain_share"][t] is None or abs(one["gain_share"][t] - 1) < 1e-9
+    # an "LLM" that is the tabular refit of its kept chains under a rule is explained by that rule exactly
+    kept = _kept(p0, task, 2, seed)
+    strings = [[format(s, "03b") for s in range(m)] for m in task.sizes[1:]]
+    for rule in ("uniform", "mean"):
+        p1 = refit_from_counts(transition_counts(kept, task), p0, rule)
+        e = empty_row_predictions([p0, p1], [kept], task, strings)
+        assert e[rule]["tv"][1] < 1e-12 and abs(e[rule]["accuracy"][1] - accuracy(p1, task)) < 1e-12
+        assert e[rule]["unvisited_tv"][1] is None or e[rule]["unvisited_tv"][1] < 1e-12
+
+
 # ----------------------------------------------------------------------------- a tiny real run
 
 pytest.importorskip("torch")

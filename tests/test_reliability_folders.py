@@ -213,20 +213,3 @@ def test_an_existing_file_is_replaced_only_with_overwrite(tmp_path, capsys, argv
     capsys.readouterr()
     assert target.read_bytes() != b"a user's file\n"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left beside it
-
-
-def test_a_run_written_before_markers_is_still_its_own(tmp_path, capsys):
-    """A folder holding only the command's own names and a readable record is recognised (and
-    gets a marker); one extra foreign entry and it is not."""
-    folder = tmp_path / "run"
-    assert main([*SIM, "--out", str(folder)]) == 0
-    capsys.readouterr()
-    (folder / MARKER).unlink()
-    assert main([*SIM, "--out", str(folder), "--resume"]) == 0
-    capsys.readouterr()
-    assert (folder / MARKER).is_file()
-    (folder / MARKER).unlink()
-    (folder / "notes.txt").write_text("mine")
-    before = snapshot(tmp_path)
-    one_line_error(capsys, [*SIM, "--out", folder, "--resume"], "run")
-    assert snapshot(tmp_path) == before

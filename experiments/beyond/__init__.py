@@ -1,6 +1,8 @@
-"""Experiment 8: beyond RL-STaR: accumulate vs replace, B-STaR, pass@k, chain-level vs per-step refit."""
+"""Experiment 8: beyond RL-STaR: accumulate vs replace, B-STaR, pass@k, chain-level vs per-step refit,
+outcome-reward policy gradient beside STaR."""
 
 from ..framework import experiment
 
 EXPERIMENT = experiment(__name__, "Beyond RL-STaR: other analyses of self-improvement on the same tabular bench",
-                        claims=("data reuse", "exploration", "coverage", "curated retraining", "finite samples"))
+                        claims=("data reuse", "exploration", "coverage", "curated retraining", "finite samples",
+                                "outcome reward"))

@@ -8,16 +8,19 @@ import numpy as np
 from star_theory.beyond import expected_sampled_accuracy
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
+from .outcome_figures import plot_outcome
+
 RULE_COLORS = {"replace": "black", "accumulate": "tab:blue", "accumulate + corpus": "tab:green"}
 T_COLORS = ["tab:purple", "tab:blue", "black", "tab:orange", "tab:red", "tab:brown"]
 
 
 def draw(data: dict, s, ctx) -> None:
-    """``accumulate.png``, ``bstar.png``, ``passk.png`` and ``chain_level.png`` from the runner's data."""
+    """``accumulate.png``, ``bstar.png``, ``passk.png``, ``chain_level.png`` and ``outcome.png`` from the runner's data."""
     plot_accumulate(s, data, ctx.figure("accumulate.png"))
     plot_bstar(s, data, ctx.figure("bstar.png"))
     plot_passk(s, data, ctx.figure("passk.png"))
     plot_chain(s, data, ctx.figure("chain_level.png"))
+    plot_outcome(s, data, ctx.figure("outcome.png"))
 
 
 def _sampled(ax, t, smp, color, label, shift=0.0):
@@ -68,7 +71,7 @@ def plot_bstar(s, data, path) -> None:
         ax.plot(t, r["exact_accuracy"], color=c, label=f"{name}: exact", **style)
         _sampled(ax, t, r["sampled"], c, f"{name}: sampled mean", shift=0.06 * j)
     ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
-    ax.legend(fontsize=6.5, loc="best")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: bands fill the panel
     ax.set_title(f"accuracy, K={b['K']} chains/question, k0={b['k0']:g}", fontsize=9)
     ax = axes[0, 1]
     ti = np.arange(s.iterations)
@@ -81,7 +84,7 @@ def plot_bstar(s, data, path) -> None:
     ax.set_yticks(list(s.bstar_grid), [f"{x:g}" for x in s.bstar_grid])
     ax.minorticks_off()
     ax.set(xlabel=ITERATION_LABEL, ylabel="temperature T chosen (log scale)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: points fill the panel
     ax.set_title(f"T chosen by the balance score ({b['probe']} probe chains/question when sampled)", fontsize=9)
     ax = axes[0, 2]
     ex = b["exploration"]
@@ -93,11 +96,11 @@ def plot_bstar(s, data, path) -> None:
     ax.plot(t, np.asarray(ex["unique_correct"]) / b["K"], "k--", label="distinct correct chains / K (T=1)")
     ax.plot(t, ex["accuracy"], "k:", label="accuracy J (T=1)")
     ax.set(xlabel=ITERATION_LABEL, ylabel="value (lines: exact, plug-in score)", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=6.5, loc="center right")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: curves cross the panel
     ax.set_title("along exact plain STaR: the score falls as the policy sharpens", fontsize=9)
     integer_ticks(axes[0, [0, 2]])
-    fig.suptitle(f"B-STaR (arXiv 2412.17256) on symmetric M={s.M}, N={s.N}, lam={s.lam} (convention lam); bands: "
-                 f"central {s.level:.0%} of {s.seeds} runs", fontsize=10)
+    fig.suptitle(f"B-STaR (arXiv 2412.17256), {b['score']} balance score, on symmetric M={s.M}, N={s.N}, lam={s.lam} "
+                 f"(convention lam); bands: central {s.level:.0%} of {s.bstar_seeds} runs", fontsize=10)
     save_figure(fig, path)
 
 

@@ -37,6 +37,7 @@ from star_theory.beyond import (
     sampled_chain_level_update,
     sampled_pass_at_k,
 )
+from star_theory.beyond.bstar import BALANCE_SCORES
 from star_theory.sim.summary import seed_band
 
 ACC_RULES = (("replace", 1, False), ("accumulate", None, False), ("accumulate + corpus", None, True))
@@ -96,35 +97,43 @@ def accumulate(s, ctx) -> dict:
 # ----------------------------------------------------------------------------- B-STaR
 
 
+def _bstar_rule(s, ctx, task, p0, grid, score: str) -> dict:
+    """Exact and sampled adaptive/fixed-temperature runs of one grid under one balance score (the
+    sampled runs share their seeds across rules and scores: paired comparisons)."""
+    pols, choices = exact_bstar_trajectory(p0, task, s.iterations, grid, s.bstar_K, s.bstar_k0, score)
+    acc_runs, temp_runs = [], []
+    for i in range(s.bstar_seeds):
+        seed, probe_seed = ctx.child_seed("bstar", i), ctx.child_seed("bstar-probe", i)
+        sp, sc = sampled_bstar_trajectory(p0, task, s.iterations, grid, s.bstar_K, s.bstar_k0, seed,
+                                          s.bstar_probe, probe_seed, score)
+        acc_runs.append([accuracy(p, task) for p in sp])
+        temp_runs.append([c.chosen for c in sc])
+    return {"grid": grid, "exact_accuracy": [accuracy(p, task) for p in pols],
+            "exact_chosen": [c.chosen for c in choices], "sampled": _summary(acc_runs, s.level),
+            "sampled_chosen": temp_runs}
+
+
 def bstar(s, ctx) -> dict:
     task, p0 = _setup(s, ctx)
     chains = enumerate_chains(task)
+    score = s.bstar_score
     rules = [("adaptive", tuple(s.bstar_grid))] + [(f"T={T:g}", (float(T),)) for T in s.bstar_fixed]
-    out = {}
-    for label, grid in rules:
-        pols, choices = exact_bstar_trajectory(p0, task, s.iterations, grid, s.bstar_K, s.bstar_k0)
-        acc_runs, temp_runs = [], []
-        for i in range(s.seeds):
-            seed, probe_seed = ctx.child_seed("bstar", i), ctx.child_seed("bstar-probe", i)
-            sp, sc = sampled_bstar_trajectory(p0, task, s.iterations, grid, s.bstar_K, s.bstar_k0, seed,
-                                              s.bstar_probe, probe_seed)
-            acc_runs.append([accuracy(p, task) for p in sp])
-            temp_runs.append([c.chosen for c in sc])
-        out[label] = {"grid": grid, "exact_accuracy": [accuracy(p, task) for p in pols],
-                      "exact_chosen": [c.chosen for c in choices], "sampled": _summary(acc_runs, s.level),
-                      "sampled_chosen": temp_runs}
+    out = {label: _bstar_rule(s, ctx, task, p0, grid, score) for label, grid in rules}
+    other = next(x for x in BALANCE_SCORES if x != score)
+    alternative = {"score": other, "adaptive": _bstar_rule(s, ctx, task, p0, tuple(s.bstar_grid), other)}
     star = star_trajectory(p0, task, s.iterations)
     rho = task.question_dist
     explore = {
         "unique_correct": [float(rho @ expected_unique_correct(p, task, s.bstar_K, chains)) for p in star],
-        "balance_score": [float(rho @ exact_balance_score(p, task, s.bstar_K, s.bstar_k0, chains)) for p in star],
+        "balance_score": [float(rho @ exact_balance_score(p, task, s.bstar_K, s.bstar_k0, chains, score)) for p in star],
         "accuracy": [accuracy(p, task) for p in star],
         "score_by_T": [[float(rho @ exact_balance_score(make_variant("temperature", temperature=T).sampling_policy(p),
-                                                           task, s.bstar_K, s.bstar_k0, chains))
+                                                           task, s.bstar_K, s.bstar_k0, chains, score))
                         for T in s.bstar_grid] for p in star],
     }
     # the sampled score at T = 1 along the same (exact) trajectory, mean and standard error over seeds
-    smp = np.array([[float(rho @ sampled_balance_score(p, task, s.bstar_K, s.bstar_k0, ctx.child_seed("score-t", t, i)))
+    smp = np.array([[float(rho @ sampled_balance_score(p, task, s.bstar_K, s.bstar_k0, ctx.child_seed("score-t", t, i),
+                                                       score))
                      for t, p in enumerate(star)] for i in range(s.seeds)])
     explore["sampled_score"] = smp.mean(axis=0)
     explore["sampled_score_se"] = smp.std(axis=0, ddof=1) / np.sqrt(s.seeds)
@@ -132,12 +141,12 @@ def bstar(s, ctx) -> dict:
     plug = {}
     for T in s.bstar_grid:
         q = make_variant("temperature", temperature=T).sampling_policy(p0)
-        vals = [float(sampled_balance_score(q, task, s.bstar_K, s.bstar_k0, ctx.child_seed("score", T, i)).mean())
+        vals = [float(sampled_balance_score(q, task, s.bstar_K, s.bstar_k0, ctx.child_seed("score", T, i), score).mean())
                 for i in range(s.seeds)]
-        plug[f"{T:g}"] = {"exact_plug_in": float(rho @ exact_balance_score(q, task, s.bstar_K, s.bstar_k0, chains)),
+        plug[f"{T:g}"] = {"exact_plug_in": float(rho @ exact_balance_score(q, task, s.bstar_K, s.bstar_k0, chains, score)),
                           "sampled_mean": float(np.mean(vals)), "sampled_se": float(np.std(vals, ddof=1) / np.sqrt(len(vals)))}
-    return {"K": s.bstar_K, "k0": s.bstar_k0, "probe": s.bstar_probe, "rules": out, "exploration": explore,
-            "plug_in_vs_sampled": plug}
+    return {"K": s.bstar_K, "k0": s.bstar_k0, "probe": s.bstar_probe, "score": score, "seeds": s.bstar_seeds,
+            "rules": out, "alternative": alternative, "exploration": explore, "plug_in_vs_sampled": plug}
 
 
 # ----------------------------------------------------------------------------- pass@k

@@ -6,10 +6,13 @@ Compute only; the rules and metrics live in :mod:`star_theory.beyond`, the findi
 * ``accumulate`` — replace or accumulate the data (arXiv 2404.01413), with the STaR filter
   (error ``1 - J``) and without it (the unfiltered control: error = TV of the chain distribution
   from the base policy's), at a small and a large ``K``;
-* ``bstar`` — B-STaR's balance score and adaptive temperature (arXiv 2412.17256) against fixed
-  temperatures and plain STaR, sampled and exact;
+* ``bstar`` — B-STaR's balance score (the official definition of ``train_code/determine_hyper.py``
+  by default, the multiplicity score as the alternative) and adaptive temperature (arXiv 2412.17256)
+  against fixed temperatures and plain STaR, sampled and exact;
 * ``passk`` — exact pass@k over STaR iterations (arXiv 2504.13837, 2312.06585): the symmetric
   family and seeded random non-bijective tasks (:func:`star_theory.random_tabular_case`);
+* ``outcome`` — outcome-reward policy gradient (REINFORCE, RLOO, GRPO, Dr. GRPO) beside STaR,
+  exact expected updates and sampled runs (:mod:`.outcome`);
 * ``chain`` — the chain-level update conditioned on success (arXiv 2407.09499) against the
   per-step Markov refit, per task; its sampled form against the closed form of its accuracy
   (the sample count of arXiv 2412.01951).
@@ -23,8 +26,11 @@ from dataclasses import dataclass
 
 from star_theory.config import check, option
 
+from star_theory.beyond.bstar import BALANCE_SCORES
+from star_theory.beyond.policy_gradient import METHODS
+
 from ..shared_settings import SymmetricBench
-from . import parts
+from . import outcome, parts
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,21 @@ class Settings(SymmetricBench):
     chain_seeds: int = option(64, "runs per K of the sampled chain-level step")
     add_digits: int = option(2, "digits of the add task (chain-level comparison)")
     add_base: int = option(2, "base of the add task")
+    bstar_score: str = option("official", "balance score: 'official' (determine_hyper.py: dedup + reference) or "
+                                          "'multiplicity' (no reference, kept chains counted with multiplicity)")
+    bstar_seeds: int = option(32, "sampled runs per B-STaR rule (seeds derive from the experiment seed)")
+    pg_methods: tuple[str, ...] = option(["reinforce", "rloo", "grpo", "dr-grpo"], "outcome-reward methods compared")
+    pg_group: int = option(8, "group size G of the policy-gradient methods (= STaR's K: the matched budget)")
+    pg_lr: float = option(20.0, "learning rate of the policy-gradient methods (logit space)")
+    pg_large_lr: float = option(1000.0, "a large learning rate, to probe the improvement claim")
+    pg_iterations: int = option(40, "iterations of the outcome-reward comparison")
+    pg_seeds: int = option(8, "sampled runs per method")
+    pg_draws: int = option(64, "sampled updates at the base policy (the estimator test)")
+    pg_groups: int = option(4, "groups per question of the estimator test's sampled update")
+    pg_distinct_k: int = option(16, "samples per question for the expected number of distinct correct chains")
+    pg_poor_lam: float = option(0.02, "lam of the poor pretrained policy (convention lam)")
+    pg_cases: int = option(20, "seeded random non-bijective tasks of the outcome-reward checks")
+    pg_general_iterations: int = option(10, "exact iterations on the random tasks")
 
     def __post_init__(self):
         check(self.M >= 2 and self.N >= 2, "need M >= 2 and N >= 2")
@@ -67,10 +88,25 @@ class Settings(SymmetricBench):
         check(self.general_cases >= 1, "general_cases must be >= 1")
         check(len(self.chain_K) >= 2 and all(k >= 1 for k in self.chain_K), "chain_K: >= 2 values >= 1")
         check(self.add_digits >= 1 and self.add_base >= 2, "add task: digits >= 1, base >= 2")
+        check(self.bstar_score in BALANCE_SCORES, f"bstar_score must be one of {', '.join(BALANCE_SCORES)}")
+        check(self.bstar_seeds >= 2 and self.pg_seeds >= 2 and self.pg_draws >= 2,
+              "bstar_seeds, pg_seeds and pg_draws must be >= 2 (standard errors)")
+        check(len(self.pg_methods) >= 1 and all(m in METHODS for m in self.pg_methods),
+              f"pg_methods must be among {', '.join(METHODS)}")
+        check(self.pg_group >= 2 and self.pg_groups >= 1 and self.pg_distinct_k >= 1, "pg_group >= 2, pg_groups >= 1")
+        check(0 < self.pg_lr < self.pg_large_lr, "need 0 < pg_lr < pg_large_lr")
+        check(self.pg_iterations >= 2 and self.pg_general_iterations >= 1 and self.pg_cases >= 1,
+              "pg_iterations >= 2, pg_general_iterations >= 1, pg_cases >= 1")
+        check(0 < self.pg_poor_lam < self.lam, "pg_poor_lam must lie in (0, lam)")
 
 
 def run(s: Settings, ctx) -> dict:
     data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
             "accumulate": parts.accumulate(s, ctx), "bstar": parts.bstar(s, ctx),
             "passk": parts.passk(s, ctx), "chain": parts.chain(s, ctx)}
+    general = data["passk"]["general"]["1"]  # exact STaR at T = 1 on the random tasks
+    fell = [data["passk"]["general_seed"] + i for i, (d, g) in enumerate(zip(general["min_change_large_k"],
+                                                                          general["final_change_pass1"]))
+            if d < -1e-9 and g > 1e-9]
+    data["outcome"] = outcome.outcome(s, ctx, fell)
     return data

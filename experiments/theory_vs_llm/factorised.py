@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llm.config import make_config
+from llm.config import make_config, to_record
 from llm.device import resolve_device
 from llm.measure import measure
 from llm.model import load_checkpoint
@@ -92,28 +92,33 @@ def spread(values) -> dict:
             "min": v.min(axis=0).tolist(), "max": v.max(axis=0).tolist()}
 
 
+RUNTIME = ("threads", "progress", "device", "batch_size")  # settings that do not change the model
+
+
 def pretrained_run(out: Path, seed: int, length: int, preset: str, overrides: dict) -> dict:
     """Pretrain (or reuse a finished) ``preset`` model of ``seed`` and ``length`` steps in ``out``;
     its exact kernel's distances, the fit's gap and steps, and the pretraining's wall time."""
     cfg = make_config(preset_name=preset, values={}, pretrain_steps=length, seed=seed, iterations=0,
                       progress=False, **overrides)
-    if not (out / "pretrain.json").is_file():
-        pretrain(cfg, out)
+    if not (out / "pretrain.json").is_file():  # new, or our own unfinished pretraining (its marker)
+        pretrain(cfg, out, overwrite=out.exists())
     summary = json.loads((out / "pretrain.json").read_text())
-    if summary["config"]["seed"] != seed or summary["config"]["pretrain_steps"] != length:
-        raise InputError(f"{out} holds another pretraining (seed {summary['config']['seed']}, "
-                         f"{summary['config']['pretrain_steps']} steps)")
+    wanted = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME}
+    found = {k: v for k, v in summary.get("config", {}).items() if k not in RUNTIME}
+    if make_config(values=found, source=str(out)) != make_config(values=wanted, source=str(out)):
+        raise InputError(f"{out} holds a pretraining with other settings; remove it or give another --out")
     model, tokenizer, spec = load_checkpoint(out)
     text_task = spec.text_task()
     m = measure(model, text_task, state_table(text_task, tokenizer), resolve_device("cpu"), cfg.batch_size)
     return {"seed": seed, "steps": summary.get("fit_steps"), "gap": summary.get("fit_gap"),
-            "stopped": summary.get("fit_stopped"), "wall_s": summary.get("wall_s"), **kernel_distances(m.policy, text_task)}
+            "stopped": summary.get("fit_stopped"), "wall_s": summary.get("wall_s"),
+            **kernel_distances(m.policy, text_task)}
 
 
 def across_seeds(out, seeds, lengths, preset: str = "symbol-cpu", **overrides) -> dict:
     """The factorisation measurement over ``seeds`` x ``lengths`` pretrainings (see the module)."""
     out = Path(out)
-    if len(set(seeds)) < 1 or len(set(lengths)) < 1:
+    if not seeds or not lengths:
         raise InputError("give at least one seed and one length")
     result = {"preset": preset, "overrides": overrides, "seeds": list(seeds), "lengths": {}}
     for length in lengths:

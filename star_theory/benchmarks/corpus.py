@@ -142,12 +142,13 @@ def format_text(res: dict) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: a readable summary with the ratio; json: every timing as one JSON object (default: text)")
     p.add_argument("--digits", type=int, default=3, help="digits D of the zip task")
     p.add_argument("--base", type=int, default=2, help="base b of the zip task")
     p.add_argument("--lam", type=float, default=0.5, help="mixture weight lam of the pretrained policy")
     p.add_argument("--chains-per-question", type=int, default=4096, help="K: chains per question")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed passed to both corpus generators (default: 0)")
     p.add_argument("--repeats", type=int, default=3, help="rounds of both processes (the best of each is reported)")
     p.add_argument("--min-ratio", type=float, default=40.0, help="exit status 1 when reference/rlstar is below this")
 

@@ -121,10 +121,11 @@ def format_text(res: dict) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: a readable summary with the ratio; json: every timing as one JSON object (default: text)")
     p.add_argument("--naive-chains", type=int, default=4096, help="chains the naive loop is timed on (then extrapolated)")
     p.add_argument("--repeats", type=int, default=3, help="vectorised runs (best is reported)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random generator of the timed chains and of the naive loop's subset (default: 0)")
     p.add_argument("--min-ratio", type=float, default=100.0, help="exit status 1 when a ratio is below this")
 
 

@@ -1,4 +1,6 @@
-r"""Replace or accumulate the training data across STaR rounds (Gerstgrasser et al., arXiv 2404.01413).
+r"""Replace or accumulate the training data across STaR rounds (the two data rules of Gerstgrasser et
+al., arXiv 2404.01413, who study them for unfiltered self-training; under STaR's verifier this module
+only computes what the tabular model does, a setting that paper makes no claim about).
 
 Plain STaR *replaces* its data: round ``t`` refits on the chains kept in round ``t`` only. The
 *accumulate* rule refits on the kept chains of the last ``window`` rounds (``window=None``: all

@@ -4,27 +4,38 @@ For one query, B-STaR samples ``K`` responses, *selects* those its reward accept
 
 .. math::
 
-    \mathrm{bs} = \min(n_{\mathrm{correct}} / k_0, 1) \cdot n_{\mathrm{correct}} / n_{\mathrm{selected}},
+    \mathrm{bs} = \min(n_{\mathrm{correct}} / k_0, 1) \cdot n_{\mathrm{correct}} / n_{\mathrm{selected}}.
 
-with :math:`n_{\mathrm{correct}}` the number of *distinct* correct responses among the selected ones
-(B-STaR deduplicates) and :math:`n_{\mathrm{selected}}` the number selected: the first factor rewards
-enough different correct chains (exploration, capped at :math:`k_0`), the second the share of the
-selected data that is new and correct (exploitation). In the tabular model the selector is the
-exact verifier, so the selected chains are the kept (correct) ones, counted with multiplicity,
-and the second factor is the share of distinct chains among them; ``bs = 0`` for a query with no
-kept chain, and :math:`\mathrm{bs} \in [0, 1]` always.
+**Official score** (``score="official"``, the default). It follows the authors' code,
+``train_code/determine_hyper.py`` of github.com/hkust-nlp/B-STaR at commit
+``a0f5d95eaba692327be71bb57716f621024af4ec`` (functions ``get_unique_trn_json`` and
+``cal_modi_acc_soft``, where ``k0 = 8``): the reference solution is appended to each query's pool
+with the top score, the selected responses are *deduplicated* (by query and output), and then
+:math:`n_{\mathrm{correct}}` counts the distinct selected responses with the right answer and
+:math:`n_{\mathrm{selected}}` the distinct selected ones. In the tabular model the reference is the
+ground-truth chain :math:`c^*(s_0)` and the selector is the exact verifier, so every selected chain is
+correct, :math:`n_{\mathrm{correct}} = n_{\mathrm{selected}} = u'`, the number of distinct chains
+among the kept samples and :math:`c^*`, and :math:`\mathrm{bs} = \min(u'/k_0, 1) \ge \min(1/k_0, 1)`.
+(The official code also caps the selected responses per query so that the whole set reaches a
+target size, and scans the reward threshold; neither has a counterpart with an exact verifier: the
+threshold that keeps exactly the correct responses maximises the score.)
+
+**Multiplicity score** (``score="multiplicity"``, this toolkit's earlier definition, kept as a named
+alternative): no reference, and :math:`n_{\mathrm{selected}}` counts the kept chains *with*
+multiplicity, so the second factor is the share of distinct chains among the kept ones; ``bs = 0`` for
+a query with no kept chain.
 
 **Exact form** (from the tabular policy, no sampling): the score at the exact expected counts,
 
 .. math::
 
     \bar u(s_0) = \sum_{c:\, s_N = s_N^*(s_0)} \big[1 - (1 - P(c \mid s_0))^K\big], \qquad
-    \bar n(s_0) = K J(s_0), \qquad
-    \overline{\mathrm{bs}}(s_0) = \min(\bar u / k_0, 1)\, \bar u / \bar n,
+    \bar u'(s_0) = 1 + \sum_{c \ne c^*(s_0):\, s_N = s_N^*(s_0)} \big[1 - (1 - P(c \mid s_0))^K\big],
 
-with chains enumerated (:mod:`.chain_level`). It is a plug-in value, not the mean of the sampled
-score: the two differ by the curvature of the score in the counts, and tend to the same limit as
-``K`` grows.
+official :math:`\min(\bar u' / k_0, 1)`, multiplicity :math:`\min(\bar u / k_0, 1)\, \bar u / (K J(s_0))`,
+with chains enumerated (:mod:`.chain_level`). :math:`\bar u, \bar u'` are exact expectations; the score
+is a plug-in value, not the mean of the sampled score: the two differ by the curvature of the score in
+the counts (the official score's cap is its only curvature).
 
 **Adaptive temperature.** Each iteration scores every temperature ``T`` of a grid on the tempered
 policy :math:`P^{(T)}` (:func:`star_theory.sim.variants.tempered_policy`) by the :math:`\rho`-mean
@@ -47,6 +58,20 @@ from ..sim.variants import make_variant, tempered_policy
 from ..validation import _as_int
 from .chain_level import chain_distribution, enumerate_chains, success_mask
 
+BALANCE_SCORES = ("official", "multiplicity")
+"""The balance-score definitions (module docstring); the first is the default."""
+
+
+def _check_score(score: str) -> str:
+    if score not in BALANCE_SCORES:
+        raise InputError(f"score must be one of {', '.join(BALANCE_SCORES)}, got {score!r}")
+    return score
+
+
+def _reference_index(task: ReasoningTask) -> np.ndarray:
+    """Row of the reference chain :math:`c^*(s_0)` in :func:`enumerate_chains` order, per question."""
+    return np.ravel_multi_index(tuple(task.correct_chains[:, 1:].T), task.sizes[1:])
+
 
 def balance_score(n_correct, n_selected, k0) -> np.ndarray:
     r""":math:`\min(u/k_0, 1)\, u / n_{\mathrm{sel}}` elementwise, 0 where nothing is selected
@@ -62,34 +87,54 @@ def balance_score(n_correct, n_selected, k0) -> np.ndarray:
     return np.minimum(u / k0, 1.0) * np.minimum(ratio, 1.0)
 
 
-def expected_unique_correct(policy: TabularPolicy, task: ReasoningTask, chains_per_question, chains=None) -> np.ndarray:
-    r""":math:`\bar u(s_0) = \sum_{c \text{ correct}} 1 - (1 - P(c|s_0))^K` (shape ``(|S_0|,)``)."""
+def expected_unique_correct(policy: TabularPolicy, task: ReasoningTask, chains_per_question, chains=None,
+                            with_reference: bool = False) -> np.ndarray:
+    r""":math:`\bar u(s_0) = \sum_{c \text{ correct}} 1 - (1 - P(c|s_0))^K` (shape ``(|S_0|,)``);
+    ``with_reference``: :math:`\bar u'`, the reference chain :math:`c^*(s_0)` counted as always present."""
     K = _as_int(chains_per_question, "chains_per_question K", 1)
     chains = enumerate_chains(task) if chains is None else chains
     p = chain_distribution(policy, task, chains)
     with np.errstate(divide="ignore"):
         seen = -np.expm1(K * np.log1p(-np.minimum(p, 1.0)))
+    if with_reference:
+        seen[np.arange(task.sizes[0]), _reference_index(task)] = 1.0
     return (seen * success_mask(task, chains)).sum(axis=1)
 
 
-def exact_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question, k0, chains=None) -> np.ndarray:
+def exact_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question, k0, chains=None,
+                        score: str = "official") -> np.ndarray:
     """The plug-in balance score of every question (module docstring; shape ``(|S_0|,)``)."""
     K = _as_int(chains_per_question, "chains_per_question K", 1)
+    if _check_score(score) == "official":
+        u = expected_unique_correct(policy, task, K, chains, with_reference=True)
+        return balance_score(u, u, k0)
     J_q = question_keep_probability(policy, task)
     return balance_score(expected_unique_correct(policy, task, K, chains), K * J_q, k0)
 
 
-def sampled_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question, k0, rng) -> np.ndarray:
+def sampled_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question, k0, rng,
+                          score: str = "official") -> np.ndarray:
     """The balance score of every question of the support from ``K`` sampled chains each."""
     _check_pair(policy, task)
+    _check_score(score)
     K = _as_int(chains_per_question, "chains_per_question K", 1)
     chains = sample_chains(policy, task, K, as_generator(rng))
     ok = keep_mask(chains, task)
-    code = np.zeros(chains.shape[0], dtype=np.int64)
-    for n in range(task.n_steps + 1):  # one integer per chain (mixed radix over the levels)
-        code = code * task.sizes[n] + chains[:, n]
+
+    def encode(c):  # one integer per chain (mixed radix over the levels)
+        code = np.zeros(c.shape[0], dtype=np.int64)
+        for n in range(task.n_steps + 1):
+            code = code * task.sizes[n] + c[:, n]
+        return code
+
+    code, ref = encode(chains), encode(task.correct_chains)
     groups = range(chains.shape[0] // K)  # rows grouped by question, K each
-    u = np.array([np.unique(code[i * K:(i + 1) * K][ok[i * K:(i + 1) * K]]).size for i in groups])
+    selected = [code[i * K:(i + 1) * K][ok[i * K:(i + 1) * K]] for i in groups]
+    if score == "official":  # the pool gets the reference; the selected set is deduplicated
+        s0 = chains[::K, 0]
+        u = np.array([np.unique(np.append(sel, ref[q])).size for sel, q in zip(selected, s0)])
+        return balance_score(u, u, k0)
+    u = np.array([np.unique(sel).size for sel in selected])
     return balance_score(u, ok.reshape(-1, K).sum(axis=1), k0)
 
 
@@ -102,7 +147,8 @@ class BalanceChoice:
     chosen: float
 
 
-def choose_temperature(policy, task, temperatures, chains_per_question, k0, probe=None, rng=None, chains=None) -> BalanceChoice:
+def choose_temperature(policy, task, temperatures, chains_per_question, k0, probe=None, rng=None, chains=None,
+                       score: str = "official") -> BalanceChoice:
     """The temperature of the grid with the largest mean balance score (exact, or sampled with ``probe``)."""
     grid = tuple(float(t) for t in temperatures)
     if not grid:
@@ -114,26 +160,27 @@ def choose_temperature(policy, task, temperatures, chains_per_question, k0, prob
         q = tempered_policy(policy, T)
         rho = task.question_dist
         if probe is None:  # every question of level 0
-            scores.append(float(rho @ exact_balance_score(q, task, chains_per_question, k0, chains)))
+            scores.append(float(rho @ exact_balance_score(q, task, chains_per_question, k0, chains, score)))
         else:  # the questions of the support of rho, in increasing order
-            scores.append(float(rho[rho > 0] @ sampled_balance_score(q, task, probe, k0, rng)))
+            scores.append(float(rho[rho > 0] @ sampled_balance_score(q, task, probe, k0, rng, score)))
     return BalanceChoice(grid, tuple(scores), grid[int(np.argmax(scores))])
 
 
-def exact_bstar_trajectory(policy, task, iterations, temperatures, chains_per_question, k0):
+def exact_bstar_trajectory(policy, task, iterations, temperatures, chains_per_question, k0, score: str = "official"):
     """Exact adaptive-temperature STaR: ``(policies [P^0..P^T], choices)``."""
     _check_pair(policy, task)
     T = _as_int(iterations, "iterations", 0)
     chains = enumerate_chains(task) if len(tuple(temperatures)) > 1 else None
     out, choices = [policy], []
     for _ in range(T):
-        c = choose_temperature(out[-1], task, temperatures, chains_per_question, k0, chains=chains)
+        c = choose_temperature(out[-1], task, temperatures, chains_per_question, k0, chains=chains, score=score)
         choices.append(c)
         out.append(make_variant("temperature", temperature=c.chosen).exact_step(out[-1], task))
     return out, choices
 
 
-def sampled_bstar_trajectory(policy, task, iterations, temperatures, chains_per_question, k0, rng, probe, probe_rng):
+def sampled_bstar_trajectory(policy, task, iterations, temperatures, chains_per_question, k0, rng, probe, probe_rng,
+                             score: str = "official"):
     """Sampled adaptive-temperature STaR: the choice from ``probe`` chains per question drawn with
     ``probe_rng``, the step from ``K`` chains per question drawn with ``rng``."""
     _check_pair(policy, task)
@@ -141,7 +188,7 @@ def sampled_bstar_trajectory(policy, task, iterations, temperatures, chains_per_
     gen, pgen = as_generator(rng), as_generator(probe_rng)
     out, choices = [policy], []
     for _ in range(T):
-        c = choose_temperature(out[-1], task, temperatures, chains_per_question, k0, probe=probe, rng=pgen)
+        c = choose_temperature(out[-1], task, temperatures, chains_per_question, k0, probe=probe, rng=pgen, score=score)
         choices.append(c)
         step = make_variant("temperature", temperature=c.chosen).sampled_step(out[-1], task, chains_per_question, gen)
         out.append(step.policy)

@@ -158,13 +158,14 @@ def simulate(
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
+    variant = _sampled_variant(config)  # the rule (a plug-in's too) is loaded before any file is touched
     if checkpoint is None:
-        return _simulate(config, progress, task, task_desc, policy0, None)
+        return _simulate(config, progress, task, task_desc, policy0, None, variant)
     check_path(checkpoint, "checkpoint folder")
     with claim_folder(checkpoint, "simulate", own=(RUN_FILE, RESULT_FILE, "seed-*.npz"), config=jsonable(to_mapping(config)),
-                      resume=resume, overwrite=overwrite, require_run=resume, signature=RUN_FILE):
+                      resume=resume, overwrite=overwrite, require_run=resume):
         store = Checkpoints(checkpoint, config, task, resume)  # every check under the folder's lock
-        return _simulate(config, progress, task, task_desc, policy0, store)
+        return _simulate(config, progress, task, task_desc, policy0, store, variant)
 
 
 @dataclass
@@ -183,11 +184,16 @@ class _Runs:
                    np.stack([st.rationalized for st in states]), np.stack([st.closed for st in states]))
 
 
-def _simulate(config: SimulateConfig, progress, task, task_desc: str, policy0, store) -> dict:
-    """Set up the rule, run the exact form and every seed, then summarise (and record) the result."""
+def _sampled_variant(config: SimulateConfig):
+    """The update rule of ``config``, which must have a sampled form."""
     variant = config.make_variant()
     if not getattr(variant, "has_sampled_form", True):
         raise InputError(f"variant {config.variant!r} has no sampled form; simulate needs one (star_theory.rules.Rule(..., sampled=...))")
+    return variant
+
+
+def _simulate(config: SimulateConfig, progress, task, task_desc: str, policy0, store, variant) -> dict:
+    """Run the exact form of the rule ``variant`` and every seed, then summarise (and record) the result."""
     exact_acc, exact_closed = _exact_run(variant, policy0, task, config.chains_per_question, config.iterations)
     S, T = len(config.seeds), config.iterations
     from tqdm import tqdm  # the progress bar only: an optional, slow-to-import dependency
