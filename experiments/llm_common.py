@@ -3,7 +3,7 @@
 :func:`llm_run` pretrains a model and runs STaR on it (``llm.pretrain`` + ``llm.star``) under
 ``OUT/_llm/``, pretraining and STaR in folders of their own:
 
-* ``OUT/_llm/pretrained-<key>``: keyed by the pretraining settings only (the config without the
+* ``OUT/_llm/pre-<key>/pretrained``: keyed by the pretraining settings only (the config without the
   STaR-only fields :data:`STAR_ONLY`, with the STaR-only fields at their defaults) and the
   pretraining seed, ``derive_seed(master, "llm-pretrain", <those settings>)``. One pretrained model
   is therefore shared by every STaR seed of a run, and by runs that differ only in STaR settings
@@ -85,7 +85,8 @@ def llm_run(ctx, base: dict, llm_seed: int = 0) -> dict:
     pre_seed, star_seed = run_seeds(ctx.master_seed, cfg, llm_seed)
     pre_cfg = dataclasses.replace(pretrain_config(cfg), seed=pre_seed)
     cfg = dataclasses.replace(cfg, seed=star_seed)
-    pre = ctx.out.parent / "_llm" / f"pretrained-{_key({k: v for k, v in to_record(pre_cfg).items() if k not in RUNTIME[1:]})}"
+    pre_key = _key({k: v for k, v in to_record(pre_cfg).items() if k not in RUNTIME[1:]})
+    pre = ctx.out.parent / "_llm" / f"pre-{pre_key}" / "pretrained"  # an `llm run` layout: a reproduce run's own path
     record = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME[1:]}
     folder = ctx.out.parent / "_llm" / _key({**record, "pretrain_seed": pre_seed})
     if not (pre / "pretrain.json").is_file():
