@@ -19,8 +19,10 @@ def _handler(args) -> int:
     else:
         ok = sum(e["agree"] for e in manifest["experiments"].values())
         f_ok, f_all = manifest["findings_agree"], manifest["findings"]
+        c_ok, c_all = manifest.get("consistency_hold", 0), manifest.get("consistency", 0)
         print(f"wrote {args.out}/report.md and report.html: {f_ok} of {f_all} findings agree with the theory; "
-              f"{ok} of {len(manifest['experiments'])} experiments agree in every finding ({manifest['seconds']:.0f} s)")
+              f"{ok} of {len(manifest['experiments'])} experiments agree in every finding; {c_ok} of {c_all} "
+              f"consistency checks (outside the tally) hold ({manifest['seconds']:.0f} s)")
     return 0
 
 
@@ -32,7 +34,8 @@ def register(subparsers) -> None:
         "with JSON for every number, a PNG for every figure, report.md and a self-contained report.html.",
     )
     p.add_argument("--preset", choices=PRESETS, default="default",
-                   help="default: CPU, about 8 minutes on 2 cores; smoke: the tests' subset; paper: the analysis's scale (GPU)")
+                   help="default: CPU, about 8 minutes on 2 cores; smoke: the tests' subset; paper: the analysis's scale (GPU); "
+                   "full: llm_regimes at each regime's own scale with 4 seeds (the others as default)")
     p.add_argument("--only", nargs="+", choices=EXPERIMENT_NAMES, metavar="NAME",
                    help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
     p.add_argument("--out", default="results", help="results folder (default: results)")

@@ -1,4 +1,4 @@
-"""Numbers in ``docs/*.md`` generated from a results folder: ``python -m experiments.docs RESULTS``.
+"""Numbers in ``docs/*.md`` (and the README) generated from a results folder: ``python -m experiments.docs RESULTS``.
 
 A generated block in a doc is ``<!-- generated:NAME -->...<!-- /generated -->`` (inline or over
 lines); this command rewrites what is between the markers from ``RESULTS/<experiment>/result.json``
@@ -8,13 +8,16 @@ theory core). ``NAME`` is one of
 * ``tally`` — "N findings: X agree ..., Y do not; Z quantities are reported as information";
 * ``run`` — preset, master seed, device and the experiments' computing time (summed from their records);
 * ``count:EXP`` — "X of Y agree" for experiment ``EXP``;
-* ``findings:EXP`` / ``info:EXP`` — the experiment's table of findings / of information;
+* ``findings:EXP`` / ``info:EXP`` / ``consistency:EXP`` — the experiment's table of findings / of
+  information / of consistency checks (the last two outside the tally);
 * ``EXP/path/in/result.json|FORMAT`` — one value: path segments are keys or list indices, ``@first``
   / ``@last`` pick the first / last key (numeric keys in numeric order) or element, ``@len`` the length,
   ``@min`` / ``@max`` reduce a list, ``~TEXT`` picks the one finding (or information) whose statement
   contains ``TEXT`` (an error if not exactly one does); ``FORMAT`` is a Python format spec (default ``.4g``), applied to
   every number (lists are joined with ", ");
-* ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``).
+* ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``);
+* ``regimes:table`` / ``regimes:headline`` — experiment ``llm_regimes``'s answers per regime, as a table /
+  as one sentence (``experiments/llm_regimes/summary.py``).
 
 ``[PRESET] NAME`` fills ``NAME`` only from a run of that preset and leaves the block as it is
 otherwise: for sections a smaller preset does not compute (the default run's paper-cpu LLM runs
@@ -38,9 +41,12 @@ from star_theory.errors import InputError
 from star_theory.io import atomic_write_bytes, atomic_write_text, read_json
 
 from .docs_theory import theory_value
+from .llm_regimes.summary import headline as regimes_headline
+from .llm_regimes.summary import table as regimes_table
 
 BLOCK = re.compile(r"<!-- generated:(?P<name>[^\n]+?) -->(?P<body>.*?)<!-- /generated -->", re.S)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+README = DOCS.parent / "README.md"  # refilled with the repository's docs/ (its first paragraph holds a block)
 
 
 def load_results(folder: str | Path) -> dict:
@@ -171,14 +177,22 @@ def _info(rec: dict) -> str:
     return _table(rows, ["quantity (no test, outside the tally)", "value", "note"]) if rows else "(none)"
 
 
+def _consistency(rec: dict) -> str:
+    rows = [[c["statement"], _fmt(c["predicted"]), _fmt(c["measured"]), c["tolerance"], "yes" if c["holds"] else "**no**"]
+            for c in rec.get("consistency", [])]
+    return _table(rows, ["check (holds by construction, outside the tally)", "expected", "measured", "tolerance",
+                         "holds"]) if rows else "(none)"
+
+
 def fill(name: str, results: dict) -> str:
     """The text of block ``name``; KeyError/IndexError/ValueError when the results cannot fill it."""
     m = results["manifest"]
     if name == "tally":
         no = m["findings"] - m["findings_agree"]
         return (f"{m['findings']} findings: **{m['findings_agree']} agree with the theory within the stated "
-                f"tolerance and {no} do not**; {m.get('info', 0)} more quantities are reported as information, "
-                f"outside the tally")
+                f"tolerance and {no} do not**; {m.get('info', 0)} more quantities are reported as information and "
+                f"{m.get('consistency', 0)} consistency checks ({m.get('consistency_hold', 0)} hold) apart, both outside "
+                f"the tally")
     if name == "run":
         seconds = sum(r.get("seconds") or 0 for k, r in results.items() if k != "manifest")
         return (f"preset `{m['preset']}`, master seed {m['master_seed']}, device `{m['device']}`, {seconds:.0f} s of "
@@ -191,6 +205,11 @@ def fill(name: str, results: dict) -> str:
         return "\n" + _findings(results[rest]) + "\n"
     if kind == "info" and rest:
         return "\n" + _info(results[rest]) + "\n"
+    if kind == "consistency" and rest:
+        return "\n" + _consistency(results[rest]) + "\n"
+    if kind == "regimes" and rest in ("table", "headline"):
+        rec = results["llm_regimes"]
+        return "\n" + regimes_table(rec) + "\n" if rest == "table" else regimes_headline(rec)
     if kind == "theory" and rest:
 
         return theory_value(rest)
@@ -234,7 +253,8 @@ def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: boo
     results_dir, docs_dir = Path(results_dir), Path(docs_dir)
     results = load_results(results_dir)
     new: dict[Path, str | bytes] = {}
-    for path in sorted(docs_dir.glob("*.md")):
+    extra = [README] if docs_dir.resolve() == DOCS and README.is_file() else []
+    for path in [*sorted(docs_dir.glob("*.md")), *extra]:
         text = path.read_text()
         out = render(text, results, path.name)
         if out != text:

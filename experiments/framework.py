@@ -3,15 +3,17 @@
 An experiment is a folder ``experiments/<name>/`` holding
 
 * ``settings.toml`` — its settings as data: a table per preset (``[default]``, ``[smoke]``,
-  ``[paper]``), each filling the experiment's ``Settings`` dataclass;
+  ``[paper]``, ``[full]``; a preset a file lacks is its ``[default]``), each filling the experiment's ``Settings`` dataclass;
 * ``runner.py`` — ``Settings`` (a config dataclass at module level, one help string per field) and
   ``run(settings, ctx) -> dict``: computes only, and returns every number as JSON-able data;
 * ``figures.py`` — ``draw(data, settings, ctx)``: draws every figure from that data (as stored, after
   a JSON round trip), each written through ``ctx.figure(name)``;
-* ``analysis.py`` — ``analyze(data, settings) -> list[Finding | Info]``: what the theory predicts,
-  what was measured, the tolerance (a statistic of the run: a binomial or standard-error bound, a
-  band from seeds, a numerical tolerance with its reason), and whether they agree; quantities with
-  no test are :class:`Info`, reported beside the findings and kept out of the tally;
+* ``analysis.py`` — ``analyze(data, settings) -> list[Finding | Info | Consistency]``: what the theory
+  predicts, what was measured, the tolerance (a statistic of the run: a binomial or standard-error
+  bound, a band from seeds, a numerical tolerance with its reason), and whether they agree;
+  quantities with no test are :class:`Info`, and checks that hold by construction (an identity or a
+  bound the run cannot break, e.g. Pinsker's inequality) are :class:`Consistency`: both are reported
+  beside the findings and kept out of the "X of Y agree" tally;
 * ``__init__.py`` — ``EXPERIMENT = experiment(__name__, title, claims)`` tying the three together.
 
 ``rlstar reproduce`` (see :mod:`experiments.reproduce`) runs them and writes the report.
@@ -33,7 +35,7 @@ from star_theory.seeds import derive_seed
 
 from .stats import band_test, band_words
 
-PRESETS = ("default", "smoke", "paper")
+PRESETS = ("default", "smoke", "paper", "full")
 EXPERIMENT_NAMES = (
     "theory_curves",
     "finite_samples",
@@ -43,6 +45,7 @@ EXPERIMENT_NAMES = (
     "non_bijective",
     "variants",
     "beyond",
+    "llm_regimes",
 )
 
 
@@ -69,6 +72,20 @@ class Info:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Consistency:
+    """A check that holds by construction (an identity, or a bound the run cannot break): it guards the
+    code and the data, not the theory, so it is reported in its own table, outside the tally."""
+
+    claim: str
+    statement: str
+    predicted: Any
+    measured: Any
+    tolerance: str
+    holds: bool
+    note: str = ""
+
+
 def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
     """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
     (tabular STaR at the same K): the finding, and the band test for further use."""
@@ -79,15 +96,14 @@ def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[
                         f"{np.round(t['hi'], 3).tolist()}"), t
 
 
-def split_results(items) -> tuple[list[dict], list[dict]]:
-    """An analysis's output as JSON-able ``(findings, info)`` lists (dicts pass through as findings)."""
-    findings, info = [], []
+def split_results(items) -> dict[str, list[dict]]:
+    """An analysis's output as JSON-able ``{"findings", "info", "consistency"}`` lists (dicts pass through
+    as findings); only ``findings`` enter the "X of Y agree" tally."""
+    out: dict[str, list[dict]] = {"findings": [], "info": [], "consistency": []}
     for x in items:
-        if isinstance(x, Info):
-            info.append(dataclasses.asdict(x))
-        else:
-            findings.append(dataclasses.asdict(x) if isinstance(x, Finding) else x)
-    return findings, info
+        key = "info" if isinstance(x, Info) else "consistency" if isinstance(x, Consistency) else "findings"
+        out[key].append(dataclasses.asdict(x) if dataclasses.is_dataclass(x) else x)
+    return out
 
 
 @dataclass

@@ -1,9 +1,20 @@
 """LLM runs shared by the experiments, and the simulator's prediction at the LLM's sample size.
 
-:func:`llm_run` pretrains a model and runs STaR on it (``llm.pretrain`` + ``llm.star``) in a
-folder keyed by the run's full configuration under ``OUT/_llm/``: experiments that ask for the
-same run (the same settings and seed) share it, and an interrupted run resumes. The seed of a
-run derives from the master seed and the corpus, not from the experiment, for that sharing.
+:func:`llm_run` pretrains a model and runs STaR on it (``llm.pretrain`` + ``llm.star``) under
+``OUT/_llm/``, pretraining and STaR in folders of their own:
+
+* ``OUT/_llm/pre-<key>/pretrained``: keyed by the pretraining settings only (the config without the
+  STaR-only fields :data:`STAR_ONLY`, with the STaR-only fields at their defaults) and the
+  pretraining seed, ``derive_seed(master, "llm-pretrain", <those settings>)``. One pretrained model
+  is therefore shared by every STaR seed of a run, and by runs that differ only in STaR settings
+  (K, the fine-tuning, the held-out fraction);
+* ``OUT/_llm/<key>``: the STaR run, keyed by its full config, whose seed is the STaR seed
+  ``derive_seed(master, "llm-star", <the full settings>, llm_seed)`` for the STaR seed index
+  ``llm_seed`` (0, 1, ...). Both seeds are recorded (``pretrain.json`` and ``run.json``, and the
+  run's ``pretrain_seed`` / ``star_seed``).
+
+Experiments that ask for the same run share it, and an interrupted run resumes. The seeds derive
+from the master seed and the settings, not from the experiment, for that sharing.
 
 :func:`llm_case` is the recipe every LLM experiment follows: the run, its task in string form,
 its ``K`` (chains per question), and beside it the finite-sample theory
@@ -13,6 +24,7 @@ MEASURED initial kernel of the model (as :func:`llm.star.run_star` returns it).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 
@@ -34,41 +46,84 @@ def llm_config(base: dict, seed: int, device: str, progress: bool):
     return make_config(preset_name="tiny", seed=seed, device=device, progress=progress, **values)
 
 
-def run_seed(master_seed: int, base: dict) -> int:
-    """Seed of an LLM run: from the master seed and the run's settings (shared across experiments)."""
-    return derive_seed(master_seed, "llm", dumps_json(base, indent=None))
+#: config fields only STaR reads: the pretrained model does not depend on them
+STAR_ONLY = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
+             "finetune_lr_warmup", "finetune_weight_decay", "finetune_mode", "sampler", "temperature", "restart",
+             "max_retries", "heldout_fraction")
+RUNTIME = ("seed", "progress", "device")  # not part of a run's identity (the seed is derived from it)
 
 
-def llm_run(ctx, base: dict) -> dict:
-    """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset); cached under ``OUT/_llm``.
+def _key(record: dict) -> str:
+    return hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
 
-    Returns the run's ``folder``, ``config`` record, ``records``, ``prediction``, ``policies`` (the
-    measured kernels of every iteration) and ``initial_policy`` (iteration 0's), as
-    :func:`llm.star.run_star` returns them.
+
+def pretrain_config(cfg):
+    """``cfg`` with its STaR-only fields at their defaults: the settings pretraining reads."""
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(cfg) if f.name in STAR_ONLY}
+    return dataclasses.replace(cfg, **defaults)
+
+
+def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
+    """``(pretraining seed, STaR seed)`` of an LLM run, on separate seed paths: the first from the master seed and
+    the pretraining settings, the second from the master seed, the full settings and the STaR seed index."""
+    settings = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME}
+    pre = {k: v for k, v in to_record(pretrain_config(cfg)).items() if k not in RUNTIME}
+    return (derive_seed(master_seed, "llm-pretrain", dumps_json(pre, indent=None)),
+            derive_seed(master_seed, "llm-star", dumps_json(settings, indent=None), int(llm_seed)))
+
+
+def llm_run(ctx, base: dict, llm_seed: int = 0) -> dict:
+    """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset) and the STaR seed index
+    ``llm_seed``; cached under ``OUT/_llm`` (the pretrained model shared by every STaR seed: see the module).
+
+    Returns the run's ``folder``, ``pretrained`` (its checkpoint folder), ``config`` record (its seed is the
+    STaR seed), ``pretrain_seed``, ``star_seed``, ``records``, ``prediction``, ``policies`` (the measured
+    kernels of every iteration) and ``initial_policy`` (iteration 0's), as :func:`llm.star.run_star` returns them.
     """
-    cfg = llm_config(base, run_seed(ctx.master_seed, base), ctx.device, ctx.progress)
-    record = {k: v for k, v in to_record(cfg).items() if k not in ("progress", "device")}
-    key = hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
-    folder = ctx.out.parent / "_llm" / key
-    pre, star = folder / "pretrained", folder / "star"
+    cfg = llm_config(base, 0, ctx.device, ctx.progress)
+    pre_seed, star_seed = run_seeds(ctx.master_seed, cfg, llm_seed)
+    pre_cfg = dataclasses.replace(pretrain_config(cfg), seed=pre_seed)
+    cfg = dataclasses.replace(cfg, seed=star_seed)
+    pre_key = _key({k: v for k, v in to_record(pre_cfg).items() if k not in RUNTIME[1:]})
+    pre = ctx.out.parent / "_llm" / f"pre-{pre_key}" / "pretrained"  # an `llm run` layout: a reproduce run's own path
+    record = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME[1:]}
+    folder = ctx.out.parent / "_llm" / _key({**record, "pretrain_seed": pre_seed})
     if not (pre / "pretrain.json").is_file():
-        pretrain(cfg, pre, overwrite=True)  # a pretraining cut short is redone (our own folder)
-    run = run_star(cfg, pre, star, resume=True)
-    return {"folder": os.fspath(folder), "config": record, "records": run.records, "prediction": run.prediction,
-            "policies": run.policies, "initial_policy": run.policies[0]}
+        pretrain(pre_cfg, pre, overwrite=True)  # a pretraining cut short is redone (our own folder)
+    run = run_star(cfg, pre, folder / "star", resume=True)
+    return {"folder": os.fspath(folder), "pretrained": os.fspath(pre), "config": record, "pretrain_seed": pre_seed,
+            "star_seed": star_seed, "records": run.records, "prediction": run.prediction, "policies": run.policies,
+            "initial_policy": run.policies[0]}
 
 
-def llm_case(ctx, base: dict, seeds, iterations: int | None = None) -> dict:
-    """The LLM case of an experiment: :func:`llm_run` for ``base``, plus its task in string form
-    (``text_task``), ``K`` (chains per question of its iterations) and ``simulated``: tabular STaR
-    at that ``K`` from the run's measured initial kernel, one run per seed of ``seeds``, over
+def llm_case(ctx, base: dict, seeds, iterations: int | None = None, llm_seed: int = 0) -> dict:
+    """The LLM case of an experiment: :func:`llm_run` for ``base`` (STaR seed index ``llm_seed``), plus its task
+    in string form (``text_task``), ``K`` (chains per question of its iterations) and ``simulated``: tabular
+    STaR at that ``K`` from the run's measured initial kernel, one run per seed of ``seeds``, over
     ``iterations`` (default: the run's own)."""
-    run = llm_run(ctx, base)
+    run = llm_run(ctx, base, llm_seed)
     text_task = text_task_of(run["config"])
     K = chains_per_question(run["records"][0], text_task.task)
     T = run["config"]["iterations"] if iterations is None else iterations
     simulated = tabular_star_runs(run["initial_policy"], text_task.task, K, T, list(seeds))
     return {**run, "text_task": text_task, "K": K, "simulated": simulated}
+
+
+def seed_cases(ctx, base: dict, sim_seeds, iterations: int, llm_seeds: int, extra=None) -> dict:
+    """``llm_seeds`` STaR seeds of the LLM case ``base`` (one shared pretrained model, hence one measured initial
+    kernel, from which the tabular runs ``simulated`` start): per seed its records and folder (plus
+    ``extra(run)``), and the case's prediction, K, M and N."""
+    first = llm_case(ctx, base, sim_seeds, iterations)
+    cases = [first] + [llm_run(ctx, base, llm_seed=i) for i in range(1, llm_seeds)]
+    for c in cases[1:]:
+        c["text_task"] = first["text_task"]
+    tt = first["text_task"]
+    seeds = [{"records": c["records"], "llm_folder": c["folder"], "llm_config": c["config"], "star_seed": c["star_seed"],
+              **(extra(c) if extra else {})} for c in cases]
+    return {"seeds": seeds, "prediction": first["prediction"], "simulated": first["simulated"], "K": first["K"],
+            "pretrain_seed": first["pretrain_seed"], "pretrained": first["pretrained"],
+            "M": tt.task.sizes[0], "N": tt.task.n_steps}
 
 
 def chains_per_question(record: dict, task) -> int:
@@ -81,11 +136,13 @@ def text_task_of(config: dict):
     return get_task(config["task"], config["digits"], config["base"])
 
 
-def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=()) -> None:
+def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=(), more_seeds=()) -> None:
     """One accuracy panel of an LLM run: theory lines, tabular STaR at the LLM's K as a band, the
     LLM as markers (sampled accuracy with a 95% binomial interval, exact J of its measured kernel).
 
     ``lines``: ``(label, values, style, color)`` for each theory curve drawn from iteration 0.
+    ``more_seeds``: the records of the case's other STaR seeds: their exact J as small markers and the
+    mean over all seeds as a line.
     """
     from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL
 
@@ -99,4 +156,10 @@ def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=()) -> N
     se = np.array([x["sampled_accuracy_se"] for x in records])
     ax.errorbar(t, acc, yerr=1.96 * se, fmt="o", color="tab:blue", capsize=3, label="LLM: sampled accuracy (95% CI)")
     ax.plot(t, [x["exact_accuracy"] for x in records], "s", mfc="none", color="tab:red", label="LLM: exact J of measured kernel")
+    if more_seeds:
+        for i, recs in enumerate(more_seeds):
+            ax.plot(t, [x["exact_accuracy"] for x in recs], "x", ms=4, color="tab:red",
+                    label="LLM: exact J, other seeds" if i == 0 else None)
+        mean = np.mean([[x["exact_accuracy"] for x in recs] for recs in (records, *more_seeds)], axis=0)
+        ax.plot(t, mean, "-", lw=0.8, color="tab:red", label=f"LLM: mean exact J of {len(more_seeds) + 1} seeds")
     ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))

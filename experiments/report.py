@@ -2,7 +2,8 @@
 
 Both are rendered from the experiments' result records: for each experiment, its figures, a
 table of findings (claim, statement, theory's prediction, measurement, tolerance, agreement) and a
-table of information (quantities with no test, outside the "X of Y agree" tally).
+table of information (quantities with no test) and a table of consistency checks (identities and bounds
+that hold by construction), both outside the "X of Y agree" tally.
 The HTML embeds every figure as a base64 PNG so the file stands alone.
 """
 
@@ -32,6 +33,17 @@ def _n_info(records) -> int:
     return sum(len(r.get("info", [])) for r in records)
 
 
+def _n_consistency(records) -> tuple[int, int]:
+    checks = [c for r in records for c in r.get("consistency", [])]
+    return sum(bool(c["holds"]) for c in checks), len(checks)
+
+
+def _outside(records) -> str:
+    held, n = _n_consistency(records)
+    return (f"{_n_info(records)} more quantities are reported as information and {n} consistency checks "
+            f"(which hold by construction; {held} of {n} hold) are reported apart, both outside the tally")
+
+
 def render_markdown(records, manifest) -> str:
     ok, total = _summary(records)
     lines = [
@@ -39,7 +51,7 @@ def render_markdown(records, manifest) -> str:
         "",
         f"Preset `{manifest['preset']}`, master seed {manifest['master_seed']}, device `{manifest['device']}`, "
         f"{manifest['seconds']:.0f} s. Findings in agreement with the theory: **{ok} of {total}** "
-        f"({_n_info(records)} more quantities are reported as information, outside the tally).",
+        f"({_outside(records)}).",
         "",
         "Convention: `lam` is the mixture weight (P_n = lam_n P_n* + (1 - lam_n) U_M); `eps = lam (M-1)/M` "
         "is the excess probability of the correct step. Every figure's axes name the one it shows.",
@@ -62,6 +74,14 @@ def render_markdown(records, manifest) -> str:
                 cells = [x["claim"], x["statement"], _fmt(x["value"]), x.get("note", "")]
                 lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
             lines.append("")
+        if r.get("consistency"):
+            lines += ["Consistency checks (hold by construction; outside the tally):", "",
+                      "| claim | check | expected | measured | tolerance | holds |", "|---|---|---|---|---|---|"]
+            for c in r["consistency"]:
+                cells = [c["claim"], c["statement"], _fmt(c["predicted"]), _fmt(c["measured"]), c["tolerance"],
+                         "yes" if c["holds"] else "**no**"]
+                lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+            lines.append("")
         for fig in r["figures"]:
             lines += [f"![{fig}]({r['name']}/{fig})", ""]
     return "\n".join(lines)
@@ -78,7 +98,7 @@ def render_html(out: Path, records, manifest) -> str:
         "<h1>RL-STaR reproduction report</h1>",
         f"<p>Preset <code>{e(manifest['preset'])}</code>, master seed {manifest['master_seed']}, device "
         f"<code>{e(manifest['device'])}</code>, {manifest['seconds']:.0f} s. Findings in agreement with the theory: "
-        f"<b>{ok} of {total}</b> ({_n_info(records)} more quantities are reported as information, outside the tally).</p>",
+        f"<b>{ok} of {total}</b> ({e(_outside(records))}).</p>",
         "<p>Convention: <code>lam</code> is the mixture weight; <code>eps = lam (M-1)/M</code> the excess probability "
         "of the correct step. Every figure's axes name the one it shows.</p>",
     ]
@@ -104,6 +124,15 @@ def render_html(out: Path, records, manifest) -> str:
             for x in r["info"]:
                 parts.append("<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in (x["claim"], x["statement"], x["value"],
                                                                                 x.get("note", ""))) + "</tr>")
+            parts.append("</table>")
+        if r.get("consistency"):
+            parts.append("<p>Consistency checks (hold by construction; outside the tally):</p><table><tr><th>claim</th>"
+                         "<th>check</th><th>expected</th><th>measured</th><th>tolerance</th><th>holds</th></tr>")
+            for c in r["consistency"]:
+                cls = "yes" if c["holds"] else "no"
+                parts.append("<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in (c["claim"], c["statement"], c["predicted"],
+                                                                                c["measured"], c["tolerance"]))
+                             + f"<td class='{cls}'>{cls}</td></tr>")
             parts.append("</table>")
         for fig in r["figures"]:
             data = base64.b64encode((out / r["name"] / fig).read_bytes()).decode()

@@ -52,8 +52,7 @@ def _same_run(path: Path, record: dict) -> dict | None:
 
 def _reanalyzed(exp, settings, old: dict, folder: Path) -> dict:
     """A finished record with its findings re-derived by the current analysis (rewritten if they changed)."""
-    findings, info = split_results(exp.analyze(old["data"], settings))
-    new = json.loads(dumps_json({**old, "findings": findings, "info": info}))
+    new = json.loads(dumps_json({**old, **split_results(exp.analyze(old["data"], settings))}))
     if new != old:
         write_json(folder / "result.json", new)
     return new
@@ -77,14 +76,8 @@ def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: 
     t0 = time.perf_counter()
     data = json.loads(dumps_json(exp.run(settings, ctx)))
     exp.figures(data, settings, ctx)  # drawn from the data as stored
-    findings, info = split_results(exp.analyze(data, settings))
-    record.update(
-        data=data,
-        figures=ctx.figures,
-        findings=findings,
-        info=info,
-        seconds=round(time.perf_counter() - t0, 2),
-    )
+    record.update(data=data, figures=ctx.figures, **split_results(exp.analyze(data, settings)),
+                  seconds=round(time.perf_counter() - t0, 2))
     write_json(folder / "result.json", record)
     return record
 
@@ -156,6 +149,8 @@ def _reproduce(out: Path, names, preset, master_seed, device, progress) -> dict:
         "findings": sum(len(r["findings"]) for r in records),
         "findings_agree": sum(bool(f["agree"]) for r in records for f in r["findings"]),
         "info": sum(len(r.get("info", [])) for r in records),
+        "consistency": sum(len(r.get("consistency", [])) for r in records),
+        "consistency_hold": sum(bool(c["holds"]) for r in records for c in r.get("consistency", [])),
         "seconds": round(time.perf_counter() - t0, 2),
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__},
     }

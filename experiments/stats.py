@@ -4,9 +4,10 @@
   <= q * se + floor`` per column, ``se`` the standard error of the mean over runs and ``q`` the
   Student t quantile (``R - 1`` degrees of freedom) of a 99% test simultaneous over the columns
   (Bonferroni), so that few runs give a wide tolerance rather than a false alarm;
-* :func:`prediction_band` — where one more draw like the runs is expected: ``mean +- t * sd *
-  sqrt(1 + 1/R)``, Student t with ``R - 1`` degrees of freedom, simultaneous over the columns
-  (Bonferroni); used to ask whether one LLM run behaves like tabular STaR's runs;
+* :func:`prediction_band` — where one more draw like the runs is expected, or the mean of ``S``
+  more draws: ``mean +- t * sd * sqrt(1/S + 1/R)``, Student t with ``R - 1`` degrees of freedom,
+  simultaneous over the columns (Bonferroni); used to ask whether the mean of ``S`` LLM runs (its
+  seeds) behaves like the mean of ``S`` runs of tabular STaR;
 * :func:`binomial_halfwidth` — ``z`` binomial standard deviations of a frequency over ``n`` trials.
 
 ``floor`` is a numerical resolution with its reason, stated where it is used (round-off, or the
@@ -61,28 +62,36 @@ def mean_words(test: dict, floor_words: str = "") -> str:
             f"{test['n']} iteration{'s' if test['n'] > 1 else ''}){extra}")
 
 
-def prediction_band(runs, level: float = LEVEL, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Simultaneous ``level`` prediction band for one more draw at each column of ``runs`` ``(R, T)``."""
+def prediction_band(runs, level: float = LEVEL, floor: float = 0.0, draws: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Simultaneous ``level`` prediction band for the mean of ``draws`` more draws at each column of ``runs`` ``(R, T)``:
+    ``mean +- q sd sqrt(1/draws + 1/R) + floor`` (the mean of ``draws`` new draws minus the runs' mean has
+    variance ``sd^2 (1/draws + 1/R)``)."""
     a = _runs(runs)
     R, T = a.shape
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
     q = stats.t.ppf(1 - (1 - level) / (2 * T), R - 1)
-    half = q * a.std(axis=0, ddof=1) * np.sqrt(1 + 1 / R) + floor
+    half = q * a.std(axis=0, ddof=1) * np.sqrt(1 / draws + 1 / R) + floor
     mean = a.mean(axis=0)
     return mean - half, mean + half
 
 
-def band_test(values, runs, level: float = LEVEL, floor: float = 0.0) -> dict:
-    """Whether ``values`` ``(T,)`` (one run) lie in the prediction band of ``runs`` at every column."""
-    lo, hi = prediction_band(runs, level, floor)
+def band_test(values, runs, level: float = LEVEL, floor: float = 0.0, draws: int = 1) -> dict:
+    """Whether ``values`` ``(T,)`` (one run, or the mean of ``draws`` runs) lie in the prediction band of ``runs``
+    (for the mean of ``draws`` draws) at every column; ``excess`` is the distance outside the band (<= 0 inside)."""
+    lo, hi = prediction_band(runs, level, floor, draws)
     v = np.asarray(values, dtype=float)
     ok = (v >= lo) & (v <= hi)
-    return {"lo": lo, "hi": hi, "inside": ok, "all": bool(ok.all()), "n_inside": int(ok.sum()), "n": int(ok.size)}
+    excess = np.maximum(lo - v, v - hi)
+    return {"lo": lo, "hi": hi, "inside": ok, "all": bool(ok.all()), "n_inside": int(ok.sum()), "n": int(ok.size),
+            "draws": int(draws), "excess": excess}
 
 
 def band_words(test: dict, R: int, level: float = LEVEL) -> str:
     """The tolerance of a :func:`band_test`, in words."""
-    return (f"{level:.0%} simultaneous prediction band of {R} runs (t, Bonferroni over {test['n']} iterations); "
-            f"half-widths {np.round((test['hi'] - test['lo']) / 2, 3).tolist()}")
+    of = f"the mean of {test['draws']} draws, from " if test.get("draws", 1) > 1 else ""
+    return (f"{level:.0%} simultaneous prediction band for {of}{R} runs (t, Bonferroni over {test['n']} "
+            f"comparisons); half-widths {np.round((test['hi'] - test['lo']) / 2, 3).tolist()}")
 
 
 def binomial_halfwidth(p: float, n: int, z: float = Z) -> float:

@@ -1,5 +1,5 @@
-"""Smoke subsets of the LLM experiments (theory_vs_llm, robustness, non_bijective) and of
-``rlstar reproduce`` itself.
+"""Smoke subsets of the LLM experiments (theory_vs_llm, robustness, non_bijective, llm_regimes) and of
+``rlstar reproduce`` itself, and perturbations of their runs that make the findings fail.
 
 Each asserts what the report claims at this scale: the findings that agree with the theory agree,
 and the documented departures go the documented way (finite-sample STaR on a transformer does not
@@ -8,15 +8,17 @@ follow the infinite-sample exact operator: it outpaces it at first and then fall
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from experiments.framework import EXPERIMENT_NAMES, load_experiment
+from experiments.framework import EXPERIMENT_NAMES, PRESETS, load_experiment, split_results
 from experiments.reproduce import run_experiment
 from star_theory.cli import main
+from star_theory.io import dumps_json
 
 # Statements (substrings) of the findings that depart from the theory in the smoke run, with the
 # documented direction checked on the record: on the non-injective add task the exact operator's
@@ -65,6 +67,89 @@ def nb(out):
     return run_experiment("non_bijective", "smoke", out, 0, progress=False)
 
 
+# ----------------------------------------------------------------------------- the findings can fail
+# Replacing the t = 2 kernel of every seed by the pretrained one (a worse kernel: J, lam and family distance are
+# then exactly those of t = 0) and re-running the analysis makes the findings that look at t = 2 disagree.
+PERTURBED = 2  # the iteration whose kernel the perturbation replaces (smoke presets run 2 iterations)
+
+
+@pytest.fixture(scope="module")
+def regimes(out):
+    return run_experiment("llm_regimes", "smoke", out, 0, progress=False)
+
+
+def _verdicts(record, data) -> dict[str, bool]:
+    exp = load_experiment(record["name"])
+    found = split_results(exp.analyze(data, exp.settings("smoke")))["findings"]
+    return {f["statement"]: f["agree"] for f in found}
+
+
+def test_theory_vs_llm_findings_fail_when_the_t2_kernel_is_worse(tvl):
+    data = copy.deepcopy(tvl["data"])
+    for r in data["runs"].values():
+        assert len(r["seeds"]) >= 2 and len(r["seeds"][0]["records"]) == PERTURBED + 1
+        for sd in r["seeds"]:
+            first, rec = sd["records"][0], sd["records"][PERTURBED]
+            for key in ("exact_accuracy", "lam", "family_distance"):  # what the t = 0 kernel gives, exactly
+                rec[key] = first[key]
+    before, after = _verdicts(tvl, tvl["data"]), _verdicts(tvl, data)
+    touched = [s for s in before if "accuracy rises" in s or "inside the prediction band" in s or "exact operator" in s]
+    assert len(touched) >= 3
+    for s in touched:
+        assert before[s], f"agrees on the run as it is: {s}"
+        assert not after[s], f"a worse t=2 kernel must make this disagree: {s}"
+
+
+def test_llm_regimes_findings_fail_when_the_t2_kernel_is_worse(regimes):
+    from experiments.llm_common import chains_per_question, text_task_of
+    from experiments.llm_regimes.departures import seed_departures
+    from llm.star import iteration_dir, load_kernels
+
+    data = copy.deepcopy(regimes["data"])
+    for name, r in data["regimes"].items():
+        for i, sd in enumerate(r["seeds"]):
+            star = Path(sd["llm_folder"]) / "star"
+            config = json.loads((star / "run.json").read_text())["config"]
+            tt = text_task_of(config)
+            policies = [load_kernels(iteration_dir(star, t)) for t in range(len(sd["records"]))]
+            policies[PERTURBED] = policies[0]  # the pretrained kernel in place of the t = 2 one
+            run = {"policies": policies, "records": sd["records"], "folder": sd["llm_folder"]}
+            r["seeds"][i] = {**sd, **json.loads(dumps_json(
+                seed_departures(run, tt, chains_per_question(sd["records"][0], tt.task), sd["sim_seeds"])))}
+    after = _verdicts(regimes, data)
+    before = {f["statement"]: f["agree"] for f in regimes["findings"]}
+    touched = [s for s in before if "share of STaR steps" in s or "in the band of tabular STaR at the run's K" in s]
+    assert len(touched) >= 2 * len(data["regimes"])
+    for s in touched:
+        assert not after[s], f"a worse t=2 kernel must make this disagree: {s}"
+
+
+def test_llm_regimes_runs_every_regime_at_two_seeds_from_one_pretrained_model(regimes):
+    s = load_experiment("llm_regimes").settings("smoke")
+    assert set(regimes["data"]["regimes"]) == set(s.regimes)
+    for r in regimes["data"]["regimes"].values():
+        seeds = r["seeds"]
+        assert len(seeds) == s.llm_seeds >= 2
+        assert len({sd["star_seed"] for sd in seeds}) == len(seeds)  # distinct STaR seeds ...
+        first = [sd["records"][0]["exact_accuracy"] for sd in seeds]
+        assert max(first) - min(first) <= 1e-12  # ... from one pretrained model (one measured initial kernel)
+        for sd in seeds:  # the exact line and the tabular runs start from the measured kernel
+            assert abs(sd["exact"][0] - sd["J"][0]) <= 1e-12
+            assert np.allclose(np.asarray(sd["tabular_runs"])[:, 0], sd["J"][0], rtol=0, atol=1e-12)
+
+
+def test_heldout_regime_trains_on_a_part_and_measures_both(regimes):
+    held = [r for r in regimes["data"]["regimes"].values() if r["heldout"]]
+    assert held
+    for r in held:
+        for sd in r["seeds"]:
+            trained, other = set(sd["trained_questions"]), set(sd["heldout_questions"])
+            assert trained and other and not trained & other and len(trained | other) == r["M"]
+            # J over all questions is the question-weighted mix of the two parts (uniform questions)
+            mix = (len(trained) * np.asarray(sd["J_train"]) + len(other) * np.asarray(sd["J_heldout"])) / r["M"]
+            assert np.allclose(mix, sd["J"], rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize("which", ["tvl", "rob", "nb"])
 def test_findings_agree_or_depart_in_the_documented_direction(which, request):
     record = request.getfixturevalue(which)
@@ -86,7 +171,7 @@ def test_every_documented_departure_is_a_finding(tvl, nb):
 
 def test_llm_outpaces_then_trails_the_exact_operator(tvl):
     for r in tvl["data"]["runs"].values():
-        exact = [x["exact_accuracy"] for x in r["records"]]
+        exact = np.mean([[x["exact_accuracy"] for x in sd["records"]] for sd in r["seeds"]], axis=0)  # mean of seeds
         pred = r["prediction"]["symmetric"]["accuracy"]
         assert exact[1] > pred[1]  # memorising lucky chains beats the pooled refit at first
         assert exact[-1] < pred[-1]  # then the sampled fits stall below the exact operator
@@ -95,16 +180,33 @@ def test_llm_outpaces_then_trails_the_exact_operator(tvl):
 def test_llm_case_simulates_from_the_measured_initial_kernel_at_the_runs_K(tvl, nb):
     # llm_case: K is the run's chains per question, and every tabular run starts from the policy
     # measured at iteration 0, whose exact accuracy that iteration's record holds
-    for r in [*tvl["data"]["runs"].values(), nb["data"]["llm"]]:
-        config = r.get("llm_config", r.get("config"))
+    cases = [(r["seeds"][0]["llm_config"], r["seeds"][0]["records"], r) for r in tvl["data"]["runs"].values()]
+    L = nb["data"]["llm"]
+    for config, records, r in [*cases, (L.get("llm_config", L.get("config")), L["records"], L)]:
         assert r["K"] == config["samples_per_question"]
         start = np.asarray(r["simulated"]["accuracy_runs"])[:, 0]
-        assert np.allclose(start, r["records"][0]["exact_accuracy"], rtol=0, atol=1e-12)
+        assert np.allclose(start, records[0]["exact_accuracy"], rtol=0, atol=1e-12)
+
+
+def test_llm_seeds_share_one_pretrained_model_and_differ_in_star(tvl):
+    # one pretraining per case (its folder and seed recorded), distinct STaR seeds, one measured initial kernel
+    for r in tvl["data"]["runs"].values():
+        seeds = r["seeds"]
+        assert len(seeds) >= 2 and len({sd["star_seed"] for sd in seeds}) == len(seeds)
+        assert r["pretrain_seed"] not in {sd["star_seed"] for sd in seeds}
+        pre = json.loads((Path(r["pretrained"]) / "pretrain.json").read_text())
+        assert pre["config"]["seed"] == r["pretrain_seed"]
+        for sd in seeds:
+            run = json.loads((Path(sd["llm_folder"]) / "star" / "run.json").read_text())
+            assert Path(run["pretrained"]).resolve() == Path(r["pretrained"]).resolve()
+            assert run["config"]["seed"] == sd["star_seed"]
+            assert sd["records"][0]["exact_accuracy"] == seeds[0]["records"][0]["exact_accuracy"]
+        assert seeds[0]["records"][-1]["exact_accuracy"] != seeds[1]["records"][-1]["exact_accuracy"]
 
 
 def test_robustness_reuses_the_llm_runs_of_experiment_5(tvl, rob):
     for lam, r in rob["data"]["runs"].items():
-        assert r["llm_folder"] == tvl["data"]["runs"][lam]["llm_folder"]
+        assert r["llm_folder"] == tvl["data"]["runs"][lam]["seeds"][0]["llm_folder"]
     share = rob["data"]["runs"]["0.2"]["measured_exact"][0]
     assert 0 < share < 1
 
@@ -118,7 +220,7 @@ def test_add_task_limit_has_wrong_steps_but_right_answers(nb):
 def test_every_experiment_has_settings_for_every_preset():
     for name in EXPERIMENT_NAMES:
         exp = load_experiment(name)
-        for preset in ("default", "smoke", "paper"):
+        for preset in PRESETS:
             exp.settings(preset)
 
 
@@ -160,7 +262,8 @@ def test_llm_runs_resume_after_the_results_folder_moves(out, tvl, tmp_path, monk
     again = run_experiment("theory_vs_llm", "smoke", Path("moved"), 0, progress=False, force=True)
     strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("_wall_s")} for r in rs]  # noqa: E731
     for lam, r in tvl["data"]["runs"].items():
-        assert strip(again["data"]["runs"][lam]["records"]) == strip(r["records"])  # reused, not retrained
+        for a, b in zip(again["data"]["runs"][lam]["seeds"], r["seeds"]):
+            assert strip(a["records"]) == strip(b["records"])  # reused, not retrained
 
 
 def test_docs_blocks_fill_from_a_fresh_smoke_run(out, tvl, rob, nb, tmp_path):

@@ -24,7 +24,7 @@ from star_theory.io import read_json
 def criteria(result: dict) -> dict:
     out = {}
     for lam, r in (result["data"].get("paper_cpu") or {}).items():
-        recs, sim = r["records"], r["simulated"]
+        recs, sim = r["seeds"][0]["records"], r["simulated"]  # seed 0 (the criteria are per run)
         ex = np.array([x["exact_accuracy"] for x in recs])
         lo, hi = np.asarray(sim["lo"]), np.asarray(sim["hi"])
         outside = np.maximum(0.0, np.maximum(lo - ex, ex - hi))

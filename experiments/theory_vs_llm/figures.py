@@ -20,15 +20,16 @@ def draw(data: dict, s, ctx) -> None:
 def _plot(s, runs: dict, path) -> None:
     fig, axes = new_figure(ncols=2, nrows=len(runs), width=5.6, height=4.8)
     for row, (lam, r) in enumerate(runs.items()):
-        recs, pred, sim = r["records"], r["prediction"], r["simulated"]
+        recs, pred, sim = r["seeds"][0]["records"], r["prediction"], r["simulated"]
         ax = axes[row, 0]
-        draw_llm_accuracy(ax, recs, sim, r["K"], lines=[
+        draw_llm_accuracy(ax, recs, sim, r["K"], more_seeds=[x["records"] for x in r["seeds"][1:]], lines=[
             ("theory: exact operator from measured lam_n", pred["symmetric"]["accuracy"], "-", "black"),
             ("theory: exact operator from measured kernel", pred["kernel"]["accuracy"], "--", "0.4")])
         t = np.array([x["iteration"] for x in recs])
         pt = np.array(pred["iterations"])
         st = np.arange(len(sim["mean"]))
-        ax.set_title(f"corpus lam={lam}: zip M={r['M']}, N={r['N']}, K={r['K']} chains/question", fontsize=9)
+        ax.set_title(f"corpus lam={lam}: zip M={r['M']}, N={r['N']}, K={r['K']} chains/question (markers: seed 0)",
+                     fontsize=9)
         ax.legend(fontsize=6, loc="lower right")
         ax = axes[row, 1]
         lam_pred = np.asarray(pred["symmetric"]["lam"])
@@ -52,7 +53,7 @@ def plot_paper_cpu(runs: dict, path) -> None:
     fig, axes = new_figure(ncols=3, nrows=len(runs), width=4.6, height=4.4)
     axes = np.atleast_2d(axes)
     for row, (lam, r) in enumerate(runs.items()):
-        recs, pred, sim, K = r["records"], r["prediction"], r["simulated"], r["K"]
+        recs, pred, sim, K = r["seeds"][0]["records"], r["prediction"], r["simulated"], r["K"]
         t = np.array([x["iteration"] for x in recs])
         st = np.arange(len(sim["mean"]))
         ax = axes[row, 0]
@@ -63,9 +64,13 @@ def plot_paper_cpu(runs: dict, path) -> None:
         acc = np.array([x["sampled_accuracy"] for x in recs])
         se = np.array([x["sampled_accuracy_se"] for x in recs])
         ax.errorbar(t, acc, yerr=1.96 * se, fmt="o", color="tab:blue", ms=4, capsize=2, label="LLM: sampled accuracy (95% CI)")
-        ax.plot(t, [x["exact_accuracy"] for x in recs], "s", mfc="none", color="tab:red", label="LLM: exact J")
+        ax.plot(t, [x["exact_accuracy"] for x in recs], "s", mfc="none", color="tab:red", label="LLM: exact J (seed 0)")
+        for i, sd in enumerate(r["seeds"][1:]):
+            ax.plot(t, [x["exact_accuracy"] for x in sd["records"]], "x", ms=4, color="tab:red",
+                    label="LLM: exact J, other seeds" if i == 0 else None)
         ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
-        ax.set_title(f"corpus lam={lam}: zip M={r['M']}, N={r['N']}, K={K}", fontsize=9)
+        ax.set_title(f"corpus lam={lam}: zip M={r['M']}, N={r['N']}, K={K}, {len(r['seeds'])} seeds (lam_n: seed 0)",
+                     fontsize=9)
         ax.legend(fontsize=6, loc="lower right")
         for col, key, runs_key, label in ((1, "lam", "lam_runs", convention_label("lam")),
                                           (2, "family_distance", "distance_runs", "distance from the family (mean TV)")):

@@ -21,7 +21,7 @@ from llm.files import load_array
 from llm.star_folder import iteration_dir
 from star_theory import accuracy, fit_symmetric, refit_from_counts, transition_counts
 
-from ..llm_common import llm_case
+from ..llm_common import seed_cases
 from ..llm_settings import llm_settings
 
 
@@ -49,13 +49,10 @@ def tabular_refits(policies, folder: str, task, iterations: int) -> dict:
     return {"accuracy": np.asarray(acc), "lam": np.asarray(lam), "distance": np.asarray(dist)}
 
 
-def run_paper_cpu(lams, iterations: int, sim_seeds: int, ctx) -> dict:
-    runs = {}
-    for lam in lams:
-        r = llm_case(ctx, llm_settings(lam, iterations, "paper-cpu"),
-                     [ctx.child_seed("sim-paper-cpu", lam, i) for i in range(sim_seeds)], iterations)
-        tt, K, sim = r["text_task"], r["K"], r["simulated"]
-        runs[str(lam)] = {"records": r["records"], "prediction": r["prediction"], "simulated": sim, "K": K,
-                          "refit": tabular_refits(r["policies"], r["folder"], tt.task, iterations), "llm_folder": r["folder"],
-                          "llm_config": r["config"], "M": tt.task.sizes[0], "N": tt.task.n_steps}
-    return runs
+def run_paper_cpu(lams, iterations: int, sim_seeds: int, llm_seeds: int, ctx) -> dict:
+    """The paper-cpu cases (:func:`experiments.llm_common.seed_cases`: ``llm_seeds`` STaR seeds each), with each seed's refits."""
+    return {str(lam): seed_cases(ctx, llm_settings(lam, iterations, "paper-cpu"),
+                                [ctx.child_seed("sim-paper-cpu", lam, i) for i in range(sim_seeds)], iterations, llm_seeds,
+                                extra=lambda c: {"refit": tabular_refits(c["policies"], c["folder"], c["text_task"].task,
+                                                                         iterations)})
+            for lam in lams}

@@ -4,6 +4,9 @@
 * the exact operator from the measured initial kernel itself (a dashed line),
 * tabular finite-sample STaR with the LLM's own K chains per question from the measured kernel
   (a band over seeds: the theory at the LLM's sample size).
+
+Each LLM case runs ``llm_seeds`` STaR seeds from one shared pretrained model (see
+:mod:`experiments.llm_common`), so every finding is a statistic over the LLM's seeds.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 from star_theory.config import check, option
 
-from ..llm_common import llm_case
+from ..llm_common import seed_cases
 from ..llm_settings import llm_settings
 from .paper_cpu import run_paper_cpu
 
@@ -21,7 +24,8 @@ from .paper_cpu import run_paper_cpu
 class Settings:
     lams: tuple[float, ...] = option([0.1, 0.2], "corpus lam (same on every step), one LLM run each")
     iterations: int = option(4, "STaR iterations of each LLM run")
-    sim_seeds: int = option(24, "runs of the finite-sample simulator beside each LLM run")
+    sim_seeds: int = option(24, "runs of the finite-sample simulator beside each LLM case")
+    llm_seeds: int = option(2, "STaR seeds of each LLM case (one shared pretrained model; >= 2: findings are over seeds)")
     llm_preset: str = option("tiny", "LLM preset: tiny (CPU) or paper (GPU)", choices=("tiny", "paper"))
     paper_cpu_lams: tuple[float, ...] = option(
         [0.1, 0.2], "corpus lam of the paper-cpu runs (zip M=64, N=3, K=4096; see paper_cpu.py); empty = none"
@@ -32,18 +36,14 @@ class Settings:
     def __post_init__(self):
         check(len(self.lams) >= 1, "lams must hold at least one value")
         check(self.iterations >= 1 and self.sim_seeds >= 2, "iterations >= 1 and sim_seeds >= 2")
+        check(self.llm_seeds >= 2, f"llm_seeds must be >= 2 (findings are statistics over seeds), got {self.llm_seeds}")
         check(self.paper_cpu_iterations >= 1 and self.paper_cpu_sim_seeds >= 8,
               "paper_cpu_iterations >= 1 and paper_cpu_sim_seeds >= 8")
 
 
 def run(s: Settings, ctx) -> dict:
-    runs = {}
-    for lam in s.lams:
-        r = llm_case(ctx, llm_settings(lam, s.iterations, s.llm_preset),
-                     [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)], s.iterations)
-        tt, K, sim = r["text_task"], r["K"], r["simulated"]
-        runs[str(lam)] = {"records": r["records"], "prediction": r["prediction"], "simulated": sim,
-                          "K": K, "llm_folder": r["folder"], "llm_config": r["config"],
-                          "M": tt.task.sizes[0], "N": tt.task.n_steps}
-    paper = run_paper_cpu(s.paper_cpu_lams, s.paper_cpu_iterations, s.paper_cpu_sim_seeds, ctx)
+    runs = {str(lam): seed_cases(ctx, llm_settings(lam, s.iterations, s.llm_preset),
+                                [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)], s.iterations, s.llm_seeds)
+            for lam in s.lams}
+    paper = run_paper_cpu(s.paper_cpu_lams, s.paper_cpu_iterations, s.paper_cpu_sim_seeds, s.llm_seeds, ctx)
     return {"runs": runs, "paper_cpu": paper, "convention": "lam"}
