@@ -17,7 +17,6 @@ smallest change one sampled iteration can make).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 Z = 4.0
 """Binomial standard deviations of a frequency test (two-sided false alarm about 6e-5)."""
@@ -43,6 +42,8 @@ def mean_test(runs, predicted, level: float = MEAN_LEVEL, floor: float = 0.0) ->
     the threshold ``q`` (t quantile, simultaneous ``level`` over the T columns) and the verdict."""
     a = _runs(runs)
     R, T = a.shape
+    from scipy import stats  # heavy: imported when a band is computed, never by `rlstar --help`
+
     q = float(stats.t.ppf(1 - (1 - level) / (2 * T), R - 1))
     mean = a.mean(axis=0)
     se = a.std(axis=0, ddof=1) / np.sqrt(R)
@@ -70,6 +71,8 @@ def prediction_band(runs, level: float = LEVEL, floor: float = 0.0, draws: int =
     R, T = a.shape
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
+    from scipy import stats  # heavy: imported when a band is computed, never by `rlstar --help`
+
     q = stats.t.ppf(1 - (1 - level) / (2 * T), R - 1)
     half = q * a.std(axis=0, ddof=1) * np.sqrt(1 / draws + 1 / R) + floor
     mean = a.mean(axis=0)

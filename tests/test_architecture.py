@@ -129,3 +129,26 @@ def test_no_experiment_imports_another():
 def test_theory_core_does_not_load_the_simulator_on_import():
     """``import star_theory`` runs only the package's own table: no simulator module is named there."""
     assert not any(t.startswith("star_theory.sim.") for t in GRAPH["star_theory"])
+
+
+# ----------------------------------------------------------------------------- a fast start
+HEAVY = ("scipy", "sympy", "torch", "matplotlib", "transformers")
+
+
+def test_help_of_the_shell_and_of_every_command_imports_no_heavy_library():
+    """`rlstar --help` and every `rlstar COMMAND --help` (the llm subcommands included) load none of
+    the heavy libraries: a newcomer's first call answers at once."""
+    import subprocess
+    import sys
+
+    from star_theory.cli import _builtin_commands, _plugin_commands
+
+    names = sorted({**_builtin_commands(), **_plugin_commands()})
+    probes = [[]] + [[name] for name in names] + [["llm", sub] for sub in ("pretrain", "star", "run")]
+    code = ("import sys\nfrom star_theory.cli import main\nsys.argv = ['rlstar', *sys.argv[1:], '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    for argv in probes:
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, (argv, out.stderr[-500:])
+        assert out.stdout.strip().splitlines()[-1] == "[]", (argv, out.stdout.strip().splitlines()[-1])
