@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 from llm.files import OWN_FILES
-from star_theory.io import dumps_json, write_json
+from star_theory.errors import InputError
+from star_theory.io import dumps_json, read_json, write_json
 from star_theory.outputs import claim_folder, nested
 
 from .framework import EXPERIMENT_NAMES, Context, experiment_seed, load_experiment, settings_record, split_results
@@ -39,8 +40,8 @@ from .report import write_report
 
 def _same_run(path: Path, record: dict) -> dict | None:
     try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError):  # unreadable or corrupted: computed again
+        old = read_json(path, "result")  # size-capped; unreadable or corrupted: computed again
+    except InputError:
         return None
     if not isinstance(old, dict) or not isinstance(old.get("findings"), list):
         return None

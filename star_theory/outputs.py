@@ -32,7 +32,6 @@ in the folder and its own sub-folders) when it claims the folder.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import shutil
 import stat
@@ -40,11 +39,12 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import InputError
-from .io import STRAY, check_path, write_json
+from .io import STRAY, check_path, read_json, write_json
 
 MARKER = ".rlstar-run.json"
 LOCK = ".rlstar.lock"
 MARKER_FORMAT = "rlstar-run/1"
+MAX_MARKER_BYTES = 1 << 20  # a marker holds a command name and its config: far below this
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -53,9 +53,9 @@ def read_marker(folder: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        raise InputError(f"{str(path)!r}: unreadable run marker") from None
+        meta = read_json(path, "run marker", max_bytes=MAX_MARKER_BYTES, kind=None)  # size-capped
+    except InputError as exc:
+        raise InputError(f"{str(path)!r}: unreadable run marker ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != MARKER_FORMAT or not isinstance(meta.get("command"), str):
         raise InputError(f"{str(path)!r}: not an rlstar run marker ({MARKER_FORMAT})")
     return meta

@@ -57,7 +57,6 @@ def analyze_regime(name: str, r: dict) -> list:
     S = len(seeds)
     tag = f"{name} (M={r['M']}, N={r['N']}, K={r['K']}, {r['tokenization']} tokens, {S} seeds)"
     J = _arr(seeds, "J")  # (S, T+1)
-    T = J.shape[1] - 1
     tab = np.array([sd["tabular_runs"] for sd in seeds], dtype=float)  # (S, R, T+1)
     pseudo = tab.mean(axis=0)  # (R, T+1)
     mean = J.mean(axis=0)
