@@ -120,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         return _error(f"out of memory in '{' '.join(argv or sys.argv[1:2])}'; reduce the sizes given (states, "
                       "chains, seeds, iterations, grid points) or raise the memory limit")
+    except BaseException:
+        if process.was_interrupted():  # a Ctrl-C that C code turned into another error (an import's)
+            return process.interrupted()
+        raise
 
 
 def _error(message) -> int:

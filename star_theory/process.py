@@ -51,11 +51,29 @@ def guard_startup() -> None:
             pass
 
 
+_SEEN = {"sigint": False}
+
+
+def _raise_interrupt(signum, frame):  # pragma: no cover - exercised in a subprocess
+    """Python's own SIGINT behaviour (a KeyboardInterrupt), remembered: an interrupt that lands in
+    C code (numpy's lazy import turns it into an ImportError) is still known to be one."""
+    _SEEN["sigint"] = True
+    raise KeyboardInterrupt
+
+
+def was_interrupted() -> bool:
+    """Whether a SIGINT arrived since :func:`enter_main`."""
+    return _SEEN["sigint"]
+
+
 def enter_main() -> None:
-    """From here on an interrupt is a KeyboardInterrupt (caught by ``main``); warnings of other
-    libraries are silenced."""
-    if signal.getsignal(signal.SIGINT) is _exit_interrupted:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    """From here on an interrupt is a KeyboardInterrupt (caught by ``main``; remembered, see
+    :func:`was_interrupted`); warnings of other libraries are silenced."""
+    if _is_cli() and signal.getsignal(signal.SIGINT) in (_exit_interrupted, signal.default_int_handler):
+        try:
+            signal.signal(signal.SIGINT, _raise_interrupt)
+        except ValueError:  # not the main thread
+            pass
     warnings.filterwarnings("ignore")
     warnings.filterwarnings("default", module=OUR_PACKAGES)
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
