@@ -217,12 +217,15 @@ def fill(name: str, results: dict) -> str:
     return _fmt(value(results, path), spec or ".4g")
 
 
-def render(text: str, results: dict, where: str = "") -> str:
-    """``text`` with every generated block refilled."""
+def render(text: str, results: dict, where: str = "", scoped_only: bool = False) -> str:
+    """``text`` with every generated block refilled (``scoped_only``: only the ``[PRESET]`` blocks of
+    the run's preset, every other block left as it is)."""
     def one(m: re.Match) -> str:
         name = m.group("name")
         scope = re.match(r"\[(\w+)\] (.+)", name)
         if scope and scope.group(1) != results["manifest"].get("preset"):
+            return m.group(0)
+        if scoped_only and not scope:
             return m.group(0)
         try:
             body = fill(scope.group(2) if scope else name, results)
@@ -237,29 +240,36 @@ def block_names(text: str) -> list[str]:
     return [m.group("name") for m in BLOCK.finditer(text)]
 
 
-def _figures(results_dir: Path, docs_dir: Path) -> dict[Path, bytes]:
-    """``docs/figures/NAME.png`` -> the bytes of the one ``RESULTS/<experiment>/NAME.png``, where they differ."""
+def _figures(results_dir: Path, docs_dir: Path, suffix: str = "") -> dict[Path, bytes]:
+    """``docs/figures/NAME{suffix}.png`` -> the bytes of the one ``RESULTS/<experiment>/NAME.png``, where they differ."""
     out = {}
-    for fig in sorted((docs_dir / "figures").glob("*.png")):
-        found = sorted(results_dir.glob(f"*/{fig.name}"))
+    for fig in sorted((docs_dir / "figures").glob(f"*{suffix}.png")):
+        name = fig.name[: len(fig.name) - len(suffix) - 4] + ".png" if suffix else fig.name
+        found = sorted(results_dir.glob(f"*/{name}"))
         if len(found) == 1 and found[0].read_bytes() != fig.read_bytes():
             out[fig] = found[0].read_bytes()
     return out
 
 
-def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: bool = True) -> list[Path]:
+def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: bool = True,
+                scoped_only: bool = False) -> list[Path]:
     """Refill every generated block of ``docs_dir/*.md`` from ``results_dir`` and replace the figures; return the
-    files that change. All files are rendered before any is written, so a block that cannot be filled writes nothing."""
+    files that change. All files are rendered before any is written, so a block that cannot be filled writes nothing.
+
+    ``scoped_only``: refill only the ``[PRESET]`` blocks of the run's preset (a run of part of the experiments
+    at another preset, e.g. ``--preset full --only llm_regimes``), and replace only the figures named
+    ``NAME_PRESET.png`` (from that run's ``NAME.png``)."""
     results_dir, docs_dir = Path(results_dir), Path(docs_dir)
     results = load_results(results_dir)
     new: dict[Path, str | bytes] = {}
     extra = [README] if docs_dir.resolve() == DOCS and README.is_file() else []
     for path in [*sorted(docs_dir.glob("*.md")), *extra]:
         text = path.read_text()
-        out = render(text, results, path.name)
+        out = render(text, results, path.name, scoped_only)
         if out != text:
             new[path] = out
-    new.update(_figures(results_dir, docs_dir))
+    preset = results["manifest"].get("preset")
+    new.update(_figures(results_dir, docs_dir, f"_{preset}" if scoped_only else ""))
     if write:
         for path, out in new.items():
             (atomic_write_text if isinstance(out, str) else atomic_write_bytes)(path, out)
@@ -271,9 +281,12 @@ def main(argv=None) -> int:
     ap.add_argument("results", help="results folder of `rlstar reproduce` (holds manifest.json)")
     ap.add_argument("--docs", default=str(DOCS), help="folder of the markdown files (default: the repository's docs/)")
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
+    ap.add_argument("--scoped-only", action="store_true",
+                    help="refill only the blocks scoped to the run's preset ([PRESET] NAME) and the figures "
+                    "NAME_PRESET.png: for a run of some experiments at another preset (e.g. --preset full)")
     a = ap.parse_args(argv)
     try:
-        changed = update_docs(a.results, a.docs, write=not a.check)
+        changed = update_docs(a.results, a.docs, write=not a.check, scoped_only=a.scoped_only)
     except InputError as e:
         print(f"rlstar: error: {e}", file=sys.stderr)
         return 2

@@ -20,3 +20,14 @@ def test_scoped_block_is_left_alone_from_another_preset_and_filled_from_its_own(
         render(text, _results("default"), "t.md")
     text2 = text.replace("x/data/b", "x/data/a")
     assert "[default] x/data/a -->1.5<" in render(text2, _results("default"), "t.md")
+
+
+def test_scoped_only_fills_the_runs_own_scoped_blocks_and_nothing_else():
+    """A partial run at another preset (``--preset full --only ...``) refills its ``[full]`` blocks and
+    leaves every other block, which it could not fill, exactly as written."""
+    text = ("a <!-- generated:[full] x/data/a -->0<!-- /generated --> b <!-- generated:y/data/c -->9<!-- /generated -->"
+            " c <!-- generated:[default] x/data/a -->8<!-- /generated -->")
+    out = render(text, _results("full"), "t.md", scoped_only=True)
+    assert out == text.replace("[full] x/data/a -->0<", "[full] x/data/a -->1.5<")
+    with pytest.raises(InputError, match="y/data/c"):  # without scoped_only the unscoped block must fill
+        render(text, _results("full"), "t.md")
