@@ -5,7 +5,8 @@ from __future__ import annotations
 from star_theory.errors import InputError
 from star_theory.io import dumps_json
 
-from .framework import EXPERIMENT_NAMES, PRESETS
+from .framework import PRESETS
+from .registry import EXPERIMENT_NAMES
 from .reproduce import reproduce
 
 

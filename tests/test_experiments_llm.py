@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.framework import EXPERIMENT_NAMES, PRESETS, load_experiment, split_results
+from experiments.framework import PRESETS, split_results
+from experiments.registry import EXPERIMENT_NAMES, load_experiment
 from experiments.reproduce import run_experiment
 from star_theory.cli import main
 from star_theory.io import dumps_json

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.framework import PRESETS, load_experiment
+from experiments.framework import PRESETS
+from experiments.registry import load_experiment
 from experiments.reproduce import run_experiment
 from star_theory.sim import variant_theory as theory
 from star_theory import (

@@ -3,6 +3,16 @@ outcome-reward policy gradient beside STaR."""
 
 from ..framework import experiment
 
+
+def load():
+    """This experiment's runner, analysis and figures modules, imported when it runs (not by
+    ``rlstar reproduce --help``)."""
+    from . import analysis, figures, runner
+
+    return runner, analysis, figures
+
+
 EXPERIMENT = experiment(__name__, "Beyond RL-STaR: other analyses of self-improvement on the same tabular bench",
                         claims=("data reuse", "exploration", "coverage", "curated retraining", "finite samples",
-                                "outcome reward"))
+                                "outcome reward"),
+                        load=load)

@@ -3,5 +3,15 @@ questions, symbol tokens) against the tabular theory from its measured kernels."
 
 from ..framework import experiment
 
+
+def load():
+    """This experiment's runner, analysis and figures modules, imported when it runs (not by
+    ``rlstar reproduce --help``)."""
+    from . import analysis, figures, runner
+
+    return runner, analysis, figures
+
+
 EXPERIMENT = experiment(__name__, "Where a real LLM departs from the table",
-                        claims=("improvement", "convergence", "unvisited rows", "held-out questions"))
+                        claims=("improvement", "convergence", "unvisited rows", "held-out questions"),
+                        load=load)

@@ -2,5 +2,15 @@
 
 from ..framework import experiment
 
+
+def load():
+    """This experiment's runner, analysis and figures modules, imported when it runs (not by
+    ``rlstar reproduce --help``)."""
+    from . import analysis, figures, runner
+
+    return runner, analysis, figures
+
+
 EXPERIMENT = experiment(__name__, "Pretrained quality: which initial policies let STaR start improving",
-                        claims=("pretrained quality", "convergence", "finite samples", "robustness"))
+                        claims=("pretrained quality", "convergence", "finite samples", "robustness"),
+                        load=load)

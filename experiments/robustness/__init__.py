@@ -2,5 +2,15 @@
 
 from ..framework import experiment
 
+
+def load():
+    """This experiment's runner, analysis and figures modules, imported when it runs (not by
+    ``rlstar reproduce --help``)."""
+    from . import analysis, figures, runner
+
+    return runner, analysis, figures
+
+
 EXPERIMENT = experiment(__name__, "Robustness to chains that reach the answer through wrong steps",
-                        claims=("robustness",))
+                        claims=("robustness",),
+                        load=load)

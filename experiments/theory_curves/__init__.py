@@ -2,5 +2,15 @@
 
 from ..framework import experiment
 
+
+def load():
+    """This experiment's runner, analysis and figures modules, imported when it runs (not by
+    ``rlstar reproduce --help``)."""
+    from . import analysis, figures, runner
+
+    return runner, analysis, figures
+
+
 EXPERIMENT = experiment(__name__, "Theory curves of the symmetric family",
-                        claims=("improvement", "convergence"))
+                        claims=("improvement", "convergence"),
+                        load=load)

@@ -2,5 +2,15 @@
 
 from ..framework import experiment
 
+
+def load():
+    """This experiment's runner, analysis and figures modules, imported when it runs (not by
+    ``rlstar reproduce --help``)."""
+    from . import analysis, figures, runner
+
+    return runner, analysis, figures
+
+
 EXPERIMENT = experiment(__name__, "Theory versus STaR on a GPT-2-style transformer",
-                        claims=("improvement", "convergence", "pretrained quality"))
+                        claims=("improvement", "convergence", "pretrained quality"),
+                        load=load)
