@@ -19,7 +19,7 @@ An experiment is a folder ``experiments/<name>/`` holding
   in its body: the package stays light until the experiment runs).
 
 The defaults live in one place, ``settings.toml [default]``: the fields of ``Settings`` are declared with
-:func:`setting` (a help string, no default), so a value is never written twice.
+:func:`experiments.shared_settings.setting` (a help string, no default), so a value is never written twice.
 :mod:`experiments.registry` lists the experiments; ``rlstar reproduce`` (see :mod:`experiments.reproduce`)
 runs them and writes the report.
 """
@@ -34,19 +34,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from star_theory.config import from_mapping, load_toml, option
+from star_theory.config import from_mapping, load_toml
 from star_theory.errors import InputError
 from star_theory.seeds import derive_seed
 
 from .stats import band_test, band_words
 
 PRESETS = ("default", "smoke", "paper", "full")
-
-
-def setting(help: str, *, choices: tuple | None = None):
-    """A field of an experiment's ``Settings``: its help string and no default (the default is the
-    experiment's ``settings.toml [default]``, the one place it is written)."""
-    return option(dataclasses.MISSING, help, choices=choices)
 
 
 @dataclass(frozen=True)
