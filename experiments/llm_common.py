@@ -73,13 +73,17 @@ def pretrain_config(cfg):
     return dataclasses.replace(cfg, **defaults)
 
 
+#: seed purposes of an LLM run under the master seed: its pretraining and its STaR (never the same path)
+PRETRAIN_SEED, STAR_SEED = "llm-pretrain", "llm-star"
+
+
 def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
     """``(pretraining seed, STaR seed)`` of an LLM run, on separate seed paths: the first from the master seed and
     the pretraining settings, the second from the master seed, the full settings and the STaR seed index."""
     settings = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME}
     pre = {k: v for k, v in to_record(pretrain_config(cfg)).items() if k not in RUNTIME}
-    return (derive_seed(master_seed, "llm-pretrain", dumps_json(pre, indent=None)),
-            derive_seed(master_seed, "llm-star", dumps_json(settings, indent=None), int(llm_seed)))
+    return (derive_seed(master_seed, PRETRAIN_SEED, dumps_json(pre, indent=None)),
+            derive_seed(master_seed, STAR_SEED, dumps_json(settings, indent=None), int(llm_seed)))
 
 
 def llm_run(ctx, base: dict, llm_seed: int = 0) -> dict:

@@ -31,6 +31,14 @@ from .tasks import get_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 
+#: seed purposes of pretraining, on the paths ``derive_seed(seed, PRETRAIN, purpose)`` (a stream's path ends in
+#: the process rank): the model's initialization, the corpus chains (or the fit's batches), the warm-up policy
+#: and the warm-up chains. PRETRAIN is iteration 0 of the ``(seed, iteration, purpose)`` paths of
+#: :mod:`llm.star`, whose SAMPLE and FINETUNE equal CORPUS and WARMUP_POLICY: pretraining and STaR are kept
+#: apart by their seeds, which the experiments derive on separate paths (``experiments.llm_common.run_seeds``).
+PRETRAIN = 0
+INIT, CORPUS, WARMUP_POLICY, WARMUP_CORPUS = 0, 1, 2, 3
+
 
 def corpus_source(cfg: LLMConfig, text_task) -> dict:
     """``{"policy": ...}`` or ``{"chains": ...}`` for :class:`llm.data.ChainStream`, plus a description."""
@@ -87,7 +95,7 @@ def pretrain_inputs(cfg: LLMConfig) -> dict:
     source = corpus_source(cfg, text_task)
     tokenizer = build_tokenizer(text_task, cfg.tokenization)
     table = state_table(text_task, tokenizer)
-    torch.manual_seed(derive_seed(cfg.seed, 0, 0))
+    torch.manual_seed(derive_seed(cfg.seed, PRETRAIN, INIT))
     if cfg.model in SIZES:
         model = build_model(cfg.model, len(tokenizer), tokenizer, cfg.init_range)
     else:
@@ -137,7 +145,7 @@ def pretrain(cfg: LLMConfig, out: str | Path, overwrite: bool = False, resume: b
 def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) -> dict:
     text_task, source, tokenizer, table, model = (inputs[k] for k in ("text_task", "source", "tokenizer", "table", "model"))
     stream = ChainStream(
-        table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 1, rank),
+        table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, PRETRAIN, CORPUS, rank),
         policy=source.get("policy"), chains=source.get("chains"),
     )
     t0 = time.perf_counter()
@@ -146,8 +154,8 @@ def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) 
                        *fit_corpus(cfg, model, text_task, table, source, device), t0)
     if cfg.warmup_steps:
         warm = ChainStream(
-            table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 3, rank),
-            policy=warmup_policy(text_task.task, derive_seed(cfg.seed, 0, 2)),
+            table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, PRETRAIN, WARMUP_CORPUS, rank),
+            policy=warmup_policy(text_task.task, derive_seed(cfg.seed, PRETRAIN, WARMUP_POLICY)),
         )
         train(
             model, iter(warm.next_batch, None), cfg.warmup_steps, cfg.pretrain_lr, device,
@@ -172,11 +180,13 @@ def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
               patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
     record = {}
     if cfg.warmup_steps:
-        warm = TransitionCounts.from_policy(warmup_policy(task, derive_seed(cfg.seed, 0, 2)), task)
+        warm = TransitionCounts.from_policy(warmup_policy(task, derive_seed(cfg.seed, PRETRAIN, WARMUP_POLICY)), task)
         record.update(fit_counts(model, warm, table, device, cfg.pretrain_lr, cfg.warmup_steps,
-                                 seed=derive_seed(cfg.seed, 0, 3), desc="warm-up", **kw).record("warmup"))
-    log = fit_counts(model, counts, table, device, cfg.pretrain_lr, cfg.pretrain_steps, seed=derive_seed(cfg.seed, 0, 1),
-                     weight_decay=cfg.pretrain_weight_decay, desc="pretrain", **kw)
+                                 seed=derive_seed(cfg.seed, PRETRAIN, WARMUP_CORPUS), desc="warm-up",
+                                 **kw).record("warmup"))
+    log = fit_counts(model, counts, table, device, cfg.pretrain_lr, cfg.pretrain_steps,
+                     seed=derive_seed(cfg.seed, PRETRAIN, CORPUS), weight_decay=cfg.pretrain_weight_decay,
+                     desc="pretrain", **kw)
     record.update(log.record("fit"))
     return log.train, record
 

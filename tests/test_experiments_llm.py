@@ -310,3 +310,12 @@ def test_docs_update_names_a_block_that_cannot_be_filled(tvl, tmp_path, capsys):
     assert main([str(results), "--docs", str(tmp_path)]) == 2
     assert "no_such_key" in capsys.readouterr().err
     assert (tmp_path / "x.md").read_text().endswith("1<!-- /generated --> b\n")  # nothing written
+
+
+def test_no_star_run_of_the_experiments_takes_a_pretraining_seed(out, tvl, rob, nb, regimes):
+    """Across every LLM run of the smoke experiments (the seeds as the run files record them), no STaR seed is the
+    seed of any pretraining: pretraining and STaR never share a seed path (tests/test_experiment_seeds.py)."""
+    pre = {json.loads(p.read_text())["config"]["seed"] for p in (out / "_llm").glob("*/pretrained/pretrain.json")}
+    star = {json.loads(p.read_text())["config"]["seed"] for p in (out / "_llm").glob("*/star/run.json")}
+    assert len(pre) >= 2 and len(star) > len(pre)  # several pretrainings, each shared by STaR seeds
+    assert not pre & star
