@@ -4,9 +4,8 @@ from ..framework import experiment
 
 
 def load():
-    """This experiment's runner, analysis and figures modules, imported when it runs (not by
-    ``rlstar reproduce --help``)."""
-    from . import analysis, figures, runner
+    """This experiment's runner, analysis and figures modules."""
+    from . import analysis, figures, runner  # when it runs: `rlstar reproduce --help` loads no torch or scipy
 
     return runner, analysis, figures
 
