@@ -55,8 +55,8 @@ def test_under_one_seed_pretraining_and_star_would_share_seeds():
 
 
 @settings(max_examples=25, deadline=None)
-@given(master=st.integers(0, 2**31 - 1), llm_preset=st.sampled_from(["tiny", "paper-cpu", "paper-cpu-heldout", "symbol-cpu"]),
-       lam=st.sampled_from([0.0, 0.1, 0.3]), iterations=st.integers(1, 4))
+@given(master=st.integers(0, 2**31 - 1),
+       llm_preset=st.sampled_from(["tiny", "paper-cpu", "paper-cpu-heldout", "symbol-cpu"]), lam=st.sampled_from([0.0, 0.1, 0.3]), iterations=st.integers(1, 4))
 def test_an_experiment_run_never_draws_a_pretraining_seed_in_star(master, llm_preset, lam, iterations):
     cfg = llm_config(llm_settings(lam, iterations, llm_preset), 0, "cpu", False)
     pre = {run_seeds(master, cfg, i)[0] for i in range(4)}

@@ -46,9 +46,8 @@ def test_the_registry_lists_every_experiment_folder_once_under_its_own_name():
     assert set(EXPERIMENT_NAMES) == folders
     for exp in EXPERIMENTS:
         assert exp.folder == ROOT / exp.name and load_experiment(exp.name) is exp
-        runner, analysis, figures = exp.load()
-        assert runner.__name__ == f"experiments.{exp.name}.runner"  # its own parts, not another experiment's
-        assert (analysis.__name__, figures.__name__) == (f"experiments.{exp.name}.analysis", f"experiments.{exp.name}.figures")
+        parts = [m.__name__ for m in exp.load()]
+        assert parts == [f"experiments.{exp.name}.{p}" for p in ("runner", "analysis", "figures")]  # its own
     with pytest.raises(InputError, match="unknown experiment 'nope'"):
         load_experiment("nope")
 
