@@ -282,8 +282,8 @@ def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
     if magic == PARQUET_MAGIC:
         return _read_parquet_corpus(path, source)
     if magic[:1] == b"{":
-        raise InputError(f"{source}: a JSON-lines corpus holds the chains only, without the metadata pretraining "
-                         "needs; write the corpus with --format csv or parquet")
+        raise InputError(f"{source}: the first line is JSON, not '# ' and the metadata: a JSON-lines corpus holds the "
+                         "chains only, without the metadata pretraining needs (write it with --format csv or parquet)")
     try:
         with open(path, "r", encoding="utf-8", newline="") as fh:
             text = fh.read()
