@@ -51,8 +51,9 @@ def chain_rows(states: np.ndarray, logprob: np.ndarray, kept: np.ndarray) -> dic
         kept = kept.reshape(0, width)
     if kept.ndim != 2 or kept.shape[1] != width or np.shape(logprob) != (C,):
         raise ValueError(f"kept {kept.shape} and logprob {np.shape(logprob)} do not match chains {states.shape}")
-    distinct, inverse = np.unique(np.concatenate([states, kept]), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    both = np.concatenate([states, kept])
+    _, first, inverse = np.unique(_row_keys(both), return_index=True, return_inverse=True)
+    distinct, inverse = both[first], inverse.reshape(-1)
     n = np.bincount(inverse[:C], minlength=len(distinct))
     k = np.bincount(inverse[C:], minlength=len(distinct))
     total = np.bincount(inverse[:C], weights=np.asarray(logprob, dtype=float), minlength=len(distinct))
@@ -64,6 +65,22 @@ def chain_rows(states: np.ndarray, logprob: np.ndarray, kept: np.ndarray) -> dic
     order = np.lexsort((flag, row))
     row, flag, count = row[order], flag[order], count[order]
     return {"states": distinct[row], "kept": flag, "count": count, "logprob": mean[row]}
+
+
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """One sortable key per row of integers ``>= -1``: the row as a mixed-radix number (column 0 most
+    significant, so keys sort as the rows do lexicographically), or, when that would overflow
+    int64, the row itself as a structured scalar (compared field by field; slower to sort)."""
+    if rows.size == 0:
+        return np.zeros(len(rows), dtype=np.int64)
+    radix = [int(r) for r in rows.max(axis=0) + 2]  # values + 1 lie in [0, max + 1]
+    if np.prod([float(r) for r in radix]) >= 2.0**62:
+        fields = [(f"s{j}", rows.dtype) for j in range(rows.shape[1])]
+        return np.ascontiguousarray(rows).view(fields)[:, 0]
+    keys = np.zeros(len(rows), dtype=np.int64)
+    for j, r in enumerate(radix):
+        keys = keys * r + (rows[:, j] + 1)
+    return keys
 
 
 def chain_columns(rows: dict[str, np.ndarray], text_task) -> dict:

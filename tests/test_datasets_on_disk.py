@@ -84,15 +84,16 @@ def test_a_bad_parquet_corpus_is_one_line(tmp_path, capsys):
 
 
 @settings(max_examples=40)
-@given(data=st.data(), C=st.integers(0, 60), width=st.integers(2, 4), levels=st.integers(1, 3))
+@given(data=st.data(), C=st.integers(0, 60), width=st.integers(2, 4), levels=st.sampled_from([1, 3, 2**40]))
 def test_chain_rows_give_back_the_sampled_and_the_kept_multisets(data, C, width, levels):
     """Distinct (chain, kept) rows with counts: expanded, the rows are the sampled chains, and the
-    kept rows are the kept ones (any sub-multiset: a chain may be kept in some copies and not others)."""
+    kept rows are the kept ones (any sub-multiset: a chain may be kept in some copies and not others).
+    States up to 2^40 make the rows' mixed-radix keys overflow int64 (the other way of sorting them)."""
     from llm.chain_table import chain_rows
 
     states = np.array(data.draw(st.lists(st.lists(st.integers(-1, levels), min_size=width, max_size=width),
                                          min_size=C, max_size=C)), dtype=np.int64).reshape(C, width)
-    logprob = -np.abs(states).sum(axis=1) * 0.25  # a function of the chain: its copies agree
+    logprob = -(states % 7).sum(axis=1) * 0.25  # a function of the chain: its copies agree
     chosen = np.array(data.draw(st.lists(st.booleans(), min_size=C, max_size=C)), dtype=bool)
     kept = states[chosen]
     rows = chain_rows(states, logprob, kept)
@@ -103,7 +104,9 @@ def test_chain_rows_give_back_the_sampled_and_the_kept_multisets(data, C, width,
     assert np.all(rows["count"] >= 1)
     pairs = list(zip(map(tuple, rows["states"]), rows["kept"]))
     assert len(set(pairs)) == len(pairs)  # each (chain, kept) pair once
-    assert np.allclose(rows["logprob"], -np.abs(rows["states"]).sum(axis=1) * 0.25)
+    assert np.array_equal(rows["logprob"], -(rows["states"] % 7).sum(axis=1) * 0.25)
+    order = [tuple(r) + (k,) for r, k in zip(rows["states"].tolist(), rows["kept"])]
+    assert order == sorted(order)  # sorted by chain, then kept
 
 
 # ----------------------------------------------------------------------------- a STaR run's chains.parquet
