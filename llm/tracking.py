@@ -58,7 +58,8 @@ def log_pretrain(tracker: Tracker, summary: dict, prefix: str = "pretrain") -> N
         for i, loss in enumerate(curve):
             tracker.scalars(prefix, {"loss": loss}, i * every)
         last = (len(curve) - 1) * every if curve else 0
-    measured = summary.get("measured") if isinstance(summary.get("measured"), dict) else {}
+    measured = summary.get("measured")
+    measured = measured if isinstance(measured, dict) else {}
     steps = len(measured.get("step_correct") or ())
     numbers = {**summary, **measured}
     tracker.record(prefix, numbers, last, steps=steps, skip=("loss_curve_every", "world_size") + _curves(numbers))
