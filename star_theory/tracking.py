@@ -15,7 +15,7 @@ command refused on its inputs leaves nothing behind. It must not be a file, a sy
 and must lie outside the command's output folder (which ``--overwrite`` may clear, and which must
 be new or empty when a run starts) and its input folders (a checkpoint's files have a digest). An event file is a stream (TFRecord records, each with its
 own CRC: TensorBoard reads a file cut short up to its last whole record), so it is appended to,
-not written atomically; it is flushed after every logged iteration.
+not written atomically; tensorboardX's writer thread flushes it at least every 30 s and when the command ends.
 
 What is logged (tags ``<prefix>/<key>``): every finite number of a per-iteration record, a list
 of per-step values as ``<key>_1 .. <key>_N`` (:func:`scalar_items`), at the iteration as step,
