@@ -36,8 +36,8 @@ from .errors import InputError
 from .io import check_path
 
 MISSING_EXTRA = "--log-dir needs the optional extra: pip install 'rlstar[tracking]'"
-LOG_DIR_HELP = ("write TensorBoard event files into this folder (new or existing: one new event file is added, "
-                "nothing else is touched; needs the optional extra rlstar[tracking])")
+LOG_DIR_HELP = ("write TensorBoard event files into this folder, outside --out (new or existing: one new event file "
+                "is added, nothing else is touched; needs the optional extra rlstar[tracking])")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # PNG colour type -> channels (3: palette, shown as RGB)
 
