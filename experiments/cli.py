@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from star_theory.errors import InputError
 from star_theory.io import dumps_json
+from star_theory.tracking import add_log_dir_argument, open_tracker
 
 from .framework import PRESETS
 from .registry import EXPERIMENT_NAMES
 from .reproduce import reproduce
+from .tracking import log_reproduce
 
 
 def _handler(args) -> int:
     if args.seed < 0:
         raise InputError(f"--seed must be non-negative, got {args.seed}")
+    tracker = open_tracker(args.log_dir, {"--out": args.out})
     manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed,
                          device=args.device, progress=not args.quiet, resume=args.resume, overwrite=args.overwrite)
+    with tracker:
+        log_reproduce(tracker, args.out, manifest)
     if args.format == "json":
         print(dumps_json(manifest))
     else:
@@ -50,4 +55,5 @@ def register(subparsers) -> None:
                    "removed); --force is an alias kept for old scripts")
     p.add_argument("--format", choices=("text", "json"), default="text", help="print a summary line or the manifest as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_log_dir_argument(p)
     p.set_defaults(func=_handler)

@@ -22,6 +22,7 @@ from star_theory.outputs import check_output_file
 
 from star_theory.seeds import derive_seed
 from star_theory.sim.sampling import questions_for
+from star_theory.tracking import add_log_dir_argument, open_tracker
 
 from .bench import benchmark
 from .config import PRESETS, LLMConfig, given_values, make_config, resumed_config, to_record
@@ -33,6 +34,7 @@ from .pretrain import input_paths, pretrain, pretrain_inputs
 from .sample import sample_chains
 from .star import MEASURE, chain_figures, phase_walls, run_star
 from .tokenizer import state_table
+from .tracking import log_figure, log_pretrain, log_pretrain_folder
 
 TASK_FIELDS = ("task", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
@@ -61,6 +63,7 @@ def register(subparsers) -> None:
     q.add_argument("--resume", action="store_true", help="keep a finished pretraining of the same settings in "
                    "--out (its summary is printed) and redo one that was cut short")
     _overwrite(q)
+    add_log_dir_argument(q)
     q.set_defaults(func=_pretrain)
 
     q = sub.add_parser("star", help="run STaR iterations from a pretrained checkpoint")
@@ -70,6 +73,7 @@ def register(subparsers) -> None:
     q.add_argument("--resume", action="store_true", help="continue from the last finished iteration (flags not "
                    "given take the recorded values; only --iterations and --progress may differ from them)")
     _overwrite(q)
+    add_log_dir_argument(q)
     q.set_defaults(func=_star)
 
     q = sub.add_parser("measure", help="measure a checkpoint as a tabular policy (exact kernels, lam, accuracy)")
@@ -84,6 +88,7 @@ def register(subparsers) -> None:
     q.add_argument("--out", required=True, help="run folder (pretrained/ and star/ inside)")
     q.add_argument("--resume", action="store_true", help="reuse a finished pretraining and continue STaR")
     _overwrite(q)
+    add_log_dir_argument(q)
     q.set_defaults(func=_run)
 
     q = sub.add_parser("bench", help="sampling and training throughput on the current device (JSON)")
@@ -118,18 +123,25 @@ def _print_json(obj) -> None:
 
 
 def _pretrain(args) -> int:
+    tracker = open_tracker(args.log_dir, {"--out": args.out})
     cfg = _resumed_config(args, os.path.join(args.out, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
-    summary = pretrain(cfg, args.out, overwrite=args.overwrite, resume=args.resume)
+    with tracker:
+        summary = pretrain(cfg, args.out, overwrite=args.overwrite, resume=args.resume)
+        if summary:
+            log_pretrain(tracker, summary)
     if summary:
         _print_json({k: summary[k] for k in ("loss_first", "loss_last", "wall_s", "measured")})
     return 0
 
 
 def _star(args) -> int:
+    tracker = open_tracker(args.log_dir, {"--out": args.out, "--checkpoint": args.checkpoint})
     cfg = _resumed_config(args, os.path.join(args.out, "run.json")) if args.resume else _config(args)
     check_llm_memory(cfg, read_task_spec(args.checkpoint))
-    run = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite)
+    with tracker:
+        run = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite, tracker=tracker)
+        log_figure(tracker, args.out, run.records)
     _print_json(run.records[-1] if run.records else {})
     return 0
 
@@ -160,6 +172,7 @@ def _measure(args) -> int:
 
 
 def _run(args) -> int:
+    tracker = open_tracker(args.log_dir, {"--out": args.out})
     pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
@@ -167,12 +180,14 @@ def _run(args) -> int:
     check_run_folder(args.out, "llm run", input_paths(cfg), resume=args.resume, overwrite=args.overwrite)
     reuse = args.resume and os.path.isfile(os.path.join(pre, "pretrain.json"))
     inputs = None if reuse else pretrain_inputs(cfg)  # read and validated before anything in --out is replaced
-    with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run:
+    with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run, tracker:
         finished = os.path.isfile(os.path.join(pre, "pretrain.json"))
         if run.fresh or not finished:  # a pretraining that was cut short is our own to redo
             pretrain(cfg, pre, resume=not run.fresh, inputs=inputs)
+        log_pretrain_folder(tracker, pre)
         t1 = time.perf_counter()
-        records = run_star(cfg, pre, star, resume=args.resume and not run.fresh).records
+        records = run_star(cfg, pre, star, resume=args.resume and not run.fresh, tracker=tracker).records
+        log_figure(tracker, star, records)
     last = records[-1]
     walls = {"pretrain": t1 - t0, "star": time.perf_counter() - t1}
     walls |= phase_walls(records)

@@ -35,7 +35,7 @@ from star_theory.tasks import _check_digits
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
                     "special_tokens_map.json", "chat_template*", "vocab*", "merges.txt", "task.json")
 #: files of a STaR iteration folder (a checkpoint for ``t > 0``)
-ITERATION_FILES = (*CHECKPOINT_FILES, "metrics.json", "kept*", "kernels.npz")
+ITERATION_FILES = (*CHECKPOINT_FILES, "metrics.json", "kept*", "chains.parquet", "kernels.npz")
 _PRETRAIN_OWN = (*CHECKPOINT_FILES, "pretrain.json")
 _STAR_OWN = ("run.json", *nested("iter_*", ITERATION_FILES), "metrics.jsonl", "prediction.json", "star.png")
 #: paths each LLM command writes into its folder (``--overwrite`` removes these and nothing else;

@@ -215,6 +215,7 @@ def _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, 
             "loss_first": float(losses[:k].mean()),
             "loss_last": float(losses[-k:].mean()),
             "loss_curve": losses[::k],
+            "loss_curve_every": k,  # loss_curve[i] is the loss of optimiser step i * k
             **fit_record,
             "wall_s": wall,
             "measured": m.record(),

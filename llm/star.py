@@ -13,7 +13,7 @@ Iteration ``t = 0, 1, ..., T`` works on the model :math:`P^t` (:math:`P^0` = the
 chains of the trained questions, a subset of ``|S_0| - round(h |S_0|)`` questions drawn once from
 ``derive_seed(seed, HELDOUT)`` (:func:`trained_questions`, recorded as ``trained_questions`` in
 every record); sampling and measuring still cover every question. ``kept.npy`` holds what was
-trained on.
+trained on; ``chains.parquet`` every chain sampled, with its kept flag (:mod:`llm.chain_table`).
 
 **Departures from the table.** Every record also holds the metrics of :mod:`llm.departures`,
 computed from the measured kernels of ``t - 1`` and ``t`` and the chains kept at ``t - 1`` only
@@ -46,7 +46,9 @@ import numpy as np
 from star_theory import TabularPolicy
 from star_theory.seeds import derive_seed
 from star_theory.sim.sampling import questions_for
+from star_theory.tracking import Tracker
 
+from .chain_table import chains_parquet
 from .config import LLMConfig, to_record
 from .departures import departure_metrics
 from .data import TransitionCounts, chain_transitions, transition_batches
@@ -70,6 +72,7 @@ from .star_folder import (
     write_run_json,
 )
 from .tokenizer import state_table
+from .tracking import log_iteration
 from .train import train
 
 SAMPLE, FINETUNE, MEASURE = 1, 2, 9  # seed purposes: STaR sampling, fine-tuning, `rlstar llm measure`
@@ -196,9 +199,10 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
 
 
 def star_iteration(cfg: LLMConfig, t: int, model, kept, text_task, table, device,
-                   pretrained_state: dict) -> tuple[dict, np.ndarray, TabularPolicy]:
+                   pretrained_state: dict) -> tuple[dict, np.ndarray, TabularPolicy, SampledChains]:
     """Iteration ``t`` on ``model`` (changed in place): fine-tune on the chains ``kept`` by
-    iteration ``t - 1`` (``t > 0``), measure, sample and filter; returns ``(record, kept, policy)``."""
+    iteration ``t - 1`` (``t > 0``), measure, sample and filter; returns ``(record, kept, policy,
+    chains)`` (``chains``: every chain sampled)."""
     task = text_task.task
     record: dict = {"iteration": t, "seed": cfg.seed}
     # 1. fine-tune on the kept transitions of the previous iteration
@@ -230,11 +234,11 @@ def star_iteration(cfg: LLMConfig, t: int, model, kept, text_task, table, device
     figures, kept = chain_figures(chains, task, cfg.samples_per_question, trained)
     record.update(figures)
     record["trained_questions"] = None if trained is None else trained.tolist()
-    return record, kept, m.policy
+    return record, kept, m.policy, chains
 
 
 def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLike, resume: bool = False,
-             overwrite: bool = False) -> StarRun:
+             overwrite: bool = False, tracker: Tracker | None = None) -> StarRun:
     """Run (or resume) STaR from the checkpoint ``pretrained``; returns the whole run (the
     finished iterations of a resumed run read back from ``out``).
 
@@ -243,14 +247,16 @@ def run_star(cfg: LLMConfig, pretrained: str | os.PathLike, out: str | os.PathLi
     the checkpoint must be the recorded one), replaced with ``overwrite``. It is locked while
     this runs, and nothing in it is written before every check has passed: the checkpoint of a
     new run is read and validated before ``out`` is claimed (and refused inside ``out``).
+    ``tracker``: each iteration's record is logged to it as it is written (:mod:`llm.tracking`).
     """
     check_run_folder(out, "llm star", {"--checkpoint": pretrained}, resume=resume, overwrite=overwrite)
     loaded = None if resume else load_checkpoint(pretrained)  # a resumed run may continue a moved checkpoint
     with claim_run(out, "llm star", to_record(cfg), resume=resume, overwrite=overwrite):
-        return _run_star(cfg, pretrained, Path(out), resume, loaded)
+        return _run_star(cfg, pretrained, Path(out), resume, loaded, tracker)
 
 
-def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool, loaded=None) -> StarRun:
+def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool, loaded=None, tracker: Tracker | None = None) -> StarRun:
+    tracker = tracker or Tracker()  # no --log-dir: a no-op
     start = start_point(cfg, pretrained, out, resume)
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -270,14 +276,18 @@ def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool, loaded=None) 
     records, policies, kept = list(finished.records), list(finished.policies), finished.kept
     kept_all = list(finished.kept_all)
     write_metrics_log(out, records)
+    for record in records:  # a resumed run's finished iterations, as they read back
+        log_iteration(tracker, record)
     for t in range(start.done[-1] + 1 if start.done else 0, cfg.iterations + 1):
         previous_kept = kept
-        record, kept, policy = star_iteration(cfg, t, model, kept, text_task, table, device, pretrained_state)
+        record, kept, policy, chains = star_iteration(cfg, t, model, kept, text_task, table, device, pretrained_state)
         saved = as_read_back(policy)  # the metrics from the kernels as they read back
         record.update(departure_metrics(policies[-1] if t > 0 else None, saved, previous_kept, text_task.task,
                                         record["trained_questions"]))
-        write_iteration(out, t, record, kept, policy, (model, tokenizer, spec) if t > 0 else None)
+        write_iteration(out, t, record, kept, policy, (model, tokenizer, spec) if t > 0 else None,
+                        chains_parquet(chains, kept, text_task, t))
         records.append(as_written(record))
+        log_iteration(tracker, records[-1])
         policies.append(saved)
         kept_all.append(kept)
         write_metrics_log(out, records)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..config import check, coerce_fields, command_config, option
 from ..outputs import check_output_file
-from ..sim.corpus import make_corpus, write_corpus
+from ..sim.corpus import FORMATS, make_corpus, write_corpus
 from ..sizes import check_memory, corpus_bytes, digit_level_sizes
 from ..tasks import TASK_NAMES, _check_digits
 from ._options import add_config_arguments
@@ -23,7 +23,10 @@ class CorpusConfig:
     eps: tuple[float, ...] | None = option(None, "excess probability eps_n = lam_n (M-1)/M (1 value or N)")
     chains_per_question: int = option(4096, "chains sampled per question (>= 1)")
     seed: int = option(0, "seed of numpy.random.default_rng (>= 0)")
-    out: str | None = option(None, "output file (CSV text, format rlstar-corpus/1)")
+    out: str | None = option(None, "output file (written in --format)")
+    format: str = option("csv", "file format: csv (rlstar-corpus/1: a '# {json}' metadata line, then s0..sN rows), "
+                         "parquet (columns s0..sN, the metadata in the schema) or jsonl (one chain per line, no metadata)",
+                         choices=FORMATS)
 
     def __post_init__(self):
         coerce_fields(self)
@@ -31,6 +34,7 @@ class CorpusConfig:
         check(self.chains_per_question >= 1, f"chains_per_question must be >= 1, got {self.chains_per_question}")
         check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         check(self.out is not None and self.out != "", "out (the output file) is required")
+        check(self.format in FORMATS, f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
 
 
 def register(subparsers) -> None:
@@ -38,7 +42,8 @@ def register(subparsers) -> None:
         "corpus",
         help="sample a pretraining corpus (one chain per row, columns s0..sN) for the LLM backend",
         description="Chains sampled from P_n = lam_n P_n* + (1-lam_n) U on a digit task, written atomically as "
-        "CSV with a '# {json}' metadata line (format rlstar-corpus/1; see star_theory.sim.corpus).",
+        "CSV with a '# {json}' metadata line (format rlstar-corpus/1), Parquet or JSON lines (--format; see "
+        "star_theory.sim.corpus).",
     )
     add_config_arguments(p, CorpusConfig, "corpus")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -53,7 +58,7 @@ def run(args) -> int:
     meta, chains = make_corpus(cfg.task, cfg.digits, cfg.base, lam=cfg.lam, eps=cfg.eps,
                                chains_per_question=cfg.chains_per_question, seed=cfg.seed)
     check_output_file(cfg.out, args.overwrite)
-    write_corpus(cfg.out, chains, meta)
+    write_corpus(cfg.out, chains, meta, cfg.format)
     print(f"wrote {meta['n_chains']} chains ({meta['n_questions']} questions x {meta['chains_per_question']}, "
           f"N={meta['n_steps']}, lam={[round(x, 6) for x in meta['lam']]}, seed {meta['seed']}) to {cfg.out}")
     return 0
