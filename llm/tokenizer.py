@@ -3,7 +3,7 @@
 Two tokenizations of the same text (selected by name):
 
 * ``symbol``: one token per character of the task's alphabet (:meth:`star_theory.Task.alphabet`:
-  digits and separators for the digit tasks, letters for ``climb``, any character a task's
+  digits and separators for the digit tasks, letters for ``walk``, any character a task's
   strings use), as in the analysis;
 * ``state``: one token per state of each level, so that a transformer can represent any
   per-step kernel exactly (the next-state distribution is a single softmax).

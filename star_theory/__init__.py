@@ -34,7 +34,7 @@ API = {
         "resolve_task_params", "task_level_sizes", "task_names", "unregister_task",
     ),
     ".tasks": ("DigitLevels", "DigitTask", "add_task", "digit_task", "zip_task"),
-    ".task_climb": ("climb_task",),
+    ".task_walk": ("walk_task",),
     ".closed_form": (
         "SymmetricTrajectory", "iterations_to_accuracy", "other_steps_product", "symmetric_accuracy", "symmetric_error_rate",
         "symmetric_flawed_distribution", "symmetric_flawed_share", "symmetric_star_update",

@@ -12,8 +12,8 @@ refused), and ``level_sizes(**params)`` gives :math:`|S_n|` cheaply, without bui
 for the memory estimates of :mod:`star_theory.sizes` (without it the sizes come from building the
 task). Tasks are known by name in one registry:
 
-* the built-ins ``zip`` and ``add`` (digit tasks, :mod:`star_theory.tasks`) and ``climb`` (letter
-  states, a non-bijective step, :mod:`star_theory.task_climb`);
+* the built-ins ``zip`` and ``add`` (digit tasks, :mod:`star_theory.tasks`) and ``walk`` (letter
+  states, a non-bijective step, :mod:`star_theory.task_walk`);
 * the entry-point group ``rlstar.tasks``: an entry point loads a factory (a :class:`TaskFactory`
   or a callable ``(**params) -> Task``); it is foreign code, so any failure while loading or
   building becomes a one-line :class:`~star_theory.errors.InputError`;
@@ -238,10 +238,10 @@ _REGISTRY: dict[str, TaskFactory] = {}
 
 
 def _builtins() -> dict[str, TaskFactory]:
-    from .task_climb import CLIMB
+    from .task_walk import WALK
     from .tasks import ADD, ZIP
 
-    return {"zip": ZIP, "add": ADD, "climb": CLIMB}
+    return {"zip": ZIP, "add": ADD, "walk": WALK}
 
 
 def _entry_points():
@@ -360,7 +360,7 @@ def settle_task_fields(config, allow_symmetric: bool = False) -> None:
             raise InputError(f"task {SYMMETRIC!r} takes no task parameters (it has M, N, task_seed), got {sorted(params)}")
         return
     factory = get_task_factory(config.task)
-    given = {k: getattr(config, k) for k in PARAM_ALIASES if k in factory.params}
+    given = {k: getattr(config, k) for k in PARAM_ALIASES if k in factory.params and getattr(config, k, None) is not None}
     given.update(params)
     resolved = factory.resolve(given)
     object.__setattr__(config, "task_params", resolved)

@@ -17,7 +17,7 @@ from ._options import add_config_arguments
 class CorpusConfig:
     """A corpus: task, pretrained policy (lam or eps), chains per question, seed."""
 
-    task: str = option("zip", "a registered task (zip, add, climb or a plug-in: star_theory.task_protocol)")
+    task: str = option("zip", "a registered task (zip, add, walk or a plug-in: star_theory.task_protocol)")
     task_params: dict[str, Any] = option({}, "a parameter of the task, KEY=VALUE (repeatable; a [task] TOML table "
                                          "with name = ...); the task's defaults fill the rest", flag="--task-param",
                                          merge=True)

@@ -57,7 +57,7 @@ class SimulateConfig:
     """One simulation: task, initial policy, STaR variant, samples, seeds, iterations."""
 
     task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a registered task (zip, add, "
-                       "climb, or one registered with star_theory.register_task or under the rlstar.tasks entry points)")
+                       "walk, or one registered with star_theory.register_task or under the rlstar.tasks entry points)")
     task_params: dict[str, Any] = option({}, "a parameter of the registered task, KEY=VALUE (repeatable; a [task] TOML "
                                          "table with name = ...); the task's defaults fill the rest", flag="--task-param",
                                          merge=True)
