@@ -34,7 +34,7 @@ from .sample import sample_chains
 from .star import MEASURE, chain_figures, phase_walls, run_star
 from .tokenizer import state_table
 
-TASK_FIELDS = ("task", "digits", "base", "tokenization")
+TASK_FIELDS = ("task", "task_params", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
 MODEL_FIELDS = ("model", "init_range")
 PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_warmup", "warmup_steps",
@@ -145,7 +145,7 @@ def _measure(args) -> int:
     model.to(device)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)
-    result = {"checkpoint": args.checkpoint, "task": spec.__dict__, "seed": cfg.seed}
+    result = {"checkpoint": args.checkpoint, "task": spec.record(), "seed": cfg.seed}
     result.update(measure(model, text_task, table, device, cfg.batch_size).record())
     questions = questions_for(text_task.task, cfg.samples_per_question)
     chains = sample_chains(model, table, questions, generator(device, derive_seed(cfg.seed, 0, MEASURE)), device,

@@ -277,12 +277,17 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
 def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = None, source: str = "config"):
     """Build ``cls`` from a base mapping (e.g. a TOML table) overridden by CLI flags that were given."""
     values = _split_tables(cls, base or {})
+    flags = {}
     for f in dataclasses.fields(cls):
         v = getattr(args, f.name, None)
-        if v is not None and f.metadata.get("merge"):  # --task-param K=V adds keys to the file's [task] table
-            values[f.name] = {**key_values(values.get(f.name) or {}, f"{source}: {f.name}"), **key_values(v, f.name)}
-        elif v is not None:
-            values[f.name] = list(v) if isinstance(v, (list, tuple)) else v
+        if v is not None:
+            flags[f.name] = key_values(v, f.name) if f.metadata.get("merge") else list(v) if isinstance(v, (list, tuple)) else v
+    if "task_params" in {f.name for f in dataclasses.fields(cls)} and isinstance(values, Mapping):
+        from .task_protocol import merge_task_levels  # --task-param K=V and --digits add to the file's [task] table
+
+        return from_mapping(cls, merge_task_levels(values, flags), source)
+    if isinstance(values, Mapping):
+        values = {**values, **flags}
     return from_mapping(cls, values, source)
 
 

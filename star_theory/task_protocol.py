@@ -367,3 +367,41 @@ def settle_task_fields(config, allow_symmetric: bool = False) -> None:
     for key in PARAM_ALIASES:
         if key in resolved:
             object.__setattr__(config, key, resolved[key])
+
+
+def fold_task_aliases(values: Mapping[str, Any]) -> dict:
+    """``values`` (one level of settings: a preset, a TOML table, the flags given, a record) with
+    its alias keys (``digits``, ``base``) moved into ``task_params`` (whose own keys win)."""
+    out = dict(values)
+    aliases = {k: out.pop(k) for k in PARAM_ALIASES if k in out}
+    aliases = {k: v for k, v in aliases.items() if v is not None}
+    if aliases or "task_params" in out:
+        params = out.get("task_params") or {}
+        if not isinstance(params, Mapping):
+            from .config import key_values
+
+            params = key_values(params, "task_params")
+        out["task_params"] = {**aliases, **params}
+    return out
+
+
+def merge_task_levels(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict:
+    """Settings ``higher`` over ``lower`` (each folded by :func:`fold_task_aliases`): the task
+    parameters merge key by key, unless ``higher`` names another task than ``lower``, whose
+    parameters then no longer apply."""
+    lo, hi = fold_task_aliases(lower), fold_task_aliases(higher)
+    out = {**lo, **hi}
+    if "task_params" in lo or "task_params" in hi:
+        same = "task" not in hi or hi["task"] == lo.get("task")
+        out["task_params"] = {**(lo.get("task_params", {}) if same else {}), **hi.get("task_params", {})}
+    return out
+
+
+def record_task(record: Mapping[str, Any]) -> Task:
+    """The task of a config record (``run.json``'s ``config``): its ``task`` with ``task_params``
+    over the aliases ``digits``/``base`` (a record from before task parameters has only those)."""
+    name = record.get("task")
+    factory = get_task_factory(name)
+    folded = fold_task_aliases({k: v for k, v in record.items() if k in PARAM_ALIASES + ("task_params",)})
+    params = {k: v for k, v in folded.get("task_params", {}).items() if k in factory.params or k not in PARAM_ALIASES}
+    return factory.make(params)
