@@ -36,7 +36,7 @@ from llm.star import run_star
 from star_theory.io import dumps_json
 from star_theory.seeds import derive_seed
 from star_theory.sim import tabular_star_runs
-from star_theory.task_protocol import record_task
+from star_theory.task_registry import record_task
 
 
 #: the experiments' runs pretrain by the count-weighted fit to the corpus kernel, stopped at the entropy gap

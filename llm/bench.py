@@ -33,7 +33,7 @@ from .device import generator, resolve_device, set_threads
 from .fit import TreeLoss, fit_counts, make_loss
 from .model import SIZES, build_model
 from .sample import sample_chains
-from star_theory.task_protocol import describe_task, make_task
+from star_theory.task_registry import describe_task, make_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 

@@ -59,7 +59,7 @@ from typing import Any, Optional
 
 from star_theory import InputError
 from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
-from star_theory.task_protocol import merge_task_levels, settle_task_fields
+from star_theory.task_registry import merge_task_levels, settle_task_fields
 
 from .files import check_resume
 from .measure import MIN_TEMPERATURE

@@ -29,7 +29,7 @@ from star_theory import InputError
 from star_theory.io import atomic_write_bytes, default_mode, read_json, temp_prefix
 from star_theory.outputs import check_claimable, check_inputs_outside, check_path, claim_folder, nested
 from star_theory.sizes import F8, check_memory, kernel_bytes
-from star_theory.task_protocol import describe_task, task_level_sizes
+from star_theory.task_registry import describe_task, task_level_sizes
 
 #: files a checkpoint folder holds (``save_checkpoint``: transformers' ``save_pretrained`` and ``task.json``)
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",

@@ -24,7 +24,7 @@ from star_theory import InputError
 from star_theory.io import write_json
 from star_theory.sizes import check_memory
 
-from star_theory.task_protocol import describe_task, make_task, resolve_task_params
+from star_theory.task_registry import describe_task, make_task, resolve_task_params
 
 from .files import read_json_object
 from .tokenizer import TOKENIZATIONS, load_tokenizer, state_table

@@ -28,7 +28,7 @@ from .fit import fit_counts
 from .measure import measure
 from .model import SIZES, TaskSpec, build_model, load_model, save_checkpoint
 from star_theory.sim.corpus import corpus_task_params
-from star_theory.task_protocol import describe_task, make_task
+from star_theory.task_registry import describe_task, make_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 

@@ -29,9 +29,10 @@ API = {
         "question_mask", "refit_rows", "step_correctness",
     ),
     ".empty_rows": ("EMPTY_ROWS", "fill_empty_rows", "marginal_product"),
-    ".task_protocol": (
-        "Task", "TaskFactory", "as_task_factory", "get_task_factory", "make_task", "register_task",
-        "resolve_task_params", "task_level_sizes", "task_names", "unregister_task",
+    ".task_protocol": ("Task", "TaskFactory"),
+    ".task_registry": (
+        "as_task_factory", "get_task_factory", "make_task", "register_task", "resolve_task_params",
+        "task_level_sizes", "task_names", "unregister_task",
     ),
     ".tasks": ("DigitLevels", "DigitTask", "add_task", "digit_task", "zip_task"),
     ".task_walk": ("walk_task",),

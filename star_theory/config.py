@@ -283,7 +283,7 @@ def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = No
         if v is not None:
             flags[f.name] = key_values(v, f.name) if f.metadata.get("merge") else list(v) if isinstance(v, (list, tuple)) else v
     if "task_params" in {f.name for f in dataclasses.fields(cls)} and isinstance(values, Mapping):
-        from .task_protocol import merge_task_levels  # --task-param K=V and --digits add to the file's [task] table
+        from .task_registry import merge_task_levels  # --task-param K=V and --digits add to the file's [task] table
 
         return from_mapping(cls, merge_task_levels(values, flags), source)
     if isinstance(values, Mapping):

@@ -48,7 +48,7 @@ import numpy as np
 
 from .errors import InputError
 from .model import ReasoningTask
-from .task_protocol import Task, TaskFactory, make_task
+from .task_protocol import Task, TaskFactory
 from .validation import _as_int
 
 DIGIT_CHARS = "0123456789"  # one character per digit: the string form needs base <= 10
@@ -226,9 +226,13 @@ ZIP = TaskFactory("zip", zip_task, _DIGIT_DEFAULTS, zip_level_sizes, "zip two D-
 ADD = TaskFactory("add", add_task, _DIGIT_DEFAULTS, add_level_sizes, "add two D-digit numbers with carries")
 
 
+#: the digit tasks by name (the registry, :mod:`star_theory.task_registry`, lists them among its built-ins)
+DIGIT_TASKS = {"zip": ZIP, "add": ADD}
+
+
 def digit_task(name: str, digits: int = 3, base: int = 2) -> DigitTask:
-    """A digit task (``zip`` or ``add``) from the registry, by name."""
-    task = make_task(name, {"digits": digits, "base": base})
-    if not isinstance(task, DigitTask):
-        raise InputError(f"task {name!r} is not a digit task")
-    return task
+    """A digit task (``zip`` or ``add``) by name."""
+    factory = DIGIT_TASKS.get(name) if isinstance(name, str) else None
+    if factory is None:
+        raise InputError(f"unknown task {name!r} (digit tasks: {', '.join(DIGIT_TASKS)})")
+    return factory.make({"digits": digits, "base": base})

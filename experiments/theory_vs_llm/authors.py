@@ -17,7 +17,7 @@ import numpy as np
 
 from llm.star import iteration_dir, load_kernels
 from star_theory import accuracy, make_variant
-from star_theory.task_protocol import record_task
+from star_theory.task_registry import record_task
 from star_theory.io import read_json
 
 

@@ -32,7 +32,7 @@ from llm.measure import measure
 from llm.model import load_checkpoint
 from llm.pretrain import pretrain
 from llm.star import finished_iterations, iteration_dir, load_kernels
-from star_theory.task_protocol import record_task
+from star_theory.task_registry import record_task
 from llm.tokenizer import state_table
 from star_theory import InputError, fit_symmetric, symmetric_policy
 from star_theory.io import read_json, write_json

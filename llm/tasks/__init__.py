@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from star_theory.task_protocol import Task, make_task
+from star_theory.task_protocol import Task
+from star_theory.task_registry import make_task
 
 
 def get_task(name: str, digits: int = 3, base: int = 2) -> Task:

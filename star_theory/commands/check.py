@@ -8,7 +8,7 @@ from typing import Any
 from ..checks import run_default_checks
 from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
 from ..io import dumps_json
-from ..task_protocol import describe_task, make_task, settle_task_fields
+from ..task_registry import describe_task, make_task, settle_task_fields
 
 
 @dataclass(frozen=True)

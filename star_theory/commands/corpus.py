@@ -9,7 +9,7 @@ from ..config import check, coerce_fields, command_config, option
 from ..outputs import check_output_file
 from ..sim.corpus import make_corpus, write_corpus
 from ..sizes import check_memory, corpus_bytes
-from ..task_protocol import describe_task, settle_task_fields, task_level_sizes
+from ..task_registry import describe_task, settle_task_fields, task_level_sizes
 from ._options import add_config_arguments
 
 

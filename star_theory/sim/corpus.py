@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import InputError
 from ..io import atomic_write_bytes
 from ..model import mixture_policy, resolve_lam
-from ..task_protocol import make_task, task_level_sizes
+from ..task_registry import make_task, task_level_sizes
 from ..validation import _as_int
 from .sampling import as_generator, sample_chains
 

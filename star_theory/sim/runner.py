@@ -42,7 +42,7 @@ from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_po
 from ..outputs import claim_folder
 from ..rules import make_rule
 from ..sizes import check_memory, simulate_bytes
-from ..task_protocol import SYMMETRIC, describe_task, make_task, settle_task_fields, task_level_sizes
+from ..task_registry import SYMMETRIC, describe_task, make_task, settle_task_fields, task_level_sizes
 from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
 from .sampling import EMPTY_ROW_RULES, questions_for
 from .summary import first_reach, seed_band
