@@ -16,6 +16,7 @@ from dataclasses import fields
 
 from star_theory import InputError
 from star_theory.cli import main as rlstar_main
+from star_theory.commands._options import task_choices
 from star_theory.config import add_arguments
 from star_theory.io import dumps_json, write_json
 from star_theory.outputs import check_output_file
@@ -49,6 +50,8 @@ PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md
 def _add(parser, fields_: tuple[str, ...]) -> None:
     names = {f.name for f in fields(LLMConfig)}
     add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields_)))
+    if "task" in fields_:
+        task_choices(parser)
     parser.add_argument("--preset", default=None, help=PRESET_HELP)
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
 def register(subparsers) -> None:

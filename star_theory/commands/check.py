@@ -9,6 +9,7 @@ from ..checks import run_default_checks
 from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
 from ..io import dumps_json
 from ..task_registry import describe_task, make_task, settle_task_fields
+from ._options import task_choices
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ def register(subparsers) -> None:
         "if a derived theorem fails (a bug); failures of claims outside their proven range are findings.",
     )
     add_arguments(p, CheckConfig)
+    task_choices(p)
     p.set_defaults(func=run)
 
 

@@ -10,7 +10,7 @@ from ..outputs import check_output_file
 from ..sim.corpus import make_corpus, write_corpus
 from ..sizes import check_memory, corpus_bytes
 from ..task_registry import describe_task, settle_task_fields, task_level_sizes
-from ._options import add_config_arguments
+from ._options import add_config_arguments, task_choices
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ def register(subparsers) -> None:
         "CSV with a '# {json}' metadata line (format rlstar-corpus/1; see star_theory.sim.corpus).",
     )
     add_config_arguments(p, CorpusConfig, "corpus")
+    task_choices(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=run)
 

@@ -105,6 +105,8 @@ def _check_meta(meta, source: str) -> dict:
     if not isinstance(meta, dict):
         raise InputError(f"{source}: metadata must be a JSON object")
     missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if "params" not in meta:  # a digit task's parameters (every corpus written before task parameters)
+        missing += [k for k in ("digits", "base") if k not in meta]
     if missing:
         raise InputError(f"{source}: metadata lacks key {missing[0]!r}")
     if meta["format"] != CORPUS_FORMAT:
