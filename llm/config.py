@@ -58,7 +58,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Optional
 
 from star_theory import InputError
-from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
+from star_theory.config import check, coerce_fields, from_mapping, key_values, load_toml_table, option, to_mapping
 from star_theory.task_registry import merge_task_levels, settle_task_fields
 
 from .files import check_resume
@@ -294,6 +294,8 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
     for given, other in (("eps", "lam"), ("lam", "eps")):
         if given in flags:
             values.pop(other, None)
+    if "task_params" in flags:  # --task-param KEY=VALUE, repeated
+        flags["task_params"] = key_values(flags["task_params"], "--task-param")
     return merge_task_levels(values, {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in flags.items()})
 
 

@@ -178,10 +178,18 @@ def settle_task_fields(config, allow_symmetric: bool = False) -> None:
 
 def fold_task_aliases(values: Mapping[str, Any]) -> dict:
     """``values`` (one level of settings: a preset, a TOML table, the flags given, a record) with
-    its alias keys (``digits``, ``base``) moved into ``task_params`` (whose own keys win)."""
+    its alias keys (``digits``, ``base``) moved into ``task_params`` (whose own keys win); when
+    ``values`` names a task that does not declare an alias, the alias is dropped (as the config
+    field is ignored for such a task)."""
     out = dict(values)
     aliases = {k: out.pop(k) for k in PARAM_ALIASES if k in out}
     aliases = {k: v for k, v in aliases.items() if v is not None}
+    if aliases and isinstance(out.get("task"), str):  # a task that does not declare an alias ignores it
+        try:
+            declared = get_task_factory(out["task"]).params
+        except InputError:
+            declared = aliases  # an unknown task: the config names it
+        aliases = {k: v for k, v in aliases.items() if k in declared}
     if aliases or "task_params" in out:
         params = out.get("task_params") or {}
         if not isinstance(params, Mapping):
