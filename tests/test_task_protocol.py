@@ -328,3 +328,23 @@ def test_the_docs_worked_example_runs(tmp_path, monkeypatch, capsys):
             unregister_task("ladder")  # registered by the docs' code, or loaded from the fake entry point
         except InputError:
             pass
+
+
+def test_a_simulate_run_recorded_before_task_params_resumes(tmp_path, capsys):
+    """A checkpoint folder whose run.json has digits/base but no task_params continues as recorded."""
+    out = tmp_path / "run"
+
+    def simulate(digits: str) -> list[str]:
+        return ["simulate", "--task", "add", "--digits", digits, "--K", "2", "--seeds", "0", "1", "--iterations", "2",
+                "--format", "json", "--no-progress", "--out", str(out)]
+
+    argv = simulate("2")
+    whole = _json_out(capsys, argv)
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"].pop("task_params") == {"digits": 2, "base": 2}
+    (out / "run.json").write_text(json.dumps(run))
+    (out / "result.json").unlink()
+    for seed_file in out.glob("seed-*.npz"):  # back to a run cut short: the seeds are redone from their files
+        seed_file.unlink()
+    assert _json_out(capsys, argv + ["--resume"])["iterations"] == whole["iterations"]
+    one_line_error(capsys, simulate("3") + ["--resume"], "digits=3", "digits=2")
