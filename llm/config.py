@@ -58,7 +58,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Optional
 
 from star_theory import InputError
-from star_theory.config import check, coerce_fields, from_mapping, key_values, load_toml_table, option, to_mapping
+from star_theory.config import (
+    check, coerce_fields, from_mapping, key_values, load_toml_table, option, split_tables, to_mapping,
+)
 from star_theory.task_registry import merge_task_levels, settle_task_fields
 
 from .files import check_resume
@@ -286,7 +288,8 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
     values: dict = preset(preset_name) if preset_name else {}
     if toml_path:
         table = load_toml_table(toml_path, "llm")
-        values = merge_task_levels(values, _task_table(upgrade_fields({k.replace("-", "_"): v for k, v in table.items()})))
+        values = merge_task_levels(values, split_tables(LLMConfig, upgrade_fields({k.replace("-", "_"): v
+                                                                                    for k, v in table.items()})))
     if values.get("lam") is not None and values.get("eps") is not None:
         values.pop("lam")  # an explicit eps in the TOML replaces the preset's lam
     flags = {} if args is None else {f.name: getattr(args, f.name) for f in fields(LLMConfig)
@@ -298,16 +301,6 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
         flags["task_params"] = key_values(flags["task_params"], "--task-param")
     return merge_task_levels(values, {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in flags.items()})
 
-
-def _task_table(values: dict) -> dict:
-    """A ``[llm.task]`` table (``name = ...`` and the parameters) as ``task`` and ``task_params``."""
-    table = values.get("task")
-    if not isinstance(table, Mapping):
-        return values
-    table = dict(table)
-    if "name" not in table:
-        raise InputError("the [task] table needs name = \"...\" (the task's name)")
-    return {**values, "task": table.pop("name"), "task_params": {**(values.get("task_params") or {}), **table}}
 
 
 def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None,

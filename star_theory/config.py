@@ -151,7 +151,7 @@ def key_values(value, name: str) -> dict:
     return items
 
 
-def _split_tables(cls, mapping: Mapping[str, Any]) -> dict:
+def split_tables(cls, mapping: Mapping[str, Any]) -> dict:
     """A table given for a field ``X`` of a config that has a field ``X_params`` (``[task]`` with
     ``name = "zip"``, ``digits = 3``): ``name`` goes to ``X``, the other keys into ``X_params``
     (over any ``X_params`` given beside it)."""
@@ -192,7 +192,7 @@ def from_mapping(cls, mapping: Mapping[str, Any], source: str = "config"):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     types_ = _field_types(cls)
     kwargs = {}
-    for key, value in _split_tables(cls, mapping).items():
+    for key, value in split_tables(cls, mapping).items():
         name = key.replace("-", "_")
         if name not in fields:
             known = ", ".join(sorted(fields))
@@ -276,7 +276,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
 
 def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = None, source: str = "config"):
     """Build ``cls`` from a base mapping (e.g. a TOML table) overridden by CLI flags that were given."""
-    values = _split_tables(cls, base or {})
+    values = split_tables(cls, base or {})
     flags = {}
     for f in dataclasses.fields(cls):
         v = getattr(args, f.name, None)

@@ -191,7 +191,8 @@ def _coerce_param(value, default, what: str):
     raise InputError(f"{what} must be {kind.__name__}, got {value!r}")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, at most 200 characters (for one-line errors)."""
     lines = str(exc).strip().splitlines()
     return lines[0][:200] if lines else "(no message)"
 
@@ -206,4 +207,4 @@ def _call_foreign(name: str, what: str, fn: Callable, *args, **kwargs):
     except InputError as exc:
         raise InputError(f"task {name!r}: {exc}") from None
     except BaseException as exc:  # foreign code: SystemExit, anything
-        raise InputError(f"task {name!r}: {what} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise InputError(f"task {name!r}: {what} failed: {type(exc).__name__}: {first_line(exc)}") from None

@@ -37,7 +37,7 @@ from importlib.metadata import entry_points
 from typing import Any, Mapping
 
 from .errors import InputError
-from .task_protocol import Task, TaskFactory, _first_line
+from .task_protocol import Task, TaskFactory, first_line
 from .task_walk import WALK
 from .tasks import DIGIT_TASKS
 
@@ -125,7 +125,7 @@ def get_task_factory(name: str) -> TaskFactory:
         raise
     except BaseException as exc:  # an entry point is foreign code: any failure is one line
         raise InputError(f"task {name!r}: entry point {ep.value!r} ({ENTRY_POINT_GROUP}) failed to load: "
-                         f"{type(exc).__name__}: {_first_line(exc)}") from None
+                         f"{type(exc).__name__}: {first_line(exc)}") from None
     return register_task(obj, name)
 
 

@@ -348,3 +348,16 @@ def test_a_simulate_run_recorded_before_task_params_resumes(tmp_path, capsys):
         seed_file.unlink()
     assert _json_out(capsys, argv + ["--resume"])["iterations"] == whole["iterations"]
     one_line_error(capsys, simulate("3") + ["--resume"], "digits=3", "digits=2")
+
+
+def test_an_llm_task_table_and_the_levels_above_it(registered, tmp_path):
+    """[llm.task] sets the task; a preset's digit parameters do not leak into another task; flags win."""
+    from llm.config import make_config
+
+    path = tmp_path / "llm.toml"
+    path.write_text('[llm]\niterations = 1\n[llm.task]\nname = "pairmax"\nletters = 4\n')
+    cfg = make_config(preset_name="tiny", toml_path=str(path))
+    assert (cfg.task, cfg.task_params, cfg.iterations) == ("pairmax", {"letters": 4}, 1)
+    assert make_config(preset_name="tiny", task="pairmax").task_params == {"letters": 3}
+    assert make_config(preset_name="tiny", toml_path=str(path), task_params={"letters": "2"}).task_params == {"letters": 2}
+    assert make_config(preset_name="tiny", digits=3).task_params == {"digits": 3, "base": 2}
