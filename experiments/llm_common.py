@@ -33,10 +33,10 @@ import numpy as np
 from llm.config import make_config, to_record
 from llm.pretrain import pretrain
 from llm.star import run_star
-from llm.tasks import get_task
 from star_theory.io import dumps_json
 from star_theory.seeds import derive_seed
 from star_theory.sim import tabular_star_runs
+from star_theory.task_registry import record_task
 
 
 #: the experiments' runs pretrain by the count-weighted fit to the corpus kernel, stopped at the entropy gap
@@ -63,6 +63,8 @@ RUNTIME = ("seed", "progress", "device")  # not part of a run's identity (the se
 
 
 def _key(record: dict) -> str:
+    if record.get("task_params") == {"digits": record.get("digits"), "base": record.get("base")}:
+        record = {k: v for k, v in record.items() if k != "task_params"}  # a digit task: the key of its runs so far
     return hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
 
 
@@ -146,7 +148,7 @@ def chains_per_question(record: dict, task) -> int:
 
 def text_task_of(config: dict):
     """The task in string form of an LLM run's config record."""
-    return get_task(config["task"], config["digits"], config["base"])
+    return record_task(config)
 
 
 def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=(), more_seeds=()) -> None:

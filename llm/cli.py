@@ -16,6 +16,7 @@ from dataclasses import fields
 
 from star_theory import InputError
 from star_theory.cli import main as rlstar_main
+from star_theory.commands._options import task_choices
 from star_theory.config import add_arguments
 from star_theory.io import dumps_json, write_json
 from star_theory.outputs import check_output_file
@@ -36,7 +37,7 @@ from .star import MEASURE, chain_figures, phase_walls, run_star
 from .tokenizer import state_table
 from .tracking import log_figure, log_pretrain, log_pretrain_folder
 
-TASK_FIELDS = ("task", "digits", "base", "tokenization")
+TASK_FIELDS = ("task", "task_params", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
 MODEL_FIELDS = ("model", "init_range")
 PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_warmup", "warmup_steps",
@@ -51,6 +52,8 @@ PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md
 def _add(parser, fields_: tuple[str, ...]) -> None:
     names = {f.name for f in fields(LLMConfig)}
     add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields_)))
+    if "task" in fields_:
+        task_choices(parser)
     parser.add_argument("--preset", default=None, help=PRESET_HELP)
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
 def register(subparsers) -> None:
@@ -157,7 +160,7 @@ def _measure(args) -> int:
     model.to(device)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)
-    result = {"checkpoint": args.checkpoint, "task": spec.__dict__, "seed": cfg.seed}
+    result = {"checkpoint": args.checkpoint, "task": spec.record(), "seed": cfg.seed}
     result.update(measure(model, text_task, table, device, cfg.batch_size).record())
     questions = questions_for(text_task.task, cfg.samples_per_question)
     chains = sample_chains(model, table, questions, generator(device, derive_seed(cfg.seed, 0, MEASURE)), device,

@@ -7,8 +7,9 @@ dataclass defaults, the named ``--preset``, the TOML file, then the flags given;
 built by :func:`make_config` (a resumed run's from its recorded values: :func:`resumed_config`).
 Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
 ``weight_decay`` of older records and TOML files set both (:data:`SPLIT_FIELDS`). Model sizes
-come from :data:`llm.model.SIZES`, task names from :data:`llm.tasks.TASKS`, tokenizations from
-:data:`llm.tokenizer.TOKENIZATIONS`.
+come from :data:`llm.model.SIZES`, tasks from the one registry (:mod:`star_theory.task_protocol`:
+``task`` names one, ``task_params`` holds its parameters, ``digits`` and ``base`` are aliases of
+the digit tasks' two), tokenizations from :data:`llm.tokenizer.TOKENIZATIONS`.
 
 Presets (``PRESETS``):
 
@@ -54,18 +55,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Optional
+from typing import Any, Optional
 
 from star_theory import InputError
-from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
+from star_theory.config import (
+    check, coerce_fields, from_mapping, key_values, load_toml_table, option, split_tables, to_mapping,
+)
+from star_theory.task_registry import merge_task_levels, settle_task_fields
 
 from .files import check_resume
 from .measure import MIN_TEMPERATURE
 from .model import SIZES
-from .tasks import TASKS
 from .tokenizer import TOKENIZATIONS
 
-TASK_NAMES = tuple(TASKS)
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_PRESETS = tuple(SIZES)
 MAX_LR = 10.0  # AdamW steps of size ~lr: beyond this the weights overflow in a step or two
@@ -76,9 +78,13 @@ class LLMConfig:
     """Every setting of an LLM run (task, corpus, model, pretraining, STaR, runtime)."""
 
     # task
-    task: str = option("zip", "reasoning task (string form in llm/tasks/)", choices=TASK_NAMES)
-    digits: int = option(2, "digits D of each number; N = D reasoning steps (>= 1)")
-    base: int = option(2, "base b of the digits (2..10)")
+    task: str = option("zip", "reasoning task with a string form: zip, add, walk, or one registered with "
+                       "star_theory.register_task or under the rlstar.tasks entry points")
+    task_params: dict[str, Any] = option({}, "a parameter of the task, KEY=VALUE (repeatable; a [llm.task] TOML table "
+                                         "with name = ...); the task's defaults fill the rest", flag="--task-param",
+                                         merge=True)
+    digits: int = option(2, "digits D of each number; N = D reasoning steps (>= 1; alias of --task-param digits=D)")
+    base: int = option(2, "base b of the digits (2..10; alias of --task-param base=B)")
     tokenization: str = option(
         "state", "'state': one token per state; 'symbol': one token per character", choices=TOKENIZATIONS
     )
@@ -158,8 +164,9 @@ class LLMConfig:
 
     def __post_init__(self):
         coerce_fields(self)
+        settle_task_fields(self)
         check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
-        check(2 <= self.base <= 10, f"base must be in 2..10, got {self.base}")
+        check(2 <= self.base <= 10, f"base must be in 2..10 (one character per digit), got {self.base}")
         check(self.lam is None or self.eps is None, "give at most one of lam or eps")
         for name in ("pretrain_steps", "pretrain_batch", "samples_per_question", "finetune_steps",
                      "finetune_batch", "threads", "batch_size", "patience"):
@@ -281,7 +288,8 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
     values: dict = preset(preset_name) if preset_name else {}
     if toml_path:
         table = load_toml_table(toml_path, "llm")
-        values.update(upgrade_fields({k.replace("-", "_"): v for k, v in table.items()}))
+        values = merge_task_levels(values, split_tables(LLMConfig, upgrade_fields({k.replace("-", "_"): v
+                                                                                    for k, v in table.items()})))
     if values.get("lam") is not None and values.get("eps") is not None:
         values.pop("lam")  # an explicit eps in the TOML replaces the preset's lam
     flags = {} if args is None else {f.name: getattr(args, f.name) for f in fields(LLMConfig)
@@ -289,8 +297,10 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
     for given, other in (("eps", "lam"), ("lam", "eps")):
         if given in flags:
             values.pop(other, None)
-    values.update({k: list(v) if isinstance(v, (list, tuple)) else v for k, v in flags.items()})
-    return values
+    if "task_params" in flags:  # --task-param KEY=VALUE, repeated
+        flags["task_params"] = key_values(flags["task_params"], "--task-param")
+    return merge_task_levels(values, {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in flags.items()})
+
 
 
 def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None,
@@ -298,7 +308,10 @@ def make_config(args=None, preset_name: str | None = None, toml_path: str | None
     """THE way an :class:`LLMConfig` is built: from ``values`` (e.g. a recorded config) < preset
     < TOML file < CLI args (:func:`given_values`) < ``overrides``; bad values are one-line errors
     naming ``source``."""
-    merged = {**upgrade_fields(values or {}), **given_values(args, preset_name, toml_path)}
+    merged = merge_task_levels(upgrade_fields(values or {}), given_values(args, preset_name, toml_path))
+    if any(k in overrides for k in ("task", "task_params", "digits", "base")):  # the task's settings merge as a level
+        merged = merge_task_levels(merged, {k: overrides.pop(k) for k in ("task", "task_params", "digits", "base")
+                                            if k in overrides})
     cfg = from_mapping(LLMConfig, merged, source=source)
     return replace(cfg, **overrides) if overrides else cfg
 
@@ -310,7 +323,7 @@ def resumed_config(stored: Mapping, given: Mapping, source: str) -> LLMConfig:
         stored_cfg = make_config(values=stored, source=source)
     except InputError as exc:
         raise InputError(f"{source}: corrupted record ({exc})") from None
-    merged = make_config(values={**to_record(stored_cfg), **given}, source=source)
+    merged = make_config(values=merge_task_levels(to_record(stored_cfg), given), source=source)
     check_resume(to_record(stored_cfg), to_record(merged), where=source)
     return merged
 

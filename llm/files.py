@@ -28,8 +28,8 @@ import numpy as np
 from star_theory import InputError
 from star_theory.io import atomic_write_bytes, default_mode, read_json, temp_prefix
 from star_theory.outputs import check_claimable, check_inputs_outside, check_path, claim_folder, nested
-from star_theory.sizes import F8, check_memory, digit_level_sizes, kernel_bytes
-from star_theory.tasks import _check_digits
+from star_theory.sizes import F8, check_memory, kernel_bytes
+from star_theory.task_registry import describe_task, task_level_sizes
 
 #: files a checkpoint folder holds (``save_checkpoint``: transformers' ``save_pretrained`` and ``task.json``)
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
@@ -198,12 +198,12 @@ def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarra
 # ----------------------------------------------------------------------------- sizes
 
 
-def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int) -> int:
+def llm_memory_bytes(task: str, params: dict, K: int, batch_size: int) -> int:
     """Estimated peak memory of sampling ``K`` chains per question and measuring the exact
     kernels (:mod:`star_theory.sizes`): the measured kernels (float64 ``|S_{n-1}| x |S_n|``),
     the chains with their log-probabilities, and one batch of next-token logits over a vocabulary
     of about ``max |S_n|`` tokens (the ``state`` tokenization)."""
-    sizes = digit_level_sizes(task, *_check_digits(digits, base))
+    sizes = task_level_sizes(task, params)  # the task's own level sizes (nothing is built)
     N = len(sizes) - 1
     chains = K * sizes[0] * (N + 1)
     return 4 * kernel_bytes(sizes) + 8 * F8 * chains + 3 * 4 * batch_size * (max(sizes) + 16)
@@ -211,7 +211,7 @@ def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int)
 
 def check_llm_memory(cfg, spec=None) -> None:
     """Refuse an LLM command whose :func:`llm_memory_bytes` exceed the limit, before any work."""
-    task, digits, base = (spec.task, spec.digits, spec.base) if spec is not None else (cfg.task, cfg.digits, cfg.base)
-    check_memory(llm_memory_bytes(task, digits, base, cfg.samples_per_question, cfg.batch_size),
-                 f"{task} D={digits} b={base} with samples_per_question={cfg.samples_per_question}, "
+    task, params = (spec.task, spec.params) if spec is not None else (cfg.task, cfg.task_params)
+    check_memory(llm_memory_bytes(task, params, cfg.samples_per_question, cfg.batch_size),
+                 f"{describe_task(task, params)} with samples_per_question={cfg.samples_per_question}, "
                  f"batch_size={cfg.batch_size}")

@@ -27,7 +27,8 @@ from .files import check_resume, check_run_folder, claim_run, read_json_object, 
 from .fit import fit_counts
 from .measure import measure
 from .model import SIZES, TaskSpec, build_model, load_model, save_checkpoint
-from .tasks import get_task
+from star_theory.sim.corpus import corpus_task_params
+from star_theory.task_registry import describe_task, make_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 
@@ -45,10 +46,10 @@ def corpus_source(cfg: LLMConfig, text_task) -> dict:
     task = text_task.task
     if cfg.corpus:
         meta, chains = read_corpus(cfg.corpus)
-        if (meta["task"], meta["digits"], meta["base"]) != (cfg.task, cfg.digits, cfg.base):
+        if (meta["task"], corpus_task_params(meta)) != (cfg.task, cfg.task_params):
             raise InputError(
-                f"corpus {cfg.corpus} is for task {meta['task']} D={meta['digits']} b={meta['base']}, "
-                f"not {cfg.task} D={cfg.digits} b={cfg.base} (set --task/--digits/--base to match)"
+                f"corpus {cfg.corpus} is for task {describe_task(meta['task'], corpus_task_params(meta))}, "
+                f"not {describe_task(cfg.task, cfg.task_params)} (set --task/--task-param to match)"
             )
         if len(chains) == 0:
             raise InputError(f"corpus {cfg.corpus} holds no chains")
@@ -91,7 +92,7 @@ def pretrain_inputs(cfg: LLMConfig) -> dict:
     the tokenizer and the model (built from its size, or loaded from the ``--model`` checkpoint)."""
     import torch
 
-    text_task = get_task(cfg.task, cfg.digits, cfg.base)
+    text_task = make_task(cfg.task, cfg.task_params)
     source = corpus_source(cfg, text_task)
     tokenizer = build_tokenizer(text_task, cfg.tokenization)
     table = state_table(text_task, tokenizer)
@@ -220,7 +221,7 @@ def _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, 
             "wall_s": wall,
             "measured": m.record(),
         }
-        spec = TaskSpec(cfg.task, cfg.digits, cfg.base, cfg.tokenization)
+        spec = TaskSpec.of(cfg)
         with staged_into(out, last="pretrain.json") as tmp:
             save_checkpoint(tmp, model, tokenizer, spec)
             write_json(Path(tmp) / "pretrain.json", summary)

@@ -65,7 +65,7 @@ def _resume_checks(cfg: LLMConfig, pretrained, out: Path) -> Path:
     if recorded.is_dir() and given.resolve() != recorded.resolve():
         raise InputError(f"cannot resume {out}: it continues the checkpoint {str(recorded)!r}, not {str(given)!r}")
     if not recorded.is_dir():  # the recorded checkpoint has moved: the given one must be for the same task
-        if read_task_spec(given).__dict__ != saved["task"]:
+        if read_task_spec(given).record() != saved["task"]:
             raise InputError(f"cannot resume {out}: checkpoint {str(given)!r} is for another task than the run's")
     chosen = given if not recorded.is_dir() else recorded
     digest = saved.get("pretrained_digest")

@@ -272,7 +272,7 @@ def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool, loaded=None, 
     if resume:
         remove_strays(out)
     if start.fresh:
-        write_run_json(out, to_record(cfg), start.pretrained, spec.__dict__)
+        write_run_json(out, to_record(cfg), start.pretrained, spec.record())
     records, policies, kept = list(finished.records), list(finished.policies), finished.kept
     kept_all = list(finished.kept_all)
     write_metrics_log(out, records)

@@ -122,8 +122,8 @@ def read_run_json(path: str | os.PathLike) -> dict:
     if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
         raise InputError(f"{where}: corrupted run.json (pretrained_digest must be a SHA-256 hex digest)")
     task = raw["task"]
-    if set(task) != {"task", "digits", "base", "tokenization"}:
-        raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base, tokenization)")
+    if set(task) not in ({"task", "digits", "base", "tokenization"}, {"task", "params", "tokenization"}):
+        raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base (or params), tokenization)")
     return raw
 
 

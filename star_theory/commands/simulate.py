@@ -11,7 +11,7 @@ from ..outputs import check_output_file
 from ..sim.runner import SimulateConfig, simulate
 from ..sim.table import format_table
 from ..tracking import Tracker, add_log_dir_argument, open_tracker
-from ._options import add_config_arguments, write_outputs
+from ._options import add_config_arguments, task_choices, write_outputs
 from ._variants import variant_choices
 
 
@@ -24,6 +24,7 @@ def register(subparsers) -> None:
     )
     add_config_arguments(p, SimulateConfig, "simulate")
     variant_choices(p)
+    task_choices(p, ("symmetric",))
     p.add_argument("--format", choices=("table", "json"), default="table", help="output on stdout (default: table)")
     p.add_argument("--out", metavar="FILE.json|DIR",
                    help="a path ending in .json: also write the JSON result there (atomically); any other path: a run "

@@ -5,7 +5,8 @@ File format ``rlstar-corpus/1`` (UTF-8 text, ``\n`` line ends, every line ends w
 1. ``# `` followed by one line of JSON metadata with the keys
 
    - ``format``: ``"rlstar-corpus/1"``;
-   - ``task`` (``"zip"`` or ``"add"``), ``digits`` (D), ``base`` (b);
+   - ``task`` (a registered task, :mod:`star_theory.task_protocol`) and its parameters: a digit
+     task's ``digits`` (D) and ``base`` (b), any other task's table ``params``;
    - ``n_steps`` (N), ``level_sizes`` (``|S_0|, ..., |S_N|``);
    - ``lam`` and ``eps``: per-step parameters of the pretrained policy
      :math:`P_n = \lambda_n P_n^* + (1-\lambda_n) U` (both conventions, ``N`` values each;
@@ -17,7 +18,7 @@ File format ``rlstar-corpus/1`` (UTF-8 text, ``\n`` line ends, every line ends w
 2. the header ``s0,s1,...,sN``;
 3. ``n_chains`` rows, one chain each: ``N + 1`` comma-separated integer state indices, column
    ``n`` in ``[0, |S_n|)``; rows are grouped by question in increasing ``s0`` (shuffle before
-   training). States decode to digits with ``star_theory.tasks.digit_task(...).levels``.
+   training). A digit task's states decode to digits with ``star_theory.tasks.digit_task(...).levels``.
 
 :func:`read_corpus` validates all of this and raises :class:`~star_theory.errors.InputError`
 on a malformed or truncated file (wrong row count, a missing final newline, a bad field).
@@ -47,8 +48,7 @@ import numpy as np
 from ..errors import InputError
 from ..io import atomic_write_bytes, parquet_bytes, read_parquet
 from ..model import mixture_policy, resolve_lam
-from ..sizes import digit_level_sizes
-from ..tasks import TASK_NAMES, _check_digits, digit_task
+from ..task_registry import make_task, task_level_sizes
 from ..validation import _as_int
 from .sampling import as_generator, sample_chains
 
@@ -58,8 +58,6 @@ PARQUET_MAGIC = b"PAR1"
 REQUIRED_KEYS = (
     "format",
     "task",
-    "digits",
-    "base",
     "n_steps",
     "level_sizes",
     "lam",
@@ -79,13 +77,15 @@ def make_corpus(
     eps=None,
     chains_per_question: int = 4096,
     seed: int = 0,
+    params: dict | None = None,
 ) -> tuple[dict, np.ndarray]:
     r"""Sample ``K`` chains per question from :math:`P_n = \lambda_n P_n^* + (1-\lambda_n) U`.
 
-    ``task`` names a digit task (:func:`star_theory.tasks.digit_task`); give ``lam`` or ``eps``
-    (one value or one per step). Returns ``(meta, chains)`` ready for :func:`write_corpus`.
+    ``task`` names a registered task (:mod:`star_theory.task_protocol`) built with ``params``
+    (default: a digit task's ``digits`` and ``base``); give ``lam`` or ``eps`` (one value or one
+    per step). Returns ``(meta, chains)`` ready for :func:`write_corpus`.
     """
-    dt = digit_task(task, digits, base)
+    dt = make_task(task, {"digits": digits, "base": base} if params is None else params)
     policy = mixture_policy(dt.task, lam=lam, eps=eps)
     K = _as_int(chains_per_question, "chains_per_question", 1)
     seed = _as_int(seed, "seed", 0)
@@ -100,8 +100,7 @@ def make_corpus(
     meta = {
         "format": CORPUS_FORMAT,
         "task": dt.name,
-        "digits": dt.digits,
-        "base": dt.base,
+        **_params_record(dt.params),
         "n_steps": dt.task.n_steps,
         "level_sizes": list(sizes),
         "lam": lam_used,
@@ -119,11 +118,15 @@ def _check_meta(meta, source: str) -> dict:
     if not isinstance(meta, dict):
         raise InputError(f"{source}: metadata must be a JSON object")
     missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if "params" not in meta:  # a digit task's parameters (every corpus written before task parameters)
+        missing += [k for k in ("digits", "base") if k not in meta]
     if missing:
         raise InputError(f"{source}: metadata lacks key {missing[0]!r}")
     if meta["format"] != CORPUS_FORMAT:
         raise InputError(f"{source}: format {meta['format']!r} is not {CORPUS_FORMAT!r}")
     for key in ("digits", "base", "n_steps", "chains_per_question", "n_questions", "n_chains", "seed"):
+        if key not in meta and key in ("digits", "base"):
+            continue
         v = meta[key]
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise InputError(f"{source}: metadata {key}={v!r} must be a non-negative integer")
@@ -150,13 +153,14 @@ def _check_meta(meta, source: str) -> dict:
 def _check_meta_task(meta: dict, source: str) -> None:
     """Cross-field checks: the task exists, its level sizes and steps are those recorded, and
     ``lam``/``eps`` are finite, in their ranges and consistent with each other."""
-    if meta["task"] not in TASK_NAMES:
-        raise InputError(f"{source}: metadata task={meta['task']!r} is not one of {', '.join(TASK_NAMES)}")
-    D, b = _check_digits(meta["digits"], meta["base"])
-    sizes = digit_level_sizes(meta["task"], D, b)
-    if meta["n_steps"] != D or meta["level_sizes"] != sizes:
+    params = corpus_task_params(meta)
+    try:
+        sizes = task_level_sizes(meta["task"], params)
+    except InputError as exc:
+        raise InputError(f"{source}: metadata task: {exc}") from None
+    if meta["n_steps"] != len(sizes) - 1 or meta["level_sizes"] != sizes:
         raise InputError(f"{source}: metadata n_steps={meta['n_steps']}, level_sizes={meta['level_sizes']} disagree "
-                         f"with task {meta['task']} D={D} b={b} (n_steps={D}, level_sizes={sizes})")
+                         f"with task {meta['task']} {params} (n_steps={len(sizes) - 1}, level_sizes={sizes})")
     if meta["n_questions"] != sizes[0]:
         raise InputError(f"{source}: metadata n_questions={meta['n_questions']} != |S_0|={sizes[0]}")
     for n, (lam, eps) in enumerate(zip(meta["lam"], meta["eps"])):
@@ -167,6 +171,22 @@ def _check_meta_task(meta: dict, source: str) -> None:
             raise InputError(f"{source}: metadata lam[{n}]={lam} is outside [-1/({S}-1), 1]")
         if abs(eps - lam * (S - 1) / S) > 1e-9:
             raise InputError(f"{source}: metadata eps[{n}]={eps} != lam[{n}] ({S}-1)/{S} = {lam * (S - 1) / S}")
+
+
+def _params_record(params: dict) -> dict:
+    """The task parameters in the metadata: a digit task's as ``digits`` and ``base`` (the keys of
+    every corpus written before task parameters), any other task's as one table ``params``."""
+    return dict(params) if set(params) == {"digits", "base"} else {"params": dict(params)}
+
+
+def corpus_task_params(meta: dict) -> dict:
+    """The task parameters a corpus records: ``params``, or (older files) its ``digits`` and ``base``."""
+    params = meta.get("params")
+    if params is None:
+        return {k: meta[k] for k in ("digits", "base") if k in meta}
+    if not isinstance(params, dict):
+        raise InputError(f"metadata params={params!r} must be a table")
+    return params
 
 
 def _no_constant(name):

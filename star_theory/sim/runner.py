@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,14 +41,13 @@ from ..io import check_path
 from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from ..outputs import claim_folder
 from ..rules import make_rule
-from ..sizes import check_memory, digit_level_sizes, simulate_bytes
-from ..tasks import _check_digits, digit_task
+from ..sizes import check_memory, simulate_bytes
+from ..task_registry import SYMMETRIC, describe_task, make_task, settle_task_fields, task_level_sizes
 from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
 from .sampling import EMPTY_ROW_RULES, questions_for
 from .summary import first_reach, seed_band
 from .variants import variant_option, variant_parameters
 
-TASK_KINDS = ("symmetric", "zip", "add")
 MAX_ITERATIONS = 1_000_000
 BANDS = ("percentile", "mean-se")
 
@@ -56,12 +56,16 @@ BANDS = ("percentile", "mean-se")
 class SimulateConfig:
     """One simulation: task, initial policy, STaR variant, samples, seeds, iterations."""
 
-    task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a digit task 'zip'/'add'", choices=TASK_KINDS)
+    task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a registered task (zip, add, "
+                       "walk, or one registered with star_theory.register_task or under the rlstar.tasks entry points)")
+    task_params: dict[str, Any] = option({}, "a parameter of the registered task, KEY=VALUE (repeatable; a [task] TOML "
+                                         "table with name = ...); the task's defaults fill the rest", flag="--task-param",
+                                         merge=True)
     M: int = option(8, "states per level of the symmetric task (>= 2)", flag="--M")
     N: int = option(3, "reasoning steps of the symmetric task (>= 1)", flag="--N")
     task_seed: int | None = option(None, "seed of the symmetric task's random permutations (none: identity steps)")
-    digits: int = option(2, "digits D of each number in a digit task (>= 1)")
-    base: int = option(2, "base b of a digit task (>= 2)")
+    digits: int = option(2, "digits D of each number in a digit task (>= 1; alias of --task-param digits=D)")
+    base: int = option(2, "base b of a digit task (>= 2; alias of --task-param base=B)")
     lam: tuple[float, ...] | None = option(None, "initial mixture weight lam_n (1 value or N); default 0.1 when neither lam nor eps is given")
     eps: tuple[float, ...] | None = option(None, "initial excess probability eps_n = lam_n (M-1)/M (1 value or N)")
     variant: str = option("star", "STaR update rule: star, rationalize, noisy-verifier, partial-fit, temperature, or a plug-in rule registered in this process or under the rlstar.variants entry-point group (star_theory.rules)")
@@ -81,10 +85,10 @@ class SimulateConfig:
 
     def __post_init__(self):
         coerce_fields(self)
-        check(self.task in TASK_KINDS, f"task must be one of {', '.join(TASK_KINDS)}, got {self.task!r}")
+        settle_task_fields(self, allow_symmetric=True)
         check(self.M >= 2, f"M must be >= 2, got {self.M}")
         check(self.N >= 1, f"N must be >= 1, got {self.N}")
-        check(self.task != "symmetric" or self.N * self.M**2 <= MAX_KERNEL_ENTRIES,
+        check(self.task != SYMMETRIC or self.N * self.M**2 <= MAX_KERNEL_ENTRIES,
               f"M={self.M} with N={self.N} steps needs N*M^2 kernel entries (limit 2^30)")
         check(self.task_seed is None or self.task_seed >= 0, f"task_seed must be >= 0, got {self.task_seed}")
         check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
@@ -107,10 +111,10 @@ class SimulateConfig:
 
     def memory_bytes(self) -> int:
         """Estimated peak memory (:mod:`star_theory.sizes`), from the sizes alone."""
-        if self.task == "symmetric":
+        if self.task == SYMMETRIC:
             sizes = [self.M] * (self.N + 1)
         else:
-            sizes = digit_level_sizes(self.task, *_check_digits(self.digits, self.base))
+            sizes = task_level_sizes(self.task, self.task_params)
         return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations,
                               rationales=self.rationales if self.variant == "rationalize" else 0)
 
@@ -118,8 +122,8 @@ class SimulateConfig:
         """Refuse a simulation whose :meth:`memory_bytes` exceed the limit (:mod:`star_theory.sizes`)."""
         R = f", rationales={self.rationales}" if self.variant == "rationalize" else ""
         check_memory(self.memory_bytes(), f"simulate with K={self.chains_per_question}{R}, {len(self.seeds)} seeds, "
-                     f"{self.iterations} iterations on {self.task} (M={self.M}, N={self.N}, digits={self.digits}, "
-                     f"base={self.base})")
+                     f"{self.iterations} iterations on " + (f"{self.task} (M={self.M}, N={self.N})" if self.task == SYMMETRIC
+                                                            else describe_task(self.task, self.task_params)))
 
     def make_variant(self):
         """The update rule: a built-in variant with the parameters that differ from their
@@ -128,14 +132,14 @@ class SimulateConfig:
 
     def make_task(self) -> tuple[ReasoningTask, str]:
         """The task and a short description of it."""
-        if self.task == "symmetric":
+        if self.task == SYMMETRIC:
             return symmetric_task(self.M, self.N, self.task_seed), f"symmetric M={self.M} N={self.N}"
-        dt = digit_task(self.task, self.digits, self.base)
-        return dt.task, f"{self.task} D={self.digits} b={self.base} (sizes {list(dt.task.sizes)})"
+        task = make_task(self.task, self.task_params)
+        return task.task, f"{describe_task(self.task, self.task_params)} (sizes {list(task.sizes)})"
 
     def make_policy(self, task: ReasoningTask) -> TabularPolicy:
-        """The initial policy (symmetric family, or the mixture policy on a digit task)."""
-        maker = symmetric_policy if self.task == "symmetric" else mixture_policy
+        """The initial policy (symmetric family, or the mixture policy on a registered task)."""
+        maker = symmetric_policy if self.task == SYMMETRIC else mixture_policy
         return maker(task, lam=self.lam, eps=self.eps)
 
 
