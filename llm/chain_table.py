@@ -110,8 +110,7 @@ def chains_parquet(chains, kept: np.ndarray, text_task, iteration: int) -> bytes
     """``chains.parquet`` of an iteration: its sampled ``chains`` (:class:`llm.sample.SampledChains`)
     and the chains ``kept`` (``kept.npy``), on ``text_task``."""
     rows = chain_rows(chains.states, chains.logprob, kept)
-    dt = text_task.digit_task
-    meta = {"format": CHAINS_FORMAT, "task": dt.name, "digits": dt.digits, "base": dt.base,
+    meta = {"format": CHAINS_FORMAT, "task": text_task.name, "params": dict(text_task.params),
             "n_steps": text_task.n_steps, "level_sizes": list(text_task.task.sizes), "iteration": int(iteration),
             "chains": int(len(chains.states)), "kept": int(len(kept))}
     return parquet_bytes(chain_columns(rows, text_task), meta)
