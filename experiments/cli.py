@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from star_theory.errors import InputError
-from star_theory.io import dumps_json
+from star_theory.io import dumps_json, read_json
 
 from .framework import EXPERIMENT_NAMES, PRESETS
+from .headline import quick_look
 from .reproduce import reproduce
 
 
@@ -23,6 +26,9 @@ def _handler(args) -> int:
         print(f"wrote {args.out}/report.md and report.html: {f_ok} of {f_all} findings agree with the theory; "
               f"{ok} of {len(manifest['experiments'])} experiments agree in every finding; {c_ok} of {c_all} "
               f"consistency checks (outside the tally) hold ({manifest['seconds']:.0f} s)")
+        out = Path(args.out)
+        records = [read_json(out / name / "result.json", "result.json") for name in manifest["experiments"]]
+        print(quick_look(records, (out / "report.html").resolve()))
     return 0
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from star_theory.plots.phase import OUTCOME_COLORS
-from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
+from star_theory.plots.style import (ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, legend_below,
+                                     new_figure, save_figure)
 
+from ..framework import verdict_band
 from ..llm_common import draw_llm_accuracy
+from ..stats import LEVEL
 from .runner import REFERENCE, case_label
 
 
@@ -158,15 +161,19 @@ def _plot_cases(s, cases: dict, path) -> None:
 
 
 def _plot_llm(s, cases: dict, path) -> None:
-    fig, axes = new_figure(ncols=len(cases), width=4.8, height=4.4)
+    fig, axes = new_figure(ncols=len(cases), width=4.8, height=5.4)
     for ax, (name, c) in zip(axes[0], cases.items()):
         recs, sim = c["records"], c["simulated"]
-        draw_llm_accuracy(ax, recs, sim, c["K"], lines=[
+        lo, hi = verdict_band(sim["accuracy_runs"])  # the band its finding tests the LLM's exact J against
+        draw_llm_accuracy(ax, recs, sim, c["K"], band=(lo, hi, f"{LEVEL:.0%} prediction band (the finding's)"), lines=[
             ("theory: exact operator from measured lam_n", c["theory_accuracy"], "-", "black")])
         ax.axhline(1 / c["M"], color="0.6", ls="--", lw=0.8, label="1/M (stuck level)")
         lam0 = ", ".join(f"{x:.3f}" for x in recs[0]["lam"])
-        ax.set_title(f"corpus lam={c['corpus_lam']}, measured ({lam0})", fontsize=8)
-        ax.legend(fontsize=6, loc="upper left")
+        ax.set_title(f"{name}: corpus lam={c['corpus_lam']}, measured lam_n ({lam0})\nK={c['K']} chains/question",
+                     fontsize=8)
+        legend_below(ax, fontsize=6)
     integer_ticks(axes)
-    fig.suptitle("Pretrained quality on the tiny GPT-2 (zip M=16, N=2): steps at lam=0 (convention: lam)", fontsize=10)
+    first = next(iter(cases.values()))
+    fig.suptitle(f"Pretrained quality on the tiny GPT-2 (zip M={first['M']}, N={len(first['records'][0]['lam'])}):\n"
+                 "steps at lam=0 (convention: lam)", fontsize=10)
     save_figure(fig, path)
