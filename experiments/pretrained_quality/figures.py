@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from star_theory.plots.phase import OUTCOME_COLORS
+from star_theory.plots.phase import OUTCOME_COLORS, draw_two_step_boundary
 from star_theory.plots.style import (ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, legend_below,
                                      new_figure, save_figure)
 
@@ -30,12 +30,7 @@ def _edges(v: np.ndarray) -> np.ndarray:
 
 def _draw_boundary(ax, M: int, lo: float) -> None:
     """The derived boundary lam_2 = -lam_1 / (1 + (M-2) lam_1) inside the square (a theory line)."""
-    l1 = np.linspace(lo, 1.0, 2001)
-    den = 1.0 + (M - 2) * l1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        l2 = np.where(np.abs(den) > 1e-9, -l1 / den, np.nan)
-    l2[(l2 < lo - 1e-9) | (l2 > 1.0 + 1e-9)] = np.nan
-    ax.plot(l1, l2, "-", color="black", lw=1.6, label=r"theory: $\lambda_1+\lambda_2+(M-2)\lambda_1\lambda_2=0$")
+    draw_two_step_boundary(ax, M, lo)
 
 
 def _axes_lam(ax, v) -> None:
@@ -55,7 +50,7 @@ def _plot_phase(s, phase: dict, path) -> None:
 
     labels = list(OUTCOME_COLORS)
     cmap = ListedColormap([OUTCOME_COLORS[k] for k in labels])
-    fig, axes = new_figure(ncols=3, width=4.9, height=4.6)
+    fig, axes = new_figure(ncols=3, width=4.9, height=5.6)
     M = s.phase_M[0]
     d = phase["exact"][str(M)]
     v = np.asarray(d["values"])
@@ -64,7 +59,7 @@ def _plot_phase(s, phase: dict, path) -> None:
     ax.pcolormesh(_edges(v), _edges(v), code.T, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
     _draw_boundary(ax, M, v[0])
     handles = [Patch(color=OUTCOME_COLORS[k], label=f"{k} ({d['counts'][k]} points)") for k in labels]
-    ax.legend(handles=handles + ax.get_lines()[-1:], fontsize=7, loc="upper right", framealpha=0.9)
+    legend_below(ax, handles=handles + ax.get_lines()[-1:], ncol=1)
     ax.set_title(f"exact STaR (closed form), M={M}, {s.phase_iterations} iterations\n"
                  f"agreement with the theory boundary: {d['boundary_agreement']:.1%}", fontsize=9)
     _axes_lam(ax, v)
@@ -76,7 +71,7 @@ def _plot_phase(s, phase: dict, path) -> None:
                          shading="flat")
     fig.colorbar(mesh, ax=ax).set_label(f"share of {len(sp['seeds'])} runs reaching J >= 1 - 1e-9")
     _draw_boundary(ax, sp["M"], v[0])
-    ax.legend(fontsize=7, loc="upper right")
+    legend_below(ax)
     ax.set_title(f"finite-sample STaR, M={sp['M']}, K={sp['K']}/question, {sp['iterations']} iterations\n"
                  "exact STaR is stuck below the line", fontsize=9)
     _axes_lam(ax, v)
@@ -86,7 +81,7 @@ def _plot_phase(s, phase: dict, path) -> None:
     mesh = ax.pcolormesh(_edges(v), _edges(v), lam1.T, cmap="coolwarm_r", vmin=-1.0, vmax=1.0, shading="flat")
     fig.colorbar(mesh, ax=ax).set_label(r"final fitted $\lambda_1$ (mean over runs)")
     _draw_boundary(ax, sp["M"], v[0])
-    ax.legend(fontsize=7, loc="upper right")
+    legend_below(ax)
     ax.set_title("same runs: fitted lam of step 1 after the last iteration\n"
                  f"(-1/(M-1) = {-1 / (sp['M'] - 1):.2f}: every step-1 transition wrong)", fontsize=9)
     _axes_lam(ax, v)
