@@ -19,6 +19,7 @@ from star_theory import (
     symmetric_task,
     symmetric_trajectory,
 )
+from star_theory.sim import expected_kept_count, prob_no_kept_chain
 
 CHECK_CASES, CHECK_SEED, CHECK_ITERATIONS = 150, 0, 30  # `rlstar check` defaults
 UNSTABLE_M, UNSTABLE_LAM, UNSTABLE_T, PERTURBATION = 6, (-0.2, -0.2, 0.5), 150, 1e-9
@@ -107,6 +108,18 @@ def _to_target() -> str:
     return f"{a} iterations from $\\lambda=0.2$ and {b} from $\\lambda=0.1$"
 
 
+NO_KEPT_M, NO_KEPT_N, NO_KEPT_LAM, NO_KEPT_K = 64, 3, 0.02, 1
+
+
+def _no_kept() -> str:
+    """The closed forms of the first sampled iteration where STaR barely starts (``star_theory.sim.sampling``)."""
+    task = symmetric_task(NO_KEPT_M, NO_KEPT_N)
+    p0 = symmetric_policy(task, lam=NO_KEPT_LAM)
+    return (f"for M = {NO_KEPT_M}, N = {NO_KEPT_N}, lam = {NO_KEPT_LAM} and K = {NO_KEPT_K}, `J = {accuracy(p0, task):.4f}`, "
+            f"the expected kept count is {expected_kept_count(p0, task, NO_KEPT_K):.2f} and P(no kept chain) = "
+            f"{prob_no_kept_chain(p0, task, NO_KEPT_K):.3f}")
+
+
 VARIANT_CASES = (("star", {}), ("rationalize", {"rationales": 4}), ("noisy-verifier", {"fp": 0.02, "fn": 0.1}),
                  ("noisy-verifier", {"fp": 0.5, "fn": 0.3}), ("noisy-verifier", {"fp": 0.9, "fn": 0.5}),
                  ("partial-fit", {"eta": 0.3}), ("temperature", {"temperature": 0.5}),
@@ -137,6 +150,7 @@ THEORY = {
     "local_optima": _local_optima,
     "unstable": _unstable_text,
     "robustness": _robustness,
+    "no_kept": _no_kept,
 }
 
 
