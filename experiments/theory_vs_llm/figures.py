@@ -10,6 +10,12 @@ from star_theory.plots.style import (ACCURACY_LABEL, ITERATION_LABEL, convention
 #: per step: line style of its theory curve and marker of its measurement, so that coinciding steps stay visible
 STEP_LINES = ("-", "--", "-.", (0, (1, 1)))
 STEP_MARKERS = ("o", "^", "s", "D")
+
+
+def step_width(n: int, thick: float = 3.2) -> float:
+    """Line width of step ``n``'s curve: thinner for each later step, drawn over the earlier ones, so that
+    steps whose curves coincide (the symmetric family) stay visible side by side."""
+    return max(thick * (1 - 0.3 * n), 0.7)
 from star_theory.sim.summary import seed_band
 
 from ..framework import verdict_band
@@ -53,9 +59,9 @@ def _plot(s, runs: dict, path) -> None:
         lam_meas = np.asarray([x["lam"] for x in recs])
         for n in range(lam_meas.shape[1]):
             c, ls, mk = f"C{n}", STEP_LINES[n % len(STEP_LINES)], STEP_MARKERS[n % len(STEP_MARKERS)]
-            ax.plot(pt, lam_pred[:, n], ls=ls, color=c, lw=1.6, alpha=0.85, label=f"theory (exact), step {n + 1}")
+            ax.plot(pt, lam_pred[:, n], ls=ls, color=c, lw=step_width(n), alpha=0.85, label=f"theory (exact), step {n + 1}")
             if sim["lam_mean"] is not None:
-                ax.plot(st, np.asarray(sim["lam_mean"])[:, n], ls=ls, color=c, lw=0.9, alpha=0.5,
+                ax.plot(st, np.asarray(sim["lam_mean"])[:, n], ls=ls, color=c, lw=step_width(n, 1.2), alpha=0.5,
                         label=f"theory (K={r['K']}, mean), step {n + 1}")
             ax.plot(t + 0.08 * n, lam_meas[:, n], mk, color=c, ms=5, mfc="none", label=f"LLM measured, step {n + 1}")
         ax.axhline(float(lam), color="0.6", lw=0.8, ls=":", label=f"corpus lam={lam}")
@@ -107,14 +113,16 @@ def plot_paper_cpu(runs: dict, path) -> None:
                 c, ls, mk = f"C{n}", STEP_LINES[n % len(STEP_LINES)], STEP_MARKERS[n % len(STEP_MARKERS)]
                 mean, lo, hi = seed_band(sim_runs[:, :, n], "percentile", 0.9)  # 5-95% of the runs
                 ax.fill_between(st, lo, hi, color=c, alpha=0.12)
-                ax.plot(st, mean, ls=ls, color=c, lw=0.9, alpha=0.6, label=f"tabular K={K} (mean, 5-95%), step {n + 1}")
+                ax.plot(st, mean, ls=ls, color=c, lw=step_width(n, 1.2), alpha=0.6,
+                        label=f"tabular K={K} (mean, 5-95%), step {n + 1}")
                 if col == 1:
                     ax.plot(np.arange(len(pred["kernel"]["lam"])), np.asarray(pred["kernel"]["lam"])[:, n], ls=ls,
-                            color=c, lw=1.6, alpha=0.85, label=f"exact operator, step {n + 1}")
+                            color=c, lw=step_width(n), alpha=0.85, label=f"exact operator, step {n + 1}")
                 ax.plot(t + 0.1 * (n - 1), meas[:, n], mk, color=c, ms=5, mfc="none", label=f"LLM seed 0, step {n + 1}")
             ax.set(xlabel=ITERATION_LABEL, ylabel=label)
             what = "lam_n per step" if col == 1 else "distance of each step's kernel from the family"
-            ax.set_title(f"{what}, corpus lam={lam}\n(markers: LLM seed 0, offset per step)", fontsize=9)
+            ax.set_title(f"{what}, corpus lam={lam}\n(markers: LLM seed 0, offset per step; thinner lines: later steps)",
+                         fontsize=9)
             if col == 1:
                 ax.set_ylim(-0.05, 1.05)
             legend_below(ax, ncol=2, fontsize=6)
