@@ -140,6 +140,20 @@ def _variant_convergence() -> str:
     return "\n" + "\n".join(rows) + "\n"
 
 
+GENERAL_CASES, GENERAL_ITERATIONS, RATIONALIZE_K = 40, 10, 8
+
+
+@lru_cache(maxsize=None)
+def _general_improvement(label: str) -> str:
+    """``check_general("improvement")`` over :data:`GENERAL_CASES` random tabular tasks with a variant's exact form
+    (rationalize at K = :data:`RATIONALIZE_K`): "holds", or how many cases fail and the worst change of J."""
+    name, kw = next((n, k) for n, k in VARIANT_CASES if make_variant(n, **k).label() == label)
+    v = make_variant(name, **kw)
+    g = check_general("improvement", n_cases=GENERAL_CASES, seed=0, iterations=GENERAL_ITERATIONS,
+                      step=v.exact(RATIONALIZE_K) if name == "rationalize" else v.exact())
+    return "holds" if g.holds else f"**fails** in {g.n_failures}/{g.n_cases} (worst dJ = {g.worst:.1e})"
+
+
 THEORY = {
     "variant_convergence": _variant_convergence,
     "to_target": _to_target,
@@ -151,6 +165,8 @@ THEORY = {
     "unstable": _unstable_text,
     "robustness": _robustness,
     "no_kept": _no_kept,
+    **{f"general_improvement:{make_variant(n, **k).label()}": (lambda n=n, k=k: _general_improvement(make_variant(n, **k).label()))
+       for n, k in VARIANT_CASES},
 }
 
 
