@@ -16,7 +16,6 @@ def step_width(n: int, thick: float = 3.2) -> float:
     """Line width of step ``n``'s curve: thinner for each later step, drawn over the earlier ones, so that
     steps whose curves coincide (the symmetric family) stay visible side by side."""
     return max(thick * (1 - 0.3 * n), 0.7)
-from star_theory.sim.summary import seed_band
 
 from ..framework import verdict_band
 from ..llm_common import draw_llm_accuracy
@@ -47,7 +46,7 @@ def _plot(s, runs: dict, path) -> None:
         lo, hi = verdict_band(sim["accuracy_runs"], draws=S)  # the band the finding tests the seeds' mean J against
         _theory_lines(ax, pred)
         draw_llm_accuracy(ax, recs, sim, r["K"], more_seeds=[x["records"] for x in r["seeds"][1:]],
-                          band=(lo, hi, f"{LEVEL:.0%} prediction band for the mean of {S} (the finding's), from"))
+                          band=(lo, hi, f"{LEVEL:.0%} band for a mean of {S} (the finding's), from"))
         t = np.array([x["iteration"] for x in recs])
         pt = np.array(pred["iterations"])
         st = np.arange(len(sim["mean"]))
@@ -88,8 +87,8 @@ def plot_paper_cpu(runs: dict, path) -> None:
         S = len(r["seeds"])
         lo, hi = verdict_band(sim["accuracy_runs"], draws=S)  # the band the finding tests the seeds' mean J against
         ax.fill_between(st, lo, hi, color="tab:green", alpha=0.25)
-        ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR, K={K}, {LEVEL:.0%} prediction band "
-                f"for the mean of {S} (the finding's), from {len(sim['seeds'])} runs")
+        ax.plot(st, sim["mean"], ":", color="tab:green", label=f"tabular STaR, K={K}: mean of {len(sim['seeds'])} runs;\n"
+                f"band: {LEVEL:.0%} for a mean of {S} (the finding's)")
         acc = np.array([x["sampled_accuracy"] for x in recs])
         se = np.array([x["sampled_accuracy_se"] for x in recs])
         ax.errorbar(t, acc, yerr=1.96 * se, fmt="o", color="tab:blue", ms=4, capsize=2, label="LLM: sampled accuracy (95% CI)")
@@ -99,7 +98,7 @@ def plot_paper_cpu(runs: dict, path) -> None:
                     label="LLM: exact J, other seeds" if i == 0 else None)
         if S > 1:
             ax.plot(t, np.mean([[x["exact_accuracy"] for x in sd["records"]] for sd in r["seeds"]], axis=0), "-", lw=0.8,
-                    color="tab:red", label=f"LLM: mean exact J of {S} seeds (the finding's measurement)")
+                    color="tab:red", label=f"LLM: mean exact J of {S} seeds")
         ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
         ax.set_title(f"accuracy, corpus lam={lam}: zip M={r['M']}, N={r['N']}, K={K}, {len(r['seeds'])} seeds",
                      fontsize=9)
@@ -108,20 +107,23 @@ def plot_paper_cpu(runs: dict, path) -> None:
                                           (2, "family_distance", "distance_runs", "distance from the family (mean TV)")):
             ax = axes[row, col]
             sim_runs = np.asarray(sim[runs_key])  # (R, T+1, N)
-            meas = np.asarray([x[key] for x in recs])
-            for n in range(meas.shape[1]):
+            R, T1, N = sim_runs.shape
+            # the finding's band: every iteration and step at once (Bonferroni over T+1 x N), for the mean of S seeds
+            lo, hi = (b.reshape(T1, N) for b in verdict_band(sim_runs.reshape(R, -1), draws=S))
+            meas = np.mean([[x[key] for x in sd["records"]] for sd in r["seeds"]], axis=0)  # (T+1, N): mean of seeds
+            for n in range(N):
                 c, ls, mk = f"C{n}", STEP_LINES[n % len(STEP_LINES)], STEP_MARKERS[n % len(STEP_MARKERS)]
-                mean, lo, hi = seed_band(sim_runs[:, :, n], "percentile", 0.9)  # 5-95% of the runs
-                ax.fill_between(st, lo, hi, color=c, alpha=0.12)
-                ax.plot(st, mean, ls=ls, color=c, lw=step_width(n, 1.2), alpha=0.6,
-                        label=f"tabular K={K} (mean, 5-95%), step {n + 1}")
+                ax.fill_between(st, lo[:, n], hi[:, n], color=c, alpha=0.12)
+                ax.plot(st, sim_runs[:, :, n].mean(axis=0), ls=ls, color=c, lw=step_width(n, 1.2), alpha=0.6,
+                        label=f"tabular K={K}, step {n + 1}")
                 if col == 1:
                     ax.plot(np.arange(len(pred["kernel"]["lam"])), np.asarray(pred["kernel"]["lam"])[:, n], ls=ls,
                             color=c, lw=step_width(n), alpha=0.85, label=f"exact operator, step {n + 1}")
-                ax.plot(t + 0.1 * (n - 1), meas[:, n], mk, color=c, ms=5, mfc="none", label=f"LLM seed 0, step {n + 1}")
+                ax.plot(t + 0.1 * (n - 1), meas[:, n], mk, color=c, ms=5, mfc="none",
+                        label=f"LLM (mean of {S}), step {n + 1}")
             ax.set(xlabel=ITERATION_LABEL, ylabel=label)
-            what = "lam_n per step" if col == 1 else "distance of each step's kernel from the family"
-            ax.set_title(f"{what}, corpus lam={lam}\n(markers: LLM seed 0, offset per step; thinner lines: later steps)",
+            what = "lam_n per step" if col == 1 else "distance from the family per step"
+            ax.set_title(f"{what}, corpus lam={lam}\nbands: {LEVEL:.0%} for a mean of {S} seeds (the finding's)",
                          fontsize=9)
             if col == 1:
                 ax.set_ylim(-0.05, 1.05)
