@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from star_theory.errors import InputError
-from star_theory.io import dumps_json
+from star_theory.io import dumps_json, read_json
 from star_theory.tracking import add_log_dir_argument, open_tracker
 
 from .framework import PRESETS
+from .headline import quick_look
 from .registry import EXPERIMENT_NAMES
 from .reproduce import reproduce
 from .tracking import log_reproduce
@@ -29,6 +32,9 @@ def _handler(args) -> int:
         print(f"wrote {args.out}/report.md and report.html: {f_ok} of {f_all} findings agree with the theory; "
               f"{ok} of {len(manifest['experiments'])} experiments agree in every finding; {c_ok} of {c_all} "
               f"consistency checks (outside the tally) hold ({manifest['seconds']:.0f} s)")
+        out = Path(args.out)
+        records = [read_json(out / name / "result.json", "result.json") for name in manifest["experiments"]]
+        print(quick_look(records, (out / "report.html").resolve()))
     return 0
 
 

@@ -38,7 +38,7 @@ from star_theory.config import from_mapping, load_toml
 from star_theory.errors import InputError
 from star_theory.seeds import derive_seed
 
-from .stats import band_test, band_words
+from .stats import band_test, band_words, prediction_band
 
 PRESETS = ("default", "smoke", "paper", "full")
 
@@ -80,10 +80,20 @@ class Consistency:
     note: str = ""
 
 
+BAND_FLOOR = 1e-9
+"""Floor of a :func:`band_finding`'s band: iteration 0 is the same kernel in every run (round-off)."""
+
+
+def verdict_band(runs, draws: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)``: the band a :func:`band_finding` tests one run against (``draws``: the mean of that many
+    runs), for figures, which draw exactly the band of their verdict."""
+    return prediction_band(runs, floor=BAND_FLOOR, draws=draws)
+
+
 def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
     """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
     (tabular STaR at the same K): the finding, and the band test for further use."""
-    t = band_test(values, runs, floor=1e-9)  # floor: iteration 0 is the same kernel in every run (round-off)
+    t = band_test(values, runs, floor=BAND_FLOOR)
     return Finding(claim, statement + " (inside its prediction band)", "inside", f"{t['n_inside']} of {t['n']} iterations",
                    band_words(t, len(runs)), t["all"],
                    note=f"{label} {np.round(values, 3).tolist()} against the band {np.round(t['lo'], 3).tolist()} .. "

@@ -151,21 +151,24 @@ def text_task_of(config: dict):
     return record_task(config)
 
 
-def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=(), more_seeds=()) -> None:
+def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=(), more_seeds=(), band=None) -> None:
     """One accuracy panel of an LLM run: theory lines, tabular STaR at the LLM's K as a band, the
     LLM as markers (sampled accuracy with a 95% binomial interval, exact J of its measured kernel).
 
     ``lines``: ``(label, values, style, color)`` for each theory curve drawn from iteration 0.
     ``more_seeds``: the records of the case's other STaR seeds: their exact J as small markers and the
     mean over all seeds as a line.
+    ``band``: ``(lo, hi, words)`` drawn as the tabular runs' band instead of their 90% band of ``sim``
+    (a figure whose verdict tests another band draws that one, e.g. :func:`experiments.framework.verdict_band`).
     """
     from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL
 
     for label, values, style, color in lines:
         ax.plot(np.arange(len(values)), values, style, color=color, label=label)
     st = np.arange(len(sim["mean"]))
-    ax.fill_between(st, sim["lo"], sim["hi"], color="tab:green", alpha=0.2)
-    ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR, K={K}, 90% band of {len(sim['seeds'])} runs")
+    lo, hi, words = (sim["lo"], sim["hi"], "90% band") if band is None else band
+    ax.fill_between(st, lo, hi, color="tab:green", alpha=0.2)
+    ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR, K={K}, {words} of {len(sim['seeds'])} runs")
     t = np.array([x["iteration"] for x in records])
     acc = np.array([x["sampled_accuracy"] for x in records])
     se = np.array([x["sampled_accuracy_se"] for x in records])

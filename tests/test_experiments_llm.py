@@ -319,3 +319,34 @@ def test_no_star_run_of_the_experiments_takes_a_pretraining_seed(out, tvl, rob, 
     star = {json.loads(p.read_text())["config"]["seed"] for p in (out / "_llm").glob("*/star/run.json")}
     assert len(pre) >= 2 and len(star) > len(pre)  # several pretrainings, each shared by STaR seeds
     assert not pre & star
+
+
+def test_theory_vs_llm_figure_titles_every_panel_draws_the_verdicts_band_and_hides_no_line(tvl, tmp_path, monkeypatch):
+    import experiments.theory_vs_llm.figures as module
+    from figure_helpers import capture, filled_bands, half_widths, legends_over_data
+
+    from experiments.framework import Context
+
+    figs = capture(monkeypatch, module)
+    exp = load_experiment("theory_vs_llm")
+    exp.figures(tvl["data"], exp.settings("smoke"), Context(out=tmp_path, seed=tvl["seed"], progress=False))
+    fig = figs["theory_vs_llm.png"]
+    runs = tvl["data"]["runs"]
+    assert len(fig.axes) == 2 * len(runs)
+    for row, lam in enumerate(runs):
+        acc, lam_ax = fig.axes[2 * row], fig.axes[2 * row + 1]
+        for ax in (acc, lam_ax):
+            assert f"corpus lam={lam}" in ax.get_title()
+        finding = next(f for f in tvl["findings"] if f"corpus lam={lam} " in f["statement"]
+                       and "inside the prediction band of the mean" in f["statement"])
+        (x, lo, hi), = filled_bands(acc)
+        np.testing.assert_allclose(np.round((hi - lo) / 2, 3), half_widths(finding["tolerance"]), atol=1.5e-3)
+        for ax in (acc, lam_ax):  # two lines over the same points differ in style, so neither hides the other
+            lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 1]
+            for i, a in enumerate(lines):
+                for b in lines[i + 1:]:
+                    if np.shape(a.get_ydata()) == np.shape(b.get_ydata()) and np.allclose(a.get_xdata(), b.get_xdata()) \
+                            and np.allclose(a.get_ydata(), b.get_ydata(), atol=0.01):
+                        assert (a.get_linestyle(), a.get_marker(), a.get_linewidth()) != \
+                               (b.get_linestyle(), b.get_marker(), b.get_linewidth()), (a.get_label(), b.get_label())
+    assert legends_over_data(fig) == []

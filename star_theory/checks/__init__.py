@@ -34,6 +34,7 @@ API = {
     ".pretrained": (
         "BOUNDARY_TOL", "PRETRAINED_LABELS", "PretrainedGrid", "PretrainedQuality", "boundary_agreement",
         "classify_pretrained", "classify_symmetric", "fixed_point_condition", "pretrained_boundary", "two_step_boundary",
+        "two_step_boundary_curve",
     ),
     ".general": ("GeneralCheckResult", "check_general", "random_tabular_case"),
     ".report": ("DEFAULT_GRID_LAM", "DEFAULT_GRID_M", "DEFAULT_GRID_N", "CheckReport", "CheckRow", "run_default_checks"),
