@@ -10,6 +10,8 @@ from ..outputs import check_output_file
 from ..sim.runner import SimulateConfig, simulate
 from ..sim.table import format_table
 from ._options import add_config_arguments, write_outputs
+from ..rules import make_rule
+from ..variants import variant_parameters
 from ._variants import variant_choices
 
 
@@ -47,7 +49,9 @@ def run(args) -> int:
         config.check_memory()
         config.make_policy(config.make_task()[0])
         _check_files(args, folder)
-    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite)
+    rule = make_rule(config.variant, **variant_parameters(config))  # a plug-in rule by name: the registry
+    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite,
+                      rule=rule)
     if not write_outputs(args, result, lambda path: _plot(result, path), args.out if folder is None else None):
         print(format_table(result))
     return 0

@@ -39,7 +39,7 @@ from ..model import mixture_policy, resolve_lam
 from ..sizes import digit_level_sizes
 from ..tasks import TASK_NAMES, _check_digits, digit_task
 from ..validation import _as_int
-from .sampling import as_generator, sample_chains
+from ..sampling import as_generator, sample_chains
 
 CORPUS_FORMAT = "rlstar-corpus/1"
 REQUIRED_KEYS = (

@@ -16,9 +16,9 @@ from ..exact import accuracy, accuracy_on, flawed_chain_share, question_mask
 from ..model import fit_symmetric
 from ..sizes import check_memory, simulate_bytes
 from ..validation import _as_int, as_iterations, as_seeds
-from .sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
+from ..sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
 from .summary import percentile_band
-from .variants import kept_counts
+from ..variants import kept_counts
 
 
 def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", questions=None, strings=None):
