@@ -58,6 +58,7 @@ from typing import Optional
 
 from star_theory import InputError
 from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
+from star_theory.variants import check_rule_parameters, variant_fields, variant_parameters
 
 from .files import check_resume
 from .measure import MIN_TEMPERATURE
@@ -72,6 +73,7 @@ MAX_LR = 10.0  # AdamW steps of size ~lr: beyond this the weights overflow in a 
 
 
 @dataclass(frozen=True)
+@variant_fields(after="variant")
 class LLMConfig:
     """Every setting of an LLM run (task, corpus, model, pretraining, STaR, runtime)."""
 
@@ -139,6 +141,11 @@ class LLMConfig:
         choices=("trie", "token"),
     )
     temperature: float = option(1.0, "sampling temperature during STaR (> 0; the authors use 0.5)")
+    variant: str = option(
+        "star", "STaR update rule: star, rationalize, noisy-verifier, temperature (its T is --temperature), or a "
+        "plug-in rule with a chain-level form (star_theory.rules; rlstar.variants entry points)"
+    )
+    # then one field per variant parameter but temperature (star_theory.variants.PARAMETER_SPECS)
     heldout_fraction: float = option(
         0.0, "share of the questions held out of training, in [0, 1): STaR keeps and trains on the chains of a "
         "seeded subset of the others only (sampling and measuring still cover every question)"
@@ -176,6 +183,9 @@ class LLMConfig:
         check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
         check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
         check(0 <= self.heldout_fraction < 1, f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
+        check_rule_parameters(self.variant, rule_parameters(self))
+        check(self.heldout_fraction == 0 or self.variant == "star",
+              f"heldout_fraction applies to the star rule only, got variant {self.variant!r}")
         check(self.temperature >= MIN_TEMPERATURE, f"temperature must be >= {MIN_TEMPERATURE!r} (float32's smallest "
               f"normal number; both samplers refuse a smaller one), got {self.temperature}")
         for name in ("pretrain_weight_decay", "finetune_weight_decay"):
@@ -313,6 +323,16 @@ def resumed_config(stored: Mapping, given: Mapping, source: str) -> LLMConfig:
     merged = make_config(values={**to_record(stored_cfg), **given}, source=source)
     check_resume(to_record(stored_cfg), to_record(merged), where=source)
     return merged
+
+
+def rule_parameters(cfg) -> dict:
+    """The parameters of ``cfg``'s rule that differ from their defaults: the ``temperature`` field is
+    the sampling temperature of every rule, and the ``temperature`` rule's parameter."""
+    params = variant_parameters(cfg)
+    params.pop("temperature", None)
+    if cfg.variant == "temperature":
+        params["temperature"] = cfg.temperature
+    return params
 
 
 def to_record(cfg: LLMConfig) -> dict:

@@ -402,7 +402,7 @@ class StarVariant:
             return (correct_accept(task) if acc is None else acc)[c[:, 0], c[:, -1]]
         return keep_mask(chains, task, rng, acc).astype(float)
 
-    def hints(self, policy: TabularPolicy, task: ReasoningTask, failed, rng) -> np.ndarray:
+    def hint_chains(self, policy: TabularPolicy, task: ReasoningTask, failed, rng) -> np.ndarray:
         r"""Rationalization: ``rationales`` chains per ``failed`` question (one that kept no chain)
         drawn from ``policy`` conditioned on the right answer (questions with :math:`J(s_0) = 0`
         get none); shape ``(m, N + 1)``, empty without rationales."""
@@ -451,7 +451,7 @@ class StarVariant:
         kept = chains[kept_mask]
         n_rational = 0
         if self.rationales > 0:
-            extra = self.hints(q, task, failed_questions(kept, task), rng)
+            extra = self.hint_chains(q, task, failed_questions(kept, task), rng)
             n_rational = extra.shape[0]
             if n_rational:
                 kept = np.vstack([kept, extra])
