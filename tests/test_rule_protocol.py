@@ -154,3 +154,28 @@ def test_the_noisy_verifier_keeps_wrong_answers_at_its_stated_rate():
     sc = SampledChains(chains, np.ones(len(chains), bool), logp, 0, 0)
     w_llm = keep_weights(sc, task, make_variant("noisy-verifier", fp=fp, fn=fn), None, np.random.default_rng(1))
     assert np.array_equal(w_llm, w.astype(int))
+
+
+def test_the_adding_a_rule_doc_runs(tmp_path, monkeypatch):
+    """docs/adding_a_rule.md: every ```python block, in order, in one namespace; the rule it defines
+    in one file is seen on the simulator and on the LLM."""
+    import re
+    from pathlib import Path
+
+    from star_theory import rules
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "adding_a_rule.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", doc.read_text(encoding="utf-8"), re.S | re.M)
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    before = dict(rules._REGISTRY)
+    namespace: dict = {"__name__": "adding_a_rule"}
+    try:
+        for source in blocks:
+            exec(compile(source, str(doc), "exec"), namespace)
+    finally:
+        rules._REGISTRY.clear()
+        rules._REGISTRY.update(before)
+    run = json.loads((tmp_path / "partial-credit-run" / "star" / "run.json").read_text())
+    assert run["rule"]["name"] == "partial-credit" and run["rule"]["params"] == {"credit": 0.5}
+    assert namespace["result"]["variant"] == "partial-credit(credit=0.5)"
