@@ -20,6 +20,7 @@ from star_theory.sampling import sample_chains
 from star_theory.variants import make_variant
 
 from llm.config import make_config
+from llm.model import read_task_spec
 from llm.sample import SampledChains
 from llm.star import chain_figures, config_rule, keep_weights
 
@@ -179,3 +180,22 @@ def test_the_adding_a_rule_doc_runs(tmp_path, monkeypatch):
     run = json.loads((tmp_path / "partial-credit-run" / "star" / "run.json").read_text())
     assert run["rule"]["name"] == "partial-credit" and run["rule"]["params"] == {"credit": 0.5}
     assert namespace["result"]["variant"] == "partial-credit(credit=0.5)"
+
+
+def test_rationalize_and_temperature_run_on_the_llm(tmp_path):
+    """Rationalization adds R hint chains per trained question with no kept chain (none where the
+    model can never reach the answer), all with the right answer; temperature samples at T."""
+    R = 3
+    run, records, _ = _llm_run(tmp_path / "rat", "--variant", "rationalize", "--rationales", str(R))
+    kept = np.load(tmp_path / "rat" / "run" / "star" / "iter_000" / "kept.npy")
+    r0 = records[0]
+    assert run["rule"]["params"] == {"rationales": R}
+    assert len(kept) == r0["kept"] + r0["rationalized"] and r0["rationalized"] % R == 0
+    task = read_task_spec(tmp_path / "rat" / "run" / "pretrained").text_task().task
+    hints, sampled = kept[r0["kept"]:], kept[: r0["kept"]]
+    assert np.all(hints[:, -1] == task.answers[hints[:, 0]])  # the answer given as a hint
+    failed = np.setdiff1d(np.arange(task.sizes[0]), sampled[:, 0])  # questions with no kept chain
+    assert set(hints[:, 0].tolist()) <= set(failed.tolist())
+    assert np.all(np.bincount(hints[:, 0], minlength=task.sizes[0])[np.unique(hints[:, 0])] == R)
+    run, records, pred = _llm_run(tmp_path / "temp", "--variant", "temperature", "--temperature", "0.5")
+    assert run["rule"]["params"] == {"temperature": 0.5} and pred["rule"]["label"] == "temperature(temperature=0.5)"
