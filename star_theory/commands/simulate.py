@@ -45,11 +45,11 @@ def run(args) -> int:
     folder = args.out if args.out and not args.out.lower().endswith(".json") else None
     if args.resume and folder is None:
         raise InputError(f"--resume needs --out DIR, the folder of the run to continue (not a .json file), got --out {args.out!r}")
+    rule = make_rule(config.variant, **variant_parameters(config))  # a plug-in rule by name: the registry
     if args.out or args.plot:  # every value is checked before an existing file is refused
         config.check_memory()
         config.make_policy(config.make_task()[0])
         _check_files(args, folder)
-    rule = make_rule(config.variant, **variant_parameters(config))  # a plug-in rule by name: the registry
     result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite,
                       rule=rule)
     if not write_outputs(args, result, lambda path: _plot(result, path), args.out if folder is None else None):
