@@ -148,7 +148,7 @@ class Rule:
     temperature: float = 1.0
     hints: Callable | None = None
     eta: float = 1.0
-    params: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip() or any(c.isspace() for c in self.name):
@@ -200,9 +200,8 @@ class Rule:
         if self.keep is None:
             raise InputError(self.chain_form_refusal)
         n = np.asarray(chains).shape[0]
+        # a deterministic filter, keep(chains, log_prob, task), is called without the rng it would not use
         args = (chains, log_prob, task) + ((rng,) if _takes(self.keep, "rng", 4) else ())
-        if len(args) == 3 and rng is not None:
-            pass  # a deterministic filter (keep(chains, log_prob, task)) draws nothing
         w = np.asarray(call_foreign(self.name, "keep", self.keep, *args))
         if w.shape != (n,) or w.dtype.kind not in "biuf":
             raise InputError(f"keep of rule {self.name!r} must return {n} weights (a boolean mask or numbers), "
