@@ -5,7 +5,9 @@ subcommand exposes the fields it uses as ``--flags`` (through :mod:`star_theory.
 TOML file (``--config``) fills the same fields. Values come, lowest priority first, from the
 dataclass defaults, the named ``--preset``, the TOML file, then the flags given; every config is
 built by :func:`make_config` (a resumed run's from its recorded values: :func:`resumed_config`).
-Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
+The STaR update rule is ``variant`` with its parameters (the fields generated from
+:data:`star_theory.variants.PARAMETER_SPECS`; ``temperature`` is the sampling temperature of every
+rule and the ``temperature`` rule's parameter). Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
 ``weight_decay`` of older records and TOML files set both (:data:`SPLIT_FIELDS`). Model sizes
 come from :data:`llm.model.SIZES`, task names from :data:`llm.tasks.TASKS`, tokenizations from
 :data:`llm.tokenizer.TOKENIZATIONS`.

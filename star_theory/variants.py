@@ -45,10 +45,16 @@ form) or follow the sampled form's empty-row rule.
 The parameters combine (a :class:`StarVariant` may set several); :func:`make_variant` builds the
 named rules and rejects parameters that do not belong to the chosen one.
 
+Every rule also has the chain-level form of the rule protocol (:mod:`star_theory.rule_protocol`),
+which the LLM loop applies: ``keep_weights`` (the verifier, noisy or not), ``hint_chains``
+(rationalization's posterior chains), ``sampling_temperature``; ``partial-fit`` has none
+(``chain_form_refusal`` says why). The parameters are declared once, in :data:`PARAMETER_SPECS`.
+
 Rules of your own plug in through :mod:`star_theory.rules` (a :class:`~star_theory.rules.Rule`
-has the same ``exact_step``/``sampled_step``/``closed_forms``/``label`` methods as a
-:class:`StarVariant`, which is all that ``simulate`` and ``phase`` call); a :class:`StarVariant`
-is itself a ``step(policy, task)`` callable, its exact form in the infinite-data limit.
+has the same methods as a :class:`StarVariant`, which is all that ``simulate``, ``phase`` and the
+LLM loop call); a :class:`StarVariant` is itself a ``step(policy, task)`` callable, its exact form
+in the infinite-data limit. This module sits below both :mod:`star_theory.rules` and
+:mod:`star_theory.sim` (``star_theory.sim.variants`` names it too).
 """
 
 from __future__ import annotations
