@@ -60,7 +60,7 @@ from .config import LLMConfig, rule_parameters, to_record
 from .departures import departure_metrics
 from .data import TransitionCounts, chain_transitions, transition_batches
 from .device import generator, resolve_device, set_threads
-from .files import check_run_folder, claim_run
+from .files import check_run_folder, claim_run, keeps_right_answers_only
 from .fit import fit_counts, refit_figures
 from .measure import measure
 from .model import load_checkpoint
@@ -323,7 +323,7 @@ def _run_star(cfg: LLMConfig, pretrained, out: Path, resume: bool, loaded=None, 
     table = state_table(text_task, tokenizer)
     model.to(device)
     pretrained_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    finished = read_finished(out, start.done, text_task.task)  # read back before the first write
+    finished = read_finished(out, start.done, text_task.task, keeps_right_answers_only(to_record(cfg)))  # before any write
     if start.done and start.done[-1] > 0:
         model, _, _ = load_checkpoint(iteration_dir(out, start.done[-1]))
         model.to(device)

@@ -106,6 +106,14 @@ def test_noisy_verifier_on_the_llm_records_the_rule(tmp_path):
     assert run["rule"] == {"name": "noisy-verifier", "params": {"fp": 0.2, "fn": 0.0}, "label": "noisy-verifier(fp=0.2, fn=0)"}
     assert all(r["rule"] == run["rule"] for r in records)
     assert pred["rule"]["label"] == "noisy-verifier(fp=0.2, fn=0)"
+    star = tmp_path / "run" / "star"
+    task = read_task_spec(tmp_path / "run" / "pretrained").text_task().task
+    kept = np.load(star / "iter_000" / "kept.npy")
+    assert np.any(kept[:, -1] != task.answers[kept[:, 0]])  # the verifier let wrong answers through
+    # a resumed run restores the rule from its record (no --variant given) and reads such chains back
+    assert main(["llm", "run", "--resume", "--iterations", "2", "--out", str(tmp_path / "run")]) == 0
+    assert [json.loads(line)["rule"]["label"] for line in (star / "metrics.jsonl").read_text().splitlines()] == \
+        ["noisy-verifier(fp=0.2, fn=0)"] * 3
 
 
 def test_a_rule_with_only_a_tabular_form_is_refused_by_the_llm_in_one_line(tmp_path, capsys):
