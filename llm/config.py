@@ -60,7 +60,7 @@ from typing import Optional
 
 from star_theory import InputError
 from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
-from star_theory.variants import check_rule_parameters, variant_fields, variant_parameters
+from star_theory.variants import PARAMETER_SPECS, check_rule_parameters, variant_fields, variant_parameters
 
 from .files import check_resume
 from .measure import MIN_TEMPERATURE
@@ -337,6 +337,14 @@ def rule_parameters(cfg) -> dict:
     return params
 
 
+#: the update rule's fields; a record leaves out those at their defaults, so that the record of a
+#: STaR run (and the seed and cache key the experiments derive from it) is what it was before rules
+RULE_FIELDS = ("variant",) + tuple(p.name for p in PARAMETER_SPECS if p.name != "temperature")
+
+
 def to_record(cfg: LLMConfig) -> dict:
-    """The config as a plain dict, for recording beside results."""
-    return to_mapping(cfg)
+    """The config as a plain dict, for recording beside results (the :data:`RULE_FIELDS` at their
+    defaults left out: a record without them reads back as STaR)."""
+    record = to_mapping(cfg)
+    defaults = {f.name: f.default for f in fields(LLMConfig) if f.name in RULE_FIELDS}
+    return {k: v for k, v in record.items() if k not in defaults or v != defaults[k]}
