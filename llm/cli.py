@@ -21,9 +21,11 @@ from star_theory.config import add_arguments
 from star_theory.io import dumps_json, write_json
 from star_theory.outputs import check_output_file
 
+from star_theory.rules import rule_names
 from star_theory.seeds import derive_seed
 from star_theory.sim.sampling import questions_for
 from star_theory.tracking import add_log_dir_argument, open_tracker
+from star_theory.variants import PARAMETER_SPECS
 
 from .bench import benchmark
 from .config import PRESETS, LLMConfig, given_values, make_config, resumed_config, to_record
@@ -33,7 +35,7 @@ from .measure import measure
 from .model import load_checkpoint, read_task_spec
 from .pretrain import input_paths, pretrain, pretrain_inputs
 from .sample import sample_chains
-from .star import MEASURE, chain_figures, phase_walls, run_star
+from .star import MEASURE, chain_figures, config_rule, phase_walls, run_star
 from .tokenizer import state_table
 from .tracking import log_figure, log_pretrain, log_pretrain_folder
 
@@ -44,7 +46,8 @@ PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_
                    "pretrain_weight_decay", "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol", "lr_decay")
 STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
                "restart", "max_retries", "finetune_lr_warmup", "finetune_weight_decay", "finetune_mode", "stop",
-               "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature", "heldout_fraction")
+               "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature", "heldout_fraction",
+               "variant", *(p.name for p in PARAMETER_SPECS if p.name != "temperature"))  # the update rule
 RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
 PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md)"
 
@@ -56,6 +59,8 @@ def _add(parser, fields_: tuple[str, ...]) -> None:
         task_choices(parser)
     parser.add_argument("--preset", default=None, help=PRESET_HELP)
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
+    if "variant" in fields_:  # the built-in names and every plug-in rule's (star_theory.rules)
+        parser._option_string_actions["--variant"].choices = rule_names()
 def register(subparsers) -> None:
     p = subparsers.add_parser("llm", help="real STaR on a GPT-2-style transformer, measured against the theory")
     sub = p.add_subparsers(dest="llm_command", required=True, metavar="LLM_COMMAND", parser_class=type(p))
@@ -179,6 +184,7 @@ def _run(args) -> int:
     pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
+    config_rule(cfg)  # a rule the LLM cannot run is refused before pretraining
     t0 = time.perf_counter()
     check_run_folder(args.out, "llm run", input_paths(cfg), resume=args.resume, overwrite=args.overwrite)
     reuse = args.resume and os.path.isfile(os.path.join(pre, "pretrain.json"))

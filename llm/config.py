@@ -5,7 +5,9 @@ subcommand exposes the fields it uses as ``--flags`` (through :mod:`star_theory.
 TOML file (``--config``) fills the same fields. Values come, lowest priority first, from the
 dataclass defaults, the named ``--preset``, the TOML file, then the flags given; every config is
 built by :func:`make_config` (a resumed run's from its recorded values: :func:`resumed_config`).
-Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
+The STaR update rule is ``variant`` with its parameters (the fields generated from
+:data:`star_theory.variants.PARAMETER_SPECS`; ``temperature`` is the sampling temperature of every
+rule and the ``temperature`` rule's parameter). Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
 ``weight_decay`` of older records and TOML files set both (:data:`SPLIT_FIELDS`). Model sizes
 come from :data:`llm.model.SIZES`, tasks from the one registry (:mod:`star_theory.task_protocol`:
 ``task`` names one, ``task_params`` holds its parameters, ``digits`` and ``base`` are aliases of
@@ -62,6 +64,7 @@ from star_theory.config import (
     check, coerce_fields, from_mapping, key_values, load_toml_table, option, split_tables, to_mapping,
 )
 from star_theory.task_registry import merge_task_levels, settle_task_fields
+from star_theory.variants import PARAMETER_SPECS, check_rule_parameters, variant_fields, variant_parameters
 
 from .files import check_resume
 from .measure import MIN_TEMPERATURE
@@ -74,6 +77,7 @@ MAX_LR = 10.0  # AdamW steps of size ~lr: beyond this the weights overflow in a 
 
 
 @dataclass(frozen=True)
+@variant_fields(after="variant")
 class LLMConfig:
     """Every setting of an LLM run (task, corpus, model, pretraining, STaR, runtime)."""
 
@@ -145,6 +149,11 @@ class LLMConfig:
         choices=("trie", "token"),
     )
     temperature: float = option(1.0, "sampling temperature during STaR (> 0; the authors use 0.5)")
+    variant: str = option(
+        "star", "STaR update rule: star, rationalize, noisy-verifier, temperature (its T is --temperature), or a "
+        "plug-in rule with a chain-level form (star_theory.rules; rlstar.variants entry points)"
+    )
+    # then one field per variant parameter but temperature (star_theory.variants.PARAMETER_SPECS)
     heldout_fraction: float = option(
         0.0, "share of the questions held out of training, in [0, 1): STaR keeps and trains on the chains of a "
         "seeded subset of the others only (sampling and measuring still cover every question)"
@@ -183,6 +192,9 @@ class LLMConfig:
         check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
         check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
         check(0 <= self.heldout_fraction < 1, f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
+        check_rule_parameters(self.variant, rule_parameters(self))
+        check(self.heldout_fraction == 0 or self.variant == "star",
+              f"heldout_fraction applies to the star rule only, got variant {self.variant!r}")
         check(self.temperature >= MIN_TEMPERATURE, f"temperature must be >= {MIN_TEMPERATURE!r} (float32's smallest "
               f"normal number; both samplers refuse a smaller one), got {self.temperature}")
         for name in ("pretrain_weight_decay", "finetune_weight_decay"):
@@ -328,6 +340,24 @@ def resumed_config(stored: Mapping, given: Mapping, source: str) -> LLMConfig:
     return merged
 
 
+def rule_parameters(cfg) -> dict:
+    """The parameters of ``cfg``'s rule that differ from their defaults: the ``temperature`` field is
+    the sampling temperature of every rule, and the ``temperature`` rule's parameter."""
+    params = variant_parameters(cfg)
+    params.pop("temperature", None)
+    if cfg.variant == "temperature":
+        params["temperature"] = cfg.temperature
+    return params
+
+
+#: the update rule's fields; a record leaves out those at their defaults, so that the record of a
+#: STaR run (and the seed and cache key the experiments derive from it) is what it was before rules
+RULE_FIELDS = ("variant",) + tuple(p.name for p in PARAMETER_SPECS if p.name != "temperature")
+
+
 def to_record(cfg: LLMConfig) -> dict:
-    """The config as a plain dict, for recording beside results."""
-    return to_mapping(cfg)
+    """The config as a plain dict, for recording beside results (the :data:`RULE_FIELDS` at their
+    defaults left out: a record without them reads back as STaR)."""
+    record = to_mapping(cfg)
+    defaults = {f.name: f.default for f in fields(LLMConfig) if f.name in RULE_FIELDS}
+    return {k: v for k, v in record.items() if k not in defaults or v != defaults[k]}

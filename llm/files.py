@@ -173,8 +173,16 @@ def read_metrics(path: str | os.PathLike, t: int) -> dict:
     return rec
 
 
-def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarray:
-    """Kept chains ``(k, N+1)``: integers, each state inside its level, each answer correct."""
+def keeps_right_answers_only(config: dict) -> bool:
+    """Whether the update rule of a run's config record keeps only chains with the right answer
+    (STaR, rationalization, temperature, a noisy verifier with ``fp = 0``; a plug-in rule may not)."""
+    variant = config.get("variant", "star")
+    return variant in ("star", "rationalize", "temperature") or (variant == "noisy-verifier" and config.get("fp", 0) == 0)
+
+
+def validate_kept(array: np.ndarray, task, where: str = "kept.npy", right_answers: bool = True) -> np.ndarray:
+    """Kept chains ``(k, N+1)``: integers, each state inside its level, and (``right_answers``: the
+    run's rule keeps only those, :func:`keeps_right_answers_only`) each answer correct."""
     a = np.asarray(array)
     N = task.n_steps
     if a.ndim != 2 or a.shape[1] != N + 1:
@@ -188,7 +196,7 @@ def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarra
         i, n = np.argwhere(bad)[0]
         raise InputError(f"{where}: row {i} state s{n}={a[i, n]} is outside level {n} of size {sizes[n]}")
     wrong = a[:, -1] != task.answers[a[:, 0]]
-    if wrong.any():
+    if right_answers and wrong.any():
         raise InputError(f"{where}: row {int(np.flatnonzero(wrong)[0])} is a chain with a wrong answer "
                          "(kept chains must be correct)")
     return a

@@ -99,11 +99,13 @@ def write_iteration(out: Path, t: int, record: dict, kept: np.ndarray, policy: T
         write_json(Path(tmp) / "metrics.json", record)
 
 
-def write_run_json(out: Path, cfg_record: dict, pretrained, task_spec: dict) -> None:
+def write_run_json(out: Path, cfg_record: dict, pretrained, task_spec: dict, rule: dict | None = None) -> None:
     """``run.json``: the config record, the pretrained checkpoint's absolute path, its digest
-    (:func:`llm.model.checkpoint_digest`: ``--resume`` refuses another model in its place) and its task."""
+    (:func:`llm.model.checkpoint_digest`: ``--resume`` refuses another model in its place), its task
+    and the update rule (name, parameters, label)."""
     write_json(Path(out) / "run.json", {"config": cfg_record, "pretrained": os.fspath(Path(pretrained).resolve()),
-                                        "pretrained_digest": checkpoint_digest(pretrained), "task": task_spec})
+                                        "pretrained_digest": checkpoint_digest(pretrained), "task": task_spec,
+                                        "rule": rule})
 
 
 def read_run_json(path: str | os.PathLike) -> dict:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from star_theory import (
-    InputError,
     SimulateConfig,
     accuracy,
     check_convergence,
@@ -36,7 +35,6 @@ from star_theory import (
     star_trajectory,
     symmetric_accuracy,
     symmetric_policy,
-    symmetric_star_update,
     symmetric_task,
 )
 from star_theory.config import check
@@ -101,16 +99,10 @@ def settings_list(s: Settings) -> list[tuple[str, dict]]:
 
 
 def _closed_update(s: Settings, name: str, params: dict):
-    """The closed-form update of :mod:`.theory` for one variant setting."""
-    if name == "star":
-        return lambda lam: symmetric_star_update(s.M, lam=lam)
-    if name == "noisy-verifier":
-        return lambda lam: theory.noisy_update(s.M, lam, params["fp"], params["fn"])
-    if name == "partial-fit":
-        return lambda lam: theory.partial_fit_update(s.M, lam, params["eta"])
-    if name == "temperature":
-        return lambda lam: theory.temperature_update(s.M, lam, params["temperature"])
-    raise InputError(f"no closed form for variant {name!r}")
+    """The closed-form update of :mod:`.theory` for one variant setting (declared with the variant,
+    :meth:`star_theory.variants.StarVariant.symmetric_update`)."""
+    variant = make_variant(name, **params)
+    return lambda lam: variant.symmetric_update(s.M, lam)
 
 
 def _classify(dJ: np.ndarray, total: float) -> str:

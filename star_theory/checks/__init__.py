@@ -1,8 +1,9 @@
 r"""The analysis's claims as computations: one function per claim, returning frozen dataclasses.
 
 Every check runs an update rule ``step(policy, task) -> policy`` (default: the exact operator
-:func:`~star_theory.exact.exact_star_step`; also a :class:`~star_theory.sim.variants.StarVariant`, a
-plug-in :class:`~star_theory.rules.Rule` or a rule name, see :func:`star_theory.rules.as_rule`) on any
+:func:`~star_theory.exact.exact_star_step`; also a :class:`~star_theory.variants.StarVariant`, a
+:class:`~star_theory.rule_protocol.Rule` or a built-in rule's name: the checks take the rule object and look
+no name up in the registry, :func:`star_theory.rule_protocol.as_rule_object`) on any
 :class:`~star_theory.model.ReasoningTask` / :class:`~star_theory.model.TabularPolicy`, and
 reports what holds, what fails, and the first counterexample. Nothing here prints.
 

@@ -10,7 +10,9 @@ from ..errors import InputError
 from ..outputs import check_output_file
 from ..sim.runner import SimulateConfig, simulate
 from ..sim.table import format_table
+from ..rules import make_rule
 from ..tracking import Tracker, add_log_dir_argument, open_tracker
+from ..variants import variant_parameters
 from ._options import add_config_arguments, task_choices, write_outputs
 from ._variants import variant_choices
 
@@ -48,12 +50,14 @@ def run(args) -> int:
     tracker = open_tracker(args.log_dir, {"--out": args.out, "--plot": args.plot})
     if args.resume and folder is None:
         raise InputError(f"--resume needs --out DIR, the folder of the run to continue (not a .json file), got --out {args.out!r}")
+    rule = make_rule(config.variant, **variant_parameters(config))  # a plug-in rule by name: the registry
     if args.out or args.plot:  # every value is checked before an existing file is refused
         config.check_memory()
         config.make_policy(config.make_task()[0])
         _check_files(args, folder)
     t0 = time.perf_counter()
-    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite)
+    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite,
+                      rule=rule)
     wall = time.perf_counter() - t0
     if not write_outputs(args, result, lambda path: _plot(result, path), args.out if folder is None else None):
         print(format_table(result))

@@ -50,7 +50,7 @@ from ..io import atomic_write_bytes, parquet_bytes, read_parquet
 from ..model import mixture_policy, resolve_lam
 from ..task_registry import make_task, task_level_sizes
 from ..validation import _as_int
-from .sampling import as_generator, sample_chains
+from ..sampling import as_generator, sample_chains
 
 CORPUS_FORMAT = "rlstar-corpus/1"
 FORMATS = ("csv", "jsonl", "parquet")  # file formats of a corpus (module docstring); csv is the default

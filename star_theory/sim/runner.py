@@ -40,19 +40,19 @@ from ..exact import accuracy
 from ..io import check_path
 from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from ..outputs import claim_folder
-from ..rules import make_rule
 from ..sizes import check_memory, simulate_bytes
 from ..task_registry import SYMMETRIC, describe_task, make_task, settle_task_fields, task_level_sizes
 from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
-from .sampling import EMPTY_ROW_RULES, questions_for
+from ..sampling import EMPTY_ROW_RULES, questions_for
 from .summary import first_reach, seed_band
-from .variants import variant_option, variant_parameters
+from ..variants import VARIANT_NAMES, check_rule_parameters, make_variant, variant_fields, variant_parameters
 
 MAX_ITERATIONS = 1_000_000
 BANDS = ("percentile", "mean-se")
 
 
 @dataclass(frozen=True)
+@variant_fields(after="variant")
 class SimulateConfig:
     """One simulation: task, initial policy, STaR variant, samples, seeds, iterations."""
 
@@ -69,11 +69,7 @@ class SimulateConfig:
     lam: tuple[float, ...] | None = option(None, "initial mixture weight lam_n (1 value or N); default 0.1 when neither lam nor eps is given")
     eps: tuple[float, ...] | None = option(None, "initial excess probability eps_n = lam_n (M-1)/M (1 value or N)")
     variant: str = option("star", "STaR update rule: star, rationalize, noisy-verifier, partial-fit, temperature, or a plug-in rule registered in this process or under the rlstar.variants entry-point group (star_theory.rules)")
-    rationales: int = variant_option("rationales")
-    fp: float = variant_option("fp")
-    fn: float = variant_option("fn")
-    eta: float = variant_option("eta")
-    temperature: float = variant_option("temperature")
+    # then one field per variant parameter (star_theory.variants.PARAMETER_SPECS: rationales, fp, fn, eta, temperature)
     chains_per_question: int = option(16, "K: chains sampled per question per iteration (>= 1)", flag="--K")
     seeds: tuple[int, ...] = option([0, 1, 2, 3, 4, 5, 6, 7], "seeds of the sampled runs (one run each, >= 1 seed)")
     iterations: int = option(10, "STaR iterations T (>= 1)")
@@ -107,7 +103,7 @@ class SimulateConfig:
         check(0 < self.target <= 1, f"target must lie in (0, 1], got {self.target}")
         if self.lam is None and self.eps is None:
             object.__setattr__(self, "lam", (0.1,))
-        self.make_variant()  # parameter checks name the key
+        check_rule_parameters(self.variant, variant_parameters(self))  # parameter checks name the key
 
     def memory_bytes(self) -> int:
         """Estimated peak memory (:mod:`star_theory.sizes`), from the sizes alone."""
@@ -126,9 +122,13 @@ class SimulateConfig:
                                                             else describe_task(self.task, self.task_params)))
 
     def make_variant(self):
-        """The update rule: a built-in variant with the parameters that differ from their
-        defaults, or a plug-in rule by name (:func:`star_theory.rules.make_rule`)."""
-        return make_rule(self.variant, **variant_parameters(self))
+        """The built-in update rule named by ``variant``, with the parameters that differ from their
+        defaults; a plug-in rule is passed to :func:`simulate` as an object (``rule=``), which the
+        command layer looks up by name (:func:`star_theory.rules.make_rule`)."""
+        if self.variant not in VARIANT_NAMES:
+            raise InputError(f"variant {self.variant!r} is not a built-in rule: pass its rule object, "
+                             f"simulate(config, rule=star_theory.rules.get_rule({self.variant!r}))")
+        return make_variant(self.variant, **variant_parameters(self))
 
     def make_task(self) -> tuple[ReasoningTask, str]:
         """The task and a short description of it."""
@@ -144,9 +144,14 @@ class SimulateConfig:
 
 
 def simulate(
-    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False
+    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False,
+    rule=None,
 ) -> dict:
     """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
+
+    ``rule``: the update rule object (a :class:`~star_theory.rule_protocol.Rule` or a
+    :class:`~star_theory.variants.StarVariant`) named ``config.variant``; default: the built-in
+    rule of that name (a plug-in rule is looked up by the caller, :func:`star_theory.rules.make_rule`).
 
     ``progress``: show a tqdm bar on stderr (``None``: only when stderr is a terminal).
     ``checkpoint``: a folder for per-(seed, iteration) checkpoints and ``result.json``; it must
@@ -164,7 +169,7 @@ def simulate(
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
-    variant = _sampled_variant(config)  # the rule (a plug-in's too) is loaded before any file is touched
+    variant = _sampled_variant(config, rule)  # the rule is checked before any file is touched
     if checkpoint is None:
         return _simulate(config, progress, task, task_desc, policy0, None, variant)
     check_path(checkpoint, "checkpoint folder")
@@ -190,9 +195,14 @@ class _Runs:
                    np.stack([st.rationalized for st in states]), np.stack([st.closed for st in states]))
 
 
-def _sampled_variant(config: SimulateConfig):
-    """The update rule of ``config``, which must have a sampled form."""
-    variant = config.make_variant()
+def _sampled_variant(config: SimulateConfig, rule=None):
+    """The update rule of ``config`` (``rule``, whose name must be ``config.variant``, or the
+    built-in of that name), which must have a sampled form."""
+    variant = config.make_variant() if rule is None else rule
+    if getattr(variant, "name", None) != config.variant:
+        raise InputError(f"the rule passed is named {getattr(variant, 'name', None)!r}, but config.variant is {config.variant!r}")
+    if rule is not None and config.variant in VARIANT_NAMES and rule != config.make_variant():
+        raise InputError(f"the rule passed, {rule!r}, differs from the one config names, {config.make_variant()!r}")
     if not getattr(variant, "has_sampled_form", True):
         raise InputError(f"variant {config.variant!r} has no sampled form; simulate needs one (star_theory.rules.Rule(..., sampled=...))")
     return variant
