@@ -47,7 +47,7 @@ def option(default: Any, help: str, *, choices: tuple | None = None, flag: str |
     """A config field with its default and help string (and optional choices, flag name, flag aliases)."""
     meta = {"help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases)}
     if isinstance(default, (list, dict, set)):
-        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -216,7 +216,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
             continue
         flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
         base, _, is_seq, elem = _base_type(types_[f.name])
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
         help_ = f"{f.metadata.get('help', '')} (default: {default})".replace("%", "%%")
         kw: dict[str, Any] = {"dest": f.name, "default": None, "help": help_}
         if f.metadata.get("choices"):

@@ -223,7 +223,7 @@ class TabularPolicy:
 
     def __init__(self, kernels: Sequence):
         kernels = _step_list(kernels, "kernels must be a sequence of 2-d arrays", "kernels must hold at least one step")
-        out = []
+        out: list[np.ndarray] = []
         for n, k in enumerate(kernels):
             k = _as_float_array(k, f"kernels[{n}]")
             if k.ndim != 2 or 0 in k.shape:
@@ -316,7 +316,8 @@ def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     eps_given = None if eps is None else np.atleast_1d(np.asarray(eps, dtype=object))
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
-    given = lam_given if lam is not None else eps_given
+    given = lam_given if lam_given is not None else eps_given
+    assert given is not None  # exactly one of lam, eps (checked above)
     if given.size not in (1, N):
         raise InputError(f"lam/eps has {given.size} values but N={N} steps (give 1 or N)")
     for n in range(N):
@@ -361,5 +362,5 @@ def fit_symmetric(policy: TabularPolicy, task: ReasoningTask) -> SymmetricFit:
         proj = l * task.step_matrix(n) + (1.0 - l) / M
         lam.append(l)
         dist.append(0.5 * np.abs(k - proj).sum(axis=1).mean())
-    lam = np.asarray(lam)
-    return SymmetricFit(lam=lam, eps=lam * (M - 1) / M, distance=np.asarray(dist))
+    lams = np.asarray(lam)
+    return SymmetricFit(lam=lams, eps=lams * (M - 1) / M, distance=np.asarray(dist))

@@ -211,7 +211,7 @@ def _lock(folder: Path):
 
 
 def _differences(marker: dict, config, keys: Iterable[str]) -> list[str]:
-    recorded = marker.get("config") if isinstance(marker.get("config"), dict) else {}
+    recorded = marker["config"] if isinstance(marker.get("config"), dict) else {}
     given = config if isinstance(config, dict) else {}
     return [f"{k}={recorded.get(k)!r} (given {given.get(k)!r})" for k in keys if recorded.get(k) != given.get(k)]
 

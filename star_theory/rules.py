@@ -42,7 +42,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -142,6 +142,7 @@ class Rule:
         K = _as_int(chains_per_question, "chains_per_question K", 1)
         extra = {}
         if (empty_rows, alpha) != ("keep", 1.0):
+            params: Mapping[str, inspect.Parameter]
             try:
                 params = inspect.signature(self.sampled).parameters
             except (TypeError, ValueError):

@@ -169,7 +169,7 @@ def assert_within(bound_fn: Callable, quantity_fn: Callable, *args, tol: float =
         i = tuple(int(x) for x in np.argwhere(bad)[0])
         v = float(value[i])
         edges = f"[{float(lo[i])!r}, {float(hi[i])!r}]" if lo is not None and hi is not None else (
-            f"<= {float(hi[i])!r}" if hi is not None else f">= {float(lo[i])!r}")
+            f"<= {float(hi[i])!r}" if hi is not None else f">= {float(lo[i])!r}")  # type: ignore[index]  # lo or hi is given
         name = lambda f: getattr(f, "__name__", type(f).__name__)  # noqa: E731
         shown = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
         raise AssertionError(

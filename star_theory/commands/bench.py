@@ -30,6 +30,6 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     module = importlib.import_module(f"{__package__.rpartition('.')[0]}.benchmarks.{args.benchmark}")
-    parser = OneLineParser(prog=f"rlstar bench {args.benchmark}", description=module.__doc__.splitlines()[0])
+    parser = OneLineParser(prog=f"rlstar bench {args.benchmark}", description=(module.__doc__ or "").partition("\n")[0])
     module.add_arguments(parser)
     return module.main(parser.parse_args(args.options))

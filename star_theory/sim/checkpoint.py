@@ -26,6 +26,7 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -186,7 +187,7 @@ class Checkpoints:
 
     def save(self, seed: int, st: SeedState) -> None:
         """Write one seed's state atomically (module docstring)."""
-        arrays = {
+        arrays: dict[str, Any] = {
             "format": np.array(CHECKPOINT_FORMAT),
             "seed": np.array(seed, dtype=np.int64),
             "t_done": np.array(st.t_done, dtype=np.int64),

@@ -35,7 +35,7 @@ from ..closed_form import iterations_to_accuracy, symmetric_trajectory
 from ..errors import InputError
 from ..exact import accuracy
 from ..model import lam_bounds, validate_lam
-from ..rules import as_rule
+from ..rules import Rule, as_rule
 from ..validation import MAX_ITERATIONS, MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _is_text, as_seeds, validate_target
 from .sampling import check_empty_rows
 from .summary import first_reach
@@ -133,7 +133,7 @@ class _Grid:
     fixed: tuple[float, ...]
     T: int
     target: float
-    rule: object
+    rule: Rule
     K: int | None
     seeds: tuple[int, ...]
 
@@ -236,7 +236,8 @@ def _closed_form_diagram(g: _Grid) -> PhaseDiagram:
                         tr.accuracy[-1], tr.lam[-1], notes=notes)
 
 
-def _iterate_grid(g: _Grid, runs: list, mode: str, empty_rows: str, alpha: float, progress):
+def _iterate_grid(g: _Grid, runs: list, mode: str, empty_rows: str, alpha: float,
+                  progress) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every grid point iterated with explicit matrices, once per run (``None``: the exact form; a
     seed: the sampled form). Returns ``(labels, iterations_to_target, final_accuracy, final_lam)``,
     each with a leading axis over runs."""
