@@ -29,6 +29,7 @@ Row means give every row the same weight (each row is one decision of the model)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPoli
             raise InputError(f"{name} must be a TabularPolicy, got {type(p).__name__}")
         if p is not None:
             p.check_compatible(task)
-    out = {k: None for k in KEYS}
+    out: dict[str, Any] = {k: None for k in KEYS}
     out.update(split_accuracy(policy, task, trained_questions))
     if previous_policy is None:
         return out
@@ -101,10 +102,10 @@ def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPoli
         dv.append(change[v])
         du.append(change[~v])
         gap.append(new[rows[v], g[v]] - refit[np.arange(refit.shape[0]), g[v]])
-    tv_u = np.concatenate(tv_u)
+    tv_unvisited = np.concatenate(tv_u)
     out.update({
-        "unvisited_rows": int(tv_u.size),
-        "unvisited_tv": _mean(tv_u),
+        "unvisited_rows": int(tv_unvisited.size),
+        "unvisited_tv": _mean(tv_unvisited),
         "visited_refit_tv": _mean(np.concatenate(tv_v)),
         "visited_correct_change": _mean(np.concatenate(dv)),
         "unvisited_correct_change": _mean(np.concatenate(du)),

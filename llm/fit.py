@@ -295,6 +295,8 @@ class BestLoss:
     learning-rate halving (``decay``: halve when the best loss has not improved over ``patience``
     steps) read; ``scale`` is the current learning-rate factor."""
 
+    best: list[float]
+
     def __init__(self, patience: int):
         self.patience, self.best, self.scale, self.last_decay = patience, [], 1.0, 0
 
@@ -331,6 +333,6 @@ def refit_figures(counts: TransitionCounts, log_scores, policy, min_count: int =
         rows = tot >= min_count
         tv.append(0.5 * np.abs(k_model[rows] - k_emp[rows]).sum(axis=1))
         w.append(tot[rows])
-    tv, w = np.concatenate(tv), np.concatenate(w)
-    return {"refit_gap": nll - counts.entropy(), "refit_tv": float((tv * w).sum() / w.sum()) if w.size else None,
-            "refit_tv_max": float(tv.max()) if w.size else None, "refit_tv_rows": int(w.size)}
+    tvs, ws = np.concatenate(tv), np.concatenate(w)
+    return {"refit_gap": nll - counts.entropy(), "refit_tv": float((tvs * ws).sum() / ws.sum()) if ws.size else None,
+            "refit_tv_max": float(tvs.max()) if ws.size else None, "refit_tv_rows": int(ws.size)}

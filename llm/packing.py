@@ -80,11 +80,13 @@ def pack_counts(counts: TransitionCounts, table: StateTable) -> PackedTrees:
         n, s = int(counts.steps[i]), int(counts.prev[i])
         prompt = prompt_ids(table, n, np.array([s]))[0]
         tokens, depths, parents = list(prompt), list(range(prompt.size)), [-1] + list(range(prompt.size - 1))
+        nodes: dict[tuple[int, ...], int]
+        targets: dict[tuple[int, int], float]
         nodes, targets = {(): prompt.size - 1}, {}
         for j in np.flatnonzero(row_of == p):
             c = float(counts.counts[j])
             cont = table.ids[n][counts.nxt[j]]
-            prefix = ()
+            prefix: tuple[int, ...] = ()
             for tok in cont:
                 at = nodes[prefix]
                 targets[at, int(tok)] = targets.get((at, int(tok)), 0.0) + c
@@ -109,7 +111,7 @@ def pack_counts(counts: TransitionCounts, table: StateTable) -> PackedTrees:
         for i in range(1, L):  # parents precede children: a node sees what its parent sees, and itself
             allowed[p, i, :i] |= allowed[p, parents[i], :i]
         for (at, tok), c in sorted(targets.items()):
-            t_row.append(p), t_pos.append(at), t_tok.append(tok), t_w.append(c / total)
+            t_row.append(p), t_pos.append(at), t_tok.append(tok), t_w.append(c / total)  # type: ignore[func-returns-value]
         lengths.append(L)
     unpacked = int(sum(table.ids[n - 1].shape[1] + table.ids[n].shape[1] + 3 for n in counts.steps))
     return PackedTrees(ids, pos, allowed, np.array(t_row), np.array(t_pos), np.array(t_tok), np.array(t_w),

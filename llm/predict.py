@@ -32,6 +32,7 @@ family, the per-step correctness :math:`\Pr(s_n = s_n^*)`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,14 +66,14 @@ def predict(text_task, initial_policy, initial_lam, iterations: int, trained=Non
     """(a): predicted accuracy and per-step lam (or step correctness) for ``t = 0..iterations``;
     with ``trained`` (held-out run), J over the trained and held-out questions too."""
     task = text_task.task
-    out = {"iterations": list(range(iterations + 1))}
+    out: dict[str, Any] = {"iterations": list(range(iterations + 1))}
     runs = {"kernel": initial_policy}
     if task.is_bijective() and initial_lam is not None:
         runs["symmetric"] = symmetric_policy(task, lam=np.clip(initial_lam, -1 / (task.sizes[0] - 1), 1))
     questions = None if trained is None else np.asarray(trained, dtype=np.int64)
     for name, p0 in runs.items():
         traj = star_trajectory(p0, task, iterations, step=lambda p, tk: exact_star_step(p, tk, questions=questions))
-        entry = {"accuracy": [accuracy(p, task) for p in traj]}
+        entry: dict[str, list] = {"accuracy": [accuracy(p, task) for p in traj]}
         if questions is not None:
             held = _held(task, questions)
             entry["accuracy_train"] = [accuracy_on(p, task, questions) for p in traj]
@@ -103,7 +104,8 @@ def one_step_predictions(policies, task, trained=None) -> dict:
     ``gain_share[t]`` = the share of that step's gain the LLM realised (module docstring)."""
     questions = None if trained is None else np.asarray(trained, dtype=np.int64)
     J = [accuracy(p, task) for p in policies]
-    pred, share = [None], [None]
+    pred: list[float | None] = [None]
+    share: list[float | None] = [None]
     for t in range(1, len(policies)):
         one = accuracy(exact_star_step(policies[t - 1], task, questions=questions), task)
         pred.append(one)
@@ -118,7 +120,8 @@ def empty_row_predictions(policies, kept, task, strings=None) -> dict:
     ``kept[t-1]`` from ``policies[t-1]``, and its mean TV to ``policies[t]`` over the rows
     ``kept[t-1]`` never visits (None at ``t = 0`` and when every row was visited)."""
     rules = [r for r in EMPTY_ROWS if r != "marginals" or strings is not None]
-    out = {r: {"accuracy": [None], "unvisited_tv": [None], "tv": [None]} for r in rules}
+    out: dict[str, dict[str, list[float | None]]] = {r: {"accuracy": [None], "unvisited_tv": [None], "tv": [None]}
+                                                     for r in rules}
     for t in range(1, len(policies)):
         counts = transition_counts(np.asarray(kept[t - 1], dtype=np.int64).reshape(-1, task.n_steps + 1), task)
         empty = [c.sum(axis=1) == 0 for c in counts]

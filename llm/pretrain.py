@@ -162,7 +162,7 @@ def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) 
                    {"tokens": log.tokens * world}, t0)
 
 
-def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
+def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device) -> tuple[list[float], dict]:
     """Pretraining as a count-weighted fit (:mod:`llm.fit`): the corpus policy's expected transitions
     (or the corpus file's counts), after the warm-up maps the same way; returns (losses, record)."""
     task = text_task.task
@@ -188,7 +188,7 @@ def _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, 
     if world > 1:
         import torch.distributed as dist
 
-        gathered = [None] * world
+        gathered: list = [None] * world
         dist.all_gather_object(gathered, digests[0])
         digests = gathered
     summary = {}

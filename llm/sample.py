@@ -205,8 +205,8 @@ def sample_trie(model, table, questions, generator, device, batch_size=2048, max
         else:
             logq = step_log_scores(model, table, n, device, batch_size, rows=prompts, temperature=temperature)
         q = np.exp(logq)  # (U, |S_n|): one attempt writes exactly s' <eos>
-        u = torch.rand((2, alive.size), generator=generator, device=generator.device, dtype=torch.float64)
-        u = 1.0 - u.cpu().numpy()  # in (0, 1]
+        draws = torch.rand((2, alive.size), generator=generator, device=generator.device, dtype=torch.float64)
+        u = 1.0 - draws.cpu().numpy()  # in (0, 1]
         fails = failures_before_valid(q.sum(axis=1)[group], u[0], max_retries)
         ok = fails <= max_retries
         nxt = _draw_rows(q, group, u[1])

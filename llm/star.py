@@ -40,6 +40,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,7 @@ def chain_figures(chains: SampledChains, task, K: int, trained=None) -> tuple[di
     distinct = np.bincount(np.searchsorted(questions, chains_good[:, 0]), minlength=questions.size) if good.size \
         else np.zeros(questions.size, dtype=np.int64)
     rejected = chains.valid & ~correct
-    figures = {
+    figures: dict[str, Any] = {
         "chains": int(len(s)),
         "sampled_accuracy": float(correct.mean()),
         "sampled_accuracy_se": float(np.sqrt(correct.mean() * (1 - correct.mean()) / len(s))),
@@ -168,7 +169,7 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
     seed = derive_seed(cfg.seed, t, FINETUNE)
     if cfg.finetune_mode == "weighted":
         counts = TransitionCounts.from_chains(kept)
-        out = {"train_examples": int(counts.total)}
+        out: dict[str, Any] = {"train_examples": int(counts.total)}
         if counts.total:
             torch.manual_seed(seed)
             log = fit_counts(
@@ -185,13 +186,13 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
     if transitions[0].size:
         torch.manual_seed(seed)
         batches = transition_batches(table, transitions, cfg.finetune_batch, cfg.finetune_steps, seed)
-        log = train(
+        train_log = train(
             model, batches, cfg.finetune_steps, cfg.finetune_lr, device, warmup=cfg.finetune_lr_warmup,
             weight_decay=cfg.finetune_weight_decay, schedule="constant", progress=cfg.progress,
             desc=f"fine-tune {t}",
         )
-        out["train_loss_last"] = log.losses[-1]
-        out["train_tokens"] = log.tokens
+        out["train_loss_last"] = train_log.losses[-1]
+        out["train_tokens"] = train_log.tokens
     return out
 
 
