@@ -271,8 +271,11 @@ def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: boo
     preset = results["manifest"].get("preset")
     new.update(_figures(results_dir, docs_dir, f"_{preset}" if scoped_only else ""))
     if write:
-        for path, out in new.items():
-            (atomic_write_text if isinstance(out, str) else atomic_write_bytes)(path, out)
+        for path, content in new.items():
+            if isinstance(content, str):
+                atomic_write_text(path, content)
+            else:
+                atomic_write_bytes(path, content)
     return list(new)
 
 

@@ -107,7 +107,7 @@ def _to_target() -> str:
     return f"{a} iterations from $\\lambda=0.2$ and {b} from $\\lambda=0.1$"
 
 
-VARIANT_CASES = (("star", {}), ("rationalize", {"rationales": 4}), ("noisy-verifier", {"fp": 0.02, "fn": 0.1}),
+VARIANT_CASES: tuple[tuple[str, dict[str, float]], ...] = (("star", {}), ("rationalize", {"rationales": 4}), ("noisy-verifier", {"fp": 0.02, "fn": 0.1}),
                  ("noisy-verifier", {"fp": 0.5, "fn": 0.3}), ("noisy-verifier", {"fp": 0.9, "fn": 0.5}),
                  ("partial-fit", {"eta": 0.3}), ("temperature", {"temperature": 0.5}),
                  ("temperature", {"temperature": 3}))

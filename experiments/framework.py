@@ -102,7 +102,7 @@ def split_results(items) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"findings": [], "info": [], "consistency": []}
     for x in items:
         key = "info" if isinstance(x, Info) else "consistency" if isinstance(x, Consistency) else "findings"
-        out[key].append(dataclasses.asdict(x) if dataclasses.is_dataclass(x) else x)
+        out[key].append(dataclasses.asdict(x) if dataclasses.is_dataclass(x) else x)  # type: ignore[arg-type]
     return out
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def llm_config(base: dict, seed: int, device: str, progress: bool):
     """The tiny-preset config with :data:`EXPERIMENT_PRETRAINING`, then ``base``'s overrides (lam as a
     tuple), the seed and the device. (``stop`` only steers count-weighted fits: the tiny preset's
     fine-tuning, per-example steps, is unchanged.)"""
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()
               if k not in ("seed", "device", "progress")}  # a preset's runtime values give way to the context's
     values = {**EXPERIMENT_PRETRAINING, **values}
     return make_config(preset_name="tiny", seed=seed, device=device, progress=progress, **values)
@@ -68,7 +69,7 @@ def _key(record: dict) -> str:
 
 def pretrain_config(cfg):
     """``cfg`` with its STaR-only fields at their defaults: the settings pretraining reads."""
-    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
                 for f in dataclasses.fields(cfg) if f.name in STAR_ONLY}
     return dataclasses.replace(cfg, **defaults)
 

@@ -82,7 +82,7 @@ def _unfiltered(un, s) -> list:
 
 def _filtered(fi, s) -> list:
     """Under the verifier: what the tabular model shows (no source makes a claim about this setting)."""
-    out = []
+    out: list[Finding | Info] = []
     ch = {}
     for K, r in fi.items():
         g = _growth(r["replace"]["sampled"]["runs"], t0=0)
@@ -115,7 +115,7 @@ def _filtered(fi, s) -> list:
 
 
 def _bstar(d, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     ex = d["exploration"]
     u0, uT = ex["unique_correct"][0], ex["unique_correct"][-1]
     out.append(Finding(

@@ -113,8 +113,8 @@ def plot_passk(s, data, path) -> None:
         cur = np.asarray(e["exact"])
         t = np.arange(cur.shape[0])
         for i, k in enumerate((ks[0], ks[-1])):
-            col = ["tab:blue", "tab:red"][i]
-            ax.plot(t, cur[:, ks.index(k)], "-" if T == "1" else "--", color=col, label=f"pass@{k}, T={T}: exact")
+            colour = ["tab:blue", "tab:red"][i]
+            ax.plot(t, cur[:, ks.index(k)], "-" if T == "1" else "--", color=colour, label=f"pass@{k}, T={T}: exact")
         if "sampled_mean" in e:
             sm = np.asarray(e["sampled_mean"])
             for i, k in enumerate((ks[0], ks[-1])):

@@ -21,6 +21,8 @@ Exact REINFORCE and RLOO are the same update (both are the gradient of J), so th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from star_theory import accuracy, make_variant, random_tabular_case, star_trajectory, symmetric_policy, symmetric_task
@@ -88,7 +90,7 @@ def _estimator(s, ctx) -> dict:
     """Sampled updates at the base policy of one random task against the exact expected update."""
     task, p0 = random_tabular_case(ctx.child_seed("pg-estimator"))
     G = s.pg_group
-    out = {"sizes": list(task.sizes)}
+    out: dict[str, Any] = {"sizes": list(task.sizes)}
     j = np.concatenate([g.ravel() for g in accuracy_gradient(p0, task)])
     grpo = np.concatenate([g.ravel() for g in expected_update(p0, task, "grpo", G)])
     off = grpo - (grpo @ j) / (j @ j) * j  # GRPO's exact update minus its best multiple of grad J

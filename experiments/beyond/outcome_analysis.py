@@ -77,7 +77,7 @@ def _estimator(d, s) -> list:
 
 
 def _improvement(d, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     sym = d["symmetric"]
     methods = ["STaR"] + d["exact_methods"]
     drops = {m: float(np.min(np.diff(sym[m]["J"]))) for m in methods}
@@ -140,7 +140,7 @@ def _convergence(d, s) -> list:
 
 
 def _coverage(d, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     ks = d["k"]
     res = {}
     for m, v in d["general"]["passk"].items():

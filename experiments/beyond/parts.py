@@ -152,7 +152,7 @@ def bstar(s, ctx) -> dict:
 # ----------------------------------------------------------------------------- pass@k
 
 
-def _pass_curves(policy, task, ks, iterations, T) -> np.ndarray:
+def _pass_curves(policy, task, ks, iterations, T) -> tuple[np.ndarray, list]:
     pols = star_trajectory(policy, task, iterations, step=make_variant("temperature", temperature=T).exact())
     return np.array([pass_at_k(p, task, ks) for p in pols]), pols  # (T+1, len(ks))
 
@@ -180,9 +180,9 @@ def passk(s, ctx) -> dict:
         entry = {"exact": curves, "accuracy": [accuracy(p, task) for p in pols],
                  "min_change": (curves - curves[0]).min(axis=0)}
         if T == 1.0:  # the sampled estimator along the exact trajectory
-            est = [[sampled_pass_at_k(p, task, s.pass_n, ks, ctx.child_seed("passk", t, i)) for t, p in enumerate(pols)]
-                   for i in range(s.seeds)]
-            est = np.asarray(est)  # (seeds, T+1, len(ks))
+            est_rows = [[sampled_pass_at_k(p, task, s.pass_n, ks, ctx.child_seed("passk", t, i)) for t, p in enumerate(pols)]
+                        for i in range(s.seeds)]
+            est = np.asarray(est_rows)  # (seeds, T+1, len(ks))
             entry["sampled_mean"] = est.mean(axis=0)
             entry["sampled_se"] = est.std(axis=0, ddof=1) / np.sqrt(s.seeds)
             entry["estimator_se"] = np.array([[_estimator_sd(p, task, s.pass_n, k) for k in ks] for p in pols]) / np.sqrt(s.seeds)

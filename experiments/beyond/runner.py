@@ -22,6 +22,8 @@ Symmetric family in convention ``lam``; every random choice flows from the exper
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 from star_theory.config import check, option
@@ -101,7 +103,7 @@ class Settings(SymmetricBench):
 
 
 def run(s: Settings, ctx) -> dict:
-    data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
+    data: dict[str, Any] = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
             "accumulate": parts.accumulate(s, ctx), "bstar": parts.bstar(s, ctx),
             "passk": parts.passk(s, ctx), "chain": parts.chain(s, ctx)}
     general = data["passk"]["general"]["1"]  # exact STaR at T = 1 on the random tasks

@@ -69,7 +69,7 @@ def analyze_regime(name: str, r: dict) -> list:
     pseudo = tab.mean(axis=0)  # (R, T+1)
     mean = J.mean(axis=0)
     res = 1.0 / (r["K"] * r["M"])  # one chain among the K M chains of an iteration
-    out = []
+    out: list[Finding | Info] = []
     # (i) policy improvement
     share, tab_share = no_fall_share(J, res), no_fall_share(tab, res).mean(axis=0)  # (S,), (R,)
     t = band_test([share.mean()], tab_share[:, None], floor=1e-9)
@@ -129,7 +129,7 @@ def rule_findings(tag: str, seeds) -> list:
                      "per seed (a rule is compared only where every seed has some)", rows)]
     tv = {rule: np.array([sd["rules"]["tv"][rule] for sd in seeds]) for rule in EMPTY_ROWS}
     means = {rule: round(float(v.mean()), 4) for rule, v in tv.items()}
-    best = min(means, key=means.get)
+    best = min(means, key=means.__getitem__)
     others = [rule for rule in EMPTY_ROWS if rule != "keep"]
     d = np.stack([tv["keep"] - tv[o] for o in others], axis=1)  # (S, rules): > 0 where the rule beats keep
     test = mean_test(d, np.zeros(len(others)))

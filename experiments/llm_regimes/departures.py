@@ -53,7 +53,7 @@ def row_tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def rule_tvs(policies, kept_of, task, strings) -> dict:
     """``{rule: mean TV over the unvisited rows}`` (None when no row went unvisited) and ``unvisited_rows``
     (their number summed over ``t >= 1`` and the steps); ``kept_of(t)`` the chains kept at ``t``."""
-    tv = {rule: [] for rule in EMPTY_ROWS}
+    tv: dict[str, list] = {rule: [] for rule in EMPTY_ROWS}
     for t in range(1, len(policies)):
         counts = transition_counts(kept_of(t - 1), task)
         for n, (c, old, new) in enumerate(zip(counts, policies[t - 1].kernels, policies[t].kernels)):
@@ -84,7 +84,8 @@ def seed_departures(run: dict, text_task, K: int, sim_seeds) -> dict:
         exact.append(_split(p, task, trained, held))
         p = exact_star_step(p, task, questions=questions) if t < T else p
     sim = tabular_star_runs(policies[0], task, K, T, sim_seeds, questions=questions)
-    one, one_runs = [None], [None]
+    one: list[float | None] = [None]
+    one_runs: list[np.ndarray | None] = [None]
     for t in range(1, T + 1):
         one.append(accuracy(exact_star_step(policies[t - 1], task, questions=questions), task))
         step = tabular_star_runs(policies[t - 1], task, K, 1, sim_seeds, questions=questions)

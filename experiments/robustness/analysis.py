@@ -8,7 +8,7 @@ from ..framework import Finding, Info, band_finding
 
 
 def analyze(data: dict, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     for lam, r in data["runs"].items():
         p = r["closed_form_at_measured_lam"][0]
         m, n = r["measured_sampled"][0], max(r["kept"][0], 1)

@@ -8,6 +8,8 @@ and tabular finite-sample STaR at the same K. A theory panel shows the analysis'
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +62,6 @@ def run(s: Settings, ctx) -> dict:
             "accuracy": [x["exact_accuracy"] for x in recs],
             "distribution_at_measured_lam0": symmetric_flawed_distribution(M, lam=lam0),
         }
-    theory = {str(lam): symmetric_trajectory(s.theory_M, s.theory_iterations, lam=[lam] * s.theory_N) for lam in s.lams}
+    theory: dict[str, Any] = {str(lam): symmetric_trajectory(s.theory_M, s.theory_iterations, lam=[lam] * s.theory_N) for lam in s.lams}
     theory = {k: {"flawed_share": v.flawed_share, "accuracy": v.accuracy} for k, v in theory.items()}
     return {"runs": runs, "theory": theory, "convention": "lam"}

@@ -23,6 +23,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,7 +121,7 @@ def across_seeds(out, seeds, lengths, preset: str = "symbol-cpu", **overrides) -
     out = Path(out)
     if not seeds or not lengths:
         raise InputError("give at least one seed and one length")
-    result = {"preset": preset, "overrides": overrides, "seeds": list(seeds), "lengths": {}}
+    result: dict[str, Any] = {"preset": preset, "overrides": overrides, "seeds": list(seeds), "lengths": {}}
     for length in lengths:
         runs = [pretrained_run(out / f"steps{length}_seed{seed}", seed, length, preset, overrides) for seed in seeds]
         result["lengths"][str(length)] = {

@@ -73,7 +73,7 @@ def _noisy(data, s) -> list:
 
 
 def _partial(data, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     pf = _by(data, "partial-fit")
     if not pf:
         return out

@@ -19,6 +19,8 @@ on explicit matrices. Rationalization is run where it matters, at small ``K * J`
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,7 +96,7 @@ class Settings(SymmetricBench):
 
 def settings_list(s: Settings) -> list[tuple[str, dict]]:
     """Every (variant name, parameters) of the curves, plain STaR first."""
-    out = [("star", {})]
+    out: list[tuple[str, dict]] = [("star", {})]
     out += [("noisy-verifier", {"fp": float(fp), "fn": float(fn)}) for fp, fn in s.noisy]
     out += [("partial-fit", {"eta": float(e)}) for e in s.etas]
     out += [("temperature", {"temperature": float(t)}) for t in s.temperatures]
@@ -215,6 +217,7 @@ def _rationalize(s: Settings, ctx) -> dict:
     for K in s.rat_K:
         runs = {}
         for R in (0,) + tuple(s.rationales):
+            params: dict[str, Any]
             name, params = ("star", {}) if R == 0 else ("rationalize", {"rationales": int(R)})
             label = make_variant(name, **params).label()
             cfg = SimulateConfig(task="symmetric", M=s.rat_M, N=s.N, task_seed=ctx.child_seed("rat_task"), lam=(s.rat_lam,),
@@ -254,7 +257,7 @@ def _general(s: Settings, ctx) -> dict:
     failures (J fell somewhere) and the most negative and most positive change of ``J``."""
     seed = ctx.child_seed("general")
     cases = [random_tabular_case(seed + i) for i in range(s.general_cases)]
-    checks = [("star", {})] + [("noisy-verifier", {"fp": float(fp), "fn": float(fn)}) for fp, fn in s.noisy]
+    checks: list[tuple[str, dict]] = [("star", {})] + [("noisy-verifier", {"fp": float(fp), "fn": float(fn)}) for fp, fn in s.noisy]
     checks += [("partial-fit", {"eta": float(e)}) for e in s.etas]
     checks += [("temperature", {"temperature": float(t)}) for t in s.temperatures]
     checks += [("rationalize", {"rationales": int(R)}) for R in s.rationales]

@@ -14,7 +14,8 @@ from .common import Counterexample, Step, check_iterations
 from .improvement import ConvergenceResult, ImprovementResult, check_convergence, check_improvement
 
 
-def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3, concentration: float = 0.5):
+def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3,
+                        concentration: float = 0.5) -> tuple[ReasoningTask, TabularPolicy]:
     """A seeded random task (non-bijective maps, random level sizes and questions) and policy.
 
     Kernels have Dirichlet(``concentration``) rows, so they are strictly positive.
