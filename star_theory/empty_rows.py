@@ -29,6 +29,8 @@ rows (there is nothing to estimate from). Visited rows are the refit under every
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from .errors import InputError
@@ -74,7 +76,7 @@ def marginal_product(row: np.ndarray, strings: list[str]) -> np.ndarray:
     return out / out.sum()
 
 
-def fill_empty_rows(new_kernel, previous_kernel, visited, rule: str, strings=None) -> np.ndarray:
+def fill_empty_rows(new_kernel: np.ndarray, previous_kernel: np.ndarray, visited: np.ndarray, rule: str, strings: Sequence[str] | None = None) -> np.ndarray:
     """The kernel with ``new_kernel``'s visited rows and the unvisited ones filled by ``rule``.
 
     ``new_kernel`` and ``previous_kernel``: shape ``(|S_{n-1}|, |S_n|)``, the refit (its rows
@@ -107,5 +109,5 @@ def fill_empty_rows(new_kernel, previous_kernel, visited, rule: str, strings=Non
         out[empty] = 1.0 / new.shape[1]
         return out
     mean = new[visited].mean(axis=0)  # (|S_n|,)
-    out[empty] = mean if rule == "mean" else marginal_product(mean, strings)
+    out[empty] = mean if rule == "mean" else marginal_product(mean, strings)  # type: ignore[arg-type]  # checked above
     return out

@@ -42,10 +42,11 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .aliases import RandomSource
 from .errors import InputError
 from .exact import _check, exact_star_step, refit_rows
 from .model import ReasoningTask, TabularPolicy, _check_policy
@@ -65,7 +66,7 @@ ENTRY_POINT_GROUP = "rlstar.variants"
 MAX_ENUMERATED_CHAINS = 1 << 20
 """Most chains (product of the level sizes) the exact form of :func:`chain_filter_rule` enumerates."""
 
-_REGISTRY: dict[str, object] = {}
+_REGISTRY: dict[str, Rule | StarVariant] = {}
 
 
 def call_foreign(rule_name: str, what: str, fn: Callable, *args, **kwargs):
@@ -130,11 +131,11 @@ class Rule:
         new = call_foreign(self.name, "the exact form", self.exact, policy, task)
         return _check_result(new, policy, f"the exact form of rule {self.name!r}")
 
-    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> TabularPolicy:
+    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int | None = None) -> TabularPolicy:
         """The exact form (``chains_per_question`` is ignored: the infinite-data limit)."""
         return self(policy, task)
 
-    def sampled_step(self, policy, task, chains_per_question, rng, empty_rows: str = "keep", alpha: float = 1.0) -> SampledStep:
+    def sampled_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int, rng: RandomSource, empty_rows: str = "keep", alpha: float = 1.0) -> SampledStep:
         """One finite-sample iteration through the rule's ``sampled`` form."""
         if self.sampled is None:
             raise InputError(f"rule {self.name!r} has no sampled form (give Rule(..., sampled=...))")
@@ -157,7 +158,7 @@ class Rule:
         _check_result(out.policy, policy, f"the sampled form of rule {self.name!r}")
         return out
 
-    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question) -> tuple[float, float]:
+    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int) -> tuple[float, float]:
         """``(P(no kept chain), E[#kept])`` for ``K`` chains per question (NaN without ``keep_probability``)."""
         if self.keep_probability is None:
             return float("nan"), float("nan")
@@ -186,7 +187,7 @@ def rule_names() -> tuple[str, ...]:
     return tuple(VARIANT_NAMES) + tuple(extra)
 
 
-def register_rule(rule, name: str | None = None, *, replace_existing: bool = False):
+def register_rule(rule: str | Rule | StarVariant | Callable[[TabularPolicy, ReasoningTask], TabularPolicy], name: str | None = None, *, replace_existing: bool = False) -> Rule | StarVariant:
     """Make ``rule`` (a :class:`Rule` or a callable ``(policy, task) -> policy``) known by ``name``
     (default: its own name) in this process; returns the rule object used."""
     rule = as_rule(rule, "rule")
@@ -210,7 +211,7 @@ def unregister_rule(name: str) -> None:
     del _REGISTRY[name]
 
 
-def get_rule(name: str):
+def get_rule(name: str) -> Rule | StarVariant:
     """The rule called ``name``: a built-in variant (its defaults), a registered or an entry-point rule."""
     if not isinstance(name, str):
         raise InputError(f"a rule name must be a string, got {type(name).__name__}")
@@ -231,7 +232,7 @@ def get_rule(name: str):
     return register_rule(obj, name)
 
 
-def make_rule(name: str, **params):
+def make_rule(name: str, **params: Any) -> Rule | StarVariant:
     """A rule by name with parameters: the built-ins take theirs (:func:`~star_theory.sim.variants.make_variant`);
     a plug-in rule takes none, so each parameter must keep its neutral value."""
     if not isinstance(name, str):
@@ -248,7 +249,7 @@ def make_rule(name: str, **params):
     return rule
 
 
-def as_rule(obj, argname: str = "variant"):
+def as_rule(obj: str | Rule | StarVariant | Callable[[TabularPolicy, ReasoningTask], TabularPolicy], argname: str = "variant") -> Rule | StarVariant:
     """A rule from a name, a :class:`~star_theory.sim.variants.StarVariant`, a :class:`Rule` or a
     callable ``(policy, task) -> policy`` (wrapped in a :class:`Rule` named after it)."""
     if isinstance(obj, str):
@@ -338,7 +339,7 @@ def chain_filter_rule(name: str, keep: Callable, description: str = "") -> Rule:
 
 
 def star_trajectory(
-    policy: TabularPolicy, task: ReasoningTask, iterations: int, step=exact_star_step
+    policy: TabularPolicy, task: ReasoningTask, iterations: int, step: Callable[[TabularPolicy, ReasoningTask], TabularPolicy] = exact_star_step
 ) -> list[TabularPolicy]:
     """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of ``step``.
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import InputError
 from .model import ReasoningTask
@@ -48,7 +49,7 @@ class DigitLevels:
     def size(self, n: int) -> int:
         return int(np.prod(self.radices[n], dtype=np.int64))
 
-    def decode(self, n: int, index) -> np.ndarray:
+    def decode(self, n: int, index: ArrayLike) -> np.ndarray:
         """Digits of states ``index`` (any shape) at level ``n``: shape ``index.shape + (L_n,)``."""
         idx = np.asarray(index, dtype=np.int64)
         if np.any((idx < 0) | (idx >= self.size(n))):
@@ -61,7 +62,7 @@ class DigitLevels:
             rest //= r
         return out
 
-    def encode(self, n: int, digits) -> np.ndarray:
+    def encode(self, n: int, digits: ArrayLike) -> np.ndarray:
         """State indices of digit arrays (last axis = positions) at level ``n``."""
         d = np.asarray(digits, dtype=np.int64)
         rad = self.radices[n]

@@ -10,6 +10,7 @@ would see each of them as ``Any``. The cache in ``.mypy_cache`` makes a rerun ta
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import re
 import subprocess
 import sys
@@ -41,6 +42,36 @@ def test_every_package_ships_py_typed():
 def _public_names(package: str) -> list[str]:
     module = importlib.import_module(package)
     return sorted(name for names in module.API.values() for name in names)
+
+
+def _unannotated(fn) -> list[str]:
+    sig = inspect.signature(fn)
+    missing = [p.name for p in sig.parameters.values()
+               if p.annotation is inspect.Parameter.empty and p.name not in ("self", "cls")]
+    if sig.return_annotation is inspect.Signature.empty and fn.__name__ != "__init__":
+        missing.append("return")
+    return missing
+
+
+def _exported_callables(package: str):
+    """Each public function of ``package``'s API, and each public method (``__init__`` too) its classes define."""
+    module = importlib.import_module(package)
+    for name in _public_names(package):
+        obj = getattr(module, name)
+        if inspect.isfunction(obj):
+            yield name, obj
+        elif inspect.isclass(obj):
+            for attr, fn in vars(obj).items():
+                if (inspect.isfunction(fn) and fn.__qualname__ == f"{obj.__qualname__}.{attr}"  # not generated
+                        and (not attr.startswith("_") or attr == "__init__")):
+                    yield f"{name}.{attr}", fn
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_every_exported_function_is_annotated(package):
+    """The public API is typed: every parameter and return of each exported function and method."""
+    missing = {name: m for name, fn in _exported_callables(package) if (m := _unannotated(fn))}
+    assert missing == {}
 
 
 def test_packages_type_check_clean_and_public_names_are_typed(tmp_path):

@@ -32,6 +32,7 @@ import os
 import re
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..io import atomic_write_bytes
@@ -62,8 +63,8 @@ def make_corpus(
     task: str = "zip",
     digits: int = 3,
     base: int = 2,
-    lam=None,
-    eps=None,
+    lam: ArrayLike | None = None,
+    eps: ArrayLike | None = None,
     chains_per_question: int = 4096,
     seed: int = 0,
 ) -> tuple[dict, np.ndarray]:
@@ -171,7 +172,7 @@ def _check_path(path) -> str:
     return os.fspath(path)
 
 
-def write_corpus(path: str | os.PathLike, chains, meta: dict) -> str:
+def write_corpus(path: str | os.PathLike, chains: ArrayLike, meta: dict) -> str:
     """Write ``chains`` (int array ``(n_chains, N+1)``) with ``meta`` atomically; returns the path.
 
     ``meta`` must hold the keys of the format (see the module docstring); the chains are checked

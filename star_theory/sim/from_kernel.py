@@ -10,10 +10,14 @@ questions (STaR trained on part of them; every question is still sampled and mea
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Sequence
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..aliases import RandomSource, StepStrings
 from ..exact import accuracy, accuracy_on, flawed_chain_share, question_mask
-from ..model import fit_symmetric
+from ..model import ReasoningTask, TabularPolicy, fit_symmetric
 from ..sizes import check_memory, simulate_bytes
 from ..validation import _as_int, as_iterations, as_seeds
 from .sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
@@ -21,7 +25,7 @@ from .summary import percentile_band
 from .variants import kept_counts
 
 
-def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", questions=None, strings=None):
+def tabular_star_step(policy: TabularPolicy, task: ReasoningTask, K: int, rng: RandomSource, empty_rows: str = "keep", questions: ArrayLike | None = None, strings: StepStrings | None = None) -> TabularPolicy:
     """One finite-sample STaR step: ``K`` chains per question, keep the correct chains of
     ``questions`` (default all), refit from the kept counts with ``empty_rows``."""
     rng = as_generator(rng)
@@ -32,8 +36,8 @@ def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", quest
     return refit_from_counts(kept_counts(chains[keep], task), policy, empty_rows, strings=strings)
 
 
-def tabular_star_runs(policy, task, K: int, iterations: int, seeds, empty_rows: str = "keep",
-                      questions=None, strings=None) -> dict:
+def tabular_star_runs(policy: TabularPolicy, task: ReasoningTask, K: int, iterations: int, seeds: Sequence[int], empty_rows: str = "keep",
+                      questions: ArrayLike | None = None, strings: StepStrings | None = None) -> dict:
     """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy, lam and flawed share per run.
 
     ``empty_rows``, ``questions`` and ``strings`` as in :func:`tabular_star_step`. With

@@ -28,7 +28,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from typing import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric, pretrained_boundary
 from ..closed_form import iterations_to_accuracy, symmetric_trajectory
@@ -133,7 +136,7 @@ class _Grid:
     fixed: tuple[float, ...]
     T: int
     target: float
-    rule: Rule
+    rule: Rule | StarVariant
     K: int | None
     seeds: tuple[int, ...]
 
@@ -146,8 +149,8 @@ class _Grid:
 def phase_diagram(
     M: int = 8,
     N: int = 2,
-    values=None,
-    fixed=(),
+    values: ArrayLike | None = None,
+    fixed: ArrayLike = (),
     *,
     points: int = 41,
     iterations: int = 200,
@@ -155,7 +158,7 @@ def phase_diagram(
     mode: str = "exact",
     variant: StarVariant | str = "star",
     chains_per_question: int | None = None,
-    seeds=(0,),
+    seeds: Sequence[int] = (0,),
     empty_rows: str = "keep",
     alpha: float = 1.0,
     progress: bool | None = None,
@@ -276,6 +279,7 @@ def _iterate_point(g: _Grid, lam: np.ndarray, rng, empty_rows: str, alpha: float
         if rng is None:
             new = rule.exact_step(policy, task, K)
         else:
+            assert K is not None  # sampled mode needs chains_per_question (_check_inputs)
             new = rule.sampled_step(policy, task, K, rng, empty_rows, alpha).policy
         acc_t.append(accuracy(new, task))
         return new

@@ -28,6 +28,7 @@ raises :class:`~star_theory.errors.InputError` and nothing in it is changed.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass
 
@@ -39,13 +40,13 @@ from ..exact import accuracy
 from ..io import check_path
 from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from ..outputs import claim_folder
-from ..rules import make_rule
+from ..rules import Rule, make_rule
 from ..sizes import check_memory, digit_level_sizes, simulate_bytes
 from ..tasks import _check_digits, digit_task
 from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
 from .sampling import EMPTY_ROW_RULES, questions_for
 from .summary import first_reach, seed_band
-from .variants import variant_option, variant_parameters
+from .variants import StarVariant, variant_option, variant_parameters
 
 TASK_KINDS = ("symmetric", "zip", "add")
 MAX_ITERATIONS = 1_000_000
@@ -121,7 +122,7 @@ class SimulateConfig:
                      f"{self.iterations} iterations on {self.task} (M={self.M}, N={self.N}, digits={self.digits}, "
                      f"base={self.base})")
 
-    def make_variant(self):
+    def make_variant(self) -> Rule | StarVariant:
         """The update rule: a built-in variant with the parameters that differ from their
         defaults, or a plug-in rule by name (:func:`star_theory.rules.make_rule`)."""
         return make_rule(self.variant, **variant_parameters(self))
@@ -140,7 +141,7 @@ class SimulateConfig:
 
 
 def simulate(
-    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False
+    config: SimulateConfig, progress: bool | None = None, checkpoint: str | os.PathLike | None = None, resume: bool = False, overwrite: bool = False
 ) -> dict:
     """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
 

@@ -55,8 +55,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from typing import Any, Callable
+
 import numpy as np
 
+from ..aliases import RandomSource
 from ..config import option
 from ..errors import InputError
 from ..exact import kept_transition_mass, refit_rows
@@ -260,14 +263,14 @@ class StarVariant:
         """The exact form in the infinite-data limit: a ``step(policy, task)`` for the checks."""
         return self.exact_step(policy, task)
 
-    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question) -> tuple[float, float]:
+    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int) -> tuple[float, float]:
         """``(P(no kept chain), E[#kept])`` of one sampled iteration with ``K`` chains per question."""
         q, acc = self.sampling_policy(policy), self.accept(task)
         return prob_no_kept_chain(q, task, chains_per_question, acc), expected_kept_count(q, task, chains_per_question, acc)
 
     # ------------------------------------------------------------------ exact form
 
-    def expected_mass(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> list[np.ndarray]:
+    def expected_mass(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int | None = None) -> list[np.ndarray]:
         r"""Expected kept-transition counts per sampled chain, :math:`\bar c_n` (module docstring)."""
         _check_pair(policy, task)
         q = self.sampling_policy(policy)
@@ -288,12 +291,12 @@ class StarVariant:
             mass = [m + e for m, e in zip(mass, extra)]
         return mass
 
-    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> TabularPolicy:
+    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int | None = None) -> TabularPolicy:
         """One exact iteration of this rule (``chains_per_question`` matters only for ``rationalize``)."""
         new = refit_rows(self.expected_mass(policy, task, chains_per_question), policy)
         return mix_policies(policy, new, self.eta)
 
-    def exact(self, chains_per_question=None):
+    def exact(self, chains_per_question: int | None = None) -> Callable[[TabularPolicy, ReasoningTask], TabularPolicy]:
         """``step(policy, task)`` applying :meth:`exact_step` (for trajectories and checks)."""
 
         def step(policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
@@ -308,8 +311,8 @@ class StarVariant:
         self,
         policy: TabularPolicy,
         task: ReasoningTask,
-        chains_per_question,
-        rng,
+        chains_per_question: int,
+        rng: RandomSource,
         empty_rows: str = "keep",
         alpha: float = 1.0,
     ) -> SampledStep:
@@ -341,7 +344,7 @@ class StarVariant:
             counts=tuple(counts),
         )
 
-    def sampled(self, chains_per_question, rng, empty_rows: str = "keep", alpha: float = 1.0):
+    def sampled(self, chains_per_question: int, rng: RandomSource, empty_rows: str = "keep", alpha: float = 1.0) -> Callable[[TabularPolicy, ReasoningTask], TabularPolicy]:
         """``step(policy, task)`` applying :meth:`sampled_step` with one Generator made from ``rng``."""
         gen = as_generator(rng)
 
@@ -352,7 +355,7 @@ class StarVariant:
         return step
 
 
-def make_variant(name: str, **params) -> StarVariant:
+def make_variant(name: str, **params: Any) -> StarVariant:
     """A named STaR rule; parameters not taken by ``name`` raise :class:`InputError`.
 
     Missing parameters take :data:`DEFAULTS` (neutral values; ``rationalize`` uses 1 rationale).
@@ -373,8 +376,8 @@ def make_variant(name: str, **params) -> StarVariant:
 def sampled_star_step(
     policy: TabularPolicy,
     task: ReasoningTask,
-    chains_per_question,
-    rng,
+    chains_per_question: int,
+    rng: RandomSource,
     empty_rows: str = "keep",
     alpha: float = 1.0,
 ) -> SampledStep:
