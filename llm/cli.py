@@ -9,10 +9,12 @@ transformers load inside the functions that use them, so building the parser sta
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from dataclasses import fields
+from typing import Sequence
 
 from star_theory import InputError
 from star_theory.cli import main as rlstar_main
@@ -51,7 +53,7 @@ def _add(parser, fields_: tuple[str, ...]) -> None:
     add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields_)))
     parser.add_argument("--preset", default=None, help=PRESET_HELP)
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("llm", help="real STaR on a GPT-2-style transformer, measured against the theory")
     sub = p.add_subparsers(dest="llm_command", required=True, metavar="LLM_COMMAND", parser_class=type(p))
 
@@ -190,6 +192,6 @@ def _bench(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m llm ...`` is ``rlstar llm ...`` (handy under torchrun)."""
     return rlstar_main(["llm", *(sys.argv[1:] if argv is None else argv)])

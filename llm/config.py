@@ -51,10 +51,11 @@ Presets (``PRESETS``):
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Optional
+from typing import Any, Optional
 
 from star_theory import InputError
 from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
@@ -274,7 +275,8 @@ def upgrade_fields(values: Mapping) -> dict:
     return out
 
 
-def given_values(args=None, preset_name: str | None = None, toml_path: str | None = None) -> dict:
+def given_values(args: argparse.Namespace | None = None, preset_name: str | None = None,
+                 toml_path: str | None = None) -> dict:
     """The settings given explicitly, without the defaults: the preset < the TOML file (its
     ``[llm]`` table, or the whole file) < the CLI flags given. A ``lam`` or ``eps`` from a higher
     level replaces the other one of a lower level."""
@@ -293,8 +295,8 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
     return values
 
 
-def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None,
-                values: Mapping | None = None, source: str = "llm config", **overrides) -> LLMConfig:
+def make_config(args: argparse.Namespace | None = None, preset_name: str | None = None, toml_path: str | None = None,
+                values: Mapping | None = None, source: str = "llm config", **overrides: Any) -> LLMConfig:
     """THE way an :class:`LLMConfig` is built: from ``values`` (e.g. a recorded config) < preset
     < TOML file < CLI args (:func:`given_values`) < ``overrides``; bad values are one-line errors
     naming ``source``."""

@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from star_theory.io import atomic_write_bytes, default_mode, read_json, temp_pre
 from star_theory.outputs import check_claimable, check_inputs_outside, check_path, claim_folder, nested
 from star_theory.sizes import F8, check_memory, digit_level_sizes, kernel_bytes
 from star_theory.tasks import _check_digits
+
+if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+    from .config import LLMConfig
+    from star_theory import ReasoningTask
 
 #: files a checkpoint folder holds (``save_checkpoint``: transformers' ``save_pretrained`` and ``task.json``)
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
@@ -49,12 +54,14 @@ OWN_FILES = {
 MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
 
 
-def claim_run(path, command: str, config: dict | None, resume: bool = False, overwrite: bool = False):
+def claim_run(path: str | os.PathLike, command: str, config: dict | None, resume: bool = False,
+              overwrite: bool = False):
     """Claim the output folder of an LLM command (a :class:`star_theory.outputs.RunFolder`)."""
     return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite)
 
 
-def check_run_folder(path, command: str, inputs: dict, resume: bool = False, overwrite: bool = False) -> None:
+def check_run_folder(path: str | os.PathLike, command: str, inputs: dict, resume: bool = False,
+                     overwrite: bool = False) -> None:
     """Before any input is read: refuse an output folder ``command`` may not claim, and an input
     (``{flag: path}``) inside it, which the run could replace."""
     check_claimable(path, command, own=OWN_FILES[command], resume=resume, overwrite=overwrite)
@@ -173,7 +180,7 @@ def read_metrics(path: str | os.PathLike, t: int) -> dict:
     return rec
 
 
-def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarray:
+def validate_kept(array: np.ndarray, task: ReasoningTask, where: str = "kept.npy") -> np.ndarray:
     """Kept chains ``(k, N+1)``: integers, each state inside its level, each answer correct."""
     a = np.asarray(array)
     N = task.n_steps
@@ -209,7 +216,7 @@ def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int)
     return 4 * kernel_bytes(sizes) + 8 * F8 * chains + 3 * 4 * batch_size * (max(sizes) + 16)
 
 
-def check_llm_memory(cfg, spec=None) -> None:
+def check_llm_memory(cfg: LLMConfig, spec=None) -> None:
     """Refuse an LLM command whose :func:`llm_memory_bytes` exceed the limit, before any work."""
     task, digits, base = (spec.task, spec.digits, spec.base) if spec is not None else (cfg.task, cfg.digits, cfg.base)
     check_memory(llm_memory_bytes(task, digits, base, cfg.samples_per_question, cfg.batch_size),

@@ -25,11 +25,15 @@ the packed loss equals the unpacked count-weighted loss exactly (up to float sum
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .data import TransitionCounts, prompt_ids
 from .tokenizer import StateTable
+
+if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+    from transformers import PreTrainedModel
 
 
 @dataclass
@@ -118,7 +122,7 @@ def pack_counts(counts: TransitionCounts, table: StateTable) -> PackedTrees:
                        np.bincount(row_of, weights=counts.counts) / total, np.array(lengths), unpacked)
 
 
-def attention_bias(allowed, model, dtype):
+def attention_bias(allowed, model: PreTrainedModel, dtype):
     """The 4D mask ``(P, 1, T, T)`` that ``model``'s attention takes as it is (transformers passes a
     4D mask through unchanged): bool (True = attend) for SDPA, else additive (0 or the dtype's
     minimum; eager attention adds it to the scores)."""

@@ -31,8 +31,9 @@ family, the per-step correctness :math:`\Pr(s_n = s_n^*)`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -54,6 +55,13 @@ from star_theory.sim import tabular_star_runs
 
 from .departures import row_tv
 
+if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+    from .tasks.base import TextTask
+    from numpy.typing import ArrayLike
+    from star_theory import ReasoningTask
+    from star_theory import TabularPolicy
+    from star_theory.aliases import StepStrings
+
 FINITE_K = "finite-k"  # seed purpose: the tabular runs of the finite-K band
 BAND_SEEDS = 16  # tabular runs behind the finite-K band
 
@@ -62,7 +70,8 @@ def _held(task, trained):
     return None if trained is None else np.setdiff1d(np.arange(task.sizes[0]), trained)
 
 
-def predict(text_task, initial_policy, initial_lam, iterations: int, trained=None) -> dict:
+def predict(text_task: TextTask, initial_policy: TabularPolicy, initial_lam: ArrayLike | None, iterations: int,
+            trained: np.ndarray | Sequence[int] | None = None) -> dict:
     """(a): predicted accuracy and per-step lam (or step correctness) for ``t = 0..iterations``;
     with ``trained`` (held-out run), J over the trained and held-out questions too."""
     task = text_task.task
@@ -85,7 +94,8 @@ def predict(text_task, initial_policy, initial_lam, iterations: int, trained=Non
     return out
 
 
-def finite_k_band(task, initial_policy, K: int, iterations: int, seed: int, trained=None,
+def finite_k_band(task: ReasoningTask, initial_policy: TabularPolicy, K: int, iterations: int, seed: int,
+                  trained: np.ndarray | Sequence[int] | None = None,
                   n_seeds: int = BAND_SEEDS) -> dict:
     """(b): tabular STaR with ``K`` chains per question from ``initial_policy``, keeping the
     chains of ``trained`` (default all): mean and 5-95% band of J over ``n_seeds`` runs."""
@@ -99,7 +109,8 @@ def finite_k_band(task, initial_policy, K: int, iterations: int, seed: int, trai
     return out
 
 
-def one_step_predictions(policies, task, trained=None) -> dict:
+def one_step_predictions(policies: Sequence[TabularPolicy], task: ReasoningTask,
+                         trained: np.ndarray | Sequence[int] | None = None) -> dict:
     """(c): ``accuracy[t]`` = J of the exact operator on ``policies[t-1]`` (None at ``t = 0``), and
     ``gain_share[t]`` = the share of that step's gain the LLM realised (module docstring)."""
     questions = None if trained is None else np.asarray(trained, dtype=np.int64)
@@ -114,7 +125,8 @@ def one_step_predictions(policies, task, trained=None) -> dict:
     return {"accuracy": pred, "gain_share": share, "llm_accuracy": J}
 
 
-def empty_row_predictions(policies, kept, task, strings=None) -> dict:
+def empty_row_predictions(policies: Sequence[TabularPolicy], kept: Sequence[np.ndarray], task: ReasoningTask,
+                          strings: StepStrings | None = None) -> dict:
     """(e): per rule of :data:`~star_theory.empty_rows.EMPTY_ROWS` (``marginals`` only with the
     states' ``strings``, one list per step), for ``t >= 1``: J of the tabular refit of
     ``kept[t-1]`` from ``policies[t-1]``, and its mean TV to ``policies[t]`` over the rows
@@ -135,7 +147,8 @@ def empty_row_predictions(policies, kept, task, strings=None) -> dict:
     return out
 
 
-def predictions(text_task, records, policies, kept, K: int, seed: int, trained=None,
+def predictions(text_task: TextTask, records: list[dict], policies: Sequence[TabularPolicy],
+                kept: Sequence[np.ndarray], K: int, seed: int, trained: np.ndarray | Sequence[int] | None = None,
                 n_seeds: int = BAND_SEEDS) -> dict | None:
     """(a), (b), (c) and (e) for a run (``records``, measured ``policies`` and ``kept`` chains of
     iterations ``0..T``; ``K`` its chains per question, ``seed`` its seed, ``trained`` its trained
@@ -155,8 +168,9 @@ def predictions(text_task, records, policies, kept, K: int, seed: int, trained=N
     return pred
 
 
-def write_prediction(out, text_task, records: list[dict], policies, kept, K: int, seed: int,
-                     trained=None) -> dict | None:
+def write_prediction(out: str | os.PathLike, text_task: TextTask, records: list[dict],
+                     policies: Sequence[TabularPolicy], kept: Sequence[np.ndarray], K: int, seed: int,
+                     trained: np.ndarray | Sequence[int] | None = None) -> dict | None:
     """:func:`predictions` of the run; write ``prediction.json`` and ``star.png`` in ``out`` and
     return the prediction (None without iteration 0)."""
     pred = predictions(text_task, records, policies, kept, K, seed, trained)
@@ -167,7 +181,7 @@ def write_prediction(out, text_task, records: list[dict], policies, kept, K: int
     return pred
 
 
-def plot_prediction(pred: dict, records: list[dict], path, title: str = "") -> str:
+def plot_prediction(pred: dict, records: list[dict], path: str | os.PathLike, title: str = "") -> str:
     """Predicted (lines) against measured (markers) accuracy and lam_n over STaR iterations."""
     from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 

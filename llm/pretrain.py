@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,8 +32,14 @@ from .tasks import get_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 
+if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+    from .tasks.base import TextTask
+    from .tokenizer import StateTable
+    from transformers import PreTrainedModel
+    import torch
 
-def corpus_source(cfg: LLMConfig, text_task) -> dict:
+
+def corpus_source(cfg: LLMConfig, text_task: TextTask) -> dict:
     """``{"policy": ...}`` or ``{"chains": ...}`` for :class:`llm.data.ChainStream`, plus a description."""
     task = text_task.task
     if cfg.corpus:
@@ -56,7 +63,7 @@ def corpus_source(cfg: LLMConfig, text_task) -> dict:
     return {"policy": policy, "describe": describe}
 
 
-def warmup_policy(task, seed: int):
+def warmup_policy(task: ReasoningTask, seed: int):
     """The task-agnostic warm-up corpus: deterministic steps along random maps between the levels.
 
     Each step maps every state of level ``n-1`` to a uniformly random state of level ``n``
@@ -69,7 +76,7 @@ def warmup_policy(task, seed: int):
     return TabularPolicy([random_task.step_matrix(n) for n in range(task.n_steps)])
 
 
-def parameter_digest(model) -> str:
+def parameter_digest(model: PreTrainedModel) -> str:
     """SHA-256 of all parameters (to check that DDP ranks agree)."""
     h = hashlib.sha256()
     for name, p in sorted(model.state_dict().items()):
@@ -162,7 +169,8 @@ def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) 
                    {"tokens": log.tokens * world}, t0)
 
 
-def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device) -> tuple[list[float], dict]:
+def fit_corpus(cfg: LLMConfig, model: PreTrainedModel, text_task: TextTask, table: StateTable, source: dict,
+               device: torch.device) -> tuple[list[float], dict]:
     """Pretraining as a count-weighted fit (:mod:`llm.fit`): the corpus policy's expected transitions
     (or the corpus file's counts), after the warm-up maps the same way; returns (losses, record)."""
     task = text_task.task

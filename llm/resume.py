@@ -10,8 +10,10 @@ recorded in ``run.json`` (:func:`llm.model.checkpoint_digest`): another model in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +23,9 @@ from .config import LLMConfig, to_record
 from .files import check_resume, load_array, read_metrics, validate_kept
 from .model import checkpoint_digest, read_task_spec
 from .star_folder import finished_iterations, iteration_dir, load_kernels, read_run_json
+
+if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+    from star_theory import ReasoningTask
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Finished:
     kept_all: list[np.ndarray]
 
 
-def start_point(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StartPoint:
+def start_point(cfg: LLMConfig, pretrained: str | os.PathLike, out: Path, resume: bool) -> StartPoint:
     """Check that ``out`` may hold this run (new, or resumed with its own config and checkpoint)."""
     done = finished_iterations(out)
     if done and not resume:
@@ -75,7 +80,7 @@ def _resume_checks(cfg: LLMConfig, pretrained, out: Path) -> Path:
     return chosen
 
 
-def read_finished(out: Path, done, task) -> Finished:
+def read_finished(out: Path, done, task: ReasoningTask) -> Finished:
     """Read back and validate what the finished iterations ``done`` of ``task``'s run wrote."""
     if not done:
         return Finished([], [], None, [])

@@ -40,7 +40,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -73,6 +73,14 @@ from .star_folder import (
 from .tokenizer import state_table
 from .train import train
 
+if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+    from .tasks.base import TextTask
+    from .tokenizer import StateTable
+    from numpy.typing import ArrayLike
+    from star_theory import ReasoningTask
+    from transformers import PreTrainedModel
+    import torch
+
 SAMPLE, FINETUNE, MEASURE = 1, 2, 9  # seed purposes: STaR sampling, fine-tuning, `rlstar llm measure`
 HELDOUT = "heldout"  # seed purpose: which questions are held out of training
 PHASES = ("train", "measure", "sample")
@@ -94,7 +102,7 @@ class StarRun:
     kept: list[np.ndarray] = field(default_factory=list)  # the chains kept at each iteration (its kept.npy)
 
 
-def trained_questions(cfg: LLMConfig, task) -> np.ndarray | None:
+def trained_questions(cfg: LLMConfig, task: ReasoningTask) -> np.ndarray | None:
     """The questions STaR trains on: all (None) without ``heldout_fraction``, else a sorted subset
     of ``|S_0| - round(heldout_fraction |S_0|)`` (at least 1) questions, drawn from
     ``derive_seed(cfg.seed, HELDOUT)``."""
@@ -106,7 +114,8 @@ def trained_questions(cfg: LLMConfig, task) -> np.ndarray | None:
     return np.sort(rng.permutation(n)[:keep])
 
 
-def chain_figures(chains: SampledChains, task, K: int, trained=None) -> tuple[dict, np.ndarray]:
+def chain_figures(chains: SampledChains, task: ReasoningTask, K: int, trained: ArrayLike | None = None) -> tuple[dict,
+                  np.ndarray]:
     """Sampled accuracy, B-STaR exploration/exploitation figures, and the kept chains.
 
     ``trained``: the questions whose correct chains are kept (default all); ``kept`` counts and
@@ -158,7 +167,8 @@ def phase_walls(records: list[dict], digits: int | None = None) -> dict:
     return walls if digits is None else {k: round(v, digits) for k, v in walls.items()}
 
 
-def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> dict:
+def finetune(cfg: LLMConfig, model: PreTrainedModel, kept: np.ndarray, table: StateTable, device: torch.device,
+             t: int) -> dict:
     """Fine-tune ``model`` in place on the transitions of the ``kept`` chains; returns the record's figures.
 
     ``finetune_mode="weighted"``: the count-weighted fit of :mod:`llm.fit` (distinct transitions,
@@ -196,7 +206,8 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
     return out
 
 
-def star_iteration(cfg: LLMConfig, t: int, model, kept, text_task, table, device,
+def star_iteration(cfg: LLMConfig, t: int, model: PreTrainedModel, kept, text_task: TextTask, table: StateTable,
+                   device: torch.device,
                    pretrained_state: dict) -> tuple[dict, np.ndarray, TabularPolicy]:
     """Iteration ``t`` on ``model`` (changed in place): fine-tune on the chains ``kept`` by
     iteration ``t - 1`` (``t > 0``), measure, sample and filter; returns ``(record, kept, policy)``."""

@@ -94,7 +94,7 @@ def write_iteration(out: Path, t: int, record: dict, kept: np.ndarray, policy: T
         write_json(Path(tmp) / "metrics.json", record)
 
 
-def write_run_json(out: Path, cfg_record: dict, pretrained, task_spec: dict) -> None:
+def write_run_json(out: Path, cfg_record: dict, pretrained: str | os.PathLike, task_spec: dict) -> None:
     """``run.json``: the config record, the pretrained checkpoint's absolute path, its digest
     (:func:`llm.model.checkpoint_digest`: ``--resume`` refuses another model in its place) and its task."""
     write_json(Path(out) / "run.json", {"config": cfg_record, "pretrained": os.fspath(Path(pretrained).resolve()),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from star_theory import InputError
 from star_theory.io import MAX_JSON_BYTES
 
 from .tasks import TextTask
+
+if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+    from transformers import PreTrainedTokenizerFast
 
 TOKENIZATIONS = ("state", "symbol")
 PAD, UNK, EOS, SEP = "<pad>", "<unk>", "<eos>", "<sep>"
@@ -128,7 +132,7 @@ def _row_keys(rows: np.ndarray, base: int) -> np.ndarray:
     return key
 
 
-def state_table(task: TextTask, tokenizer, vocab_size: int | None = None) -> StateTable:
+def state_table(task: TextTask, tokenizer: PreTrainedTokenizerFast, vocab_size: int | None = None) -> StateTable:
     """Tokenize every state of every level once, and check the table as data: each state a
     fixed-length row of known tokens, distinct states distinct rows, no state token a special token
     (``<sep>``, ``<eos>``, a step token...), and every id below ``vocab_size`` (the model's
