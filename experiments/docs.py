@@ -36,6 +36,7 @@ import math
 import re
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from star_theory.errors import InputError
 from star_theory.io import atomic_write_bytes, atomic_write_text, read_json
@@ -63,7 +64,7 @@ def load_results(folder: str | Path) -> dict:
     return out
 
 
-def _check_numbers(v, where: str, path: str = "") -> None:
+def _check_numbers(v, where: str | Path, path: str = "") -> None:
     """Every number in ``v`` (nested lists and objects) finite: a NaN or an infinity never reaches the docs."""
     if isinstance(v, float) and not math.isfinite(v):
         raise InputError(f"{where}: {path or 'value'} is {v}, not a finite number")
@@ -82,7 +83,7 @@ def _count(m: dict, key: str, where) -> int:
     return v
 
 
-def check_manifest(m: dict, where) -> dict:
+def check_manifest(m: dict, where: str | Path) -> dict:
     """``manifest.json``: ``experiments`` the experiment names (a list, or an object keyed by them),
     the tallies counts with ``findings_agree <= findings``."""
     exps = m.get("experiments")
@@ -95,7 +96,7 @@ def check_manifest(m: dict, where) -> dict:
     return m
 
 
-def check_record(rec: dict, where) -> dict:
+def check_record(rec: dict, where: str | Path) -> dict:
     """``result.json``: finite numbers only, and each finding a statement with a boolean ``agree``."""
     _check_numbers(rec, where)
     for key in ("findings", "info"):
@@ -279,7 +280,7 @@ def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: boo
     return list(new)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m experiments.docs", description=__doc__.split("\n")[0])
     ap.add_argument("results", help="results folder of `rlstar reproduce` (holds manifest.json)")
     ap.add_argument("--docs", default=str(DOCS), help="folder of the markdown files (default: the repository's docs/)")

@@ -25,7 +25,7 @@ import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -96,7 +96,7 @@ def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[
                         f"{np.round(t['hi'], 3).tolist()}"), t
 
 
-def split_results(items) -> dict[str, list[dict]]:
+def split_results(items: Iterable[Any]) -> dict[str, list[dict]]:
     """An analysis's output as JSON-able ``{"findings", "info", "consistency"}`` lists (dicts pass through
     as findings); only ``findings`` enter the "X of Y agree" tally."""
     out: dict[str, list[dict]] = {"findings": [], "info": [], "consistency": []}
@@ -180,5 +180,5 @@ def load_experiment(name: str) -> Experiment:
     return module.EXPERIMENT
 
 
-def settings_record(settings) -> dict:
+def settings_record(settings: Any) -> dict:
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}

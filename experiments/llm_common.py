@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -38,6 +38,12 @@ from llm.tasks import get_task
 from star_theory.io import dumps_json
 from star_theory.seeds import derive_seed
 from star_theory.sim import tabular_star_runs
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .framework import Context
+    from llm.config import LLMConfig
+    from matplotlib.axes import Axes
+    from star_theory import ReasoningTask
 
 
 #: the experiments' runs pretrain by the count-weighted fit to the corpus kernel, stopped at the entropy gap
@@ -67,14 +73,14 @@ def _key(record: dict) -> str:
     return hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
 
 
-def pretrain_config(cfg):
+def pretrain_config(cfg: LLMConfig):
     """``cfg`` with its STaR-only fields at their defaults: the settings pretraining reads."""
     defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
                 for f in dataclasses.fields(cfg) if f.name in STAR_ONLY}
     return dataclasses.replace(cfg, **defaults)
 
 
-def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
+def run_seeds(master_seed: int, cfg: LLMConfig, llm_seed: int = 0) -> tuple[int, int]:
     """``(pretraining seed, STaR seed)`` of an LLM run, on separate seed paths: the first from the master seed and
     the pretraining settings, the second from the master seed, the full settings and the STaR seed index."""
     settings = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME}
@@ -83,7 +89,7 @@ def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
             derive_seed(master_seed, "llm-star", dumps_json(settings, indent=None), int(llm_seed)))
 
 
-def llm_run(ctx, base: dict, llm_seed: int = 0) -> dict:
+def llm_run(ctx: Context, base: dict, llm_seed: int = 0) -> dict:
     """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset) and the STaR seed index
     ``llm_seed``; cached under ``OUT/_llm`` (the pretrained model shared by every STaR seed: see the module).
 
@@ -107,7 +113,7 @@ def llm_run(ctx, base: dict, llm_seed: int = 0) -> dict:
             "initial_policy": run.policies[0]}
 
 
-def llm_case(ctx, base: dict, seeds, iterations: int | None = None, llm_seed: int = 0) -> dict:
+def llm_case(ctx: Context, base: dict, seeds: Sequence[int], iterations: int | None = None, llm_seed: int = 0) -> dict:
     """The LLM case of an experiment: :func:`llm_run` for ``base`` (STaR seed index ``llm_seed``), plus its task
     in string form (``text_task``), ``K`` (chains per question of its iterations) and ``simulated``: tabular
     STaR at that ``K`` from the run's measured initial kernel, one run per seed of ``seeds``, over
@@ -120,7 +126,8 @@ def llm_case(ctx, base: dict, seeds, iterations: int | None = None, llm_seed: in
     return {**run, "text_task": text_task, "K": K, "simulated": simulated}
 
 
-def seed_cases(ctx, base: dict, sim_seeds, iterations: int, llm_seeds: int, extra=None) -> dict:
+def seed_cases(ctx: Context, base: dict, sim_seeds: Sequence[int], iterations: int, llm_seeds: int,
+               extra: Callable[[dict], dict] | None = None) -> dict:
     """``llm_seeds`` STaR seeds of the LLM case ``base`` (one shared pretrained model, hence one measured initial
     kernel, from which the tabular runs ``simulated`` start): per seed its records and folder (plus
     ``extra(run)``), and the case's prediction, K, M and N."""
@@ -136,7 +143,7 @@ def seed_cases(ctx, base: dict, sim_seeds, iterations: int, llm_seeds: int, extr
             "M": tt.task.sizes[0], "N": tt.task.n_steps}
 
 
-def chains_per_question(record: dict, task) -> int:
+def chains_per_question(record: dict, task: ReasoningTask) -> int:
     """K of an LLM run: sampled chains of an iteration over the number of questions."""
     return int(round(record["chains"] / int(np.count_nonzero(task.question_dist > 0))))
 
@@ -146,7 +153,8 @@ def text_task_of(config: dict):
     return get_task(config["task"], config["digits"], config["base"])
 
 
-def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=(), more_seeds=()) -> None:
+def draw_llm_accuracy(ax: Axes, records: list[dict], sim: dict, K: int, lines: Iterable[tuple] = (),
+                      more_seeds: Sequence[list[dict]] = ()) -> None:
     """One accuracy panel of an LLM run: theory lines, tabular STaR at the LLM's K as a band, the
     LLM as markers (sampled accuracy with a 95% binomial interval, exact J of its measured kernel).
 

@@ -21,7 +21,7 @@ from star_theory import InputError, sample_chains
 
 from .tokenizer import StateTable
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from star_theory import ReasoningTask
     from star_theory import TabularPolicy
     import torch

@@ -40,7 +40,7 @@ from .files import load_array, read_metrics, validate_kept
 from .star_folder import finished_iterations, iteration_dir, load_kernels, read_run_json
 from .tasks import get_task
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from numpy.typing import ArrayLike
     from star_theory import ReasoningTask
 

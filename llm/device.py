@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from star_theory import InputError
 from star_theory.process import cap_threads
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     import torch
 
 

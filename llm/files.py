@@ -32,7 +32,7 @@ from star_theory.outputs import check_claimable, check_inputs_outside, check_pat
 from star_theory.sizes import F8, check_memory, digit_level_sizes, kernel_bytes
 from star_theory.tasks import _check_digits
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from .config import LLMConfig
     from star_theory import ReasoningTask
 

@@ -47,7 +47,7 @@ from .packing import attention_bias, pack_counts
 from .tokenizer import StateTable
 from .train import lr_factor
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from star_theory import TabularPolicy
     from transformers import PreTrainedModel
     import torch

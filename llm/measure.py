@@ -35,7 +35,7 @@ from .data import IGNORE, encode_steps
 from .device import autocast
 from .tokenizer import StateTable
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from .tasks.base import TextTask
     from transformers import PreTrainedModel
     import torch

@@ -29,7 +29,7 @@ from .files import read_json_object
 from .tasks import TASKS, get_task
 from .tokenizer import TOKENIZATIONS, load_tokenizer, state_table
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from transformers import PreTrainedModel
     from transformers import PreTrainedTokenizerFast
 

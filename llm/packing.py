@@ -32,7 +32,7 @@ import numpy as np
 from .data import TransitionCounts, prompt_ids
 from .tokenizer import StateTable
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from transformers import PreTrainedModel
 
 

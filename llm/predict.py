@@ -55,7 +55,7 @@ from star_theory.sim import tabular_star_runs
 
 from .departures import row_tv
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from .tasks.base import TextTask
     from numpy.typing import ArrayLike
     from star_theory import ReasoningTask

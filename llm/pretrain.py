@@ -32,7 +32,7 @@ from .tasks import get_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from .tasks.base import TextTask
     from .tokenizer import StateTable
     from transformers import PreTrainedModel

@@ -24,7 +24,7 @@ from .files import check_resume, load_array, read_metrics, validate_kept
 from .model import checkpoint_digest, read_task_spec
 from .star_folder import finished_iterations, iteration_dir, load_kernels, read_run_json
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from star_theory import ReasoningTask
 
 

@@ -48,7 +48,7 @@ from .device import autocast
 from .measure import check_temperature, step_log_scores, tempered_log_softmax
 from .tokenizer import StateTable
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from transformers import PreTrainedModel
     import torch
 

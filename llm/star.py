@@ -73,7 +73,7 @@ from .star_folder import (
 from .tokenizer import state_table
 from .train import train
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from .tasks.base import TextTask
     from .tokenizer import StateTable
     from numpy.typing import ArrayLike

@@ -27,7 +27,7 @@ from star_theory.io import MAX_JSON_BYTES
 
 from .tasks import TextTask
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from transformers import PreTrainedTokenizerFast
 
 TOKENIZATIONS = ("state", "symbol")

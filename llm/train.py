@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 from .data import Batch
 from .device import autocast
 
-if TYPE_CHECKING:  # annotations only (torch and transformers load where they are used)
+if TYPE_CHECKING:  # for annotations only: not imported at run time
     from transformers import PreTrainedModel
     import torch
 

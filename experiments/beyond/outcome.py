@@ -21,7 +21,7 @@ Exact REINFORCE and RLOO are the same update (both are the gradient of J), so th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -41,6 +41,10 @@ from star_theory.beyond.policy_gradient import (
 )
 from star_theory.checks import check_improvement
 from star_theory.sim.sampling import keep_mask, sample_chains
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
 EXACT_METHODS = ("reinforce", "dr-grpo", "grpo")
 """Exact curves drawn: ``reinforce`` stands for ``rloo`` too (the same expected update)."""
@@ -172,7 +176,7 @@ def _reversal_example(s, seeds) -> dict | None:
     return out
 
 
-def outcome(s, ctx, reversal_seeds=()) -> dict:
+def outcome(s: Settings, ctx: Context, reversal_seeds: Sequence[int] = ()) -> dict:
     """The part's data; ``reversal_seeds``: random-task seeds where exact STaR's pass@k fell (``passk`` part)."""
     return {"methods": list(s.pg_methods), "exact_methods": list(EXACT_METHODS), "G": s.pg_group, "lr": s.pg_lr,
             "k": list(s.pass_k), "distinct_k": s.pg_distinct_k,

@@ -7,10 +7,15 @@ rounding bound for exact curves.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.stats import norm, t as student
 
 from ..framework import Finding, Info
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 ALPHA = 0.01
 """Family-wise error rate of each statistical finding."""
@@ -172,5 +177,5 @@ def _coverage(d, s) -> list:
     return out
 
 
-def analyze_outcome(d: dict, s) -> list:
+def analyze_outcome(d: dict, s: Settings) -> list:
     return _estimator(d, s) + _improvement(d, s) + _convergence(d, s) + _coverage(d, s)

@@ -22,7 +22,7 @@ Symmetric family in convention ``lam``; every random choice flows from the exper
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataclasses import dataclass
 
@@ -33,6 +33,9 @@ from star_theory.beyond.policy_gradient import METHODS
 
 from ..shared_settings import SymmetricBench
 from . import outcome, parts
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class Settings(SymmetricBench):
         check(0 < self.pg_poor_lam < self.lam, "pg_poor_lam must lie in (0, lam)")
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     data: dict[str, Any] = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
             "accumulate": parts.accumulate(s, ctx), "bstar": parts.bstar(s, ctx),
             "passk": parts.passk(s, ctx), "chain": parts.chain(s, ctx)}

@@ -9,6 +9,8 @@ the initial vectors (products, the boundary formula), not taken from the runner'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory import other_steps_product
@@ -16,6 +18,9 @@ from star_theory import other_steps_product
 from ..framework import Finding, Info, band_finding
 from ..stats import Z, binomial_halfwidth, mean_test, mean_words
 from .runner import case_label
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 
 def _lifted(lam0) -> np.ndarray:
@@ -257,5 +262,5 @@ def _llm_findings(data: dict, s) -> list:
     return out
 
 
-def analyze(data: dict, s) -> list:
+def analyze(data: dict, s: Settings) -> list:
     return _phase_findings(data, s) + _case_findings(data, s) + _llm_findings(data, s)

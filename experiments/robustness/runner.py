@@ -8,7 +8,7 @@ and tabular finite-sample STaR at the same K. A theory panel shows the analysis'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataclasses import dataclass
 
@@ -21,6 +21,9 @@ from star_theory.sim import tabular_star_runs
 
 from ..llm_common import llm_case
 from ..llm_settings import llm_settings
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Settings:
         check(len(self.lams) >= 1 and self.iterations >= 1 and self.sim_seeds >= 2, "need lams, iterations >= 1, sim_seeds >= 2")
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     runs = {}
     for lam in s.lams:
         base = llm_settings(lam, s.iterations, s.llm_preset)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
@@ -9,8 +11,13 @@ from star_theory.sim.summary import seed_band
 
 from ..llm_common import draw_llm_accuracy
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
+    from pathlib import Path
 
-def draw(data: dict, s, ctx) -> None:
+
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``theory_vs_llm.png``, and ``theory_vs_llm_paper_cpu.png`` when the preset ran paper-cpu runs."""
     _plot(s, data["runs"], ctx.figure("theory_vs_llm.png"))
     if data["paper_cpu"]:
@@ -49,7 +56,7 @@ def _plot(s, runs: dict, path) -> None:
     save_figure(fig, path)
 
 
-def plot_paper_cpu(runs: dict, path) -> None:
+def plot_paper_cpu(runs: dict, path: Path) -> None:
     fig, axes = new_figure(ncols=3, nrows=len(runs), width=4.6, height=4.4)
     axes = np.atleast_2d(axes)
     for row, (lam, r) in enumerate(runs.items()):

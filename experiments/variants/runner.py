@@ -19,7 +19,7 @@ on explicit matrices. Rationalization is run where it matters, at small ``K * J`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataclasses import dataclass
 
@@ -46,6 +46,9 @@ from star_theory.config import check, option
 from star_theory.sim import variant_theory as theory
 
 from ..shared_settings import SymmetricBench
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 IMPROVES, CONSTANT, WORSENS = "improves", "constant", "worsens"
 DJ_TOL = 1e-12
@@ -276,7 +279,7 @@ def _general(s: Settings, ctx) -> dict:
     return {"seed": seed, "iterations": GENERAL_ITERATIONS, "K": s.general_K, "results": out}
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     task = symmetric_task(s.M, s.N, seed=ctx.child_seed("task"))
     curves = [_curve(s, task, name, params, ctx) for name, params in settings_list(s)]
     noisy_map = _noisy_map(s, task)
