@@ -43,7 +43,7 @@ else:  # pragma: no cover
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,
-           aliases: tuple[str, ...] = ()):
+           aliases: tuple[str, ...] = ()) -> Any:
     """A config field with its default and help string (and optional choices, flag name, flag aliases)."""
     meta = {"help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases)}
     if isinstance(default, (list, dict, set)):
@@ -128,7 +128,7 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     return value
 
 
-def coerce_fields(config) -> None:
+def coerce_fields(config: Any) -> None:
     """Check every field of a (frozen) config dataclass against its annotation, storing the
     coerced value (``8.0`` for an ``int`` becomes ``8``, a list for a tuple becomes a tuple);
     called first in ``__post_init__``, so the API's constructors give the same one-line errors
@@ -144,7 +144,7 @@ def coerce_fields(config) -> None:
             object.__setattr__(config, f.name, coerced)
 
 
-def from_mapping(cls, mapping: Mapping[str, Any], source: str = "config"):
+def from_mapping(cls: type, mapping: Mapping[str, Any], source: str = "config") -> Any:
     """Build ``cls`` from a mapping; unknown keys and wrong types raise a one-line InputError."""
     if not isinstance(mapping, Mapping):
         raise InputError(f"{source} must be a table of key = value pairs")
@@ -208,7 +208,7 @@ def load_toml_table(path: str | os.PathLike, section: str) -> dict:
     return table[section]
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = ()) -> None:
+def add_arguments(parser: argparse.ArgumentParser, cls: type, exclude: tuple[str, ...] = ()) -> None:
     """Add one ``--flag`` per field of ``cls`` (default ``None`` = not given on the CLI)."""
     types_ = _field_types(cls)
     for f in dataclasses.fields(cls):
@@ -231,7 +231,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
         parser.add_argument(flag, *f.metadata.get("aliases", ()), **kw)
 
 
-def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = None, source: str = "config"):
+def from_args(cls: type, args: argparse.Namespace, base: Mapping[str, Any] | None = None,
+              source: str = "config") -> Any:
     """Build ``cls`` from a base mapping (e.g. a TOML table) overridden by CLI flags that were given."""
     values = dict(base or {})
     for f in dataclasses.fields(cls):
@@ -241,7 +242,7 @@ def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = No
     return from_mapping(cls, values, source)
 
 
-def command_config(cls, args: argparse.Namespace, section: str):
+def command_config(cls: type, args: argparse.Namespace, section: str) -> Any:
     """A command's config: the ``[section]`` table of ``--config FILE.toml`` (when given) overridden
     by the flags given. A ``--plot`` path is checked first: it must end in ``.png``."""
     plot = getattr(args, "plot", None)
@@ -252,7 +253,7 @@ def command_config(cls, args: argparse.Namespace, section: str):
     return from_args(cls, args, base=base, source=config_file or section)
 
 
-def to_mapping(config) -> dict:
+def to_mapping(config: Any) -> dict:
     """The config as a plain dict (tuples become lists), for recording beside results."""
     out = {}
     for f in dataclasses.fields(config):

@@ -39,14 +39,14 @@ EMPTY_ROWS = ("keep", "uniform", "mean", "marginals")
 """Rules for a kernel row with no kept mass (see the module docstring)."""
 
 
-def check_empty_rows(rule) -> str:
+def check_empty_rows(rule: str) -> str:
     """``rule`` if it is one of :data:`EMPTY_ROWS`, else a one-line InputError."""
     if rule not in EMPTY_ROWS:
         raise InputError(f"empty_rows must be one of {', '.join(EMPTY_ROWS)}, got {rule!r}")
     return rule
 
 
-def check_strings(strings, size: int, where: str = "strings") -> list[str]:
+def check_strings(strings: Sequence[str] | None, size: int, where: str = "strings") -> list[str]:
     """``strings``: ``size`` strings of one common length (the states of one level)."""
     if strings is None:
         raise InputError("empty_rows='marginals' needs the states' strings (strings=...)")

@@ -69,7 +69,7 @@ MAX_ENUMERATED_CHAINS = 1 << 20
 _REGISTRY: dict[str, Rule | StarVariant] = {}
 
 
-def call_foreign(rule_name: str, what: str, fn: Callable, *args, **kwargs):
+def call_foreign(rule_name: str, what: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call ``fn`` (code of a plug-in rule): any failure, ``SystemExit`` included (but not
     ``KeyboardInterrupt``, the user's own stop), becomes a one-line InputError naming the rule."""
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,10 @@ from ..sim.variants import sampled_star_step
 from ..tasks import digit_task
 from .timing import best_of, check_min_ratio, machine_info, report
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory import ReasoningTask
+    from star_theory import TabularPolicy
+
 QUESTIONS_K = 4096
 LAM = 0.1
 
@@ -40,7 +45,8 @@ def _setup():
     return dt.task, mixture_policy(dt.task, lam=LAM)
 
 
-def naive_chains(policy, task, questions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def naive_chains(policy: TabularPolicy, task: ReasoningTask, questions: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
     """One chain at a time, one step at a time, with ``Generator.choice``."""
     out = np.empty((questions.size, task.n_steps + 1), dtype=np.int64)
     for i, s0 in enumerate(questions):
@@ -52,7 +58,8 @@ def naive_chains(policy, task, questions: np.ndarray, rng: np.random.Generator) 
     return out
 
 
-def naive_star_iteration(policy, task, questions: np.ndarray, rng: np.random.Generator):
+def naive_star_iteration(policy: TabularPolicy, task: ReasoningTask, questions: np.ndarray,
+                         rng: np.random.Generator) -> TabularPolicy:
     """Per-chain loop: sample step by step, keep if correct, count kept transitions, refit."""
     counts = [np.zeros_like(k) for k in policy.kernels]
     answers = task.answers

@@ -19,12 +19,18 @@ Sampled form: ``n >= k`` chains per question, ``c`` of them correct, and the unb
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
 from ..model import ReasoningTask, TabularPolicy
 from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
 from ..validation import _as_int
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
+    from star_theory.aliases import RandomSource
 
 
 def question_accuracy(policy: TabularPolicy, task: ReasoningTask) -> np.ndarray:
@@ -57,12 +63,12 @@ def pass_at_k_from_accuracy(J_q, rho, k) -> np.ndarray:
     return np.clip(hit @ rho, 0.0, 1.0)  # a sum of rho to 1 + 1 ulp must not give pass@k > 1
 
 
-def pass_at_k(policy: TabularPolicy, task: ReasoningTask, k) -> np.ndarray:
+def pass_at_k(policy: TabularPolicy, task: ReasoningTask, k: ArrayLike) -> np.ndarray:
     """Exact pass@k of ``policy`` for each ``k`` (a positive integer or a list; shape ``(len(k),)``)."""
     return pass_at_k_from_accuracy(question_accuracy(policy, task), task.question_dist, k)
 
 
-def pass_at_k_estimator(n_correct, n: int, k: int) -> np.ndarray:
+def pass_at_k_estimator(n_correct: ArrayLike, n: int, k: int) -> np.ndarray:
     r"""Unbiased estimate of :math:`1 - (1-J)^k` from ``n`` draws with ``n_correct`` successes.
 
     :math:`1 - \binom{n-c}{k}/\binom{n}{k} = 1 - \prod_{i=n-c+1}^{n} (1 - k/i)` (elementwise).
@@ -83,7 +89,8 @@ def pass_at_k_estimator(n_correct, n: int, k: int) -> np.ndarray:
     return 1.0 - np.exp(tail[c])
 
 
-def sampled_pass_at_k(policy: TabularPolicy, task: ReasoningTask, n: int, k, rng) -> np.ndarray:
+def sampled_pass_at_k(policy: TabularPolicy, task: ReasoningTask, n: int, k: ArrayLike,
+                      rng: RandomSource) -> np.ndarray:
     """pass@k estimated from ``n`` sampled chains per question (unbiased; shape ``(len(k),)``)."""
     _check_pair(policy, task)
     n = _as_int(n, "n (chains per question)", 1)

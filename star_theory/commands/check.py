@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from ..checks import run_default_checks
@@ -24,7 +25,7 @@ class CheckConfig:
         check(self.format in ("table", "json"), f"format must be table or json, got {self.format!r}")
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "check",
         help="check the analysis's claims (improvement, convergence, robustness, pretrained quality)",
@@ -36,7 +37,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     cfg = from_args(CheckConfig, args, source="check")
     report = run_default_checks(seed=cfg.seed, n_cases=cfg.cases, iterations=cfg.iterations)
     if cfg.format == "json":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from ..config import check, coerce_fields, command_config, option
@@ -33,7 +34,7 @@ class CorpusConfig:
         check(self.out is not None and self.out != "", "out (the output file) is required")
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "corpus",
         help="sample a pretraining corpus (one chain per row, columns s0..sN) for the LLM backend",
@@ -45,7 +46,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     cfg = command_config(CorpusConfig, args, "corpus")
     sizes = digit_level_sizes(cfg.task, *_check_digits(cfg.digits, cfg.base))
     check_memory(corpus_bytes(sizes, cfg.chains_per_question),

@@ -13,7 +13,7 @@ from ._options import add_config_arguments, write_outputs
 from ._variants import variant_choices
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "simulate",
         help="finite-sample STaR over seeds beside its exact form and closed forms",
@@ -38,7 +38,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     config = command_config(SimulateConfig, args, "simulate")
     folder = args.out if args.out and not args.out.lower().endswith(".json") else None
     if args.resume and folder is None:

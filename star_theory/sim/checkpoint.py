@@ -48,7 +48,7 @@ def seed_file(seed: int) -> str:
     return f"seed-{seed}.npz"
 
 
-def jsonable(obj):
+def jsonable(obj: Any) -> Any:
     """``obj`` as plain JSON values (what ``run.json`` records and a resumed run compares)."""
     return json.loads(dumps_json(obj, indent=None))
 
@@ -80,7 +80,7 @@ class Checkpoints:
     this config's run (every seed file is validated then).
     """
 
-    def __init__(self, folder, config, task: ReasoningTask, resume: bool):
+    def __init__(self, folder: str | os.PathLike, config: Any, task: ReasoningTask, resume: bool):
         try:
             self.folder = Path(os.fspath(folder))
         except TypeError:

@@ -196,7 +196,7 @@ def write_corpus(path: str | os.PathLike, chains: ArrayLike, meta: dict) -> str:
     return os.fspath(path)
 
 
-def format_rows(chains) -> bytes:
+def format_rows(chains: np.ndarray) -> bytes:
     """The chain rows as ASCII, ``"s0,s1,...,sN\\n"`` per row in plain decimal: the bytes of
     ``numpy.savetxt(fmt="%d", delimiter=",", newline="\\n")``, built by table look-up.
 

@@ -56,7 +56,7 @@ EMPTY_ROW_RULES = ("keep", "uniform", "mean", "smooth")
 # ----------------------------------------------------------------------------- helpers
 
 
-def as_generator(rng) -> np.random.Generator:
+def as_generator(rng: RandomSource | None) -> np.random.Generator:
     """A numpy ``Generator`` from a Generator, a seed (int / sequence) or a ``SeedSequence``."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -250,7 +250,7 @@ def transition_counts(chains: ArrayLike, task: ReasoningTask, weights: ArrayLike
     return out
 
 
-def check_empty_rows(empty_rows, alpha, rules: tuple = EMPTY_ROW_RULES) -> float:
+def check_empty_rows(empty_rows: str, alpha: float, rules: tuple = EMPTY_ROW_RULES) -> float:
     """``empty_rows`` one of ``rules`` (default :data:`EMPTY_ROW_RULES`) and ``alpha > 0`` a number
     (not a bool); returns ``alpha``."""
     if not isinstance(empty_rows, str) or empty_rows not in rules:

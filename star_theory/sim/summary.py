@@ -42,7 +42,7 @@ def seed_band(values: ArrayLike, kind: str = "percentile", level: float = 0.9) -
     return mean, mean - z * se, mean + z * se
 
 
-def percentile_band(values, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def percentile_band(values: ArrayLike, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over axis 0 (seeds) and the ``lo``-th and ``hi``-th percentiles of the runs: ``(mean, lo, hi)``."""
     values = _runs(values)
     return values.mean(axis=0), np.percentile(values, lo, axis=0), np.percentile(values, hi, axis=0)

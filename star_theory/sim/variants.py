@@ -111,13 +111,13 @@ NEUTRAL = {name: neutral for name, (_, neutral, _) in PARAMETERS.items()}
 """The parameter values at which every rule reduces to ``star``."""
 
 
-def variant_option(name: str):
+def variant_option(name: str) -> Any:
     """The config field (:func:`star_theory.config.option`) of parameter ``name``: default and help."""
     default, _, help_ = PARAMETERS[name]
     return option(default, help_)
 
 
-def variant_parameters(config) -> dict:
+def variant_parameters(config: Any) -> dict:
     """The parameters of ``config`` (any object with the :data:`PARAMETERS` attributes) that differ
     from :data:`DEFAULTS`: the keyword arguments of :func:`star_theory.rules.make_rule`."""
     return {k: getattr(config, k) for k in DEFAULTS if getattr(config, k) != DEFAULTS[k]}
