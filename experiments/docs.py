@@ -36,7 +36,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from star_theory.errors import InputError
 from star_theory.io import atomic_write_bytes, atomic_write_text, read_json
@@ -151,7 +151,7 @@ def _step(v, seg: str):
     raise KeyError(seg)
 
 
-def value(results: dict, path: str):
+def value(results: dict, path: str) -> Any:
     """The value at ``EXP/seg/seg...`` of the results."""
     exp, *segs = path.split("/")
     v = results[exp]

@@ -146,7 +146,7 @@ class Experiment:
     def folder(self) -> Path:
         return Path(__file__).parent / self.name
 
-    def settings(self, preset: str = "default", overrides: dict | None = None):
+    def settings(self, preset: str = "default", overrides: dict | None = None) -> Any:
         """The ``Settings`` of a preset, read from this experiment's ``settings.toml``."""
         if preset not in PRESETS:
             raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")

@@ -42,6 +42,7 @@ from star_theory.sim import tabular_star_runs
 if TYPE_CHECKING:  # for annotations only: not imported at run time
     from .framework import Context
     from llm.config import LLMConfig
+    from llm.tasks.base import TextTask
     from matplotlib.axes import Axes
     from star_theory import ReasoningTask
 
@@ -52,7 +53,7 @@ if TYPE_CHECKING:  # for annotations only: not imported at run time
 EXPERIMENT_PRETRAINING = {"pretrain_mode": "weighted", "stop": "gap"}
 
 
-def llm_config(base: dict, seed: int, device: str, progress: bool):
+def llm_config(base: dict, seed: int, device: str, progress: bool) -> LLMConfig:
     """The tiny-preset config with :data:`EXPERIMENT_PRETRAINING`, then ``base``'s overrides (lam as a
     tuple), the seed and the device. (``stop`` only steers count-weighted fits: the tiny preset's
     fine-tuning, per-example steps, is unchanged.)"""
@@ -73,7 +74,7 @@ def _key(record: dict) -> str:
     return hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
 
 
-def pretrain_config(cfg: LLMConfig):
+def pretrain_config(cfg: LLMConfig) -> LLMConfig:
     """``cfg`` with its STaR-only fields at their defaults: the settings pretraining reads."""
     defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
                 for f in dataclasses.fields(cfg) if f.name in STAR_ONLY}
@@ -148,7 +149,7 @@ def chains_per_question(record: dict, task: ReasoningTask) -> int:
     return int(round(record["chains"] / int(np.count_nonzero(task.question_dist > 0))))
 
 
-def text_task_of(config: dict):
+def text_task_of(config: dict) -> TextTask:
     """The task in string form of an LLM run's config record."""
     return get_task(config["task"], config["digits"], config["base"])
 

@@ -187,7 +187,7 @@ class LLMConfig:
         )
         check(self.corpus is None or os.path.isfile(self.corpus), f"corpus file not found: {self.corpus}")
 
-    def corpus_lam(self):
+    def corpus_lam(self) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
         """``(lam, eps)`` for the corpus policy (exactly one set); default ``lam = 0.3``."""
         if self.lam is None and self.eps is None:
             return (0.3,), None

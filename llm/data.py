@@ -13,7 +13,7 @@ or chains sampled on the fly from the mixture policy ``lam P* + (1 - lam) U`` of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class Batch:
     attention_mask: np.ndarray
     labels: np.ndarray
 
-    def to(self, device: torch.device):
+    def to(self, device: torch.device) -> dict[str, torch.Tensor]:
         import torch
 
         return {k: torch.as_tensor(getattr(self, k), device=device) for k in ("input_ids", "attention_mask", "labels")}
@@ -79,7 +79,7 @@ def encode_steps(table: StateTable, steps, previous, following) -> Batch:
     return Batch(ids, mask, labels)
 
 
-def chain_transitions(chains: np.ndarray):
+def chain_transitions(chains: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All transitions ``(n, s_{n-1}, s_n)`` of chains (shape ``(C, N+1)``), as three flat arrays."""
     chains = np.asarray(chains, dtype=np.int64)
     C, N1 = chains.shape
@@ -112,7 +112,8 @@ class ChainStream:
         return encode_steps(self.table, *chain_transitions(rows))
 
 
-def transition_batches(table: StateTable, transitions, batch: int, steps: int, seed: int):
+def transition_batches(table: StateTable, transitions: tuple[np.ndarray, np.ndarray, np.ndarray], batch: int,
+                       steps: int, seed: int) -> Iterator[Batch]:
     """``steps`` batches of ``batch`` transitions, reshuffled every epoch (for fine-tuning)."""
     n_steps, prev, nxt = (np.asarray(a) for a in transitions)
     total = n_steps.size

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # for annotations only: not imported at run time
     import torch
 
 
-def resolve_device(name: str):
+def resolve_device(name: str) -> torch.device:
     """``torch.device`` for ``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda``."""
     import torch
 
@@ -68,7 +68,7 @@ def init_distributed(device: torch.device) -> tuple[int, int]:
     return rank, world
 
 
-def generator(device: torch.device, seed: int):
+def generator(device: torch.device, seed: int) -> torch.Generator:
     """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
     import torch
 

@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from star_theory.tasks import _check_digits
 if TYPE_CHECKING:  # for annotations only: not imported at run time
     from .config import LLMConfig
     from star_theory import ReasoningTask
+    from star_theory.outputs import RunFolder
 
 #: files a checkpoint folder holds (``save_checkpoint``: transformers' ``save_pretrained`` and ``task.json``)
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
@@ -55,7 +56,7 @@ MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
 
 
 def claim_run(path: str | os.PathLike, command: str, config: dict | None, resume: bool = False,
-              overwrite: bool = False):
+              overwrite: bool = False) -> RunFolder:
     """Claim the output folder of an LLM command (a :class:`star_theory.outputs.RunFolder`)."""
     return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite)
 
@@ -69,7 +70,7 @@ def check_run_folder(path: str | os.PathLike, command: str, inputs: dict, resume
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike):
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder; on success it becomes ``path``, which must not exist as a file.
 
     An old folder ``path`` (a run's own, e.g. a half-written iteration) is replaced.
@@ -91,7 +92,7 @@ def atomic_dir(path: str | os.PathLike):
 
 
 @contextlib.contextmanager
-def staged_into(folder: str | os.PathLike, last: str):
+def staged_into(folder: str | os.PathLike, last: str) -> Iterator[Path]:
     """Yield a temporary folder inside ``folder``; on success move its entries into ``folder``,
     the entry ``last`` (the file that marks the whole as complete) after every other one."""
     folder = Path(folder)

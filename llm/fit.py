@@ -81,7 +81,7 @@ class FitLog:
                 f"{prefix}_steps": self.steps, f"{prefix}_stopped": self.stopped, f"{prefix}_rows": self.rows}
 
 
-def row_nll(logits: torch.Tensor, labels: torch.Tensor):
+def row_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Summed NLL of the labelled tokens of each row (``logits`` ``(B, T, V)``, labels ``(B, T)``)."""
     import torch
 
@@ -135,7 +135,7 @@ class StateLoss:
             logits = model(input_ids=inp).logits  # (B, 4, V)
         return torch.log_softmax(logits[:, -2:].float(), dim=-1)  # next state, then <eos>
 
-    def __call__(self, model: PreTrainedModel, full: bool = False):
+    def __call__(self, model: PreTrainedModel, full: bool = False) -> torch.Tensor:
         import torch
 
         if full:  # every triple once (evaluation only)
@@ -167,7 +167,7 @@ class SequenceLoss:
         w = torch.as_tensor(weight, device=self.device, dtype=torch.float32)
         return (w * row_nll(logits, inputs["labels"])).sum()
 
-    def __call__(self, model: PreTrainedModel, full: bool = False):
+    def __call__(self, model: PreTrainedModel, full: bool = False) -> torch.Tensor:
         p = self.counts.counts / self.counts.total
         if full or self.full_batch:
             return sum(self._loss(model, idx, p[idx]) for idx in np.array_split(np.arange(p.size),
@@ -208,7 +208,7 @@ class TreeLoss:
         terms = -self.t_w[sel] * logp[where, self.t_pos[sel], self.t_tok[sel]]
         return torch.zeros(rows.numel(), device=self.device).index_add(0, where, terms)
 
-    def __call__(self, model: PreTrainedModel, full: bool = False):
+    def __call__(self, model: PreTrainedModel, full: bool = False) -> torch.Tensor:
         import torch
 
         if full or self.full_batch:
@@ -220,7 +220,8 @@ class TreeLoss:
         return (scale * self.row_losses(model, idx)).sum()
 
 
-def make_loss(counts: TransitionCounts, table: StateTable, device: torch.device, batch, seed: int, packed: bool = True):
+def make_loss(counts: TransitionCounts, table: StateTable, device: torch.device, batch: int, seed: int,
+              packed: bool = True) -> StateLoss | SequenceLoss | TreeLoss:
     """The count-weighted loss of ``counts``: soft targets per prompt for one-token states
     (:class:`StateLoss`), else prefix trees (:class:`TreeLoss`, ``packed``) or one row per
     distinct triple (:class:`SequenceLoss`, the reference)."""

@@ -56,7 +56,7 @@ def check_temperature(temperature: float) -> float:
     return t
 
 
-def tempered_log_softmax(logits: torch.Tensor, temperature: float):
+def tempered_log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     r""":math:`\log \mathrm{softmax}(z / T)` over the last axis, with ``z`` shifted by its maximum
     first, so that a small ``T`` sends the largest logit to 0 and the others to ``-inf`` (greedy in
     the limit) instead of overflowing to ``inf - inf``."""

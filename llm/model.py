@@ -30,6 +30,7 @@ from .tasks import TASKS, get_task
 from .tokenizer import TOKENIZATIONS, load_tokenizer, state_table
 
 if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .tasks.base import TextTask
     from transformers import PreTrainedModel
     from transformers import PreTrainedTokenizerFast
 
@@ -50,7 +51,8 @@ def quiet_transformers() -> None:
     logging.disable_progress_bar()
 
 
-def build_model(size: str, vocab_size: int, tokenizer: PreTrainedTokenizerFast, init_range: float = 0.02):
+def build_model(size: str, vocab_size: int, tokenizer: PreTrainedTokenizerFast,
+                init_range: float = 0.02) -> PreTrainedModel:
     """A randomly initialised GPT-2 of the named size (weights ~ N(0, ``init_range``^2))."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -117,7 +119,8 @@ def model_bytes(raw: dict, path: str | os.PathLike) -> int:
     return 4 * 5 * params
 
 
-def load_model(path: str | os.PathLike, tokenizer: PreTrainedTokenizerFast | None = None, resize: bool = True):
+def load_model(path: str | os.PathLike, tokenizer: PreTrainedTokenizerFast | None = None,
+               resize: bool = True) -> PreTrainedModel:
     """Load a local causal LM from ``path`` (safetensors weights); resize to ``tokenizer`` if given.
 
     Offline (``local_files_only``) and without remote code (``trust_remote_code=False``; an
@@ -176,7 +179,7 @@ class TaskSpec:
     base: int
     tokenization: str
 
-    def text_task(self):
+    def text_task(self) -> TextTask:
         return get_task(self.task, self.digits, self.base)
 
 
@@ -229,7 +232,7 @@ def read_task_spec(path: str | os.PathLike) -> TaskSpec:
     return TaskSpec(raw["task"], integer("digits", 1, 64), integer("base", 2, 10), raw["tokenization"])
 
 
-def load_checkpoint(path: str | os.PathLike):
+def load_checkpoint(path: str | os.PathLike) -> tuple[PreTrainedModel, PreTrainedTokenizerFast, TaskSpec]:
     """``(model, tokenizer, spec)`` from a folder written by :func:`save_checkpoint`, checked as data:
     the tokenizer's state table (:func:`llm.tokenizer.state_table`) against the task and the saved
     embedding's size, before the model is built."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def corpus_source(cfg: LLMConfig, text_task: TextTask) -> dict:
     return {"policy": policy, "describe": describe}
 
 
-def warmup_policy(task: ReasoningTask, seed: int):
+def warmup_policy(task: ReasoningTask, seed: int) -> TabularPolicy:
     """The task-agnostic warm-up corpus: deterministic steps along random maps between the levels.
 
     Each step maps every state of level ``n-1`` to a uniformly random state of level ``n``
@@ -176,7 +176,7 @@ def fit_corpus(cfg: LLMConfig, model: PreTrainedModel, text_task: TextTask, tabl
     task = text_task.task
     counts = (TransitionCounts.from_policy(source["policy"], task) if "policy" in source
               else TransitionCounts.from_chains(source["chains"]))
-    kw = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.pretrain_lr_warmup,
+    kw: dict[str, Any] = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.pretrain_lr_warmup,
               patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
     record = {}
     if cfg.warmup_steps:

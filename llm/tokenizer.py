@@ -45,7 +45,7 @@ def step_text(n: int, previous: str, following: str | None = None) -> str:
     return text if following is None else f"{text}{following}{EOS}"
 
 
-def build_tokenizer(task: TextTask, tokenization: str = "state"):
+def build_tokenizer(task: TextTask, tokenization: str = "state") -> PreTrainedTokenizerFast:
     """A fast tokenizer for ``task`` with the named tokenization (``state`` or ``symbol``)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -79,7 +79,7 @@ def _all_strings(task: TextTask):
     return [task.state_strings(n) for n in range(task.n_steps + 1)]
 
 
-def load_tokenizer(path: str | os.PathLike):
+def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerFast:
     """Load a tokenizer saved by :func:`build_tokenizer` + ``save_pretrained`` (local only)."""
     from transformers import PreTrainedTokenizerFast
 

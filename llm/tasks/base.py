@@ -13,11 +13,15 @@ this module only adds strings on top of it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from star_theory import InputError
 from star_theory.tasks import DigitTask
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory import ReasoningTask
 
 MAX_BASE = 10
 
@@ -61,7 +65,7 @@ class TextTask:
         return self.digit_task.name
 
     @property
-    def task(self):
+    def task(self) -> ReasoningTask:
         """The :class:`star_theory.ReasoningTask` (levels and ground-truth maps)."""
         return self.digit_task.task
 
