@@ -176,7 +176,8 @@ def fit_corpus(cfg: LLMConfig, model: PreTrainedModel, text_task: TextTask, tabl
     task = text_task.task
     counts = (TransitionCounts.from_policy(source["policy"], task) if "policy" in source
               else TransitionCounts.from_chains(source["chains"]))
-    kw: dict[str, Any] = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.pretrain_lr_warmup,
+    kw: dict[str, Any]
+    kw = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.pretrain_lr_warmup,
               patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
     record = {}
     if cfg.warmup_steps:
