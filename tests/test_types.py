@@ -84,8 +84,8 @@ def test_packages_type_check_clean_and_public_names_are_typed(tmp_path):
     run = subprocess.run([sys.executable, "-m", "mypy", *PACKAGES, str(snippet)], cwd=ROOT,
                          capture_output=True, text=True)
     version = subprocess.run([sys.executable, "-m", "mypy", "--version"], capture_output=True, text=True).stdout
-    assert run.returncode == 0, (
-        f"{version.strip()} (pyproject pins {_pinned_mypy()}) found errors:\n{run.stdout}{run.stderr}")
+    errors = "\n".join(line for line in (run.stdout + run.stderr).splitlines() if "Revealed type" not in line)
+    assert run.returncode == 0, f"{version.strip()} (pyproject pins {_pinned_mypy()}) found errors:\n{errors}"
     revealed = re.findall(r'uses_the_api\.py:(\d+): note: Revealed type is "(.*)"', run.stdout)
     lines = snippet.read_text().splitlines()
     assert len(revealed) == sum(len(_public_names(p)) for p in LAZY_PACKAGES), run.stdout
