@@ -37,6 +37,7 @@ import math
 import re
 import sys
 from pathlib import Path
+from typing import Any, Sequence
 
 from star_theory.errors import InputError
 from star_theory.io import atomic_write_bytes, atomic_write_text, read_json
@@ -64,7 +65,7 @@ def load_results(folder: str | Path) -> dict:
     return out
 
 
-def _check_numbers(v, where: str, path: str = "") -> None:
+def _check_numbers(v, where: str | Path, path: str = "") -> None:
     """Every number in ``v`` (nested lists and objects) finite: a NaN or an infinity never reaches the docs."""
     if isinstance(v, float) and not math.isfinite(v):
         raise InputError(f"{where}: {path or 'value'} is {v}, not a finite number")
@@ -83,7 +84,7 @@ def _count(m: dict, key: str, where) -> int:
     return v
 
 
-def check_manifest(m: dict, where) -> dict:
+def check_manifest(m: dict, where: str | Path) -> dict:
     """``manifest.json``: ``experiments`` the experiment names (a list, or an object keyed by them),
     the tallies counts with ``findings_agree <= findings``."""
     exps = m.get("experiments")
@@ -96,7 +97,7 @@ def check_manifest(m: dict, where) -> dict:
     return m
 
 
-def check_record(rec: dict, where) -> dict:
+def check_record(rec: dict, where: str | Path) -> dict:
     """``result.json``: finite numbers only, and each finding a statement with a boolean ``agree``."""
     _check_numbers(rec, where)
     for key in ("findings", "info"):
@@ -153,7 +154,7 @@ def _step(v, seg: str):
     raise KeyError(seg)
 
 
-def value(results: dict, path: str):
+def value(results: dict, path: str) -> Any:
     """The value at ``EXP/seg/seg...`` of the results."""
     exp, *segs = path.split("/")
     v = results[exp]
@@ -274,12 +275,15 @@ def update_docs(results_dir: str | Path, docs_dir: str | Path = DOCS, write: boo
     preset = results["manifest"].get("preset")
     new.update(_figures(results_dir, docs_dir, f"_{preset}" if scoped_only else ""))
     if write:
-        for path, out in new.items():
-            (atomic_write_text if isinstance(out, str) else atomic_write_bytes)(path, out)
+        for path, content in new.items():
+            if isinstance(content, str):
+                atomic_write_text(path, content)
+            else:
+                atomic_write_bytes(path, content)
     return list(new)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m experiments.docs", description=__doc__.split("\n")[0])
     ap.add_argument("results", help="results folder of `rlstar reproduce` (holds manifest.json)")
     ap.add_argument("--docs", default=str(DOCS), help="folder of the markdown files (default: the repository's docs/)")

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
@@ -120,7 +122,7 @@ def _no_kept() -> str:
             f"{prob_no_kept_chain(p0, task, NO_KEPT_K):.3f}")
 
 
-VARIANT_CASES = (("star", {}), ("rationalize", {"rationales": 4}), ("noisy-verifier", {"fp": 0.02, "fn": 0.1}),
+VARIANT_CASES: tuple[tuple[str, dict[str, float]], ...] = (("star", {}), ("rationalize", {"rationales": 4}), ("noisy-verifier", {"fp": 0.02, "fn": 0.1}),
                  ("noisy-verifier", {"fp": 0.5, "fn": 0.3}), ("noisy-verifier", {"fp": 0.9, "fn": 0.5}),
                  ("partial-fit", {"eta": 0.3}), ("temperature", {"temperature": 0.5}),
                  ("temperature", {"temperature": 3}))
@@ -154,7 +156,7 @@ def _general_improvement(label: str) -> str:
     return "holds" if g.holds else f"**fails** in {g.n_failures}/{g.n_cases} (worst dJ = {g.worst:.1e})"
 
 
-THEORY = {
+THEORY: dict[str, Callable[[], str]] = {
     "variant_convergence": _variant_convergence,
     "to_target": _to_target,
     "improvement_general": lambda: (f"finds no decrease over {_improvement().n_cases} random non-bijective tasks (the most "
@@ -165,8 +167,8 @@ THEORY = {
     "unstable": _unstable_text,
     "robustness": _robustness,
     "no_kept": _no_kept,
-    **{f"general_improvement:{make_variant(n, **k).label()}": (lambda n=n, k=k: _general_improvement(make_variant(n, **k).label()))
-       for n, k in VARIANT_CASES},
+    **{f"general_improvement:{label}": functools.partial(_general_improvement, label)
+       for label in (make_variant(n, **k).label() for n, k in VARIANT_CASES)},
 }
 
 

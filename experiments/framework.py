@@ -30,7 +30,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -100,13 +100,13 @@ def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[
                         f"{np.round(t['hi'], 3).tolist()}"), t
 
 
-def split_results(items) -> dict[str, list[dict]]:
+def split_results(items: Iterable[Any]) -> dict[str, list[dict]]:
     """An analysis's output as JSON-able ``{"findings", "info", "consistency"}`` lists (dicts pass through
     as findings); only ``findings`` enter the "X of Y agree" tally."""
     out: dict[str, list[dict]] = {"findings": [], "info": [], "consistency": []}
     for x in items:
         key = "info" if isinstance(x, Info) else "consistency" if isinstance(x, Consistency) else "findings"
-        out[key].append(dataclasses.asdict(x) if dataclasses.is_dataclass(x) else x)
+        out[key].append(dataclasses.asdict(x) if dataclasses.is_dataclass(x) else x)  # type: ignore[arg-type]
     return out
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -38,6 +39,12 @@ from star_theory.seeds import derive_seed
 from star_theory.sim import tabular_star_runs
 from star_theory.task_registry import record_task
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .framework import Context
+    from llm.config import LLMConfig
+    from star_theory.task_protocol import Task as TextTask
+    from star_theory import ReasoningTask
+
 
 #: the experiments' runs pretrain by the count-weighted fit to the corpus kernel, stopped at the entropy gap
 #: (about 1.5 s for the tiny model, against about 12 s of the tiny preset's sampled batches, and a kernel
@@ -45,11 +52,11 @@ from star_theory.task_registry import record_task
 EXPERIMENT_PRETRAINING = {"pretrain_mode": "weighted", "stop": "gap"}
 
 
-def llm_config(base: dict, seed: int, device: str, progress: bool):
+def llm_config(base: dict, seed: int, device: str, progress: bool) -> LLMConfig:
     """The tiny-preset config with :data:`EXPERIMENT_PRETRAINING`, then ``base``'s overrides (lam as a
     tuple), the seed and the device. (``stop`` only steers count-weighted fits: the tiny preset's
     fine-tuning, per-example steps, is unchanged.)"""
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()
               if k not in ("seed", "device", "progress")}  # a preset's runtime values give way to the context's
     values = {**EXPERIMENT_PRETRAINING, **values}
     return make_config(preset_name="tiny", seed=seed, device=device, progress=progress, **values)
@@ -68,9 +75,9 @@ def _key(record: dict) -> str:
     return hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
 
 
-def pretrain_config(cfg):
+def pretrain_config(cfg: LLMConfig) -> LLMConfig:
     """``cfg`` with its STaR-only fields at their defaults: the settings pretraining reads."""
-    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
                 for f in dataclasses.fields(cfg) if f.name in STAR_ONLY}
     return dataclasses.replace(cfg, **defaults)
 
@@ -88,7 +95,7 @@ def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
             derive_seed(master_seed, STAR_SEED, dumps_json(settings, indent=None), int(llm_seed)))
 
 
-def llm_run(ctx, base: dict, llm_seed: int = 0) -> dict:
+def llm_run(ctx: Context, base: dict, llm_seed: int = 0) -> dict:
     """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset) and the STaR seed index
     ``llm_seed``; cached under ``OUT/_llm`` (the pretrained model shared by every STaR seed: see the module).
 
@@ -112,7 +119,7 @@ def llm_run(ctx, base: dict, llm_seed: int = 0) -> dict:
             "initial_policy": run.policies[0]}
 
 
-def llm_case(ctx, base: dict, seeds, iterations: int | None = None, llm_seed: int = 0) -> dict:
+def llm_case(ctx: Context, base: dict, seeds: Sequence[int], iterations: int | None = None, llm_seed: int = 0) -> dict:
     """The LLM case of an experiment: :func:`llm_run` for ``base`` (STaR seed index ``llm_seed``), plus its task
     in string form (``text_task``), ``K`` (chains per question of its iterations) and ``simulated``: tabular
     STaR at that ``K`` from the run's measured initial kernel, one run per seed of ``seeds``, over
@@ -125,7 +132,8 @@ def llm_case(ctx, base: dict, seeds, iterations: int | None = None, llm_seed: in
     return {**run, "text_task": text_task, "K": K, "simulated": simulated}
 
 
-def seed_cases(ctx, base: dict, sim_seeds, iterations: int, llm_seeds: int, extra=None) -> dict:
+def seed_cases(ctx: Context, base: dict, sim_seeds: Sequence[int], iterations: int, llm_seeds: int,
+               extra: Callable[[dict], dict] | None = None) -> dict:
     """``llm_seeds`` STaR seeds of the LLM case ``base`` (one shared pretrained model, hence one measured initial
     kernel, from which the tabular runs ``simulated`` start): per seed its records and folder (plus
     ``extra(run)``), and the case's prediction, K, M and N."""
@@ -141,12 +149,12 @@ def seed_cases(ctx, base: dict, sim_seeds, iterations: int, llm_seeds: int, extr
             "M": tt.task.sizes[0], "N": tt.task.n_steps}
 
 
-def chains_per_question(record: dict, task) -> int:
+def chains_per_question(record: dict, task: ReasoningTask) -> int:
     """K of an LLM run: sampled chains of an iteration over the number of questions."""
     return int(round(record["chains"] / int(np.count_nonzero(task.question_dist > 0))))
 
 
-def text_task_of(config: dict):
+def text_task_of(config: dict) -> TextTask:
     """The task in string form of an LLM run's config record."""
     return record_task(config)
 

@@ -93,7 +93,7 @@ def render_markdown(records, manifest) -> str:
     return "\n".join(lines)
 
 
-def render_html(out: Path, records, manifest) -> str:
+def render_html(out: Path, records: list[dict], manifest: dict) -> str:
     ok, total = _summary(records)
     e = html.escape
     parts = [
@@ -147,6 +147,6 @@ def render_html(out: Path, records, manifest) -> str:
     return "\n".join(parts)
 
 
-def write_report(out: Path, records, manifest) -> None:
+def write_report(out: Path, records: list[dict], manifest: dict) -> None:
     atomic_write_text(out / "report.md", render_markdown(records, manifest))
     atomic_write_text(out / "report.html", render_html(out, records, manifest))

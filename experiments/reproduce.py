@@ -28,6 +28,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Iterable
 
 from llm.files import OWN_FILES
 from star_theory.errors import InputError
@@ -107,7 +108,7 @@ def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | 
         return _reproduce(Path(out), names, preset, master_seed, device, progress)
 
 
-def stored_results(out: Path, preset: str, master_seed: int, skip=()) -> list[dict]:
+def stored_results(out: Path, preset: str, master_seed: int, skip: Iterable[str] = ()) -> list[dict]:
     """The finished results of the run ``(preset, master_seed)`` in ``out`` other than ``skip``
     (re-analysed like reused ones), in the order of :data:`EXPERIMENT_NAMES`; a result of other
     settings (written by another version of the code) is named on stderr and left out."""

@@ -16,7 +16,12 @@ smallest change one sampled iteration can make).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
 
 Z = 4.0
 """Binomial standard deviations of a frequency test (two-sided false alarm about 6e-5)."""
@@ -37,7 +42,7 @@ def _runs(runs) -> np.ndarray:
     return a
 
 
-def mean_test(runs, predicted, level: float = MEAN_LEVEL, floor: float = 0.0) -> dict:
+def mean_test(runs: ArrayLike, predicted: ArrayLike, level: float = MEAN_LEVEL, floor: float = 0.0) -> dict:
     """Mean of ``runs`` ``(R, T)`` against ``predicted`` ``(T,)``: per column gap, standard error, ``z`` = gap / se,
     the threshold ``q`` (t quantile, simultaneous ``level`` over the T columns) and the verdict."""
     a = _runs(runs)
@@ -63,7 +68,8 @@ def mean_words(test: dict, floor_words: str = "") -> str:
             f"{test['n']} iteration{'s' if test['n'] > 1 else ''}){extra}")
 
 
-def prediction_band(runs, level: float = LEVEL, floor: float = 0.0, draws: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def prediction_band(runs: ArrayLike, level: float = LEVEL, floor: float = 0.0, draws: int = 1) -> tuple[np.ndarray,
+                    np.ndarray]:
     """Simultaneous ``level`` prediction band for the mean of ``draws`` more draws at each column of ``runs`` ``(R, T)``:
     ``mean +- q sd sqrt(1/draws + 1/R) + floor`` (the mean of ``draws`` new draws minus the runs' mean has
     variance ``sd^2 (1/draws + 1/R)``)."""
@@ -79,7 +85,7 @@ def prediction_band(runs, level: float = LEVEL, floor: float = 0.0, draws: int =
     return mean - half, mean + half
 
 
-def band_test(values, runs, level: float = LEVEL, floor: float = 0.0, draws: int = 1) -> dict:
+def band_test(values: ArrayLike, runs: ArrayLike, level: float = LEVEL, floor: float = 0.0, draws: int = 1) -> dict:
     """Whether ``values`` ``(T,)`` (one run, or the mean of ``draws`` runs) lie in the prediction band of ``runs``
     (for the mean of ``draws`` draws) at every column; ``excess`` is the distance outside the band (<= 0 inside)."""
     lo, hi = prediction_band(runs, level, floor, draws)

@@ -21,12 +21,13 @@ The model is a fresh preset model (throughput does not depend on the weights).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from star_theory import mixture_policy
 from star_theory import sample_chains as tabular_chains
-from star_theory.sim.sampling import questions_for
+from star_theory.sampling import questions_for
 
 from .data import ChainStream, TransitionCounts, chain_transitions, transition_batches
 from .device import generator, resolve_device, set_threads
@@ -36,6 +37,12 @@ from .sample import sample_chains
 from star_theory.task_registry import describe_task, make_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .config import LLMConfig
+    from .tokenizer import StateTable
+    from transformers import PreTrainedModel
+    import torch
 
 
 def _best(fn, repeats: int) -> float:
@@ -52,7 +59,7 @@ def _spread(questions: np.ndarray, most: int) -> np.ndarray:
     return questions[np.linspace(0, questions.size - 1, min(most, questions.size)).astype(int)]
 
 
-def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: int = 4096) -> dict:
+def benchmark(cfg: LLMConfig, repeats: int = 3, unbatched_chains: int = 32, token_chains: int = 4096) -> dict:
     """Sampling (batched / unbatched / no-cache) and training throughput for ``cfg``'s model."""
     import torch
 
@@ -81,7 +88,7 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: i
     tokens = sum(b.n_tokens for b in batches)
     train(model, iter(batches[:2]), 2, 1e-4, device)  # warm-up (allocations, kernels)
     t_train = _best(lambda: train(model, iter(batches), len(batches), 1e-4, device), repeats)
-    out = {
+    out: dict[str, Any] = {
         "device": str(device),
         "threads": cfg.threads,
         "model": cfg.model,
@@ -100,7 +107,8 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: i
     return out
 
 
-def exact_paths(cfg, model, tt, table, device, gen, repeats: int, token_chains: int) -> dict:
+def exact_paths(cfg: LLMConfig, model: PreTrainedModel, tt, table: StateTable, device: torch.device, gen,
+                repeats: int, token_chains: int) -> dict:
     """Trie against token-by-token sampling, count-weighted against per-example fine-tuning."""
     questions = questions_for(tt.task, cfg.samples_per_question)
     few = _spread(questions, token_chains)
@@ -114,7 +122,7 @@ def exact_paths(cfg, model, tt, table, device, gen, repeats: int, token_chains: 
     transitions = chain_transitions(chains)
     t_examples = _best(lambda: train(model, transition_batches(table, transitions, cfg.finetune_batch, steps, 0),
                                      steps, 1e-4, device, schedule="constant"), repeats)
-    out = {
+    out: dict[str, Any] = {
         "trie_chains": int(questions.size),
         "trie_chains_per_s": questions.size / t_trie,
         "token_chains": int(few.size),
@@ -130,7 +138,8 @@ def exact_paths(cfg, model, tt, table, device, gen, repeats: int, token_chains: 
     return out
 
 
-def packing(model, counts, table, device, repeats: int) -> dict:
+def packing(model: PreTrainedModel, counts: TransitionCounts, table: StateTable, device: torch.device,
+            repeats: int) -> dict:
     """Prefix-tree packing (:class:`llm.fit.TreeLoss`) against one row per distinct triple
     (:class:`llm.fit.SequenceLoss`): positions, and the time of one full-loss forward and backward
     pass over the whole multiset (the same loss)."""

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from dataclasses import fields
+from typing import Sequence
 
 from star_theory import InputError
 from star_theory.cli import main as rlstar_main
@@ -23,7 +24,7 @@ from star_theory.outputs import check_output_file
 
 from star_theory.rules import rule_names
 from star_theory.seeds import derive_seed
-from star_theory.sim.sampling import questions_for
+from star_theory.sampling import questions_for
 from star_theory.tracking import add_log_dir_argument, open_tracker
 from star_theory.variants import PARAMETER_SPECS
 
@@ -214,6 +215,6 @@ def _bench(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m llm ...`` is ``rlstar llm ...`` (handy under torchrun)."""
     return rlstar_main(["llm", *(sys.argv[1:] if argv is None else argv)])

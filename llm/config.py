@@ -54,6 +54,7 @@ Presets (``PRESETS``):
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -64,7 +65,7 @@ from star_theory.config import (
     check, coerce_fields, from_mapping, key_values, load_toml_table, option, split_tables, to_mapping,
 )
 from star_theory.task_registry import merge_task_levels, settle_task_fields
-from star_theory.variants import PARAMETER_SPECS, check_rule_parameters, variant_fields, variant_parameters
+from star_theory.variants import PARAMETER_SPECS, VariantParameterFields, check_rule_parameters, variant_fields, variant_parameters
 
 from .files import check_resume
 from .measure import MIN_TEMPERATURE
@@ -78,7 +79,7 @@ MAX_LR = 10.0  # AdamW steps of size ~lr: beyond this the weights overflow in a 
 
 @dataclass(frozen=True)
 @variant_fields(after="variant")
-class LLMConfig:
+class LLMConfig(VariantParameterFields):
     """Every setting of an LLM run (task, corpus, model, pretraining, STaR, runtime)."""
 
     # task
@@ -205,7 +206,7 @@ class LLMConfig:
         )
         check(self.corpus is None or os.path.isfile(self.corpus), f"corpus file not found: {self.corpus}")
 
-    def corpus_lam(self):
+    def corpus_lam(self) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
         """``(lam, eps)`` for the corpus policy (exactly one set); default ``lam = 0.3``."""
         if self.lam is None and self.eps is None:
             return (0.3,), None
@@ -293,7 +294,8 @@ def upgrade_fields(values: Mapping) -> dict:
     return out
 
 
-def given_values(args=None, preset_name: str | None = None, toml_path: str | None = None) -> dict:
+def given_values(args: argparse.Namespace | None = None, preset_name: str | None = None,
+                 toml_path: str | None = None) -> dict:
     """The settings given explicitly, without the defaults: the preset < the TOML file (its
     ``[llm]`` table, or the whole file) < the CLI flags given. A ``lam`` or ``eps`` from a higher
     level replaces the other one of a lower level."""
@@ -315,8 +317,8 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
 
 
 
-def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None,
-                values: Mapping | None = None, source: str = "llm config", **overrides) -> LLMConfig:
+def make_config(args: argparse.Namespace | None = None, preset_name: str | None = None, toml_path: str | None = None,
+                values: Mapping | None = None, source: str = "llm config", **overrides: Any) -> LLMConfig:
     """THE way an :class:`LLMConfig` is built: from ``values`` (e.g. a recorded config) < preset
     < TOML file < CLI args (:func:`given_values`) < ``overrides``; bad values are one-line errors
     naming ``source``."""

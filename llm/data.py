@@ -13,12 +13,18 @@ or chains sampled on the fly from the mixture policy ``lam P* + (1 - lam) U`` of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
 from star_theory import InputError, sample_chains
 
 from .tokenizer import StateTable
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory import ReasoningTask
+    from star_theory import TabularPolicy
+    import torch
 
 IGNORE = -100
 
@@ -31,7 +37,7 @@ class Batch:
     attention_mask: np.ndarray
     labels: np.ndarray
 
-    def to(self, device):
+    def to(self, device: torch.device) -> dict[str, torch.Tensor]:
         import torch
 
         return {k: torch.as_tensor(getattr(self, k), device=device) for k in ("input_ids", "attention_mask", "labels")}
@@ -73,7 +79,7 @@ def encode_steps(table: StateTable, steps, previous, following) -> Batch:
     return Batch(ids, mask, labels)
 
 
-def chain_transitions(chains: np.ndarray):
+def chain_transitions(chains: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All transitions ``(n, s_{n-1}, s_n)`` of chains (shape ``(C, N+1)``), as three flat arrays."""
     chains = np.asarray(chains, dtype=np.int64)
     C, N1 = chains.shape
@@ -89,7 +95,8 @@ class ChainStream:
     deterministic functions of ``seed``.
     """
 
-    def __init__(self, table: StateTable, task, chains_per_batch: int, seed: int, policy=None, chains=None):
+    def __init__(self, table: StateTable, task: ReasoningTask, chains_per_batch: int, seed: int, policy=None,
+                 chains=None):
         if (policy is None) == (chains is None):
             raise InputError("give exactly one of a corpus policy or corpus chains")
         self.table, self.task, self.B = table, task, int(chains_per_batch)
@@ -105,7 +112,8 @@ class ChainStream:
         return encode_steps(self.table, *chain_transitions(rows))
 
 
-def transition_batches(table: StateTable, transitions, batch: int, steps: int, seed: int):
+def transition_batches(table: StateTable, transitions: tuple[np.ndarray, np.ndarray, np.ndarray], batch: int,
+                       steps: int, seed: int) -> Iterator[Batch]:
     """``steps`` batches of ``batch`` transitions, reshuffled every epoch (for fine-tuning)."""
     n_steps, prev, nxt = (np.asarray(a) for a in transitions)
     total = n_steps.size
@@ -147,7 +155,7 @@ class TransitionCounts:
         return cls(triples[:, 0], triples[:, 1], triples[:, 2], counts.astype(np.float64))
 
     @classmethod
-    def from_policy(cls, policy, task) -> "TransitionCounts":
+    def from_policy(cls, policy: TabularPolicy, task: ReasoningTask) -> "TransitionCounts":
         """Expected transitions of one chain of ``policy`` from questions ~ rho (infinite corpus).
 
         Weight of ``(n, s, s')`` = :math:`\\Pr(s_{n-1} = s)\\,P_n(s' \\mid s)`, so each step sums to 1.
@@ -177,7 +185,7 @@ class TransitionCounts:
         c = self.counts
         return float(-(c * np.log(c / self.row_totals())).sum() / c.sum())
 
-    def kernels(self, sizes) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def kernels(self, sizes: Sequence[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Empirical kernels per step (rows normalised; unvisited rows zero) and their row counts."""
         kernels, totals = [], []
         for n in range(1, len(sizes)):

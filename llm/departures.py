@@ -28,7 +28,9 @@ Row means give every row the same weight (each row is one decision of the model)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +39,10 @@ from star_theory import InputError, TabularPolicy, accuracy, accuracy_on, exact_
 from .files import keeps_right_answers_only, load_array, read_metrics, validate_kept
 from .model import TaskSpec
 from .star_folder import finished_iterations, iteration_dir, load_kernels, read_run_json
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
+    from star_theory import ReasoningTask
 
 KEYS = ("one_step_exact_accuracy", "unvisited_rows", "unvisited_tv", "visited_refit_tv", "visited_correct_change",
         "unvisited_correct_change", "visited_refit_correct_gap", "exact_accuracy_train", "exact_accuracy_heldout")
@@ -52,12 +58,12 @@ def row_tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(a - b).sum(axis=1)
 
 
-def visited_rows(kept: np.ndarray, task) -> list[np.ndarray]:
+def visited_rows(kept: np.ndarray, task: ReasoningTask) -> list[np.ndarray]:
     """Per step, which rows the ``kept`` chains ``(C, N+1)`` pass through (boolean, ``(|S_{n-1}|,)``)."""
     return [c.sum(axis=1) > 0 for c in transition_counts(kept, task)]
 
 
-def split_accuracy(policy: TabularPolicy, task, trained) -> dict:
+def split_accuracy(policy: TabularPolicy, task: ReasoningTask, trained: ArrayLike | None) -> dict:
     """``exact_accuracy_train`` / ``exact_accuracy_heldout``: J over the trained questions and over
     the others (both None when ``trained`` is None: every question is trained)."""
     if trained is None:
@@ -67,8 +73,9 @@ def split_accuracy(policy: TabularPolicy, task, trained) -> dict:
             "exact_accuracy_heldout": accuracy_on(policy, task, held) if held.size else None}
 
 
-def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPolicy, kept, task,
-                      trained_questions=None) -> dict:
+def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPolicy, kept: np.ndarray | None,
+                      task: ReasoningTask,
+                      trained_questions: ArrayLike | None = None) -> dict:
     """The keys :data:`KEYS` of iteration ``t`` (module docstring): ``previous_policy`` is
     :math:`P^{t-1}` (None at ``t = 0``), ``policy`` :math:`P^t`, ``kept`` the chains ``(C, N+1)``
     kept at ``t - 1`` (what :math:`P^t` was trained on), ``trained_questions`` the trained
@@ -78,7 +85,7 @@ def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPoli
             raise InputError(f"{name} must be a TabularPolicy, got {type(p).__name__}")
         if p is not None:
             p.check_compatible(task)
-    out = {k: None for k in KEYS}
+    out: dict[str, Any] = {k: None for k in KEYS}
     out.update(split_accuracy(policy, task, trained_questions))
     if previous_policy is None:
         return out
@@ -101,10 +108,10 @@ def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPoli
         dv.append(change[v])
         du.append(change[~v])
         gap.append(new[rows[v], g[v]] - refit[np.arange(refit.shape[0]), g[v]])
-    tv_u = np.concatenate(tv_u)
+    tv_unvisited = np.concatenate(tv_u)
     out.update({
-        "unvisited_rows": int(tv_u.size),
-        "unvisited_tv": _mean(tv_u),
+        "unvisited_rows": int(tv_unvisited.size),
+        "unvisited_tv": _mean(tv_unvisited),
         "visited_refit_tv": _mean(np.concatenate(tv_v)),
         "visited_correct_change": _mean(np.concatenate(dv)),
         "unvisited_correct_change": _mean(np.concatenate(du)),
@@ -113,7 +120,7 @@ def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPoli
     return out
 
 
-def read_run(out) -> tuple:
+def read_run(out: str | os.PathLike) -> tuple:
     """``(task, records, policies, kept)`` of the finished iterations of the STaR run folder ``out``
     (``kept[t]`` the chains kept at ``t``), read and validated."""
     out = Path(out)
@@ -128,7 +135,7 @@ def read_run(out) -> tuple:
     return task, records, policies, kept
 
 
-def recompute_departures(out) -> list[dict]:
+def recompute_departures(out: str | os.PathLike) -> list[dict]:
     """The :data:`KEYS` of every finished iteration of the run folder ``out``, recomputed from its
     saved ``kernels.npz`` and ``kept.npy`` (and the trained questions its records name)."""
     task, records, policies, kept = read_run(out)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
 from star_theory import InputError
 from star_theory.process import cap_threads
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    import torch
 
-def resolve_device(name: str):
+
+def resolve_device(name: str) -> torch.device:
     """``torch.device`` for ``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda``."""
     import torch
 
@@ -32,7 +36,7 @@ def resolve_device(name: str):
     return torch.device("cpu")
 
 
-def autocast(device):
+def autocast(device: torch.device):
     """bf16 autocast on CUDA; nothing on CPU (full float32)."""
     import torch
 
@@ -54,7 +58,7 @@ def distributed_info() -> tuple[int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def init_distributed(device) -> tuple[int, int]:
+def init_distributed(device: torch.device) -> tuple[int, int]:
     """Join the process group when launched by torchrun with ``WORLD_SIZE > 1``; return ``(rank, world)``."""
     import torch.distributed as dist
 
@@ -64,7 +68,7 @@ def init_distributed(device) -> tuple[int, int]:
     return rank, world
 
 
-def generator(device, seed: int):
+def generator(device: torch.device, seed: int) -> torch.Generator:
     """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
     import torch
 

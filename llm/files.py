@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from star_theory.io import atomic_write_bytes, default_mode, read_json, temp_pre
 from star_theory.outputs import check_claimable, check_inputs_outside, check_path, claim_folder, nested
 from star_theory.sizes import F8, check_memory, kernel_bytes
 from star_theory.task_registry import describe_task, task_level_sizes
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .config import LLMConfig
+    from star_theory.outputs import RunFolder
 
 #: files a checkpoint folder holds (``save_checkpoint``: transformers' ``save_pretrained`` and ``task.json``)
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
@@ -49,12 +54,14 @@ OWN_FILES = {
 MAY_CHANGE_ON_RESUME = frozenset({"iterations", "progress"})
 
 
-def claim_run(path, command: str, config: dict | None, resume: bool = False, overwrite: bool = False):
+def claim_run(path: str | os.PathLike, command: str, config: dict | None, resume: bool = False,
+              overwrite: bool = False) -> RunFolder:
     """Claim the output folder of an LLM command (a :class:`star_theory.outputs.RunFolder`)."""
     return claim_folder(path, command, own=OWN_FILES[command], config=config, resume=resume, overwrite=overwrite)
 
 
-def check_run_folder(path, command: str, inputs: dict, resume: bool = False, overwrite: bool = False) -> None:
+def check_run_folder(path: str | os.PathLike, command: str, inputs: dict, resume: bool = False,
+                     overwrite: bool = False) -> None:
     """Before any input is read: refuse an output folder ``command`` may not claim, and an input
     (``{flag: path}``) inside it, which the run could replace."""
     check_claimable(path, command, own=OWN_FILES[command], resume=resume, overwrite=overwrite)
@@ -62,7 +69,7 @@ def check_run_folder(path, command: str, inputs: dict, resume: bool = False, ove
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike):
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder; on success it becomes ``path``, which must not exist as a file.
 
     An old folder ``path`` (a run's own, e.g. a half-written iteration) is replaced.
@@ -84,7 +91,7 @@ def atomic_dir(path: str | os.PathLike):
 
 
 @contextlib.contextmanager
-def staged_into(folder: str | os.PathLike, last: str):
+def staged_into(folder: str | os.PathLike, last: str) -> Iterator[Path]:
     """Yield a temporary folder inside ``folder``; on success move its entries into ``folder``,
     the entry ``last`` (the file that marks the whole as complete) after every other one."""
     folder = Path(folder)
@@ -217,7 +224,7 @@ def llm_memory_bytes(task: str, params: dict, K: int, batch_size: int) -> int:
     return 4 * kernel_bytes(sizes) + 8 * F8 * chains + 3 * 4 * batch_size * (max(sizes) + 16)
 
 
-def check_llm_memory(cfg, spec=None) -> None:
+def check_llm_memory(cfg: LLMConfig, spec=None) -> None:
     """Refuse an LLM command whose :func:`llm_memory_bytes` exceed the limit, before any work."""
     task, params = (spec.task, spec.params) if spec is not None else (cfg.task, cfg.task_params)
     check_memory(llm_memory_bytes(task, params, cfg.samples_per_question, cfg.batch_size),

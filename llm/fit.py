@@ -37,6 +37,7 @@ clipped to norm 1, bf16 autocast on CUDA.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,6 +46,11 @@ from .device import autocast
 from .packing import attention_bias, pack_counts
 from .tokenizer import StateTable
 from .train import lr_factor
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory import TabularPolicy
+    from transformers import PreTrainedModel
+    import torch
 
 STOPS = ("gap", "steps", "plateau")
 
@@ -75,7 +81,7 @@ class FitLog:
                 f"{prefix}_steps": self.steps, f"{prefix}_stopped": self.stopped, f"{prefix}_rows": self.rows}
 
 
-def row_nll(logits, labels):
+def row_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Summed NLL of the labelled tokens of each row (``logits`` ``(B, T, V)``, labels ``(B, T)``)."""
     import torch
 
@@ -94,7 +100,8 @@ class StateLoss:
     ``<eos>`` term).
     """
 
-    def __init__(self, counts: TransitionCounts, table: StateTable, device, batch: int, rng):
+    def __init__(self, counts: TransitionCounts, table: StateTable, device: torch.device, batch: int,
+                 rng: np.random.Generator):
         import torch
 
         self.counts, self.table, self.device, self.rng = counts, table, device, rng
@@ -128,7 +135,7 @@ class StateLoss:
             logits = model(input_ids=inp).logits  # (B, 4, V)
         return torch.log_softmax(logits[:, -2:].float(), dim=-1)  # next state, then <eos>
 
-    def __call__(self, model, full: bool = False):
+    def __call__(self, model: PreTrainedModel, full: bool = False) -> torch.Tensor:
         import torch
 
         if full:  # every triple once (evaluation only)
@@ -144,7 +151,8 @@ class StateLoss:
 class SequenceLoss:
     """One row per distinct triple weighted by its count (full batch, or ``batch`` rows drawn by count)."""
 
-    def __init__(self, counts: TransitionCounts, table: StateTable, device, batch: int, rng):
+    def __init__(self, counts: TransitionCounts, table: StateTable, device: torch.device, batch: int,
+                 rng: np.random.Generator):
         self.counts, self.table, self.device, self.batch, self.rng = counts, table, device, batch, rng
         self.rows = counts.counts.size
         self.full_batch = self.rows <= batch
@@ -159,7 +167,7 @@ class SequenceLoss:
         w = torch.as_tensor(weight, device=self.device, dtype=torch.float32)
         return (w * row_nll(logits, inputs["labels"])).sum()
 
-    def __call__(self, model, full: bool = False):
+    def __call__(self, model: PreTrainedModel, full: bool = False) -> torch.Tensor:
         p = self.counts.counts / self.counts.total
         if full or self.full_batch:
             return sum(self._loss(model, idx, p[idx]) for idx in np.array_split(np.arange(p.size),
@@ -173,7 +181,8 @@ class TreeLoss:
     the full loss over every distinct prompt when there are at most ``batch`` of them, else
     ``batch`` prompts drawn by weight per step, each prompt's loss divided by its weight (unbiased)."""
 
-    def __init__(self, counts: TransitionCounts, table: StateTable, device, batch: int, rng):
+    def __init__(self, counts: TransitionCounts, table: StateTable, device: torch.device, batch: int,
+                 rng: np.random.Generator):
         import torch
 
         self.device, self.batch, self.rng = device, batch, rng
@@ -185,7 +194,7 @@ class TreeLoss:
         self.t_row, self.t_pos, self.t_tok = as_t(pk.target_row), as_t(pk.target_pos), as_t(pk.target_tok)
         self.t_w = torch.as_tensor(pk.target_w, device=device, dtype=torch.float32)
 
-    def row_losses(self, model, rows):
+    def row_losses(self, model: PreTrainedModel, rows):
         """``(len(rows),)`` each packed row's count-weighted NLL (its share of the loss)."""
         import torch
 
@@ -199,7 +208,7 @@ class TreeLoss:
         terms = -self.t_w[sel] * logp[where, self.t_pos[sel], self.t_tok[sel]]
         return torch.zeros(rows.numel(), device=self.device).index_add(0, where, terms)
 
-    def __call__(self, model, full: bool = False):
+    def __call__(self, model: PreTrainedModel, full: bool = False) -> torch.Tensor:
         import torch
 
         if full or self.full_batch:
@@ -211,7 +220,8 @@ class TreeLoss:
         return (scale * self.row_losses(model, idx)).sum()
 
 
-def make_loss(counts, table, device, batch, seed, packed: bool = True):
+def make_loss(counts: TransitionCounts, table: StateTable, device: torch.device, batch: int, seed: int,
+              packed: bool = True) -> StateLoss | SequenceLoss | TreeLoss:
     """The count-weighted loss of ``counts``: soft targets per prompt for one-token states
     (:class:`StateLoss`), else prefix trees (:class:`TreeLoss`, ``packed``) or one row per
     distinct triple (:class:`SequenceLoss`, the reference)."""
@@ -221,7 +231,8 @@ def make_loss(counts, table, device, batch, seed, packed: bool = True):
     return (TreeLoss if packed else SequenceLoss)(counts, table, device, batch, rng)
 
 
-def fit_counts(model, counts: TransitionCounts, table: StateTable, device, lr: float, max_steps: int,
+def fit_counts(model: PreTrainedModel, counts: TransitionCounts, table: StateTable, device: torch.device, lr: float,
+               max_steps: int,
                stop: str = "gap", gap_tol: float = 1e-3, batch: int = 512, seed: int = 0, warmup: float = 0.0,
                weight_decay: float = 0.0, patience: int = 25, plateau_tol: float = 1e-3, decay: bool = False,
                progress: bool = False, desc: str = "fit") -> FitLog:
@@ -295,6 +306,8 @@ class BestLoss:
     learning-rate halving (``decay``: halve when the best loss has not improved over ``patience``
     steps) read; ``scale`` is the current learning-rate factor."""
 
+    best: list[float]
+
     def __init__(self, patience: int):
         self.patience, self.best, self.scale, self.last_decay = patience, [], 1.0, 0
 
@@ -311,7 +324,7 @@ class BestLoss:
             self.last_decay = step
 
 
-def refit_figures(counts: TransitionCounts, log_scores, policy, min_count: int = 20) -> dict:
+def refit_figures(counts: TransitionCounts, log_scores, policy: TabularPolicy, min_count: int = 20) -> dict:
     r"""How closely a model refits ``counts``, from its exact measurement (:mod:`llm.measure`).
 
     * ``refit_gap``: exact NLL of the counts under the model, :math:`-\sum c \log q_n(s' \mid s) / \sum c`
@@ -331,6 +344,6 @@ def refit_figures(counts: TransitionCounts, log_scores, policy, min_count: int =
         rows = tot >= min_count
         tv.append(0.5 * np.abs(k_model[rows] - k_emp[rows]).sum(axis=1))
         w.append(tot[rows])
-    tv, w = np.concatenate(tv), np.concatenate(w)
-    return {"refit_gap": nll - counts.entropy(), "refit_tv": float((tv * w).sum() / w.sum()) if w.size else None,
-            "refit_tv_max": float(tv.max()) if w.size else None, "refit_tv_rows": int(w.size)}
+    tvs, ws = np.concatenate(tv), np.concatenate(w)
+    return {"refit_gap": nll - counts.entropy(), "refit_tv": float((tvs * ws).sum() / ws.sum()) if ws.size else None,
+            "refit_tv_max": float(tvs.max()) if ws.size else None, "refit_tv_rows": int(ws.size)}

@@ -25,6 +25,7 @@ fitted :math:`\lambda_n` and the distance from the symmetric family
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,12 +35,17 @@ from .data import IGNORE, encode_steps
 from .device import autocast
 from .tokenizer import StateTable
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory.task_protocol import Task as TextTask
+    from transformers import PreTrainedModel
+    import torch
+
 #: the smallest sampling temperature: float32's smallest normal number (the logits are float32; a
 #: smaller, subnormal temperature is not represented). Both samplers refuse anything below it.
 MIN_TEMPERATURE = float(np.finfo(np.float32).tiny)
 
 
-def check_temperature(temperature) -> float:
+def check_temperature(temperature: float) -> float:
     """A sampling temperature: a number (not a bool) in ``[MIN_TEMPERATURE, inf)``."""
     if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, (int, float, np.integer, np.floating)):
         raise InputError(f"temperature must be a number, got {temperature!r}")
@@ -50,7 +56,7 @@ def check_temperature(temperature) -> float:
     return t
 
 
-def tempered_log_softmax(logits, temperature: float):
+def tempered_log_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     r""":math:`\log \mathrm{softmax}(z / T)` over the last axis, with ``z`` shifted by its maximum
     first, so that a small ``T`` sends the largest logit to 0 and the others to ``-inf`` (greedy in
     the limit) instead of overflowing to ``inf - inf``."""
@@ -61,7 +67,7 @@ def tempered_log_softmax(logits, temperature: float):
     return torch.log_softmax(z / check_temperature(temperature), dim=-1)
 
 
-def sequence_logprob(model, batch, device, temperature: float = 1.0) -> np.ndarray:
+def sequence_logprob(model: PreTrainedModel, batch, device: torch.device, temperature: float = 1.0) -> np.ndarray:
     """Summed log-probability of the labelled tokens of every row of ``batch`` (teacher forcing).
 
     With ``temperature`` T, each token's distribution is the softmax of the logits divided by T
@@ -80,7 +86,8 @@ def sequence_logprob(model, batch, device, temperature: float = 1.0) -> np.ndarr
 
 
 def step_log_scores(
-    model, table: StateTable, n: int, device, batch_size: int = 2048, rows=None, temperature: float = 1.0
+    model: PreTrainedModel, table: StateTable, n: int, device: torch.device, batch_size: int = 2048,
+    rows: np.ndarray | None = None, temperature: float = 1.0
 ) -> np.ndarray:
     r""":math:`\log q_n(s' \mid s)` for all pairs (shape ``(|S_{n-1}|, |S_n|)``).
 
@@ -125,7 +132,8 @@ class Measurement:
         }
 
 
-def measure(model, text_task, table: StateTable, device, batch_size: int = 2048) -> Measurement:
+def measure(model: PreTrainedModel, text_task: TextTask, table: StateTable, device: torch.device,
+            batch_size: int = 2048) -> Measurement:
     """Exact per-step kernels of ``model`` on ``text_task`` and the figures computed from them."""
     model.eval()
     kernels, valid, scores = [], [], []

@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from star_theory import InputError
 from star_theory.io import write_json
@@ -28,6 +29,10 @@ from star_theory.task_registry import describe_task, make_task, resolve_task_par
 
 from .files import read_json_object
 from .tokenizer import TOKENIZATIONS, load_tokenizer, state_table
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from transformers import PreTrainedModel
+    from transformers import PreTrainedTokenizerFast
 
 #: (layers, heads, width) of each size preset; ``gpt2-small`` is GPT-2 small's shape.
 SIZES = {
@@ -46,7 +51,8 @@ def quiet_transformers() -> None:
     logging.disable_progress_bar()
 
 
-def build_model(size: str, vocab_size: int, tokenizer, init_range: float = 0.02):
+def build_model(size: str, vocab_size: int, tokenizer: PreTrainedTokenizerFast,
+                init_range: float = 0.02) -> PreTrainedModel:
     """A randomly initialised GPT-2 of the named size (weights ~ N(0, ``init_range``^2))."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -99,7 +105,7 @@ def _config_int(raw: dict, keys: tuple[str, ...], path, default=None) -> int:
     return default
 
 
-def model_bytes(raw: dict, path) -> int:
+def model_bytes(raw: dict, path: str | os.PathLike) -> int:
     """Estimated peak memory of loading and training the model ``config.json`` declares, from its
     sizes alone (nothing is built): parameters :math:`2 V d + P d + L (4 d^2 + 2 d f)` (token
     embedding and head, positions, attention and MLP per layer) in float32, times 5 (the loaded
@@ -113,7 +119,8 @@ def model_bytes(raw: dict, path) -> int:
     return 4 * 5 * params
 
 
-def load_model(path: str | os.PathLike, tokenizer=None, resize: bool = True):
+def load_model(path: str | os.PathLike, tokenizer: PreTrainedTokenizerFast | None = None,
+               resize: bool = True) -> PreTrainedModel:
     """Load a local causal LM from ``path`` (safetensors weights); resize to ``tokenizer`` if given.
 
     Offline (``local_files_only``) and without remote code (``trust_remote_code=False``; an
@@ -214,7 +221,8 @@ class TaskSpec:
         return cls(cfg.task, dict(cfg.task_params), cfg.tokenization)
 
 
-def save_checkpoint(path: str | os.PathLike, model, tokenizer, spec: TaskSpec, extra: dict | None = None) -> Path:
+def save_checkpoint(path: str | os.PathLike, model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast,
+                    spec: TaskSpec, extra: dict | None = None) -> Path:
     """Write model (safetensors), tokenizer and ``task.json`` into the folder ``path``."""
     quiet_transformers()
     path = Path(path)
@@ -253,7 +261,7 @@ def read_task_spec(path: str | os.PathLike) -> TaskSpec:
                                 f"corrupted task.json in {path!r}")
 
 
-def load_checkpoint(path: str | os.PathLike):
+def load_checkpoint(path: str | os.PathLike) -> tuple[PreTrainedModel, PreTrainedTokenizerFast, TaskSpec]:
     """``(model, tokenizer, spec)`` from a folder written by :func:`save_checkpoint`, checked as data:
     the tokenizer's state table (:func:`llm.tokenizer.state_table`) against the task and the saved
     embedding's size, before the model is built."""

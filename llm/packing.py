@@ -25,11 +25,15 @@ the packed loss equals the unpacked count-weighted loss exactly (up to float sum
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .data import TransitionCounts, prompt_ids
 from .tokenizer import StateTable
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from transformers import PreTrainedModel
 
 
 @dataclass
@@ -80,11 +84,13 @@ def pack_counts(counts: TransitionCounts, table: StateTable) -> PackedTrees:
         n, s = int(counts.steps[i]), int(counts.prev[i])
         prompt = prompt_ids(table, n, np.array([s]))[0]
         tokens, depths, parents = list(prompt), list(range(prompt.size)), [-1] + list(range(prompt.size - 1))
+        nodes: dict[tuple[int, ...], int]
+        targets: dict[tuple[int, int], float]
         nodes, targets = {(): prompt.size - 1}, {}
         for j in np.flatnonzero(row_of == p):
             c = float(counts.counts[j])
             cont = table.ids[n][counts.nxt[j]]
-            prefix = ()
+            prefix: tuple[int, ...] = ()
             for tok in cont:
                 at = nodes[prefix]
                 targets[at, int(tok)] = targets.get((at, int(tok)), 0.0) + c
@@ -109,14 +115,14 @@ def pack_counts(counts: TransitionCounts, table: StateTable) -> PackedTrees:
         for i in range(1, L):  # parents precede children: a node sees what its parent sees, and itself
             allowed[p, i, :i] |= allowed[p, parents[i], :i]
         for (at, tok), c in sorted(targets.items()):
-            t_row.append(p), t_pos.append(at), t_tok.append(tok), t_w.append(c / total)
+            t_row.append(p), t_pos.append(at), t_tok.append(tok), t_w.append(c / total)  # type: ignore[func-returns-value]
         lengths.append(L)
     unpacked = int(sum(table.ids[n - 1].shape[1] + table.ids[n].shape[1] + 3 for n in counts.steps))
     return PackedTrees(ids, pos, allowed, np.array(t_row), np.array(t_pos), np.array(t_tok), np.array(t_w),
                        np.bincount(row_of, weights=counts.counts) / total, np.array(lengths), unpacked)
 
 
-def attention_bias(allowed, model, dtype):
+def attention_bias(allowed, model: PreTrainedModel, dtype):
     """The 4D mask ``(P, 1, T, T)`` that ``model``'s attention takes as it is (transformers passes a
     4D mask through unchanged): bool (True = attend) for SDPA, else additive (0 or the dtype's
     minimum; eager attention adds it to the scores)."""

@@ -33,7 +33,9 @@ family, the per-step correctness :math:`\Pr(s_n = s_n^*)`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -54,6 +56,11 @@ from star_theory.seeds import derive_seed
 from star_theory.sim import tabular_star_runs
 
 from .departures import row_tv
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory import ReasoningTask
+    from star_theory import TabularPolicy
+    from star_theory.aliases import StepStrings
 
 FINITE_K = "finite-k"  # seed purpose: the tabular runs of the finite-K band
 BAND_SEEDS = 16  # tabular runs behind the finite-K band
@@ -79,14 +86,14 @@ def predict(text_task, initial_policy, initial_lam, iterations: int, trained=Non
     with ``trained`` (held-out run), J over the trained and held-out questions too; ``rule``'s
     exact form at ``K`` chains per question in place of STaR's."""
     task = text_task.task
-    out = {"iterations": list(range(iterations + 1))}
+    out: dict[str, Any] = {"iterations": list(range(iterations + 1))}  # name -> per-iteration lists
     runs = {"kernel": initial_policy}
     if task.is_bijective() and initial_lam is not None:
         runs["symmetric"] = symmetric_policy(task, lam=np.clip(initial_lam, -1 / (task.sizes[0] - 1), 1))
     questions = None if trained is None else np.asarray(trained, dtype=np.int64)
     for name, p0 in runs.items():
         traj = star_trajectory(p0, task, iterations, step=_exact_step(rule, questions, K))
-        entry = {"accuracy": [accuracy(p, task) for p in traj]}
+        entry: dict[str, list[Any]] = {"accuracy": [accuracy(p, task) for p in traj]}
         if questions is not None:
             held = _held(task, questions)
             entry["accuracy_train"] = [accuracy_on(p, task, questions) for p in traj]
@@ -121,7 +128,8 @@ def one_step_predictions(policies, task, trained=None, rule=None, K=None) -> dic
     questions = None if trained is None else np.asarray(trained, dtype=np.int64)
     step = _exact_step(rule, questions, K)
     J = [accuracy(p, task) for p in policies]
-    pred, share = [None], [None]
+    pred: list[float | None] = [None]
+    share: list[float | None] = [None]
     for t in range(1, len(policies)):
         one = accuracy(step(policies[t - 1], task), task)
         pred.append(one)
@@ -130,13 +138,15 @@ def one_step_predictions(policies, task, trained=None, rule=None, K=None) -> dic
     return {"accuracy": pred, "gain_share": share, "llm_accuracy": J}
 
 
-def empty_row_predictions(policies, kept, task, strings=None) -> dict:
+def empty_row_predictions(policies: Sequence[TabularPolicy], kept: Sequence[np.ndarray], task: ReasoningTask,
+                          strings: StepStrings | None = None) -> dict:
     """(e): per rule of :data:`~star_theory.empty_rows.EMPTY_ROWS` (``marginals`` only with the
     states' ``strings``, one list per step), for ``t >= 1``: J of the tabular refit of
     ``kept[t-1]`` from ``policies[t-1]``, and its mean TV to ``policies[t]`` over the rows
     ``kept[t-1]`` never visits (None at ``t = 0`` and when every row was visited)."""
     rules = [r for r in EMPTY_ROWS if r != "marginals" or strings is not None]
-    out = {r: {"accuracy": [None], "unvisited_tv": [None], "tv": [None]} for r in rules}
+    out: dict[str, dict[str, list[float | None]]] = {r: {"accuracy": [None], "unvisited_tv": [None], "tv": [None]}
+                                                     for r in rules}
     for t in range(1, len(policies)):
         counts = transition_counts(np.asarray(kept[t - 1], dtype=np.int64).reshape(-1, task.n_steps + 1), task)
         empty = [c.sum(axis=1) == 0 for c in counts]
@@ -186,7 +196,7 @@ def write_prediction(out, text_task, records: list[dict], policies, kept, K: int
     return pred
 
 
-def plot_prediction(pred: dict, records: list[dict], path, title: str = "") -> str:
+def plot_prediction(pred: dict, records: list[dict], path: str | os.PathLike, title: str = "") -> str:
     """Predicted (lines) against measured (markers) accuracy and lam_n over STaR iterations."""
     from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +33,14 @@ from star_theory.task_registry import describe_task, make_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    import torch
+    from transformers import PreTrainedModel
+
+    from star_theory.task_protocol import Task as TextTask
+
+    from .tokenizer import StateTable
+
 #: seed purposes of pretraining, on the paths ``derive_seed(seed, PRETRAIN, purpose)`` (a stream's path ends in
 #: the process rank): the model's initialization, the corpus chains (or the fit's batches), the warm-up policy
 #: and the warm-up chains. PRETRAIN is iteration 0 of the ``(seed, iteration, purpose)`` paths of
@@ -41,7 +50,8 @@ PRETRAIN = 0
 INIT, CORPUS, WARMUP_POLICY, WARMUP_CORPUS = 0, 1, 2, 3
 
 
-def corpus_source(cfg: LLMConfig, text_task) -> dict:
+
+def corpus_source(cfg: LLMConfig, text_task: TextTask) -> dict:
     """``{"policy": ...}`` or ``{"chains": ...}`` for :class:`llm.data.ChainStream`, plus a description."""
     task = text_task.task
     if cfg.corpus:
@@ -65,7 +75,7 @@ def corpus_source(cfg: LLMConfig, text_task) -> dict:
     return {"policy": policy, "describe": describe}
 
 
-def warmup_policy(task, seed: int):
+def warmup_policy(task: ReasoningTask, seed: int) -> TabularPolicy:
     """The task-agnostic warm-up corpus: deterministic steps along random maps between the levels.
 
     Each step maps every state of level ``n-1`` to a uniformly random state of level ``n``
@@ -78,7 +88,7 @@ def warmup_policy(task, seed: int):
     return TabularPolicy([random_task.step_matrix(n) for n in range(task.n_steps)])
 
 
-def parameter_digest(model) -> str:
+def parameter_digest(model: PreTrainedModel) -> str:
     """SHA-256 of all parameters (to check that DDP ranks agree)."""
     h = hashlib.sha256()
     for name, p in sorted(model.state_dict().items()):
@@ -171,12 +181,14 @@ def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) 
                    {"tokens": log.tokens * world}, t0)
 
 
-def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
+def fit_corpus(cfg: LLMConfig, model: PreTrainedModel, text_task: TextTask, table: StateTable, source: dict,
+               device: torch.device) -> tuple[list[float], dict]:
     """Pretraining as a count-weighted fit (:mod:`llm.fit`): the corpus policy's expected transitions
     (or the corpus file's counts), after the warm-up maps the same way; returns (losses, record)."""
     task = text_task.task
     counts = (TransitionCounts.from_policy(source["policy"], task) if "policy" in source
               else TransitionCounts.from_chains(source["chains"]))
+    kw: dict[str, Any]
     kw = dict(stop=cfg.stop, gap_tol=cfg.gap_tol, batch=cfg.pretrain_batch * task.n_steps, warmup=cfg.pretrain_lr_warmup,
               patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
     record = {}
@@ -199,7 +211,7 @@ def _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, 
     if world > 1:
         import torch.distributed as dist
 
-        gathered = [None] * world
+        gathered: list = [None] * world
         dist.all_gather_object(gathered, digests[0])
         digests = gathered
     summary = {}

@@ -10,8 +10,10 @@ recorded in ``run.json`` (:func:`llm.model.checkpoint_digest`): another model in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,7 +45,7 @@ class Finished:
     kept_all: list[np.ndarray]
 
 
-def start_point(cfg: LLMConfig, pretrained, out: Path, resume: bool) -> StartPoint:
+def start_point(cfg: LLMConfig, pretrained: str | os.PathLike, out: Path, resume: bool) -> StartPoint:
     """Check that ``out`` may hold this run (new, or resumed with its own config and checkpoint)."""
     done = finished_iterations(out)
     if done and not resume:

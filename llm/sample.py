@@ -37,6 +37,7 @@ and its later steps are not generated. Both counts are reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -46,6 +47,10 @@ from .data import prompt_ids
 from .device import autocast
 from .measure import check_temperature, step_log_scores, tempered_log_softmax
 from .tokenizer import StateTable
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from transformers import PreTrainedModel
+    import torch
 
 
 @dataclass
@@ -59,7 +64,8 @@ class SampledChains:
     generated_tokens: int
 
 
-def generate(model, prompts, n_new: int, generator, use_cache: bool = True, temperature: float = 1.0):
+def generate(model: PreTrainedModel, prompts: torch.Tensor, n_new: int, generator: torch.Generator,
+             use_cache: bool = True, temperature: float = 1.0):
     """Draw ``n_new`` tokens after each prompt (all prompts of equal length), at ``temperature``.
 
     Returns ``(tokens, logprob)``: ``tokens`` of shape ``(B, n_new)`` and the summed log-probability
@@ -90,18 +96,18 @@ SAMPLERS = ("trie", "token")
 
 
 def sample_chains(
-    model,
+    model: PreTrainedModel,
     table: StateTable,
-    questions,
-    generator,
-    device,
+    questions: np.ndarray,
+    generator: torch.Generator,
+    device: torch.device,
     batch_size: int = 2048,
     max_retries: int = 3,
     use_cache: bool = True,
     progress: bool = False,
     sampler: str = "token",
     temperature: float = 1.0,
-    log_scores=None,
+    log_scores: Sequence[np.ndarray] | None = None,
 ) -> SampledChains:
     """Sample one chain per entry of ``questions`` (start states) from ``model`` with ``sampler``.
 
@@ -125,8 +131,9 @@ def _empty_chains(questions: np.ndarray, N: int):
     return states, np.ones(questions.size, dtype=bool), np.zeros(questions.size)
 
 
-def sample_tokens(model, table, questions, generator, device, batch_size=2048, max_retries=3, use_cache=True,
-                  progress=False, temperature=1.0) -> SampledChains:
+def sample_tokens(model: PreTrainedModel, table: StateTable, questions: np.ndarray, generator: torch.Generator,
+                  device: torch.device, batch_size: int = 2048, max_retries: int = 3, use_cache: bool = True,
+                  progress: bool = False, temperature: float = 1.0) -> SampledChains:
     """The reference sampler: every chain's tokens drawn one at a time, invalid steps re-generated."""
     import torch
     from tqdm.auto import tqdm
@@ -185,8 +192,9 @@ def _draw_rows(P: np.ndarray, group: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(out, P.shape[1] - 1)
 
 
-def sample_trie(model, table, questions, generator, device, batch_size=2048, max_retries=3,
-                temperature=1.0, log_scores=None) -> SampledChains:
+def sample_trie(model: PreTrainedModel, table: StateTable, questions: np.ndarray, generator: torch.Generator,
+                device: torch.device, batch_size: int = 2048, max_retries: int = 3,
+                temperature: float = 1.0, log_scores: Sequence[np.ndarray] | None = None) -> SampledChains:
     """The exact prefix-tree sampler (module docstring): one scoring pass per distinct prompt."""
     import torch
 
@@ -205,8 +213,8 @@ def sample_trie(model, table, questions, generator, device, batch_size=2048, max
         else:
             logq = step_log_scores(model, table, n, device, batch_size, rows=prompts, temperature=temperature)
         q = np.exp(logq)  # (U, |S_n|): one attempt writes exactly s' <eos>
-        u = torch.rand((2, alive.size), generator=generator, device=generator.device, dtype=torch.float64)
-        u = 1.0 - u.cpu().numpy()  # in (0, 1]
+        draws = torch.rand((2, alive.size), generator=generator, device=generator.device, dtype=torch.float64)
+        u = 1.0 - draws.cpu().numpy()  # in (0, 1]
         fails = failures_before_valid(q.sum(axis=1)[group], u[0], max_retries)
         ok = fails <= max_retries
         nxt = _draw_rows(q, group, u[1])

@@ -47,6 +47,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -84,6 +85,12 @@ from .tokenizer import state_table
 from .tracking import log_iteration
 from .train import train
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .tokenizer import StateTable
+    from star_theory import ReasoningTask
+    from transformers import PreTrainedModel
+    import torch
+
 SAMPLE, FINETUNE, MEASURE = 1, 2, 9  # seed purposes: STaR sampling, fine-tuning, `rlstar llm measure`
 HELDOUT = "heldout"  # seed purpose: which questions are held out of training
 KEEP, RATIONALE = "rule-keep", "rule-hints"  # seed purposes: the rule's keep draws and its hint chains
@@ -106,7 +113,7 @@ class StarRun:
     kept: list[np.ndarray] = field(default_factory=list)  # the chains kept at each iteration (its kept.npy)
 
 
-def trained_questions(cfg: LLMConfig, task) -> np.ndarray | None:
+def trained_questions(cfg: LLMConfig, task: ReasoningTask) -> np.ndarray | None:
     """The questions STaR trains on: all (None) without ``heldout_fraction``, else a sorted subset
     of ``|S_0| - round(heldout_fraction |S_0|)`` (at least 1) questions, drawn from
     ``derive_seed(cfg.seed, HELDOUT)``."""
@@ -183,7 +190,7 @@ def chain_figures(chains: SampledChains, task, K: int, trained=None, weights=Non
     distinct = np.bincount(np.searchsorted(questions, chains_good[:, 0]), minlength=questions.size) if good.size \
         else np.zeros(questions.size, dtype=np.int64)
     rejected = chains.valid & ~correct
-    figures = {
+    figures: dict[str, Any] = {
         "chains": int(len(s)),
         "sampled_accuracy": float(correct.mean()),
         "sampled_accuracy_se": float(np.sqrt(correct.mean() * (1 - correct.mean()) / len(s))),
@@ -210,7 +217,8 @@ def phase_walls(records: list[dict], digits: int | None = None) -> dict:
     return walls if digits is None else {k: round(v, digits) for k, v in walls.items()}
 
 
-def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> dict:
+def finetune(cfg: LLMConfig, model: PreTrainedModel, kept: np.ndarray, table: StateTable, device: torch.device,
+             t: int) -> dict:
     """Fine-tune ``model`` in place on the transitions of the ``kept`` chains; returns the record's figures.
 
     ``finetune_mode="weighted"``: the count-weighted fit of :mod:`llm.fit` (distinct transitions,
@@ -221,7 +229,7 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
     seed = derive_seed(cfg.seed, t, FINETUNE)
     if cfg.finetune_mode == "weighted":
         counts = TransitionCounts.from_chains(kept)
-        out = {"train_examples": int(counts.total)}
+        out: dict[str, Any] = {"train_examples": int(counts.total)}
         if counts.total:
             torch.manual_seed(seed)
             log = fit_counts(
@@ -238,13 +246,13 @@ def finetune(cfg: LLMConfig, model, kept: np.ndarray, table, device, t: int) -> 
     if transitions[0].size:
         torch.manual_seed(seed)
         batches = transition_batches(table, transitions, cfg.finetune_batch, cfg.finetune_steps, seed)
-        log = train(
+        train_log = train(
             model, batches, cfg.finetune_steps, cfg.finetune_lr, device, warmup=cfg.finetune_lr_warmup,
             weight_decay=cfg.finetune_weight_decay, schedule="constant", progress=cfg.progress,
             desc=f"fine-tune {t}",
         )
-        out["train_loss_last"] = log.losses[-1]
-        out["train_tokens"] = log.tokens
+        out["train_loss_last"] = train_log.losses[-1]
+        out["train_tokens"] = train_log.tokens
     return out
 
 

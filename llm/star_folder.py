@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def load_kernels(path: Path) -> TabularPolicy:
     return TabularPolicy(kernels)
 
 
-def as_written(obj):
+def as_written(obj: Any) -> Any:
     """``obj`` as its JSON file reads back (tuples and arrays become lists, non-finite numbers None)."""
     return json.loads(dumps_json(obj, indent=None))
 

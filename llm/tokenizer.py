@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from star_theory import InputError
 from star_theory.io import MAX_JSON_BYTES
 
 from star_theory.task_protocol import Task
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from transformers import PreTrainedTokenizerFast
 
 TOKENIZATIONS = ("state", "symbol")
 PAD, UNK, EOS, SEP = "<pad>", "<unk>", "<eos>", "<sep>"
@@ -77,7 +81,7 @@ def _all_strings(task: Task):
     return [task.state_strings(n) for n in range(task.n_steps + 1)]
 
 
-def load_tokenizer(path: str | os.PathLike):
+def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerFast:
     """Load a tokenizer saved by :func:`build_tokenizer` + ``save_pretrained`` (local only)."""
     from transformers import PreTrainedTokenizerFast
 

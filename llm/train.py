@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .data import Batch
 from .device import autocast
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from transformers import PreTrainedModel
+    import torch
 
 SCHEDULES = ("cosine", "constant")
 FINAL_LR_FRACTION = 0.1
@@ -42,11 +46,11 @@ class TrainLog:
 
 
 def train(
-    model,
+    model: PreTrainedModel,
     batches: Iterable[Batch],
     total_steps: int,
     lr: float,
-    device,
+    device: torch.device,
     warmup: float = 0.05,
     weight_decay: float = 0.0,
     schedule: str = "cosine",

@@ -21,6 +21,7 @@ import importlib
 import pkgutil
 import re
 import sys
+from typing import Any, NoReturn
 
 from . import commands, process
 from .errors import InputError
@@ -36,12 +37,12 @@ class OneLineParser(argparse.ArgumentParser):
     ``--lam -inf`` is rejected by the value check that names it. Abbreviated flags are refused.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("allow_abbrev", False)  # ``--seed`` must not silently mean ``--seeds``
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-(inf|infinity|nan)$", re.I)
 
-    def error(self, message: str):  # noqa: D401 - argparse API
+    def error(self, message: str) -> NoReturn:  # noqa: D401 - argparse API
         self.exit(2, f"rlstar: error: {' '.join(message.split())}\n")  # one prefix for every command
 
 

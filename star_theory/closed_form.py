@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import InputError
 from .family_params import family_params, in_convention
@@ -82,7 +83,7 @@ def _signed_products(lam, gap):
     return np.sum(la, axis=-1), _sign(np.sum(neg, axis=-1)), log_minus, sign_minus
 
 
-def other_steps_product(lam) -> np.ndarray:
+def other_steps_product(lam: ArrayLike) -> np.ndarray:
     r""":math:`\Lambda_{-n} = \prod_{k \ne n} \lambda_k` for every step ``n``; shape ``(..., N)`` like ``lam``.
 
     The factor by which step ``n``'s update scales (``lam_n' < lam_n`` iff :math:`\Lambda_{-n} < 0`
@@ -141,19 +142,19 @@ def _update(lam, gap, M):
 # ----------------------------------------------------------------------------- public functions
 
 
-def symmetric_accuracy(M, *, lam=None, eps=None) -> np.ndarray:
+def symmetric_accuracy(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> np.ndarray:
     r"""Accuracy :math:`J = \Lambda + (1 - \Lambda)/M`, shape ``(...)``."""
     p = family_params(M, lam, eps)
     return _accuracy_parts(p.lam, p.gap, p.M)[0]
 
 
-def symmetric_error_rate(M, *, lam=None, eps=None) -> np.ndarray:
+def symmetric_error_rate(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> np.ndarray:
     r""":math:`1 - J = (1 - \Lambda)(M-1)/M`, accurate when ``J`` is close to 1; shape ``(...)``."""
     p = family_params(M, lam, eps)
     return _accuracy_parts(p.lam, p.gap, p.M)[1]
 
 
-def symmetric_star_update(M, *, lam=None, eps=None) -> np.ndarray:
+def symmetric_star_update(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> np.ndarray:
     r"""One exact STaR iteration, :math:`1 - \lambda_n' = (1-\lambda_n)(1-\Lambda_{-n})/(1+(M-1)\Lambda)`.
 
     Returns the new per-step parameters, shape ``(..., N)``, in the convention given (``lam`` or
@@ -164,7 +165,7 @@ def symmetric_star_update(M, *, lam=None, eps=None) -> np.ndarray:
     return in_convention(new_lam, p.M, p.convention)
 
 
-def symmetric_flawed_share(M, *, lam=None, eps=None) -> np.ndarray:
+def symmetric_flawed_share(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> np.ndarray:
     r"""Share of kept chains with a wrong intermediate state, :math:`1 - \prod_n p_n / J`; shape ``(...)``.
 
     NaN where :math:`J = 0`.
@@ -231,7 +232,7 @@ def _flawed_share(lam, gap, M):
     return np.where(total > 0, np.clip(share, 0.0, 1.0), np.nan)
 
 
-def symmetric_flawed_distribution(M, *, lam=None, eps=None) -> np.ndarray:
+def symmetric_flawed_distribution(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> np.ndarray:
     r"""``d[..., k] = Pr(k wrong intermediate states | r = 1)``, ``k = 0..N-1``; shape ``(..., N)``.
 
     Forward pass of the on/off-track chain of :mod:`star_theory.derive`: from on track the next
@@ -259,7 +260,7 @@ def symmetric_flawed_distribution(M, *, lam=None, eps=None) -> np.ndarray:
         return np.where(total > 0, final / np.where(total > 0, total, 1.0), np.nan)
 
 
-def symmetric_step_correctness(M, *, lam=None, eps=None) -> tuple[np.ndarray, np.ndarray]:
+def symmetric_step_correctness(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""``(p, p_kept)``: :math:`\Pr(s_n = s_n^*)` and :math:`\Pr(s_n = s_n^* \mid r = 1)`, shapes ``(..., N)``.
 
     :math:`\Pr(s_n = s_n^*) = (1 + (M-1)\Lambda_{\le n})/M` and
@@ -315,7 +316,7 @@ def _check_count(value, name: str) -> int:
     return int(value)
 
 
-def symmetric_trajectory(M, iterations: int, *, lam=None, eps=None) -> SymmetricTrajectory:
+def symmetric_trajectory(M: ArrayLike, iterations: int, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> SymmetricTrajectory:
     """``iterations`` exact STaR iterations from ``lam`` (or ``eps``) by the closed form."""
     iterations = _check_count(iterations, "iterations")
     p = family_params(M, lam, eps)
@@ -346,7 +347,7 @@ def symmetric_trajectory(M, iterations: int, *, lam=None, eps=None) -> Symmetric
     )
 
 
-def iterations_to_accuracy(M, target: float, *, lam=None, eps=None, max_iterations: int = 1000) -> np.ndarray:
+def iterations_to_accuracy(M: ArrayLike, target: float, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None, max_iterations: int = 1000) -> np.ndarray:
     """Fewest exact STaR iterations ``t`` with :math:`J(P^t) \\ge` ``target``; shape ``(...)``.
 
     Returns a float array: integers where the target is reached within ``max_iterations``,

@@ -48,7 +48,7 @@ def option(default: Any, help: str, *, choices: tuple | None = None, flag: str |
     aliases; ``merge``: a mapping whose repeated ``--flag KEY=VALUE`` add keys to the TOML table's)."""
     meta = {"help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases), "merge": merge}
     if isinstance(default, (list, dict, set)):
-        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -185,7 +185,7 @@ def coerce_fields(config) -> None:
             object.__setattr__(config, f.name, coerced)
 
 
-def from_mapping(cls, mapping: Mapping[str, Any], source: str = "config"):
+def from_mapping(cls: type, mapping: Mapping[str, Any], source: str = "config") -> Any:
     """Build ``cls`` from a mapping; unknown keys and wrong types raise a one-line InputError."""
     if not isinstance(mapping, Mapping):
         raise InputError(f"{source} must be a table of key = value pairs")
@@ -249,7 +249,7 @@ def load_toml_table(path: str | os.PathLike, section: str) -> dict:
     return table[section]
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = ()) -> None:
+def add_arguments(parser: argparse.ArgumentParser, cls: type, exclude: tuple[str, ...] = ()) -> None:
     """Add one ``--flag`` per field of ``cls`` (default ``None`` = not given on the CLI)."""
     types_ = _field_types(cls)
     for f in dataclasses.fields(cls):
@@ -257,7 +257,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
             continue
         flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
         base, _, is_seq, elem = _base_type(types_[f.name])
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
         help_ = f"{f.metadata.get('help', '')} (default: {default})".replace("%", "%%")
         kw: dict[str, Any] = {"dest": f.name, "default": None, "help": help_}
         if f.metadata.get("choices"):
@@ -274,7 +274,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
         parser.add_argument(flag, *f.metadata.get("aliases", ()), **kw)
 
 
-def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = None, source: str = "config"):
+def from_args(cls: type, args: argparse.Namespace, base: Mapping[str, Any] | None = None,
+              source: str = "config") -> Any:
     """Build ``cls`` from a base mapping (e.g. a TOML table) overridden by CLI flags that were given."""
     values = split_tables(cls, base or {})
     flags = {}
@@ -291,7 +292,7 @@ def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = No
     return from_mapping(cls, values, source)
 
 
-def command_config(cls, args: argparse.Namespace, section: str):
+def command_config(cls: type, args: argparse.Namespace, section: str) -> Any:
     """A command's config: the ``[section]`` table of ``--config FILE.toml`` (when given) overridden
     by the flags given. A ``--plot`` path is checked first: it must end in ``.png``."""
     plot = getattr(args, "plot", None)
@@ -302,7 +303,7 @@ def command_config(cls, args: argparse.Namespace, section: str):
     return from_args(cls, args, base=base, source=config_file or section)
 
 
-def to_mapping(config) -> dict:
+def to_mapping(config: Any) -> dict:
     """The config as a plain dict (tuples become lists), for recording beside results."""
     out = {}
     for f in dataclasses.fields(config):

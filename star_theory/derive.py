@@ -38,6 +38,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from functools import lru_cache, wraps
+from typing import Callable, ParamSpec, TypeVar, cast
 
 import sympy as sp
 
@@ -62,7 +63,7 @@ def lam_symbols(N: int) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(f"lambda_{n}", real=True) for n in range(1, N + 1))
 
 
-def lam_minus_symbol(n: int) -> sp.Symbol:
+def lam_minus_symbol(n: int | str) -> sp.Symbol:
     r""":math:`\Lambda_{-n} = \prod_{k \ne n} \lambda_k` (1-based ``n``)."""
     return sp.Symbol(f"Lambda_-{n}", real=True)
 
@@ -129,7 +130,11 @@ def _update_from_parts(lam_n, forward: KernelElement, backward: KernelElement) -
     return sp.factor(sp.cancel(sol[0]))
 
 
-def _cached_by_N(fn):
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _cached_by_N(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn(N)`` cached per ``N``, with ``N`` checked first (an unhashable or non-integer ``N`` is an
     InputError, never a TypeError of the cache)."""
     cached = lru_cache(maxsize=None)(fn)
@@ -143,8 +148,8 @@ def _cached_by_N(fn):
         @wraps(fn)
         def wrapper(N=default):
             return cached(_check_N(N))
-    wrapper.cache_clear = cached.cache_clear
-    return wrapper
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return cast("Callable[P, R]", wrapper)
 
 
 @_cached_by_N

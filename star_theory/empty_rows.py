@@ -1,7 +1,7 @@
 r"""Rules for a kernel row that the kept chains never visit, declared once.
 
 A refit (exact, :func:`star_theory.exact.refit_rows`, or from counts,
-:func:`star_theory.sim.sampling.refit_from_counts`) defines row :math:`s` of step ``n`` only when
+:func:`star_theory.sampling.refit_from_counts`) defines row :math:`s` of step ``n`` only when
 the kept chains pass through :math:`s` (kept mass :math:`\sum_{s'} W_n(s, s') > 0`). The other
 rows follow one of :data:`EMPTY_ROWS`; with :math:`V` the visited rows of the step,
 :math:`\hat P(\cdot \mid v)` their refit rows and :math:`M = |S_n|`:
@@ -29,6 +29,8 @@ rows (there is nothing to estimate from). Visited rows are the refit under every
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from .errors import InputError
@@ -37,14 +39,14 @@ EMPTY_ROWS = ("keep", "uniform", "mean", "marginals")
 """Rules for a kernel row with no kept mass (see the module docstring)."""
 
 
-def check_empty_rows(rule) -> str:
+def check_empty_rows(rule: str) -> str:
     """``rule`` if it is one of :data:`EMPTY_ROWS`, else a one-line InputError."""
     if rule not in EMPTY_ROWS:
         raise InputError(f"empty_rows must be one of {', '.join(EMPTY_ROWS)}, got {rule!r}")
     return rule
 
 
-def check_strings(strings, size: int, where: str = "strings") -> list[str]:
+def check_strings(strings: Sequence[str] | None, size: int, where: str = "strings") -> list[str]:
     """``strings``: ``size`` strings of one common length (the states of one level)."""
     if strings is None:
         raise InputError("empty_rows='marginals' needs the states' strings (strings=...)")
@@ -74,7 +76,7 @@ def marginal_product(row: np.ndarray, strings: list[str]) -> np.ndarray:
     return out / out.sum()
 
 
-def fill_empty_rows(new_kernel, previous_kernel, visited, rule: str, strings=None) -> np.ndarray:
+def fill_empty_rows(new_kernel: np.ndarray, previous_kernel: np.ndarray, visited: np.ndarray, rule: str, strings: Sequence[str] | None = None) -> np.ndarray:
     """The kernel with ``new_kernel``'s visited rows and the unvisited ones filled by ``rule``.
 
     ``new_kernel`` and ``previous_kernel``: shape ``(|S_{n-1}|, |S_n|)``, the refit (its rows
@@ -107,5 +109,5 @@ def fill_empty_rows(new_kernel, previous_kernel, visited, rule: str, strings=Non
         out[empty] = 1.0 / new.shape[1]
         return out
     mean = new[visited].mean(axis=0)  # (|S_n|,)
-    out[empty] = mean if rule == "mean" else marginal_product(mean, strings)
+    out[empty] = mean if rule == "mean" else marginal_product(mean, strings)  # type: ignore[arg-type]  # checked above
     return out

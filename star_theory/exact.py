@@ -30,7 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .aliases import StepStrings
 from .empty_rows import check_empty_rows, fill_empty_rows
 from .errors import InputError
 from .model import ReasoningTask, TabularPolicy, _check_policy, _check_task
@@ -113,7 +115,7 @@ def kept_transition_mass(
 
 
 def refit_rows(mass: list[np.ndarray], previous: TabularPolicy, empty_rows: str = "keep",
-               strings=None) -> TabularPolicy:
+               strings: StepStrings | None = None) -> TabularPolicy:
     """Row-normalise per-step transition masses; rows of zero mass follow ``empty_rows``
     (:data:`star_theory.empty_rows.EMPTY_ROWS`; default ``keep``: ``previous``'s row).
 
@@ -146,7 +148,7 @@ def refit_rows(mass: list[np.ndarray], previous: TabularPolicy, empty_rows: str 
     return TabularPolicy(kernels)
 
 
-def question_mask(questions, task: ReasoningTask) -> np.ndarray:
+def question_mask(questions: ArrayLike | None, task: ReasoningTask) -> np.ndarray:
     """Boolean mask over ``S_0`` of the questions ``questions`` (None: all of them)."""
     _check_task(task)
     mask = np.ones(task.sizes[0], dtype=bool)
@@ -165,7 +167,7 @@ def question_mask(questions, task: ReasoningTask) -> np.ndarray:
     return mask
 
 
-def accuracy_on(policy: TabularPolicy, task: ReasoningTask, questions=None) -> float:
+def accuracy_on(policy: TabularPolicy, task: ReasoningTask, questions: ArrayLike | None = None) -> float:
     r"""Accuracy over a subset :math:`Q` of the questions,
     :math:`J_Q(P) = \sum_{s_0 \in Q} \rho(s_0)\, \alpha_N(s_0, s_N^*(s_0)) / \sum_{s_0 \in Q} \rho(s_0)`
     (NaN when :math:`\rho(Q) = 0`; ``questions=None``: :func:`accuracy`)."""
@@ -176,7 +178,7 @@ def accuracy_on(policy: TabularPolicy, task: ReasoningTask, questions=None) -> f
 
 
 def exact_star_step(policy: TabularPolicy, task: ReasoningTask, empty_rows: str = "keep",
-                    strings=None, questions=None) -> TabularPolicy:
+                    strings: StepStrings | None = None, questions: ArrayLike | None = None) -> TabularPolicy:
     r"""One exact STaR iteration: :math:`P^{t+1}_n(s'|s) = \Pr_{P^t}(s_n=s' \mid s_{n-1}=s, r=1)`.
 
     Rows that kept chains never visit follow ``empty_rows`` (default: keep their previous value;

@@ -10,11 +10,15 @@ messages, and returns ``lam`` and ``1 - lam`` broadcast against ``M``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError, numbers
 from .validation import _as_float_array, _is_bool, _is_text
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
 
 MAX_M = 2.0**53
 """Largest ``M`` accepted (integers are exact in float64 up to here)."""
@@ -34,7 +38,7 @@ class FamilyParams:
     convention: str
 
 
-def as_states(M) -> np.ndarray:
+def as_states(M: ArrayLike) -> np.ndarray:
     """``M`` (states per level; an integer or integer array in ``[2, 2^53]``) as a float array."""
     if _is_text(M) or _is_bool(M):
         raise InputError(f"M (states per level) must be an integer, got {M!r}")
@@ -55,7 +59,7 @@ def as_states(M) -> np.ndarray:
     return arr
 
 
-def family_params(M, lam=None, eps=None) -> FamilyParams:
+def family_params(M: ArrayLike, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> FamilyParams:
     r"""Check exactly one of ``lam`` (in :math:`[-1/(M-1), 1]`) or ``eps`` (in :math:`[-1/M, (M-1)/M]`)
     against ``M`` and broadcast them; ``lam`` and ``1 - lam`` are computed without cancellation."""
     if (lam is None) == (eps is None):

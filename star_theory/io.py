@@ -22,7 +22,7 @@ import numpy as np
 from .errors import InputError
 
 
-def check_path(path, what: str = "output path") -> Path:
+def check_path(path: str | os.PathLike, what: str = "output path") -> Path:
     """``path`` as a :class:`Path`; a non-path, empty path or one holding a NUL byte is refused."""
     try:
         text = os.fspath(path)

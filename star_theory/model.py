@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import InputError
 from .validation import MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _check_range
@@ -73,7 +74,7 @@ def eps_bounds(M: int) -> tuple[float, float]:
     return -1.0 / M, (M - 1) / M
 
 
-def validate_lam(lam, M: int) -> np.ndarray:
+def validate_lam(lam: ArrayLike, M: int) -> np.ndarray:
     """Return ``lam`` as a float array after checking it lies in ``[-1/(M-1), 1]``."""
     lo, hi = lam_bounds(M)
     arr = _as_float_array(lam, "lam")
@@ -81,7 +82,7 @@ def validate_lam(lam, M: int) -> np.ndarray:
     return np.clip(arr, lo, hi)
 
 
-def validate_eps(eps, M: int) -> np.ndarray:
+def validate_eps(eps: ArrayLike, M: int) -> np.ndarray:
     """Return ``eps`` as a float array after checking it lies in ``[-1/M, (M-1)/M]``."""
     lo, hi = eps_bounds(M)
     arr = _as_float_array(eps, "eps")
@@ -89,19 +90,19 @@ def validate_eps(eps, M: int) -> np.ndarray:
     return np.clip(arr, lo, hi)
 
 
-def lam_to_eps(lam, M: int) -> np.ndarray:
+def lam_to_eps(lam: ArrayLike, M: int) -> np.ndarray:
     r"""Excess probability of the correct step: :math:`\varepsilon = \lambda (M-1)/M`."""
     lam = validate_lam(lam, M)
     return lam * ((M - 1) / M)
 
 
-def eps_to_lam(eps, M: int) -> np.ndarray:
+def eps_to_lam(eps: ArrayLike, M: int) -> np.ndarray:
     r"""Mixture weight from excess probability: :math:`\lambda = \varepsilon M/(M-1)`."""
     eps = validate_eps(eps, M)
     return eps * (M / (M - 1))
 
 
-def resolve_lam(M: int, N: int, lam=None, eps=None) -> np.ndarray:
+def resolve_lam(M: int, N: int, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> np.ndarray:
     """Per-step ``lam`` (shape ``(N,)``) from exactly one of ``lam`` or ``eps``.
 
     A scalar or a length-1 sequence means the same value for every step.
@@ -110,7 +111,7 @@ def resolve_lam(M: int, N: int, lam=None, eps=None) -> np.ndarray:
     M = _as_int(M, "M (states per level)", 2, MAX_STATES)
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
-    values = validate_lam(lam, M) if lam is not None else eps_to_lam(eps, M)
+    values = validate_lam(lam, M) if lam is not None else eps_to_lam(eps, M)  # type: ignore[arg-type]  # one is given
     values = np.atleast_1d(values).astype(float)
     if values.ndim != 1:
         raise InputError(f"lam/eps must be a scalar or a 1-d sequence, got shape {values.shape}")
@@ -139,7 +140,7 @@ class ReasoningTask:
         ``|S_N|``, the number of answers; default ``max(maps[-1]) + 1``.
     """
 
-    def __init__(self, maps: Sequence, question_dist=None, final_size: int | None = None):
+    def __init__(self, maps: Sequence, question_dist: ArrayLike | None = None, final_size: int | None = None):
         if isinstance(maps, np.ndarray) and maps.ndim == 1:
             raise InputError("maps must be a sequence of integer arrays, one per step")
         maps = _step_list(maps, "maps must be a sequence of integer arrays", "maps must hold at least one step (N >= 1)")
@@ -223,7 +224,7 @@ class TabularPolicy:
 
     def __init__(self, kernels: Sequence):
         kernels = _step_list(kernels, "kernels must be a sequence of 2-d arrays", "kernels must hold at least one step")
-        out = []
+        out: list[np.ndarray] = []
         for n, k in enumerate(kernels):
             k = _as_float_array(k, f"kernels[{n}]")
             if k.ndim != 2 or 0 in k.shape:
@@ -287,7 +288,7 @@ def symmetric_task(M: int, N: int, seed: int | None = None) -> ReasoningTask:
     return ReasoningTask(maps)
 
 
-def symmetric_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
+def symmetric_policy(task: ReasoningTask, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> TabularPolicy:
     r""":math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_M` for a bijective task (``lam`` or ``eps``)."""
     _check_task(task)
     if not task.is_bijective():
@@ -295,7 +296,7 @@ def symmetric_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     return mixture_policy(task, lam=lam, eps=eps)
 
 
-def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
+def mixture_policy(task: ReasoningTask, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> TabularPolicy:
     r""":math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_{|S_n|}` on any task.
 
     On a bijective task this is the symmetric family. On other tasks (levels of different sizes,
@@ -316,7 +317,8 @@ def mixture_policy(task: ReasoningTask, lam=None, eps=None) -> TabularPolicy:
     eps_given = None if eps is None else np.atleast_1d(np.asarray(eps, dtype=object))
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
-    given = lam_given if lam is not None else eps_given
+    given = lam_given if lam_given is not None else eps_given
+    assert given is not None  # exactly one of lam, eps (checked above)
     if given.size not in (1, N):
         raise InputError(f"lam/eps has {given.size} values but N={N} steps (give 1 or N)")
     for n in range(N):
@@ -361,5 +363,5 @@ def fit_symmetric(policy: TabularPolicy, task: ReasoningTask) -> SymmetricFit:
         proj = l * task.step_matrix(n) + (1.0 - l) / M
         lam.append(l)
         dist.append(0.5 * np.abs(k - proj).sum(axis=1).mean())
-    lam = np.asarray(lam)
-    return SymmetricFit(lam=lam, eps=lam * (M - 1) / M, distance=np.asarray(dist))
+    lams = np.asarray(lam)
+    return SymmetricFit(lam=lams, eps=lams * (M - 1) / M, distance=np.asarray(dist))

@@ -36,7 +36,7 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from .errors import InputError
 from .io import STRAY, check_path, read_json, write_json
@@ -61,7 +61,7 @@ def read_marker(folder: Path) -> dict | None:
     return meta
 
 
-def write_marker(folder: Path, command: str, config) -> None:
+def write_marker(folder: Path, command: str, config: Any) -> None:
     """Write the marker naming ``command`` (and its ``config``) into ``folder``."""
     write_json(Path(folder) / MARKER, {"format": MARKER_FORMAT, "command": command, "config": config})
 
@@ -211,12 +211,13 @@ def _lock(folder: Path):
 
 
 def _differences(marker: dict, config, keys: Iterable[str]) -> list[str]:
-    recorded = marker.get("config") if isinstance(marker.get("config"), dict) else {}
+    recorded = marker["config"] if isinstance(marker.get("config"), dict) else {}
     given = config if isinstance(config, dict) else {}
     return [f"{k}={recorded.get(k)!r} (given {given.get(k)!r})" for k in keys if recorded.get(k) != given.get(k)]
 
 
-def check_claimable(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
+def check_claimable(path: str | os.PathLike, command: str, *, own: Iterable[str] = (), config: Any = None,
+                    resume: bool = False,
                     overwrite: bool = False, require_run: bool = False, can_resume: bool = True,
                     resume_keys: Iterable[str] = ()) -> Path:
     """Refuse, before anything is created, locked or read, a folder ``command`` may not claim (see
@@ -275,7 +276,8 @@ def _claim_locked(folder: Path, command: str, own: list, config, resume: bool, o
     return fresh
 
 
-def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, resume: bool = False,
+def claim_folder(path: str | os.PathLike, command: str, *, own: Iterable[str] = (), config: Any = None,
+                 resume: bool = False,
                  overwrite: bool = False, require_run: bool = False, can_resume: bool = True,
                  resume_keys: Iterable[str] = ()) -> RunFolder:
     """Claim ``path`` as the output folder of ``command`` (see the module docstring).
@@ -305,7 +307,7 @@ def claim_folder(path, command: str, *, own: Iterable[str] = (), config=None, re
     return RunFolder(folder, command, lock, fresh, created, _split(own))
 
 
-def check_inputs_outside(out, inputs: dict) -> None:
+def check_inputs_outside(out: str | os.PathLike, inputs: dict) -> None:
     """Refuse an input (``{flag: path}``; ``None`` skipped) that lies in the output folder ``out``
     or inside it: the command may replace what it reads there (``--overwrite``, a rerun)."""
     folder = Path(os.path.abspath(check_path(out, "output folder")))
@@ -319,7 +321,7 @@ def check_inputs_outside(out, inputs: dict) -> None:
                              "command may clear; copy it elsewhere or choose another output (nothing was changed)")
 
 
-def check_output_file(path, overwrite: bool = False, what: str = "output file") -> Path:
+def check_output_file(path: str | os.PathLike, overwrite: bool = False, what: str = "output file") -> Path:
     """``path`` for a result file: new, or an existing regular file replaced only with ``overwrite``
     (a folder, a symlink, a device or a pipe is never replaced)."""
     target = check_path(path, what)

@@ -55,7 +55,7 @@ from .sampling import (
     transition_counts,
 )
 from .validation import _as_int, as_float, as_iterations
-from .variants import VARIANT_NAMES, StarVariant, failed_questions, kept_counts, make_variant, mix_policies, tempered_policy
+from .variants import SPECS, VARIANT_NAMES, StarVariant, failed_questions, kept_counts, make_variant, mix_policies, tempered_policy
 
 MAX_ENUMERATED_CHAINS = 1 << 20
 """Most chains (product of the level sizes) a derived exact form enumerates."""
@@ -159,7 +159,8 @@ class Rule:
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise InputError(f"{name} of rule {self.name!r} must be a callable, got {type(value).__name__}")
-        StarVariant(temperature=self.temperature, eta=self.eta)  # the built-ins' checks name the key
+        SPECS["temperature"].validate(self.temperature)  # the built-ins' checks name the key
+        SPECS["eta"].validate(self.eta)
         object.__setattr__(self, "temperature", as_float(self.temperature, "temperature"))
         object.__setattr__(self, "eta", as_float(self.eta, "eta"))
         if not isinstance(self.params, dict):
@@ -198,7 +199,7 @@ class Rule:
     def keep_weights(self, chains: np.ndarray, log_prob, task: ReasoningTask, rng) -> np.ndarray:
         """``keep`` called and checked: ``n`` finite weights ``>= 0`` (a boolean mask gives 0/1)."""
         if self.keep is None:
-            raise InputError(self.chain_form_refusal)
+            raise InputError(self.chain_form_refusal or f"rule {self.name!r} has no chain-level form")
         n = np.asarray(chains).shape[0]
         # a deterministic filter, keep(chains, log_prob, task), is called without the rng it would not use
         args = (chains, log_prob, task) + ((rng,) if _takes(self.keep, "rng", 4) else ())

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from importlib.metadata import entry_points
+from typing import Any, Callable
 
 from .errors import InputError
-
 from .exact import exact_star_step
 from .model import ReasoningTask, TabularPolicy
 from .rule_protocol import (  # noqa: F401  (the protocol's public names, re-exported here)
@@ -46,11 +46,11 @@ from .rule_protocol import (  # noqa: F401  (the protocol's public names, re-exp
     first_line,
     trajectory,
 )
-from .variants import VARIANT_NAMES, check_rule_parameters, make_variant
+from .variants import VARIANT_NAMES, StarVariant, check_rule_parameters, make_variant
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 
-_REGISTRY: dict[str, object] = {}
+_REGISTRY: dict[str, Rule | StarVariant] = {}
 _first_line = first_line
 
 
@@ -67,7 +67,7 @@ def rule_names() -> tuple[str, ...]:
     return tuple(VARIANT_NAMES) + tuple(extra)
 
 
-def register_rule(rule, name: str | None = None, *, replace_existing: bool = False):
+def register_rule(rule: str | Rule | StarVariant | Callable[[TabularPolicy, ReasoningTask], TabularPolicy], name: str | None = None, *, replace_existing: bool = False) -> Rule | StarVariant:
     """Make ``rule`` (a :class:`Rule` or a callable ``(policy, task) -> policy``) known by ``name``
     (default: its own name) in this process; returns the rule object used."""
     rule = as_rule(rule, "rule")
@@ -91,7 +91,7 @@ def unregister_rule(name: str) -> None:
     del _REGISTRY[name]
 
 
-def get_rule(name: str):
+def get_rule(name: str) -> Rule | StarVariant:
     """The rule called ``name``: a built-in variant (its defaults), a registered or an entry-point rule."""
     if not isinstance(name, str):
         raise InputError(f"a rule name must be a string, got {type(name).__name__}")
@@ -112,8 +112,8 @@ def get_rule(name: str):
     return register_rule(obj, name)
 
 
-def make_rule(name: str, **params):
-    """A rule by name with parameters: the built-ins take theirs (:func:`~star_theory.sim.variants.make_variant`);
+def make_rule(name: str, **params: Any) -> Rule | StarVariant:
+    """A rule by name with parameters: the built-ins take theirs (:func:`~star_theory.variants.make_variant`);
     a plug-in rule takes none, so each parameter must keep its neutral value."""
     if not isinstance(name, str):
         raise InputError(f"a rule name must be a string, got {type(name).__name__}")
@@ -124,8 +124,8 @@ def make_rule(name: str, **params):
     return rule
 
 
-def as_rule(obj, argname: str = "variant"):
-    """A rule from a name, a :class:`~star_theory.sim.variants.StarVariant`, a :class:`Rule` or a
+def as_rule(obj: str | Rule | StarVariant | Callable[[TabularPolicy, ReasoningTask], TabularPolicy], argname: str = "variant") -> Rule | StarVariant:
+    """A rule from a name, a :class:`~star_theory.variants.StarVariant`, a :class:`Rule` or a
     callable ``(policy, task) -> policy`` (wrapped in a :class:`Rule` named after it)."""
     if isinstance(obj, str):
         return get_rule(obj)
@@ -133,7 +133,7 @@ def as_rule(obj, argname: str = "variant"):
 
 
 def star_trajectory(
-    policy: TabularPolicy, task: ReasoningTask, iterations: int, step=exact_star_step
+    policy: TabularPolicy, task: ReasoningTask, iterations: int, step: Callable[[TabularPolicy, ReasoningTask], TabularPolicy] = exact_star_step
 ) -> list[TabularPolicy]:
     """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of ``step``.
 

@@ -4,7 +4,7 @@ r"""Vectorised chain sampling and finite-sample STaR, with closed forms for its 
 s_{n-1})` for ``n = 1..N``. :func:`sample_chains` draws all chains at once, one uniform per
 chain and step and a Python loop over the ``N`` steps only (none over chains). Each step uses
 Walker's alias method or, for very large kernels, inverse-CDF sampling
-(:func:`star_theory.sim.draw.sample_next`).
+(:func:`star_theory.draw.sample_next`).
 
 **Finite-sample STaR.** Each question :math:`s_0` in the support of :math:`\rho` gets ``K``
 chains. A chain is kept when its answer is correct (or, with a noisy verifier, with probability

@@ -22,7 +22,7 @@ def _text(part) -> str:
     return str(int(part)) if not isinstance(part, str) else part
 
 
-def derive_seed(seed: int, *path) -> int:
+def derive_seed(seed: int, *path: int | str) -> int:
     """A 31-bit seed derived from ``seed`` and a path of integers and strings:
     ``crc32("seed/part/...") & 0x7FFFFFFF``.
 

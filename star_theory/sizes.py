@@ -14,6 +14,7 @@ of the order of magnitude, not byte counts.
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 from .errors import InputError
 
@@ -68,7 +69,8 @@ def kernel_bytes(sizes) -> int:
     return F8 * sum(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def simulate_bytes(sizes, K: int, seeds: int, iterations: int, questions: int | None = None, rationales: int = 0) -> int:
+def simulate_bytes(sizes: Sequence[int], K: int, seeds: int, iterations: int, questions: int | None = None,
+                   rationales: int = 0) -> int:
     """``simulate``: a few policies at a time, ``K`` chains per question plus at most ``rationales``
     rationalised chains per (failed) question, per-seed rows."""
     N = len(sizes) - 1
@@ -101,7 +103,7 @@ def phase_bytes(M: int, N: int, points: int, iterations: int, mode: str, K: int 
     return explicit
 
 
-def corpus_bytes(sizes, K: int) -> int:
+def corpus_bytes(sizes: Sequence[int], K: int) -> int:
     """``corpus``: the mixture policy's kernels, the chains and their CSV text (two copies)."""
     N = len(sizes) - 1
     chains = K * int(sizes[0]) * (N + 1)

@@ -31,7 +31,12 @@ this module raises :class:`ImportError` saying so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from hypothesis.strategies import SearchStrategy
 
 try:
     from hypothesis import strategies as st
@@ -89,7 +94,7 @@ def _general_tasks(draw, max_states: int, max_steps: int, min_states: int, quest
 
 
 def reasoning_tasks(max_states: int = 8, max_steps: int = 4, bijective: bool | None = None,
-                    question_dist: str = "any", min_states: int = 2):
+                    question_dist: str = "any", min_states: int = 2) -> SearchStrategy:
     """Tasks with ``min_states..max_states`` states per level and ``1..max_steps`` steps.
 
     ``bijective=True``: every level has the same size ``M >= 2`` and every step is a permutation
@@ -121,7 +126,7 @@ def _rows(draw, n_rows: int, width: int, min_prob: float) -> np.ndarray:
     return min_prob + (1.0 - width * min_prob) * rows
 
 
-def tabular_policies(task: ReasoningTask, min_prob: float = 0.0):
+def tabular_policies(task: ReasoningTask, min_prob: float = 0.0) -> SearchStrategy:
     """Policies for ``task``: rows drawn as non-negative weights and normalised.
 
     Zero entries (and one-hot rows) are drawn unless ``min_prob > 0``, which puts every entry in
@@ -142,7 +147,7 @@ def tabular_policies(task: ReasoningTask, min_prob: float = 0.0):
 
 
 def task_and_policy(max_states: int = 8, max_steps: int = 4, bijective: bool | None = None,
-                    question_dist: str = "any", min_prob: float = 0.0, min_states: int = 2):
+                    question_dist: str = "any", min_prob: float = 0.0, min_states: int = 2) -> SearchStrategy:
     """``(task, policy)`` pairs: a task of :func:`reasoning_tasks` and a policy of :func:`tabular_policies`.
 
     ``min_prob`` must be at most ``1 / max_states`` (so that every drawn task admits it).
@@ -163,7 +168,7 @@ def _bounded_vectors(lo: float, hi: float, N: int, special: list[float]):
     return st.lists(value, min_size=N, max_size=N).map(np.array)
 
 
-def lam_vectors(M: int, N: int, allow_negative: bool = True):
+def lam_vectors(M: int, N: int, allow_negative: bool = True) -> SearchStrategy:
     """Per-step ``lam`` (shape ``(N,)``) inside ``[-1/(M-1), 1]`` (``[0, 1]`` without negatives).
 
     The values 0, 1 and (with negatives) the bound ``-1/(M-1)`` are drawn often; draws shrink
@@ -174,7 +179,7 @@ def lam_vectors(M: int, N: int, allow_negative: bool = True):
     return _bounded_vectors(lo, 1.0, N, [0.0, 1.0] + ([lo] if allow_negative else []))
 
 
-def eps_vectors(M: int, N: int, allow_negative: bool = True):
+def eps_vectors(M: int, N: int, allow_negative: bool = True) -> SearchStrategy:
     """Per-step ``eps`` (shape ``(N,)``) inside ``[-1/M, (M-1)/M]`` (``[0, (M-1)/M]`` without negatives)."""
     M, N = _as_int(M, "M (states per level)", 2), _as_int(N, "N (steps)", 1)
     lo, hi = eps_bounds(M)
@@ -182,7 +187,7 @@ def eps_vectors(M: int, N: int, allow_negative: bool = True):
     return _bounded_vectors(lo, hi, N, [0.0, hi] + ([lo] if allow_negative else []))
 
 
-def symmetric_cases(max_M: int = 8, max_N: int = 4, allow_negative: bool = True):
+def symmetric_cases(max_M: int = 8, max_N: int = 4, allow_negative: bool = True) -> SearchStrategy:
     """``(M, N, lam)`` of the symmetric family: ``2 <= M <= max_M``, ``1 <= N <= max_N``,
     ``lam`` from :func:`lam_vectors` (build the objects with :func:`~star_theory.model.symmetric_task`
     and :func:`~star_theory.model.symmetric_policy`)."""

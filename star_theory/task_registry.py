@@ -214,7 +214,7 @@ def record_task(record: Mapping[str, Any]) -> Task:
     """The task of a config record (``run.json``'s ``config``): its ``task`` with ``task_params``
     over the aliases ``digits``/``base`` (a record from before task parameters has only those)."""
     name = record.get("task")
-    factory = get_task_factory(name)
+    factory = get_task_factory(name)  # type: ignore[arg-type]  # a non-string name gets get_task_factory's one-line error
     folded = fold_task_aliases({k: v for k, v in record.items() if k in PARAM_ALIASES + ("task_params",)})
     params = {k: v for k, v in folded.get("task_params", {}).items() if k in factory.params or k not in PARAM_ALIASES}
     return factory.make(params)

@@ -45,6 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import InputError
 from .model import ReasoningTask
@@ -64,7 +65,7 @@ class DigitLevels:
     def size(self, n: int) -> int:
         return int(np.prod(self.radices[n], dtype=np.int64))
 
-    def decode(self, n: int, index) -> np.ndarray:
+    def decode(self, n: int, index: ArrayLike) -> np.ndarray:
         """Digits of states ``index`` (any shape) at level ``n``: shape ``index.shape + (L_n,)``."""
         idx = np.asarray(index, dtype=np.int64)
         if np.any((idx < 0) | (idx >= self.size(n))):
@@ -77,7 +78,7 @@ class DigitLevels:
             rest //= r
         return out
 
-    def encode(self, n: int, digits) -> np.ndarray:
+    def encode(self, n: int, digits: ArrayLike) -> np.ndarray:
         """State indices of digit arrays (last axis = positions) at level ``n``."""
         d = np.asarray(digits, dtype=np.int64)
         rad = self.radices[n]
@@ -230,7 +231,7 @@ ADD = TaskFactory("add", add_task, _DIGIT_DEFAULTS, add_level_sizes, "add two D-
 DIGIT_TASKS = {"zip": ZIP, "add": ADD}
 
 
-def digit_task(name: str, digits: int = 3, base: int = 2) -> DigitTask:
+def digit_task(name: str, digits: int = 3, base: int = 2) -> Task:
     """A digit task (``zip`` or ``add``) by name."""
     factory = DIGIT_TASKS.get(name) if isinstance(name, str) else None
     if factory is None:

@@ -11,14 +11,14 @@ source that rebuilds it exactly (:func:`case_source`). Under hypothesis
 * :func:`assert_within` -- ``quantity(*args) <= bound(*args) + tol`` (or inside ``(lo, hi)``).
 
 ``step`` is any update rule: a callable ``(policy, task) -> policy`` (the exact operator
-:func:`~star_theory.exact.exact_star_step`, a :class:`~star_theory.sim.variants.StarVariant`, a
+:func:`~star_theory.exact.exact_star_step`, a :class:`~star_theory.variants.StarVariant`, a
 :class:`~star_theory.rules.Rule`) or a rule name (see :mod:`star_theory.rules`). hypothesis is
 not needed here.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -81,7 +81,8 @@ def _apply(step, policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
     return new
 
 
-def assert_monotone_accuracy(step, task: ReasoningTask, policy: TabularPolicy, iterations: int = 1,
+def assert_monotone_accuracy(step: Callable[[TabularPolicy, ReasoningTask], TabularPolicy], task: ReasoningTask,
+                             policy: TabularPolicy, iterations: int = 1,
                              tol: float = 1e-12) -> np.ndarray:
     r"""Claim: every iteration of ``step`` keeps :math:`J(P^{t+1}) \ge J(P^t) - \mathrm{tol}`.
 
@@ -105,7 +106,8 @@ def assert_monotone_accuracy(step, task: ReasoningTask, policy: TabularPolicy, i
     return np.array(J)
 
 
-def assert_converges(step, task: ReasoningTask, policy: TabularPolicy, tol: float = 1e-9,
+def assert_converges(step: Callable[[TabularPolicy, ReasoningTask], TabularPolicy], task: ReasoningTask,
+                     policy: TabularPolicy, tol: float = 1e-9,
                      max_iter: int = 200) -> int:
     r"""Claim: iterating ``step`` from ``policy`` reaches :math:`1 - J(P^t) \le \mathrm{tol}`
     within ``max_iter`` iterations; returns the first such ``t``.
@@ -142,7 +144,7 @@ def _describe(arg) -> str:
     return repr(arg)
 
 
-def assert_within(bound_fn: Callable, quantity_fn: Callable, *args, tol: float = 0.0, **kwargs):
+def assert_within(bound_fn: Callable, quantity_fn: Callable, *args: Any, tol: float = 0.0, **kwargs: Any):
     """Claim: ``quantity_fn(*args, **kwargs)`` lies within ``bound_fn(*args, **kwargs)``.
 
     ``bound_fn`` returns an upper bound (a number or an array broadcasting with the quantity) or a
@@ -169,7 +171,7 @@ def assert_within(bound_fn: Callable, quantity_fn: Callable, *args, tol: float =
         i = tuple(int(x) for x in np.argwhere(bad)[0])
         v = float(value[i])
         edges = f"[{float(lo[i])!r}, {float(hi[i])!r}]" if lo is not None and hi is not None else (
-            f"<= {float(hi[i])!r}" if hi is not None else f">= {float(lo[i])!r}")
+            f"<= {float(hi[i])!r}" if hi is not None else f">= {float(lo[i])!r}")  # type: ignore[index]  # lo or hi is given
         name = lambda f: getattr(f, "__name__", type(f).__name__)  # noqa: E731
         shown = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
         raise AssertionError(

@@ -97,6 +97,7 @@ class Tracker:
     def _file(self):
         if self._writer is None:
             suffix = f".{os.getpid()}.{uuid.uuid4().hex[:12]}"  # a name no other writer of the folder uses
+            assert self.log_dir is not None  # _file is called only when enabled
             self._writer = self._writer_class(os.fspath(self.log_dir), flush_secs=30, filename_suffix=suffix)
         return self._writer
 

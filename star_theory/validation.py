@@ -13,6 +13,8 @@ non-negative integers. Iteration counts are capped at :data:`MAX_ITERATIONS`, st
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .errors import InputError, numbers
@@ -44,7 +46,7 @@ def _as_int(value, name: str, minimum: int | None = None, maximum: int | None = 
     return value
 
 
-def as_iterations(value, name: str = "iterations", minimum: int = 0) -> int:
+def as_iterations(value: Any, name: str = "iterations", minimum: int = 0) -> int:
     """An iteration count: an integer in ``[minimum, MAX_ITERATIONS]`` (a bool is refused)."""
     return _as_int(value, name, minimum, MAX_ITERATIONS)
 
@@ -62,7 +64,7 @@ def _is_bool(value) -> bool:
     return False
 
 
-def as_float(value, name: str) -> float:
+def as_float(value: Any, name: str) -> float:
     """``value`` as a finite ``float``; a bool, text, a non-number or a value beyond float range is refused."""
     if _is_bool(value) or isinstance(value, (str, bytes)):
         raise InputError(f"{name} must be a number, got {value!r}")
@@ -82,7 +84,7 @@ def _short(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def as_seeds(seeds, name: str = "seeds", minimum_count: int = 1) -> tuple[int, ...]:
+def as_seeds(seeds: Any, name: str = "seeds", minimum_count: int = 1) -> tuple[int, ...]:
     """``seeds`` as a tuple of distinct non-negative integers; a set, a string, bytes, a mapping, a
     bool or a scalar is refused (a sequence fixes the order in which results are reported)."""
     if isinstance(seeds, (str, bytes, bytearray, set, frozenset, dict)) or _is_bool(seeds) or not hasattr(seeds, "__len__"):
@@ -134,7 +136,7 @@ def _as_float_array(values, name: str, ndim: int | None = None) -> np.ndarray:
     return arr
 
 
-def as_nonnegative_float(value, name: str) -> float:
+def as_nonnegative_float(value: Any, name: str) -> float:
     """``value`` as a finite float ``>= 0`` (InputError naming ``name`` otherwise; booleans refused)."""
     value = as_float(value, name)
     if not value >= 0:
@@ -142,7 +144,7 @@ def as_nonnegative_float(value, name: str) -> float:
     return value
 
 
-def validate_target(target) -> float:
+def validate_target(target: Any) -> float:
     """A target accuracy as a float in ``(0, 1]`` (InputError otherwise)."""
     if isinstance(target, (float, np.floating)) and np.isnan(target):
         raise InputError(f"target accuracy must be in (0, 1], got {target!r}")

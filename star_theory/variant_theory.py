@@ -73,7 +73,7 @@ def partial_fit_update(M: int, lam, eta: float) -> np.ndarray:
     return (1.0 - eta) * lam + eta * symmetric_star_update(M, lam=lam)
 
 
-def tempered_lam(M: int, lam, temperature: float) -> np.ndarray:
+def tempered_lam(M: int, lam, temperature: float | np.ndarray) -> np.ndarray:
     """``lam`` of the tempered kernel :math:`P^{1/T}` (renormalised): :math:`(1-r)/(1+(M-1)r)`, :math:`r=(q/p)^{1/T}`."""
     lam = np.asarray(lam, dtype=float)
     p = lam + (1.0 - lam) / M

@@ -4,7 +4,7 @@ All rules act on the same model (a tabular policy on a :class:`~star_theory.mode
 and are one STaR iteration *sample -> filter -> refit* with one ingredient changed. The exact
 form is the refit of the *expected* kept-transition counts (the infinite-data limit, or, for
 ``rationalize``, the expected counts at the given ``K``); the sampled form draws ``K`` chains per
-question (:mod:`star_theory.sim.sampling`). Rows with no kept mass keep their previous row (exact
+question (:mod:`star_theory.sampling`). Rows with no kept mass keep their previous row (exact
 form) or follow the sampled form's empty-row rule.
 
 ``star``
@@ -60,7 +60,7 @@ in the infinite-data limit. This module sits below both :mod:`star_theory.rules`
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -144,6 +144,20 @@ DEFAULTS = {p.name: p.default for p in PARAMETER_SPECS}
 
 NEUTRAL = {p.name: p.neutral for p in PARAMETER_SPECS}
 """The parameter values at which every rule reduces to ``star``."""
+
+
+if TYPE_CHECKING:
+    class VariantParameterFields:
+        """What type checkers see of the fields :func:`variant_fields` inserts (one per
+        :data:`PARAMETER_SPECS` entry; tests/test_types.py keeps the two equal)."""
+
+        rationales: int
+        fp: float
+        fn: float
+        eta: float
+        temperature: float
+else:
+    VariantParameterFields = object  # at run time the fields come from variant_fields alone
 
 
 def variant_option(name: str):
@@ -245,7 +259,7 @@ def failed_questions(kept: np.ndarray, task: ReasoningTask, questions=None) -> n
 
 def kept_counts(kept: np.ndarray, task: ReasoningTask) -> list[np.ndarray]:
     """Per-step transition counts of the kept chains, each counted with its question's weight
-    (:func:`~star_theory.sim.sampling.question_weights`; plain counts when :math:`\\rho` is uniform)."""
+    (:func:`~star_theory.sampling.question_weights`; plain counts when :math:`\\rho` is uniform)."""
     w = question_weights(task)
     weights = None if np.allclose(w[question_support(task)], 1.0) else w[kept[:, 0]]
     return transition_counts(kept, task, weights)
@@ -291,7 +305,7 @@ def _check_temperature(v) -> float:
 
 @dataclass(frozen=True)
 @variant_fields(after="name", values="neutral")
-class StarVariant:
+class StarVariant(VariantParameterFields):
     """A STaR update rule: a name and its parameters (see the module docstring).
 
     ``exact_step(policy, task, K)`` and ``sampled_step(policy, task, K, rng, ...)`` apply it once;

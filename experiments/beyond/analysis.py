@@ -9,11 +9,16 @@ reported as disagreements, with the reason in the note.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.stats import norm
 
 from ..framework import Finding, Info
 from .outcome_analysis import analyze_outcome
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 ALPHA = 0.01
 """Family-wise error rate of the statistical comparisons (split over the comparisons made)."""
@@ -82,7 +87,7 @@ def _unfiltered(un, s) -> list:
 
 def _filtered(fi, s) -> list:
     """Under the verifier: what the tabular model shows (no source makes a claim about this setting)."""
-    out = []
+    out: list[Finding | Info] = []
     ch = {}
     for K, r in fi.items():
         g = _growth(r["replace"]["sampled"]["runs"], t0=0)
@@ -115,7 +120,7 @@ def _filtered(fi, s) -> list:
 
 
 def _bstar(d, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     ex = d["exploration"]
     u0, uT = ex["unique_correct"][0], ex["unique_correct"][-1]
     out.append(Finding(
@@ -273,6 +278,6 @@ def _chain(d, s) -> list:
     return out
 
 
-def analyze(data: dict, s) -> list:
+def analyze(data: dict, s: Settings) -> list:
     return (_accumulate(data["accumulate"], s) + _bstar(data["bstar"], s) + _passk(data["passk"], s)
             + _chain(data["chain"], s) + analyze_outcome(data["outcome"], s))

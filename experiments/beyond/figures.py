@@ -3,6 +3,8 @@ over seeds; every axis names its quantity, the symmetric family uses convention 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.beyond import expected_sampled_accuracy
@@ -10,11 +12,16 @@ from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, integer_tic
 
 from .outcome_figures import plot_outcome
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
+    from pathlib import Path
+
 RULE_COLORS = {"replace": "black", "accumulate": "tab:blue", "accumulate + corpus": "tab:green"}
 T_COLORS = ["tab:purple", "tab:blue", "black", "tab:orange", "tab:red", "tab:brown"]
 
 
-def draw(data: dict, s, ctx) -> None:
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``accumulate.png``, ``bstar.png``, ``passk.png``, ``chain_level.png`` and ``outcome.png`` from the runner's data."""
     plot_accumulate(s, data, ctx.figure("accumulate.png"))
     plot_bstar(s, data, ctx.figure("bstar.png"))
@@ -28,7 +35,7 @@ def _sampled(ax, t, smp, color, label, shift=0.0):
     ax.plot(t + shift, smp["mean"], "o", color=color, ms=3.5, label=label)
 
 
-def plot_accumulate(s, data, path) -> None:
+def plot_accumulate(s: Settings, data: dict, path: Path) -> None:
     fig, axes = new_figure(ncols=2, nrows=2, width=5.4, height=3.6)
     acc = data["accumulate"]
     t = np.arange(s.iterations + 1)
@@ -59,7 +66,7 @@ def plot_accumulate(s, data, path) -> None:
     save_figure(fig, path)
 
 
-def plot_bstar(s, data, path) -> None:
+def plot_bstar(s: Settings, data: dict, path: Path) -> None:
     fig, axes = new_figure(ncols=3, width=5.0, height=4.2)
     b = data["bstar"]
     t = np.arange(s.iterations + 1)
@@ -104,7 +111,7 @@ def plot_bstar(s, data, path) -> None:
     save_figure(fig, path)
 
 
-def plot_passk(s, data, path) -> None:
+def plot_passk(s: Settings, data: dict, path: Path) -> None:
     fig, axes = new_figure(ncols=2, nrows=2, width=5.2, height=3.8)
     p = data["passk"]
     ks = p["k"]
@@ -113,8 +120,8 @@ def plot_passk(s, data, path) -> None:
         cur = np.asarray(e["exact"])
         t = np.arange(cur.shape[0])
         for i, k in enumerate((ks[0], ks[-1])):
-            col = ["tab:blue", "tab:red"][i]
-            ax.plot(t, cur[:, ks.index(k)], "-" if T == "1" else "--", color=col, label=f"pass@{k}, T={T}: exact")
+            colour = ["tab:blue", "tab:red"][i]
+            ax.plot(t, cur[:, ks.index(k)], "-" if T == "1" else "--", color=colour, label=f"pass@{k}, T={T}: exact")
         if "sampled_mean" in e:
             sm = np.asarray(e["sampled_mean"])
             for i, k in enumerate((ks[0], ks[-1])):
@@ -151,7 +158,7 @@ def plot_passk(s, data, path) -> None:
     save_figure(fig, path)
 
 
-def plot_chain(s, data, path) -> None:
+def plot_chain(s: Settings, data: dict, path: Path) -> None:
     fig, axes = new_figure(ncols=3, width=4.9, height=4.2)
     c = data["chain"]
     ax = axes[0, 0]

@@ -21,6 +21,8 @@ Exact REINFORCE and RLOO are the same update (both are the gradient of J), so th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Sequence
+
 import numpy as np
 
 from star_theory import accuracy, make_variant, random_tabular_case, star_trajectory, symmetric_policy, symmetric_task
@@ -38,7 +40,11 @@ from star_theory.beyond.policy_gradient import (
     zero_signal_probability,
 )
 from star_theory.checks import check_improvement
-from star_theory.sim.sampling import keep_mask, sample_chains
+from star_theory.sampling import keep_mask, sample_chains
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
 EXACT_METHODS = ("reinforce", "dr-grpo", "grpo")
 """Exact curves drawn: ``reinforce`` stands for ``rloo`` too (the same expected update)."""
@@ -88,7 +94,7 @@ def _estimator(s, ctx) -> dict:
     """Sampled updates at the base policy of one random task against the exact expected update."""
     task, p0 = random_tabular_case(ctx.child_seed("pg-estimator"))
     G = s.pg_group
-    out = {"sizes": list(task.sizes)}
+    out: dict[str, Any] = {"sizes": list(task.sizes)}
     j = np.concatenate([g.ravel() for g in accuracy_gradient(p0, task)])
     grpo = np.concatenate([g.ravel() for g in expected_update(p0, task, "grpo", G)])
     off = grpo - (grpo @ j) / (j @ j) * j  # GRPO's exact update minus its best multiple of grad J
@@ -170,7 +176,7 @@ def _reversal_example(s, seeds) -> dict | None:
     return out
 
 
-def outcome(s, ctx, reversal_seeds=()) -> dict:
+def outcome(s: Settings, ctx: Context, reversal_seeds: Sequence[int] = ()) -> dict:
     """The part's data; ``reversal_seeds``: random-task seeds where exact STaR's pass@k fell (``passk`` part)."""
     return {"methods": list(s.pg_methods), "exact_methods": list(EXACT_METHODS), "G": s.pg_group, "lr": s.pg_lr,
             "k": list(s.pass_k), "distinct_k": s.pg_distinct_k,

@@ -7,10 +7,15 @@ rounding bound for exact curves.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.stats import norm, t as student
 
 from ..framework import Finding, Info
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 ALPHA = 0.01
 """Family-wise error rate of each statistical finding."""
@@ -77,7 +82,7 @@ def _estimator(d, s) -> list:
 
 
 def _improvement(d, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     sym = d["symmetric"]
     methods = ["STaR"] + d["exact_methods"]
     drops = {m: float(np.min(np.diff(sym[m]["J"]))) for m in methods}
@@ -140,7 +145,7 @@ def _convergence(d, s) -> list:
 
 
 def _coverage(d, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     ks = d["k"]
     res = {}
     for m, v in d["general"]["passk"].items():
@@ -172,5 +177,5 @@ def _coverage(d, s) -> list:
     return out
 
 
-def analyze_outcome(d: dict, s) -> list:
+def analyze_outcome(d: dict, s: Settings) -> list:
     return _estimator(d, s) + _improvement(d, s) + _convergence(d, s) + _coverage(d, s)

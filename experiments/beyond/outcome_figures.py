@@ -4,16 +4,22 @@ pass@k against k on the random task of the deepest STaR coverage loss."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.style import ACCURACY_LABEL, integer_ticks, new_figure, save_figure
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from pathlib import Path
 
 COLORS = {"STaR": "black", "reinforce": "tab:blue", "rloo": "tab:cyan", "dr-grpo": "tab:green", "grpo": "tab:red"}
 NAMES = {"STaR": "STaR (exact operator)", "reinforce": "REINFORCE = RLOO (expected update)",
          "dr-grpo": "Dr. GRPO (expected update)", "grpo": "GRPO (expected update)"}
 
 
-def plot_outcome(s, data, path) -> None:
+def plot_outcome(s: Settings, data: dict, path: Path) -> None:
     d = data["outcome"]
     sym = d["symmetric"]
     fig, axes = new_figure(ncols=2, nrows=3, width=5.6, height=3.2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from star_theory import (
@@ -40,6 +42,10 @@ from star_theory.beyond import (
 from star_theory.beyond.bstar import BALANCE_SCORES
 from star_theory.sim.summary import seed_band
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
+
 ACC_RULES = (("replace", 1, False), ("accumulate", None, False), ("accumulate + corpus", None, True))
 """(label, window, with corpus) of the data rules: replace = plain STaR."""
 
@@ -62,7 +68,7 @@ def _summary(runs, level: float) -> dict:
 # ----------------------------------------------------------------------------- accumulate
 
 
-def accumulate(s, ctx) -> dict:
+def accumulate(s: Settings, ctx: Context) -> dict:
     task, p0 = _setup(s, ctx)
     chains = enumerate_chains(task)
     d0 = chain_distribution(p0, task, chains)
@@ -113,7 +119,7 @@ def _bstar_rule(s, ctx, task, p0, grid, score: str) -> dict:
             "sampled_chosen": temp_runs}
 
 
-def bstar(s, ctx) -> dict:
+def bstar(s: Settings, ctx: Context) -> dict:
     task, p0 = _setup(s, ctx)
     chains = enumerate_chains(task)
     score = s.bstar_score
@@ -152,7 +158,7 @@ def bstar(s, ctx) -> dict:
 # ----------------------------------------------------------------------------- pass@k
 
 
-def _pass_curves(policy, task, ks, iterations, T) -> np.ndarray:
+def _pass_curves(policy, task, ks, iterations, T) -> tuple[np.ndarray, list]:
     pols = star_trajectory(policy, task, iterations, step=make_variant("temperature", temperature=T).exact())
     return np.array([pass_at_k(p, task, ks) for p in pols]), pols  # (T+1, len(ks))
 
@@ -171,7 +177,7 @@ def _estimator_sd(policy, task, n: int, k: int) -> float:
     return float(np.sqrt(task.question_dist[support] ** 2 @ np.asarray(var)))
 
 
-def passk(s, ctx) -> dict:
+def passk(s: Settings, ctx: Context) -> dict:
     task, p0 = _setup(s, ctx)
     ks = list(s.pass_k)
     sym = {}
@@ -180,9 +186,9 @@ def passk(s, ctx) -> dict:
         entry = {"exact": curves, "accuracy": [accuracy(p, task) for p in pols],
                  "min_change": (curves - curves[0]).min(axis=0)}
         if T == 1.0:  # the sampled estimator along the exact trajectory
-            est = [[sampled_pass_at_k(p, task, s.pass_n, ks, ctx.child_seed("passk", t, i)) for t, p in enumerate(pols)]
-                   for i in range(s.seeds)]
-            est = np.asarray(est)  # (seeds, T+1, len(ks))
+            est_rows = [[sampled_pass_at_k(p, task, s.pass_n, ks, ctx.child_seed("passk", t, i)) for t, p in enumerate(pols)]
+                        for i in range(s.seeds)]
+            est = np.asarray(est_rows)  # (seeds, T+1, len(ks))
             entry["sampled_mean"] = est.mean(axis=0)
             entry["sampled_se"] = est.std(axis=0, ddof=1) / np.sqrt(s.seeds)
             entry["estimator_se"] = np.array([[_estimator_sd(p, task, s.pass_n, k) for k in ks] for p in pols]) / np.sqrt(s.seeds)
@@ -190,6 +196,7 @@ def passk(s, ctx) -> dict:
     base_seed = ctx.child_seed("general")
     general = {}
     for T in s.pass_temperatures:
+        worst: dict[str, Any] | None
         drops, gains, worst = [], [], None
         for i in range(s.general_cases):
             gtask, gp = random_tabular_case(base_seed + i)
@@ -228,7 +235,7 @@ def _chain_case(name, task, p0, iterations) -> dict:
             "J_markov_curve": [accuracy(p, task) for p in markov]}
 
 
-def chain(s, ctx) -> dict:
+def chain(s: Settings, ctx: Context) -> dict:
     task, p0 = _setup(s, ctx)
     cases = [_chain_case(f"symmetric M={s.M} N={s.N}", task, p0, s.general_iterations)]
     dt = add_task(s.add_digits, s.add_base)

@@ -22,6 +22,8 @@ Symmetric family in convention ``lam``; every random choice flows from the exper
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from dataclasses import dataclass
 
 from star_theory.config import check
@@ -31,6 +33,9 @@ from star_theory.beyond.policy_gradient import METHODS
 
 from ..shared_settings import SymmetricBench, setting
 from . import outcome, parts
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,8 @@ class Settings(SymmetricBench):
         check(0 < self.pg_poor_lam < self.lam, "pg_poor_lam must lie in (0, lam)")
 
 
-def run(s: Settings, ctx) -> dict:
-    data = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
+def run(s: Settings, ctx: Context) -> dict:
+    data: dict[str, Any] = {"convention": "lam", "M": s.M, "N": s.N, "lam": s.lam,
             "accumulate": parts.accumulate(s, ctx), "bstar": parts.bstar(s, ctx),
             "passk": parts.passk(s, ctx), "chain": parts.chain(s, ctx)}
     general = data["passk"]["general"]["1"]  # exact STaR at T = 1 on the random tasks

@@ -3,10 +3,15 @@ the exact curve (standard errors over runs, with the resolution of one sampled i
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..framework import Finding, Info
 from ..stats import Z, binomial_halfwidth, mean_test, mean_words
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 
 def _resolution(K: int, M: int) -> float:
@@ -37,7 +42,7 @@ def _first_step(data: dict) -> list:
     return out
 
 
-def analyze(data: dict, s) -> list:
+def analyze(data: dict, s: Settings) -> list:
     out = _first_step(data)
     cov = data["coverage"]
     R = len(cov["seeds"])

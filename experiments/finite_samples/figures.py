@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, legend_below, new_figure, save_figure
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
-def draw(data: dict, s, ctx) -> None:
+
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``finite_samples.png`` from the runner's data."""
     _plot(s, data["by_K"], data["coverage"], ctx.figure("finite_samples.png"))
 

@@ -8,6 +8,7 @@ draws, so the closed forms are checked against frequencies with a known binomial
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from star_theory import (
 from star_theory.config import check
 
 from ..shared_settings import AnalysisSize, setting
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def _one_step(s: Settings, seed: int) -> dict:
     return out
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     out = {}
     for K in s.K_values:
         seeds = [ctx.child_seed("K", K, i) for i in range(s.seeds)]

@@ -25,6 +25,8 @@ no sampled iteration can tell apart differences below one chain).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.empty_rows import EMPTY_ROWS
@@ -32,12 +34,15 @@ from star_theory.empty_rows import EMPTY_ROWS
 from ..framework import Finding, Info
 from ..stats import band_test, band_words, mean_test, mean_words
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+
 
 def _arr(seeds, key) -> np.ndarray:
     return np.array([sd[key] for sd in seeds], dtype=float)
 
 
-def pseudo_means(seeds, key) -> np.ndarray:
+def pseudo_means(seeds: list[dict], key: str) -> np.ndarray:
     """``(R, ...)``: run ``r`` of the simulator averaged over the seeds (draws of the seeds' mean under the table)."""
     return np.mean([np.asarray(sd[key], dtype=float) for sd in seeds], axis=0)
 
@@ -53,7 +58,7 @@ def no_fall_share(J: np.ndarray, resolution: float) -> np.ndarray:
     return (np.diff(J, axis=-1) >= -resolution).mean(axis=-1)
 
 
-def analyze(data: dict, s) -> list:
+def analyze(data: dict, s: Settings) -> list:
     out = []
     for name, r in data["regimes"].items():
         out += analyze_regime(name, r)
@@ -69,7 +74,7 @@ def analyze_regime(name: str, r: dict) -> list:
     pseudo = tab.mean(axis=0)  # (R, T+1)
     mean = J.mean(axis=0)
     res = 1.0 / (r["K"] * r["M"])  # one chain among the K M chains of an iteration
-    out = []
+    out: list[Finding | Info] = []
     # (i) policy improvement
     share, tab_share = no_fall_share(J, res), no_fall_share(tab, res).mean(axis=0)  # (S,), (R,)
     t = band_test([share.mean()], tab_share[:, None], floor=1e-9)
@@ -122,14 +127,14 @@ def analyze_regime(name: str, r: dict) -> list:
     return out
 
 
-def rule_findings(tag: str, seeds) -> list:
+def rule_findings(tag: str, seeds: list[dict]) -> list:
     rows = [sd["rules"]["unvisited_rows"] for sd in seeds]
     if not all(rows):
         return [Info("unvisited rows", f"{tag}: rows with no kept transition, summed over the iterations and steps, "
                      "per seed (a rule is compared only where every seed has some)", rows)]
     tv = {rule: np.array([sd["rules"]["tv"][rule] for sd in seeds]) for rule in EMPTY_ROWS}
     means = {rule: round(float(v.mean()), 4) for rule, v in tv.items()}
-    best = min(means, key=means.get)
+    best = min(means, key=means.__getitem__)
     others = [rule for rule in EMPTY_ROWS if rule != "keep"]
     d = np.stack([tv["keep"] - tv[o] for o in others], axis=1)  # (S, rules): > 0 where the rule beats keep
     test = mean_test(d, np.zeros(len(others)))
@@ -145,7 +150,7 @@ def rule_findings(tag: str, seeds) -> list:
     ]
 
 
-def heldout_findings(tag: str, seeds, K: int) -> list:
+def heldout_findings(tag: str, seeds: list[dict], K: int) -> list:
     held = _arr(seeds, "J_heldout")  # (S, T+1)
     train = _arr(seeds, "J_train")
     pseudo = pseudo_means(seeds, "tabular_heldout_runs")

@@ -23,6 +23,7 @@ questions :math:`Q` (all without held-out questions):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -32,6 +33,11 @@ from star_theory import accuracy, accuracy_on, exact_star_step, transition_count
 from star_theory.empty_rows import EMPTY_ROWS, fill_empty_rows
 from star_theory.sim import tabular_star_runs
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory.task_protocol import Task as TextTask
+    from star_theory import ReasoningTask
+    from star_theory import TabularPolicy
+
 
 def _split(policy, task, trained, held) -> tuple[float, float, float | None]:
     """J over all questions, over the trained ones and over the held-out ones (None without any)."""
@@ -39,7 +45,7 @@ def _split(policy, task, trained, held) -> tuple[float, float, float | None]:
             accuracy_on(policy, task, held) if held.size else None)
 
 
-def trained_questions(records: list[dict], task) -> np.ndarray:
+def trained_questions(records: list[dict], task: ReasoningTask) -> np.ndarray:
     """The questions STaR trained on (a record's ``trained_questions``; every question when absent)."""
     given = records[0].get("trained_questions")
     return np.arange(task.sizes[0]) if given is None else np.asarray(given, dtype=np.int64)
@@ -50,10 +56,11 @@ def row_tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(a - b).sum(axis=1)
 
 
-def rule_tvs(policies, kept_of, task, strings) -> dict:
+def rule_tvs(policies: Sequence[TabularPolicy], kept_of: Callable[[int], np.ndarray], task: ReasoningTask,
+             strings) -> dict:
     """``{rule: mean TV over the unvisited rows}`` (None when no row went unvisited) and ``unvisited_rows``
     (their number summed over ``t >= 1`` and the steps); ``kept_of(t)`` the chains kept at ``t``."""
-    tv = {rule: [] for rule in EMPTY_ROWS}
+    tv: dict[str, list] = {rule: [] for rule in EMPTY_ROWS}
     for t in range(1, len(policies)):
         counts = transition_counts(kept_of(t - 1), task)
         for n, (c, old, new) in enumerate(zip(counts, policies[t - 1].kernels, policies[t].kernels)):
@@ -70,7 +77,7 @@ def rule_tvs(policies, kept_of, task, strings) -> dict:
             "tv": {rule: (float(np.concatenate(v).mean()) if rows else None) for rule, v in tv.items()}}
 
 
-def seed_departures(run: dict, text_task, K: int, sim_seeds) -> dict:
+def seed_departures(run: dict, text_task: TextTask, K: int, sim_seeds: Sequence[int]) -> dict:
     """The quantities of the module docstring for one seed (``run``: :func:`experiments.llm_common.llm_run`'s)."""
     task, policies, records = text_task.task, run["policies"], run["records"]
     T = len(policies) - 1
@@ -84,7 +91,8 @@ def seed_departures(run: dict, text_task, K: int, sim_seeds) -> dict:
         exact.append(_split(p, task, trained, held))
         p = exact_star_step(p, task, questions=questions) if t < T else p
     sim = tabular_star_runs(policies[0], task, K, T, sim_seeds, questions=questions)
-    one, one_runs = [None], [None]
+    one: list[float | None] = [None]
+    one_runs: list[np.ndarray | None] = [None]
     for t in range(1, T + 1):
         one.append(accuracy(exact_star_step(policies[t - 1], task, questions=questions), task))
         step = tabular_star_runs(policies[t - 1], task, K, 1, sim_seeds, questions=questions)

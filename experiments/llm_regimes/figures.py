@@ -4,14 +4,21 @@ the held-out questions; and the mean TV of each empty-row rule's prediction on t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.empty_rows import EMPTY_ROWS
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, integer_ticks, new_figure, save_figure
 from star_theory.sim.summary import seed_band
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
+    from pathlib import Path
 
-def draw(data: dict, s, ctx) -> None:
+
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``llm_regimes.png`` and ``llm_regimes_rules.png``."""
     regimes = data["regimes"]
     plot_regimes(regimes, ctx.figure("llm_regimes.png"))
@@ -25,7 +32,7 @@ def _band(ax, runs, color, label):
     ax.plot(x, mean, ":", color=color, label=label)
 
 
-def plot_regimes(regimes: dict, path) -> None:
+def plot_regimes(regimes: dict, path: Path) -> None:
     names = list(regimes)
     rows = 2 if any(r["heldout"] for r in regimes.values()) else 1
     fig, axes = new_figure(ncols=len(names), nrows=rows, width=3.6, height=3.9)
@@ -69,7 +76,7 @@ def plot_regimes(regimes: dict, path) -> None:
     save_figure(fig, path)
 
 
-def plot_rules(regimes: dict, path) -> None:
+def plot_rules(regimes: dict, path: Path) -> None:
     fig, axes = new_figure(ncols=1, width=7.5, height=3.6)
     ax = axes[0, 0]
     names = list(regimes)

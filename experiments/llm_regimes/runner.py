@@ -6,6 +6,7 @@ tabular STaR at the run's K and question subset, the one-step predictions and th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llm.config import preset
 from star_theory.config import check
@@ -13,6 +14,9 @@ from star_theory.config import check
 from ..llm_common import chains_per_question, llm_run, text_task_of
 from ..shared_settings import setting
 from .departures import seed_departures
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 #: regime -> (preset of `rlstar llm run`, overrides): the regimes of issue 19 and the table regime
 REGIMES = {
@@ -58,7 +62,7 @@ def regime_settings(name: str, s: Settings) -> dict:
     return base
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     out = {}
     for name in s.regimes:
         base = regime_settings(name, s)

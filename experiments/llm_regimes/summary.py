@@ -26,7 +26,7 @@ def regime_answers(record: dict) -> list[dict]:
         rules = None
         if all(rows):
             tv = {k: float(np.mean([sd["rules"]["tv"][k] for sd in seeds])) for k in seeds[0]["rules"]["tv"]}
-            best = min(tv, key=tv.get)
+            best = min(tv, key=tv.__getitem__)
             rules = {"best": best, "best_tv": tv[best], "keep_tv": tv["keep"]}
         held = None
         if r.get("heldout"):

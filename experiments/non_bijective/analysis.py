@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..framework import Finding, band_finding
 from ..stats import mean_test, mean_words
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 
 def _simulator(data: dict, s) -> list:
@@ -65,5 +70,5 @@ def _llm(data: dict) -> list:
     return out
 
 
-def analyze(data: dict, s) -> list:
+def analyze(data: dict, s: Settings) -> list:
     return _simulator(data, s) + _llm(data)

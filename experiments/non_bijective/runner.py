@@ -4,6 +4,7 @@ with the exact operator and tabular STaR (same K) started from the LLM's measure
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from star_theory import accuracy, add_task, flawed_chain_share, mixture_policy, star_trajectory, step_correctness
 from star_theory.config import check
@@ -12,6 +13,9 @@ from star_theory.sim import tabular_star_runs
 
 from ..llm_common import llm_case
 from ..shared_settings import setting
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Settings:
         check(self.sim_seeds >= 2 and all(k >= 1 for k in self.sim_K), "sim_seeds >= 2 and sim_K >= 1")
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     dt = add_task(s.sim_digits, 2)
     task = dt.task
     p0 = mixture_policy(task, lam=s.sim_lam)

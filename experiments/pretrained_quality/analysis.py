@@ -9,6 +9,8 @@ the initial vectors (products, the boundary formula), not taken from the runner'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory import other_steps_product
@@ -16,6 +18,9 @@ from star_theory import other_steps_product
 from ..framework import Finding, Info, band_finding
 from ..stats import Z, binomial_halfwidth, mean_test, mean_words
 from .runner import case_label
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 
 def _lifted(lam0) -> np.ndarray:
@@ -109,20 +114,20 @@ def _one_zero_exact(one: dict, M: int, s) -> list:
             f"steps) and leaves the others unchanged (explicit {M}x{M} matrices)",
             pred.tolist(), got.tolist(), "1e-12", err <= 1e-12))
     if one:
-        pred = [c["closed_form"]["iterations_to_target"] for c in one.values()]
-        pred = [int(p) if np.isfinite(p) else None for p in pred]  # None: not within the iterations
-        got = [c["exact_matrices"]["iterations_to_target"] for c in one.values()]
+        its_pred = [c["closed_form"]["iterations_to_target"] for c in one.values()]
+        its_pred = [int(p) if np.isfinite(p) else None for p in its_pred]  # None: not within the iterations
+        its_got = [c["exact_matrices"]["iterations_to_target"] for c in one.values()]
         out.append(Finding(
             "convergence",
             f"one step at lam=0 (steps {', '.join(str(c['zero_steps'][0]) for c in one.values())}): iterations to J >= "
             f"{s.target} on explicit matrices equal the closed form's (the optimum is reached after the lift)",
-            pred, got, "exact", all(g is not None and g == p for p, g in zip(pred, got))))
+            its_pred, its_got, "exact", all(g is not None and g == p for p, g in zip(its_pred, its_got))))
     return out
 
 
 def _one_zero_sampled(one: dict, M: int, s) -> list:
     """One step at zero, sampled runs: every run improves; the zero step's lam after one iteration and J at the end."""
-    out = []
+    out: list[Finding | Info] = []
     rise = [bool(np.all(np.asarray(c["sampled"]["accuracy_runs"])[:, -1] > np.asarray(c["sampled"]["accuracy_runs"])[:, 0]))
             for c in one.values()]
     finals = [float(np.asarray(c["sampled"]["mean_accuracy"])[-1]) for c in one.values()]
@@ -176,7 +181,7 @@ def _two_zero_exact(two: dict, M: int, s) -> list:
 
 def _two_zero_sampled(two: dict, M: int, s) -> list:
     """Two steps at zero, sampled runs: J against the fixed point, and the escape through wrong steps."""
-    out = []
+    out: list[Finding | Info] = []
     tests, finals, lam_zero, misfit = [], [], [], []
     for c in two.values():
         smp = c["sampled"]
@@ -216,7 +221,7 @@ def _two_zero_sampled(two: dict, M: int, s) -> list:
 
 def _llm_findings(data: dict, s) -> list:
     """Findings of the LLM cases: measured initial lam, J against the exact operator and tabular STaR at the same K."""
-    out = []
+    out: list[Finding | Info] = []
     for name, c in data.get("llm_cases", {}).items():
         recs = c["records"]
         lam0 = np.asarray(recs[0]["lam"])
@@ -257,5 +262,5 @@ def _llm_findings(data: dict, s) -> list:
     return out
 
 
-def analyze(data: dict, s) -> list:
+def analyze(data: dict, s: Settings) -> list:
     return _phase_findings(data, s) + _case_findings(data, s) + _llm_findings(data, s)

@@ -5,6 +5,8 @@ over ``seeds`` runs (fitted ``lam`` and the distance of the refit kernels from t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory import (
@@ -18,8 +20,13 @@ from star_theory import (
 )
 from star_theory.sim.summary import first_reach, seed_band
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
+    from star_theory import ReasoningTask
 
-def zero_step_case(s, task, name: str, lam0: np.ndarray, ctx) -> dict:
+
+def zero_step_case(s: Settings, task: ReasoningTask, name: str, lam0: np.ndarray, ctx: Context) -> dict:
     """One case from the initial vector ``lam0``: closed form, exact matrices and sampled runs."""
     T = s.iterations
     tr = symmetric_trajectory(s.M, T, lam=lam0)

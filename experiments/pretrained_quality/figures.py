@@ -3,6 +3,8 @@ zero-step cases (closed form, exact matrices, sampled band), and the LLM cases w
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.phase import OUTCOME_COLORS, draw_two_step_boundary
@@ -14,8 +16,12 @@ from ..llm_common import draw_llm_accuracy
 from ..stats import LEVEL
 from .runner import REFERENCE, case_label
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
-def draw(data: dict, s, ctx) -> None:
+
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``phase_N2.png``, ``zero_steps.png`` and (with LLM cases) ``zero_steps_llm.png`` from the runner's data."""
     _plot_phase(s, data["phase"], ctx.figure("phase_N2.png"))
     _plot_cases(s, data["cases"], ctx.figure("zero_steps.png"))

@@ -5,14 +5,20 @@ only: the figure is in :mod:`.figures`, the findings in :mod:`.analysis`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Iterable, Sequence
+
 import numpy as np
 
 from star_theory import symmetric_trajectory
 
 from ..llm_common import llm_case
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
-def llm_cases(base_lam: float, zero_sets) -> dict[str, list[float]]:
+
+def llm_cases(base_lam: float, zero_sets: Iterable[Sequence[int]]) -> dict[str, list[float]]:
     """Initial lam vectors of the LLM cases (N = 2): one step, or both, at zero."""
     out = {}
     for z in zero_sets:
@@ -23,7 +29,7 @@ def llm_cases(base_lam: float, zero_sets) -> dict[str, list[float]]:
     return out
 
 
-def run_llm_cases(s, ctx) -> dict:
+def run_llm_cases(s: Settings, ctx: Context) -> dict:
     cases = {}
     for name, lam in llm_cases(s.llm_base_lam, s.llm_zero_sets).items():
         r = llm_case(ctx, {"lam": lam, "iterations": s.llm_iterations},

@@ -5,18 +5,24 @@ STaR, each against the derived boundary :math:`s = \lambda_1 + \lambda_2 + (M-2)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from star_theory import boundary_agreement, phase_diagram, two_step_boundary
 from star_theory.checks.pretrained import BOUNDARY_TOL
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
-def phase(s, ctx) -> dict:
+
+def phase(s: Settings, ctx: Context) -> dict:
     """The three diagrams: ``{"exact": {M: ...}, "explicit": ..., "sampled": ...}``."""
     return {"exact": exact_phase(s), "explicit": explicit_phase(s), "sampled": sampled_phase(s, ctx)}
 
 
-def exact_phase(s) -> dict:
+def exact_phase(s: Settings) -> dict:
     """Closed-form diagrams for each ``M`` of ``s.phase_M``, with their agreement with the boundary off the curve."""
     exact = {}
     for M in s.phase_M:
@@ -34,9 +40,9 @@ def exact_phase(s) -> dict:
     return exact
 
 
-def explicit_phase(s) -> dict:
+def explicit_phase(s: Settings) -> dict:
     """The same question on explicit matrices (independent path: forward/backward passes) beside its closed-form twin."""
-    kw = dict(points=s.explicit_points, iterations=s.explicit_iterations, target=s.target, progress=False)
+    kw: dict[str, Any] = dict(points=s.explicit_points, iterations=s.explicit_iterations, target=s.target, progress=False)
     ex = phase_diagram(s.explicit_M, 2, use_closed_form=False, **kw)
     cf = phase_diagram(s.explicit_M, 2, **kw)
     return {
@@ -47,7 +53,7 @@ def explicit_phase(s) -> dict:
     }
 
 
-def sampled_phase(s, ctx) -> dict:
+def sampled_phase(s: Settings, ctx: Context) -> dict:
     """Finite-sample STaR on the grid (``sampled_seeds`` runs a point) against its exact twin, above and below the boundary."""
     seeds = [ctx.child_seed("phase", i) for i in range(s.sampled_seeds)]
     sp = phase_diagram(s.sampled_M, 2, points=s.sampled_points, iterations=s.sampled_iterations, target=s.target,

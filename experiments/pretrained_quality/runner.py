@@ -23,6 +23,7 @@ pretrain on the same policies and add its measured curves beside these.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from ..shared_settings import setting
 from .cases import zero_step_case
 from .llm_part import run_llm_cases
 from .phase import phase
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 REFERENCE = "reference"
 
@@ -85,12 +89,12 @@ class Settings:
         check(self.llm_iterations >= 1 and 0 < self.llm_base_lam <= 1, "llm_iterations >= 1 and llm_base_lam in (0, 1]")
 
 
-def case_name(zero_steps) -> str:
+def case_name(zero_steps: Sequence[int]) -> str:
     """``zero_1``, ``zero_1_2``, ... (``reference`` for no zero step)."""
     return "zero_" + "_".join(str(k) for k in zero_steps) if len(zero_steps) else REFERENCE
 
 
-def case_label(zero_steps) -> str:
+def case_label(zero_steps: Sequence[int]) -> str:
     if not len(zero_steps):
         return "no step at 0"
     return ("step " if len(zero_steps) == 1 else "steps ") + ",".join(str(k) for k in zero_steps) + " at lam=0"
@@ -110,7 +114,7 @@ def case_vectors(s: Settings) -> dict[str, dict]:
     return out
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     diagrams = phase(s, ctx)
     task = symmetric_task(s.M, s.N, seed=ctx.child_seed("task"))
     cases = {}

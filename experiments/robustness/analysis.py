@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..framework import Finding, Info, band_finding
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
-def analyze(data: dict, s) -> list:
-    out = []
+
+def analyze(data: dict, s: Settings) -> list:
+    out: list[Finding | Info] = []
     for lam, r in data["runs"].items():
         p = r["closed_form_at_measured_lam"][0]
         m, n = r["measured_sampled"][0], max(r["kept"][0], 1)

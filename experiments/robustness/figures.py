@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.style import ITERATION_LABEL, integer_ticks, new_figure, save_figure
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
+
 SHARE_LABEL = "flawed-chain share of kept chains"
 
 
-def draw(data: dict, s, ctx) -> None:
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``robustness.png`` from the runner's data."""
     _plot(s, data["runs"], data["theory"], ctx.figure("robustness.png"))
 

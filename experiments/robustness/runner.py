@@ -8,6 +8,8 @@ and tabular finite-sample STaR at the same K. A theory panel shows the analysis'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,9 @@ from star_theory.sim import tabular_star_runs
 from ..llm_common import llm_case
 from ..llm_settings import llm_settings
 from ..shared_settings import setting
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class Settings:
         check(len(self.lams) >= 1 and self.iterations >= 1 and self.sim_seeds >= 2, "need lams, iterations >= 1, sim_seeds >= 2")
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     runs = {}
     for lam in s.lams:
         base = llm_settings(lam, s.iterations, s.llm_preset)
@@ -61,6 +66,6 @@ def run(s: Settings, ctx) -> dict:
             "accuracy": [x["exact_accuracy"] for x in recs],
             "distribution_at_measured_lam0": symmetric_flawed_distribution(M, lam=lam0),
         }
-    theory = {str(lam): symmetric_trajectory(s.theory_M, s.theory_iterations, lam=[lam] * s.theory_N) for lam in s.lams}
+    theory: dict[str, Any] = {str(lam): symmetric_trajectory(s.theory_M, s.theory_iterations, lam=[lam] * s.theory_N) for lam in s.lams}
     theory = {k: {"flawed_share": v.flawed_share, "accuracy": v.accuracy} for k, v in theory.items()}
     return {"runs": runs, "theory": theory, "convention": "lam"}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..framework import Finding
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
-def analyze(data: dict, s) -> list:
+
+def analyze(data: dict, s: Settings) -> list:
     out = []
     for lam, c in data["curves"].items():
         acc = np.asarray(c["accuracy"])

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, new_figure, save_figure
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
-def draw(data: dict, s, ctx) -> None:
+
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``curves.png`` and ``dependence_on_M_N.png`` from the runner's data (keys of the sweeps are M or N as text)."""
     _plot_curves(s, data["curves"], ctx.figure("curves.png"))
     by_M = {int(m): _finite(v) for m, v in data["iterations_to_target_by_M"].items()}

@@ -7,6 +7,7 @@ code paths: algebra of the family versus forward/backward passes on the tabular 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from star_theory import (
 from star_theory.config import check
 
 from ..shared_settings import AnalysisSize, setting
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Settings(AnalysisSize):
         check(all(n >= 1 for n in self.N_values), "N_values must be >= 1")
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     curves = {}
     task = symmetric_task(s.M, s.N, seed=ctx.child_seed("task"))
     for lam in s.lams:

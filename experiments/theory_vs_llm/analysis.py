@@ -11,6 +11,8 @@ scores; Pinsker's inequality) are :class:`~experiments.framework.Consistency` re
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from llm.star import phase_walls
@@ -18,8 +20,11 @@ from llm.star import phase_walls
 from ..framework import Consistency, Finding, Info
 from ..stats import LEVEL, band_test, band_words
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
-def analyze(data: dict, s) -> list:
+
+def analyze(data: dict, s: Settings) -> list:
     out = analyze_tiny(data, s)
     return out + analyze_paper_cpu(data.get("paper_cpu") or {})
 
@@ -73,7 +78,7 @@ def accuracy_findings(tag: str, seeds: list[dict], exact, sim, exact_name: str) 
     return out, t
 
 
-def analyze_tiny(data: dict, s) -> list:
+def analyze_tiny(data: dict, s: Settings) -> list:
     """The tiny-preset runs (fixed fine-tuning budget): tested against the tabular band and the exact operator."""
     out = []
     for lam, r in data["runs"].items():

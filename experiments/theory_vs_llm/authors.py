@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def compare(run: Path, seeds: int = 8) -> dict:
             "variant_sampled_J_min": r4(runs.min(axis=0)), "variant_sampled_J_max": r4(runs.max(axis=0))}
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m experiments.theory_vs_llm.authors")
     ap.add_argument("run", help="folder of `rlstar llm run --preset paper-cpu-authors`")
     ap.add_argument("--seeds", type=int, default=8, help="tabular runs at the run's K")

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -37,8 +39,13 @@ from llm.tokenizer import state_table
 from star_theory import InputError, fit_symmetric, symmetric_policy
 from star_theory.io import read_json, write_json
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory.task_protocol import Task as TextTask
+    from numpy.typing import ArrayLike
+    from star_theory import TabularPolicy
 
-def characters(strings) -> np.ndarray:
+
+def characters(strings: Sequence[str]) -> np.ndarray:
     """``(M, J)`` the characters of each state string at the positions where the states differ."""
     chars = np.array([list(s) for s in strings])
     vary = [j for j in range(chars.shape[1]) if len(set(chars[:, j])) > 1]
@@ -77,7 +84,7 @@ def analyse(run: Path) -> dict:
     return out
 
 
-def kernel_distances(policy, text_task) -> dict:
+def kernel_distances(policy: TabularPolicy, text_task: TextTask) -> dict:
     """Per step: mean TV of the kernel from its symmetric fit and from its per-character product."""
     chars = [characters(text_task.state_strings(n)) for n in range(text_task.n_steps + 1)]
     fit = fit_symmetric(policy, text_task.task)
@@ -85,7 +92,7 @@ def kernel_distances(policy, text_task) -> dict:
             "factorised_distance": [factorised_distance(k, chars[n + 1]) for n, k in enumerate(policy.kernels)]}
 
 
-def spread(values) -> dict:
+def spread(values: ArrayLike) -> dict:
     """Mean, standard deviation (ddof 1), minimum and maximum over seeds, per step (``values``: (S, N))."""
     v = np.asarray(values, dtype=float)
     return {"mean": v.mean(axis=0).tolist(), "std": (v.std(axis=0, ddof=1) if len(v) > 1 else 0 * v[0]).tolist(),
@@ -115,12 +122,13 @@ def pretrained_run(out: Path, seed: int, length: int, preset: str, overrides: di
             **kernel_distances(m.policy, text_task)}
 
 
-def across_seeds(out, seeds, lengths, preset: str = "symbol-cpu", **overrides) -> dict:
+def across_seeds(out: str | os.PathLike, seeds: Sequence[int], lengths: Sequence[int], preset: str = "symbol-cpu",
+                 **overrides: Any) -> dict:
     """The factorisation measurement over ``seeds`` x ``lengths`` pretrainings (see the module)."""
     out = Path(out)
     if not seeds or not lengths:
         raise InputError("give at least one seed and one length")
-    result = {"preset": preset, "overrides": overrides, "seeds": list(seeds), "lengths": {}}
+    result: dict[str, Any] = {"preset": preset, "overrides": overrides, "seeds": list(seeds), "lengths": {}}
     for length in lengths:
         runs = [pretrained_run(out / f"steps{length}_seed{seed}", seed, length, preset, overrides) for seed in seeds]
         result["lengths"][str(length)] = {
@@ -132,7 +140,7 @@ def across_seeds(out, seeds, lengths, preset: str = "symbol-cpu", **overrides) -
     return result
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.theory_vs_llm.factorised",
                                      description="distance of measured kernels from the per-character product")
     parser.add_argument("run", nargs="?", help="a `rlstar llm run` folder (every iteration's kernel)")

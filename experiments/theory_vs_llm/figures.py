@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.style import (ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, legend_below,
@@ -21,8 +23,12 @@ from ..framework import verdict_band
 from ..llm_common import draw_llm_accuracy
 from ..stats import LEVEL
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
 
-def draw(data: dict, s, ctx) -> None:
+
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``theory_vs_llm.png``, and ``theory_vs_llm_paper_cpu.png`` when the preset ran paper-cpu runs."""
     _plot(s, data["runs"], ctx.figure("theory_vs_llm.png"))
     if data["paper_cpu"]:

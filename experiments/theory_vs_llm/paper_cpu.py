@@ -14,6 +14,7 @@ against the theory, per iteration:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -24,8 +25,13 @@ from star_theory import accuracy, fit_symmetric, refit_from_counts, transition_c
 from ..llm_common import seed_cases
 from ..llm_settings import llm_settings
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
+    from star_theory import ReasoningTask
+    from star_theory import TabularPolicy
 
-def tabular_refits(policies, folder: str, task, iterations: int) -> dict:
+
+def tabular_refits(policies: Sequence[TabularPolicy], folder: str, task: ReasoningTask, iterations: int) -> dict:
     """J, lam_n and family distance of the exact refit of each iteration's kept chains (t >= 1).
 
     The refit of iteration ``t`` is :func:`star_theory.refit_from_counts` of the chains kept at
@@ -49,7 +55,7 @@ def tabular_refits(policies, folder: str, task, iterations: int) -> dict:
     return {"accuracy": np.asarray(acc), "lam": np.asarray(lam), "distance": np.asarray(dist)}
 
 
-def run_paper_cpu(lams, iterations: int, sim_seeds: int, llm_seeds: int, ctx) -> dict:
+def run_paper_cpu(lams: Sequence[float], iterations: int, sim_seeds: int, llm_seeds: int, ctx: Context) -> dict:
     """The paper-cpu cases (:func:`experiments.llm_common.seed_cases`: ``llm_seeds`` STaR seeds each), with each seed's refits."""
     return {str(lam): seed_cases(ctx, llm_settings(lam, iterations, "paper-cpu"),
                                 [ctx.child_seed("sim-paper-cpu", lam, i) for i in range(sim_seeds)], iterations, llm_seeds,

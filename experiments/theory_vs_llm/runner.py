@@ -12,6 +12,7 @@ Each LLM case runs ``llm_seeds`` STaR seeds from one shared pretrained model (se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from star_theory.config import check
 
@@ -19,6 +20,9 @@ from ..llm_common import seed_cases
 from ..llm_settings import llm_settings
 from ..shared_settings import setting
 from .paper_cpu import run_paper_cpu
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Settings:
               "paper_cpu_iterations >= 1 and paper_cpu_sim_seeds >= 8")
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     runs = {str(lam): seed_cases(ctx, llm_settings(lam, s.iterations, s.llm_preset),
                                 [ctx.child_seed("sim", lam, i) for i in range(s.sim_seeds)], s.iterations, s.llm_seeds)
             for lam in s.lams}

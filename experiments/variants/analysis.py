@@ -7,10 +7,15 @@ rationalize equals ``star`` exactly in the family and adds :math:`R|S_0|(1-J)^K`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..framework import Finding, Info
 from ..stats import MEAN_LEVEL, mean_test, mean_words
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
 
 RATE_RTOL = 0.01
 """Relative tolerance of a measured contraction rate: the last ratio (1-J^{t+1})/(1-J^t) before 1 - J reaches
@@ -73,7 +78,7 @@ def _noisy(data, s) -> list:
 
 
 def _partial(data, s) -> list:
-    out = []
+    out: list[Finding | Info] = []
     pf = _by(data, "partial-fit")
     if not pf:
         return out
@@ -230,6 +235,6 @@ def _general(data, s) -> list:
     return out
 
 
-def analyze(data: dict, s) -> list:
+def analyze(data: dict, s: Settings) -> list:
     return (_closed_form(data, s) + _noisy(data, s) + _partial(data, s) + _temperature(data, s)
             + _rationalize(data, s) + _sampled(data, s) + _general(data, s))

@@ -6,16 +6,23 @@ markers (sampled runs: mean with a band over seeds; maps: explicit-matrix outcom
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, legend_below, new_figure, save_figure
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from .runner import Settings
+    from experiments.framework import Context
+    from pathlib import Path
 
 COLORS = ["tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown"]
 OUTCOME_STYLE = {"improves": ("o", "tab:green"), "worsens": ("x", "tab:red"), "constant": ("s", "tab:gray"),
                  "mixed": ("d", "black")}
 
 
-def draw(data: dict, s, ctx) -> None:
+def draw(data: dict, s: Settings, ctx: Context) -> None:
     """``variant_curves.png`` and ``improvement_maps.png`` from the runner's data."""
     plot_curves(s, data, ctx.figure("variant_curves.png"))
     plot_maps(s, data, ctx.figure("improvement_maps.png"))
@@ -84,7 +91,7 @@ def _outcome_markers(ax, x, y, outcome):
                     label=f"measured: J {lab} ({int(m.sum())} points)")
 
 
-def plot_maps(s, data: dict, path) -> None:
+def plot_maps(s: Settings, data: dict, path: Path) -> None:
     from matplotlib.colors import ListedColormap
 
     fig, axes = new_figure(ncols=3, width=5.0, height=5.0)

@@ -3,7 +3,7 @@ r"""STaR variants: where each helps and where improvement fails.
 Symmetric family, convention ``lam``. For every variant setting:
 
 * the exact form iterated on explicit ``M x M`` matrices (:meth:`StarVariant.exact`), fitted back
-  to ``lam``, beside the closed form derived in :mod:`star_theory.sim.variant_theory` (independent
+  to ``lam``, beside the closed form derived in :mod:`star_theory.variant_theory` (independent
   code paths);
 * the theorem checks with ``step=variant.exact(K)``: :func:`star_theory.check_improvement`,
   :func:`star_theory.check_convergence` (observed contraction of ``1 - J``), and
@@ -18,6 +18,8 @@ on explicit matrices. Rationalization is run where it matters, at small ``K * J`
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from dataclasses import dataclass
 
@@ -39,9 +41,12 @@ from star_theory import (
 )
 from star_theory.config import check
 
-from star_theory.sim import variant_theory as theory
+from star_theory import variant_theory as theory
 
 from ..shared_settings import SymmetricBench, setting
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from experiments.framework import Context
 
 IMPROVES, CONSTANT, WORSENS = "improves", "constant", "worsens"
 DJ_TOL = 1e-12
@@ -91,7 +96,7 @@ class Settings(SymmetricBench):
 
 def settings_list(s: Settings) -> list[tuple[str, dict]]:
     """Every (variant name, parameters) of the curves, plain STaR first."""
-    out = [("star", {})]
+    out: list[tuple[str, dict]] = [("star", {})]
     out += [("noisy-verifier", {"fp": float(fp), "fn": float(fn)}) for fp, fn in s.noisy]
     out += [("partial-fit", {"eta": float(e)}) for e in s.etas]
     out += [("temperature", {"temperature": float(t)}) for t in s.temperatures]
@@ -206,6 +211,7 @@ def _rationalize(s: Settings, ctx) -> dict:
     for K in s.rat_K:
         runs = {}
         for R in (0,) + tuple(s.rationales):
+            params: dict[str, Any]
             name, params = ("star", {}) if R == 0 else ("rationalize", {"rationales": int(R)})
             label = make_variant(name, **params).label()
             cfg = SimulateConfig(task="symmetric", M=s.rat_M, N=s.N, task_seed=ctx.child_seed("rat_task"), lam=(s.rat_lam,),
@@ -245,7 +251,7 @@ def _general(s: Settings, ctx) -> dict:
     failures (J fell somewhere) and the most negative and most positive change of ``J``."""
     seed = ctx.child_seed("general")
     cases = [random_tabular_case(seed + i) for i in range(s.general_cases)]
-    checks = [("star", {})] + [("noisy-verifier", {"fp": float(fp), "fn": float(fn)}) for fp, fn in s.noisy]
+    checks: list[tuple[str, dict]] = [("star", {})] + [("noisy-verifier", {"fp": float(fp), "fn": float(fn)}) for fp, fn in s.noisy]
     checks += [("partial-fit", {"eta": float(e)}) for e in s.etas]
     checks += [("temperature", {"temperature": float(t)}) for t in s.temperatures]
     checks += [("rationalize", {"rationales": int(R)}) for R in s.rationales]
@@ -264,7 +270,7 @@ def _general(s: Settings, ctx) -> dict:
     return {"seed": seed, "iterations": GENERAL_ITERATIONS, "K": s.general_K, "results": out}
 
 
-def run(s: Settings, ctx) -> dict:
+def run(s: Settings, ctx: Context) -> dict:
     task = symmetric_task(s.M, s.N, seed=ctx.child_seed("task"))
     curves = [_curve(s, task, name, params, ctx) for name, params in settings_list(s)]
     noisy_map = _noisy_map(s, task)

@@ -27,6 +27,7 @@ different sampler consumes the generator differently), so the two files are not 
 import argparse
 import json
 import os
+from typing import Sequence
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def write(path: str, meta: dict, chains: list) -> None:
     os.replace(tmp, path)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--digits", type=int, default=3)
     p.add_argument("--base", type=int, default=2)

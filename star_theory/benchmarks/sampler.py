@@ -7,8 +7,8 @@ M = 64 states; pretrained policy lam = 0.1):
 * ``star_iteration``: one finite-sample STaR iteration at K = 4096 chains per question
   (sample, keep the correct chains, count kept transitions, refit the kernels).
 
-The *vectorised* side is :func:`star_theory.sim.sampling.sample_chains` /
-:func:`star_theory.sim.variants.sampled_star_step`
+The *vectorised* side is :func:`star_theory.sampling.sample_chains` /
+:func:`star_theory.variants.sampled_star_step`
 (best of ``repeats`` runs). The *naive* side draws one step at a time with
 ``Generator.choice(M, p=row)`` in a Python loop over chains (and, for STaR, counts kept
 transitions one by one); it is timed on ``naive_chains`` chains and extrapolated linearly to the
@@ -20,16 +20,21 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from ..exact import refit_rows
 from ..model import mixture_policy
-from ..sim.sampling import questions_for, sample_chains
-from ..sim.variants import sampled_star_step
+from ..sampling import questions_for, sample_chains
+from ..variants import sampled_star_step
 from ..tasks import digit_task
 from .timing import best_of, check_min_ratio, machine_info, report
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory import ReasoningTask
+    from star_theory import TabularPolicy
 
 QUESTIONS_K = 4096
 LAM = 0.1
@@ -40,7 +45,8 @@ def _setup():
     return dt.task, mixture_policy(dt.task, lam=LAM)
 
 
-def naive_chains(policy, task, questions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def naive_chains(policy: TabularPolicy, task: ReasoningTask, questions: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
     """One chain at a time, one step at a time, with ``Generator.choice``."""
     out = np.empty((questions.size, task.n_steps + 1), dtype=np.int64)
     for i, s0 in enumerate(questions):
@@ -52,7 +58,8 @@ def naive_chains(policy, task, questions: np.ndarray, rng: np.random.Generator) 
     return out
 
 
-def naive_star_iteration(policy, task, questions: np.ndarray, rng: np.random.Generator):
+def naive_star_iteration(policy: TabularPolicy, task: ReasoningTask, questions: np.ndarray,
+                         rng: np.random.Generator) -> TabularPolicy:
     """Per-chain loop: sample step by step, keep if correct, count kept transitions, refit."""
     counts = [np.zeros_like(k) for k in policy.kernels]
     answers = task.answers

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import time
+from typing import Any, Callable
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from ..errors import InputError
 from ..validation import as_float
 
 
-def check_min_ratio(value) -> float:
+def check_min_ratio(value: Any) -> float:
     """``--min-ratio``: a finite number ``>= 0`` (0: never fail; NaN would make every comparison
     false, a benchmark that always fails)."""
     value = as_float(value, "--min-ratio")
@@ -22,7 +23,7 @@ def check_min_ratio(value) -> float:
     return value
 
 
-def best_of(fn, repeats: int) -> float:
+def best_of(fn: Callable[[], object], repeats: int) -> float:
     """The shortest wall time of ``repeats`` calls of ``fn()`` (seconds)."""
     best = np.inf
     for _ in range(repeats):
@@ -38,7 +39,7 @@ def machine_info() -> dict:
             "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
 
 
-def report(res: dict, fmt: str, format_text) -> int:
+def report(res: dict, fmt: str, format_text: Callable[[dict], str]) -> int:
     """Print a benchmark's result (``fmt`` ``"json"`` or ``"text"`` through ``format_text``); the
     exit status is 0 when it meets its ``min_ratio``, else 1."""
     print(json.dumps(res, indent=2) if fmt == "json" else format_text(res))

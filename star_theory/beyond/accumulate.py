@@ -8,8 +8,8 @@ rounds so far), optionally together with a pretraining corpus of unfiltered chai
 the base policy :math:`P^0`.
 
 **Sampled form.** Round ``t`` draws ``K`` chains per question from :math:`P^t` and keeps the
-correct ones (:meth:`star_theory.sim.variants.StarVariant.sampled_step` of ``star``, whose counts are
-reused); the refit (:func:`star_theory.sim.sampling.refit_from_counts`) uses
+correct ones (:meth:`star_theory.variants.StarVariant.sampled_step` of ``star``, whose counts are
+reused); the refit (:func:`star_theory.sampling.refit_from_counts`) uses
 
 .. math::
 
@@ -38,12 +38,14 @@ point (the refit of :math:`\bar M(P)` is ``P``); its sampled form drifts away fr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..exact import kept_transition_mass, refit_rows
 from ..model import ReasoningTask, TabularPolicy
 from ..validation import MAX_ITERATIONS, _as_int, as_nonnegative_float
-from ..sim.sampling import (
+from ..sampling import (
     _check_pair,
     as_generator,
     question_support,
@@ -52,7 +54,10 @@ from ..sim.sampling import (
     sample_chains,
     transition_counts,
 )
-from ..sim.variants import make_variant
+from ..variants import make_variant
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory.aliases import RandomSource
 
 
 def _window(window) -> int | None:
@@ -77,7 +82,7 @@ def _round_mass(policy: TabularPolicy, task: ReasoningTask, filtered: bool) -> l
 
 
 def exact_accumulate_trajectory(
-    policy: TabularPolicy, task: ReasoningTask, iterations, window=None, corpus_weight: float = 0.0,
+    policy: TabularPolicy, task: ReasoningTask, iterations: int, window: int | None = None, corpus_weight: float = 0.0,
     filtered: bool = True,
 ) -> list[TabularPolicy]:
     """Policies ``[P^0, ..., P^T]`` of the exact accumulate rule (module docstring)."""
@@ -94,7 +99,8 @@ def exact_accumulate_trajectory(
     return out
 
 
-def corpus_counts(policy: TabularPolicy, task: ReasoningTask, chains_per_question, rng) -> list[np.ndarray]:
+def corpus_counts(policy: TabularPolicy, task: ReasoningTask, chains_per_question: int,
+                  rng: RandomSource) -> list[np.ndarray]:
     """Transition counts of an unfiltered corpus: ``chains_per_question`` chains per question from ``policy``."""
     chains = sample_chains(policy, task, chains_per_question, rng)
     w = question_weights(task)
@@ -105,10 +111,10 @@ def corpus_counts(policy: TabularPolicy, task: ReasoningTask, chains_per_questio
 def sampled_accumulate_trajectory(
     policy: TabularPolicy,
     task: ReasoningTask,
-    iterations,
-    chains_per_question,
-    rng,
-    window=None,
+    iterations: int,
+    chains_per_question: int,
+    rng: RandomSource,
+    window: int | None = None,
     corpus_chains: int = 0,
     empty_rows: str = "keep",
     filtered: bool = True,

@@ -38,25 +38,30 @@ is a plug-in value, not the mean of the sampled score: the two differ by the cur
 the counts (the official score's cap is its only curvature).
 
 **Adaptive temperature.** Each iteration scores every temperature ``T`` of a grid on the tempered
-policy :math:`P^{(T)}` (:func:`star_theory.sim.variants.tempered_policy`) by the :math:`\rho`-mean
+policy :math:`P^{(T)}` (:func:`star_theory.variants.tempered_policy`) by the :math:`\rho`-mean
 balance score (exact, or sampled from ``probe`` chains per question with a separate generator),
 takes the best (the first in grid order on ties) and runs one ``temperature`` step of
-:mod:`star_theory.sim.variants` at that ``T``. A grid of one temperature ``T = 1`` is plain STaR
+:mod:`star_theory.variants` at that ``T``. A grid of one temperature ``T = 1`` is plain STaR
 (exact form: the same operator; sampled form: the same draws, since no probe is drawn).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..errors import InputError
 from ..model import ReasoningTask, TabularPolicy
-from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
-from ..sim.variants import make_variant, tempered_policy
+from ..sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
+from ..variants import make_variant, tempered_policy
 from ..validation import MAX_ITERATIONS, _as_int
 from .chain_level import chain_distribution, enumerate_chains, success_mask
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
+    from star_theory.aliases import RandomSource
 
 BALANCE_SCORES = ("official", "multiplicity")
 """The balance-score definitions (module docstring); the first is the default."""
@@ -73,7 +78,7 @@ def _reference_index(task: ReasoningTask) -> np.ndarray:
     return np.ravel_multi_index(tuple(task.correct_chains[:, 1:].T), task.sizes[1:])
 
 
-def balance_score(n_correct, n_selected, k0) -> np.ndarray:
+def balance_score(n_correct: ArrayLike, n_selected: ArrayLike, k0: float) -> np.ndarray:
     r""":math:`\min(u/k_0, 1)\, u / n_{\mathrm{sel}}` elementwise, 0 where nothing is selected
     (``0 <= u <= n_sel``, ``k0 > 0``; counts may be expected, non-integer values)."""
     u = np.asarray(n_correct, dtype=float)
@@ -87,7 +92,8 @@ def balance_score(n_correct, n_selected, k0) -> np.ndarray:
     return np.minimum(u / k0, 1.0) * np.minimum(ratio, 1.0)
 
 
-def expected_unique_correct(policy: TabularPolicy, task: ReasoningTask, chains_per_question, chains=None,
+def expected_unique_correct(policy: TabularPolicy, task: ReasoningTask, chains_per_question: int,
+                            chains: np.ndarray | None = None,
                             with_reference: bool = False) -> np.ndarray:
     r""":math:`\bar u(s_0) = \sum_{c \text{ correct}} 1 - (1 - P(c|s_0))^K` (shape ``(|S_0|,)``);
     ``with_reference``: :math:`\bar u'`, the reference chain :math:`c^*(s_0)` counted as always present."""
@@ -101,7 +107,8 @@ def expected_unique_correct(policy: TabularPolicy, task: ReasoningTask, chains_p
     return (seen * success_mask(task, chains)).sum(axis=1)
 
 
-def exact_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question, k0, chains=None,
+def exact_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question: int, k0: int,
+                        chains: np.ndarray | None = None,
                         score: str = "official") -> np.ndarray:
     """The plug-in balance score of every question (module docstring; shape ``(|S_0|,)``)."""
     K = _as_int(chains_per_question, "chains_per_question K", 1)
@@ -112,7 +119,8 @@ def exact_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_q
     return balance_score(expected_unique_correct(policy, task, K, chains), K * J_q, k0)
 
 
-def sampled_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question, k0, rng,
+def sampled_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_question: int, k0: int,
+                          rng: RandomSource | None,
                           score: str = "official") -> np.ndarray:
     """The balance score of every question of the support from ``K`` sampled chains each."""
     _check_pair(policy, task)
@@ -147,7 +155,9 @@ class BalanceChoice:
     chosen: float
 
 
-def choose_temperature(policy, task, temperatures, chains_per_question, k0, probe=None, rng=None, chains=None,
+def choose_temperature(policy: TabularPolicy, task: ReasoningTask, temperatures: Sequence[float],
+                       chains_per_question: int, k0: int, probe: int | None = None, rng: RandomSource | None = None,
+                       chains: np.ndarray | None = None,
                        score: str = "official") -> BalanceChoice:
     """The temperature of the grid with the largest mean balance score (exact, or sampled with ``probe``)."""
     grid = tuple(float(t) for t in temperatures)
@@ -166,7 +176,9 @@ def choose_temperature(policy, task, temperatures, chains_per_question, k0, prob
     return BalanceChoice(grid, tuple(scores), grid[int(np.argmax(scores))])
 
 
-def exact_bstar_trajectory(policy, task, iterations, temperatures, chains_per_question, k0, score: str = "official"):
+def exact_bstar_trajectory(policy: TabularPolicy, task: ReasoningTask, iterations: int, temperatures: Sequence[float],
+                           chains_per_question: int, k0: int, score: str = "official") -> tuple[list[TabularPolicy],
+                           list[BalanceChoice]]:
     """Exact adaptive-temperature STaR: ``(policies [P^0..P^T], choices)``."""
     _check_pair(policy, task)
     T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
@@ -179,8 +191,10 @@ def exact_bstar_trajectory(policy, task, iterations, temperatures, chains_per_qu
     return out, choices
 
 
-def sampled_bstar_trajectory(policy, task, iterations, temperatures, chains_per_question, k0, rng, probe, probe_rng,
-                             score: str = "official"):
+def sampled_bstar_trajectory(policy: TabularPolicy, task: ReasoningTask, iterations: int,
+                             temperatures: Sequence[float], chains_per_question: int, k0: int, rng: RandomSource,
+                             probe: int, probe_rng: RandomSource,
+                             score: str = "official") -> tuple[list[TabularPolicy], list[BalanceChoice]]:
     """Sampled adaptive-temperature STaR: the choice from ``probe`` chains per question drawn with
     ``probe_rng``, the step from ``K`` chains per question drawn with ``rng``."""
     _check_pair(policy, task)

@@ -34,13 +34,19 @@ levels ``1..N``; a distribution is an array ``(|S_0|, n_chains)``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
 from ..exact import refit_rows
 from ..model import ReasoningTask, TabularPolicy
-from ..sim.sampling import _check_pair, as_generator
+from ..sampling import _check_pair, as_generator
 from ..validation import _as_int
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
+    from star_theory.aliases import RandomSource
 
 MAX_CHAINS = 1 << 22
 """Most entries ``|S_0| * n_chains`` an enumerated chain distribution may hold."""
@@ -93,7 +99,7 @@ def chain_level_update(dist: np.ndarray, task: ReasoningTask, chains: np.ndarray
 
 
 def per_step_refit(
-    dist: np.ndarray, task: ReasoningTask, chains: np.ndarray, previous: TabularPolicy, weights=None
+    dist: np.ndarray, task: ReasoningTask, chains: np.ndarray, previous: TabularPolicy, weights: ArrayLike | None = None
 ) -> TabularPolicy:
     r"""The shared Markov refit of a chain distribution: each step's kernel from the transition mass
     :math:`\sum_{s_0} w(s_0) \sum_c Q(c|s_0) [s_{n-1} = s, s_n = s']`, row-normalised
@@ -121,7 +127,7 @@ def per_step_refit(
 
 
 def markov_cross_entropy(
-    dist: np.ndarray, policy: TabularPolicy, task: ReasoningTask, chains: np.ndarray, weights=None
+    dist: np.ndarray, policy: TabularPolicy, task: ReasoningTask, chains: np.ndarray, weights: ArrayLike | None = None
 ) -> float:
     r""":math:`-\sum_{s_0} w(s_0) \sum_c Q(c|s_0) \log P'(c|s_0)`: the objective :func:`per_step_refit`
     minimises over shared Markov policies ``P'`` (``weights`` as there, default :math:`\rho`)."""
@@ -138,7 +144,7 @@ def chain_tv(p: np.ndarray, q: np.ndarray, task: ReasoningTask) -> float:
 
 
 def sampled_chain_level_update(
-    dist: np.ndarray, task: ReasoningTask, chains: np.ndarray, chains_per_question, rng
+    dist: np.ndarray, task: ReasoningTask, chains: np.ndarray, chains_per_question: int, rng: RandomSource
 ) -> np.ndarray:
     """One finite-sample chain-level step: ``K`` draws per question, the empirical distribution of
     the kept ones (a question with no kept chain keeps its distribution)."""
@@ -150,7 +156,7 @@ def sampled_chain_level_update(
     return np.where(n_kept > 0, kept / np.maximum(n_kept, 1), dist)
 
 
-def expected_sampled_accuracy(J_q: np.ndarray, rho: np.ndarray, chains_per_question) -> float:
+def expected_sampled_accuracy(J_q: np.ndarray, rho: np.ndarray, chains_per_question: int) -> float:
     r"""Closed form of the accuracy after one sampled chain-level step:
     :math:`\sum_{s_0} \rho(s_0) [1 - f + f J(s_0)]`, :math:`f = (1 - J(s_0))^K`."""
     K = _as_int(chains_per_question, "chains_per_question K", 1)
@@ -160,7 +166,7 @@ def expected_sampled_accuracy(J_q: np.ndarray, rho: np.ndarray, chains_per_quest
     return float(np.asarray(rho) @ (1.0 - f + f * J_q))
 
 
-def sampled_accuracy_sd(J_q: np.ndarray, rho: np.ndarray, chains_per_question) -> float:
+def sampled_accuracy_sd(J_q: np.ndarray, rho: np.ndarray, chains_per_question: int) -> float:
     r"""Standard deviation of that accuracy over draws: question :math:`s_0` ends at 1 with probability
     :math:`1 - f` and at :math:`J(s_0)` otherwise, independently, so the variance is
     :math:`\sum_{s_0} \rho(s_0)^2 f (1 - f) (1 - J(s_0))^2`."""

@@ -8,7 +8,7 @@ correct answer, averaged over questions :math:`s_0 \sim \rho`:
     \mathrm{pass@}k(P) = \sum_{s_0} \rho(s_0) \big[1 - (1 - J(s_0))^k\big],
 
 with :math:`J(s_0) = \alpha_N(s_0, s_N^*(s_0))` the per-question accuracy
-(:func:`star_theory.sim.sampling.question_keep_probability`). So ``pass@1 = J`` and pass@k is
+(:func:`star_theory.sampling.question_keep_probability`). So ``pass@1 = J`` and pass@k is
 non-decreasing in ``k``. It depends on the *spread* of :math:`J(s_0)` over questions, not only on
 its mean: a STaR step that raises ``J`` on most questions and lowers it on a few can raise
 pass@1 and lower pass@k at large ``k``.
@@ -19,12 +19,18 @@ Sampled form: ``n >= k`` chains per question, ``c`` of them correct, and the unb
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
 from ..model import ReasoningTask, TabularPolicy
-from ..sim.sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
+from ..sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
 from ..validation import _as_int
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
+    from star_theory.aliases import RandomSource
 
 
 def question_accuracy(policy: TabularPolicy, task: ReasoningTask) -> np.ndarray:
@@ -57,12 +63,12 @@ def pass_at_k_from_accuracy(J_q, rho, k) -> np.ndarray:
     return np.clip(hit @ rho, 0.0, 1.0)  # a sum of rho to 1 + 1 ulp must not give pass@k > 1
 
 
-def pass_at_k(policy: TabularPolicy, task: ReasoningTask, k) -> np.ndarray:
+def pass_at_k(policy: TabularPolicy, task: ReasoningTask, k: ArrayLike) -> np.ndarray:
     """Exact pass@k of ``policy`` for each ``k`` (a positive integer or a list; shape ``(len(k),)``)."""
     return pass_at_k_from_accuracy(question_accuracy(policy, task), task.question_dist, k)
 
 
-def pass_at_k_estimator(n_correct, n: int, k: int) -> np.ndarray:
+def pass_at_k_estimator(n_correct: ArrayLike, n: int, k: int) -> np.ndarray:
     r"""Unbiased estimate of :math:`1 - (1-J)^k` from ``n`` draws with ``n_correct`` successes.
 
     :math:`1 - \binom{n-c}{k}/\binom{n}{k} = 1 - \prod_{i=n-c+1}^{n} (1 - k/i)` (elementwise).
@@ -83,7 +89,8 @@ def pass_at_k_estimator(n_correct, n: int, k: int) -> np.ndarray:
     return 1.0 - np.exp(tail[c])
 
 
-def sampled_pass_at_k(policy: TabularPolicy, task: ReasoningTask, n: int, k, rng) -> np.ndarray:
+def sampled_pass_at_k(policy: TabularPolicy, task: ReasoningTask, n: int, k: ArrayLike,
+                      rng: RandomSource) -> np.ndarray:
     """pass@k estimated from ``n`` sampled chains per question (unbiased; shape ``(len(k),)``)."""
     _check_pair(policy, task)
     n = _as_int(n, "n (chains per question)", 1)

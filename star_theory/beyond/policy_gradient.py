@@ -67,6 +67,7 @@ stratified estimator :math:`\sum_{s_0} \rho(s_0) \frac{1}{\text{groups}} \sum_{\
 from __future__ import annotations
 
 from math import comb
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -74,7 +75,7 @@ from ..errors import InputError
 from ..exact import _accept_matrix, backward_success, forward_marginals
 from ..model import ReasoningTask, TabularPolicy
 from ..rules import Rule
-from ..sim.sampling import (
+from ..sampling import (
     SampledStep,
     _check_pair,
     as_generator,
@@ -85,6 +86,10 @@ from ..sim.sampling import (
     transition_counts,
 )
 from ..validation import _as_int, as_nonnegative_float
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from numpy.typing import ArrayLike
+    from star_theory.aliases import RandomSource
 
 METHODS = ("reinforce", "rloo", "grpo", "dr-grpo")
 """The advantage estimators (module docstring)."""
@@ -108,7 +113,8 @@ def _check_method(method: str, group_size, std: str = "sample", delta=GRPO_DELTA
     return G
 
 
-def group_advantages(rewards, method: str, baseline: float = 0.0, std: str = "sample", delta: float = GRPO_DELTA) -> np.ndarray:
+def group_advantages(rewards: ArrayLike, method: str, baseline: float = 0.0, std: str = "sample",
+                     delta: float = GRPO_DELTA) -> np.ndarray:
     r"""Advantages :math:`A_i` of each group (the last axis of ``rewards``, size ``G``; module docstring)."""
     r = np.asarray(rewards, dtype=float)
     if r.ndim < 1 or r.shape[-1] < 1 or not np.all(np.isfinite(r)):
@@ -127,7 +133,7 @@ def group_advantages(rewards, method: str, baseline: float = 0.0, std: str = "sa
     return np.divide(centred, scale, out=np.zeros_like(centred), where=scale > 0)
 
 
-def advantage_weights(p, method: str, group_size, baseline: float = 0.0, std: str = "sample",
+def advantage_weights(p: ArrayLike, method: str, group_size: int, baseline: float = 0.0, std: str = "sample",
                       delta: float = GRPO_DELTA) -> tuple[np.ndarray, np.ndarray]:
     r""":math:`(a_0, a_1)` with :math:`a_r(p) = \mathbb E[A_1 \mid r_1 = r]` when the other ``G - 1``
     rewards are Bernoulli(``p``): :math:`a_r = \sum_{k=0}^{G-1} \binom{G-1}{k} p^k (1-p)^{G-1-k}
@@ -145,7 +151,7 @@ def advantage_weights(p, method: str, group_size, baseline: float = 0.0, std: st
     return pmf @ first[0], pmf @ first[1]
 
 
-def question_success(policy: TabularPolicy, task: ReasoningTask, accept=None) -> np.ndarray:
+def question_success(policy: TabularPolicy, task: ReasoningTask, accept: ArrayLike | None = None) -> np.ndarray:
     r""":math:`p(s_0) = \Pr(r = 1 \mid s_0)` (shape ``(|S_0|,)``; ``accept`` as in :mod:`star_theory.exact`)."""
     _check_pair(policy, task)
     return np.clip(question_keep_probability(policy, task, accept), 0.0, 1.0)
@@ -156,7 +162,8 @@ def _score_direction(mass: list[np.ndarray], policy: TabularPolicy) -> list[np.n
     return [x - k * x.sum(axis=1, keepdims=True) for x, k in zip(mass, policy.kernels)]
 
 
-def weighted_score_gradient(policy: TabularPolicy, task: ReasoningTask, weights, accept=None) -> list[np.ndarray]:
+def weighted_score_gradient(policy: TabularPolicy, task: ReasoningTask, weights: ArrayLike,
+                            accept: ArrayLike | None = None) -> list[np.ndarray]:
     r""":math:`\sum_{s_0} w(s_0)\, \mathbb E[r\, \nabla_{\theta_n} \log \pi(c) \mid s_0]` for every step
     (``weights`` of shape ``(|S_0|,)``; :math:`w = \rho` gives :math:`\nabla_\theta J`)."""
     _check_pair(policy, task)
@@ -169,27 +176,29 @@ def weighted_score_gradient(policy: TabularPolicy, task: ReasoningTask, weights,
     return _score_direction(mass, policy)
 
 
-def accuracy_gradient(policy: TabularPolicy, task: ReasoningTask, accept=None) -> list[np.ndarray]:
+def accuracy_gradient(policy: TabularPolicy, task: ReasoningTask, accept: ArrayLike | None = None) -> list[np.ndarray]:
     r""":math:`\nabla_{\theta_n} J` for every step (the softmax logits' gradient of the accuracy)."""
     return weighted_score_gradient(policy, task, task.question_dist, accept)
 
 
-def question_weights_of(policy: TabularPolicy, task: ReasoningTask, method: str, group_size, baseline: float = 0.0,
-                        std: str = "sample", delta: float = GRPO_DELTA, accept=None) -> np.ndarray:
+def question_weights_of(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int, baseline: float = 0.0,
+                        std: str = "sample", delta: float = GRPO_DELTA, accept: ArrayLike | None = None) -> np.ndarray:
     r""":math:`w(s_0) = \rho(s_0)\,(a_1 - a_0)(p(s_0))`: how much each question weighs in the update."""
     a0, a1 = advantage_weights(question_success(policy, task, accept), method, group_size, baseline, std, delta)
     return task.question_dist * (a1 - a0)
 
 
-def expected_update(policy: TabularPolicy, task: ReasoningTask, method: str, group_size, baseline: float = 0.0,
-                    std: str = "sample", delta: float = GRPO_DELTA, accept=None) -> list[np.ndarray]:
+def expected_update(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int, baseline: float = 0.0,
+                    std: str = "sample", delta: float = GRPO_DELTA,
+                    accept: ArrayLike | None = None) -> list[np.ndarray]:
     r"""The exact expected update :math:`g_n` of ``method`` with groups of ``group_size`` chains: one
     logit-gradient matrix per step (shape of ``kernels[n]``; module docstring)."""
     w = question_weights_of(policy, task, method, group_size, baseline, std, delta, accept)
     return weighted_score_gradient(policy, task, w, accept)
 
 
-def zero_signal_probability(policy: TabularPolicy, task: ReasoningTask, group_size, accept=None) -> float:
+def zero_signal_probability(policy: TabularPolicy, task: ReasoningTask, group_size: int,
+                            accept: ArrayLike | None = None) -> float:
     r""":math:`\sum_{s_0} \rho(s_0) (p^G + (1-p)^G)`: the probability that a group's rewards are all equal."""
     G = _as_int(group_size, "group_size G", 1)
     p = question_success(policy, task, accept)
@@ -207,7 +216,7 @@ def policy_logits(policy: TabularPolicy) -> list[np.ndarray]:
         return [np.log(k) for k in policy.kernels]
 
 
-def softmax_policy(logits) -> TabularPolicy:
+def softmax_policy(logits: Sequence[ArrayLike]) -> TabularPolicy:
     r""":math:`P_n = \mathrm{softmax}(\theta_n)` row by row (every row needs one finite logit)."""
     out = []
     for n, th in enumerate(logits):
@@ -220,7 +229,7 @@ def softmax_policy(logits) -> TabularPolicy:
     return TabularPolicy(out)
 
 
-def logit_step(policy: TabularPolicy, update: list[np.ndarray], learning_rate) -> TabularPolicy:
+def logit_step(policy: TabularPolicy, update: list[np.ndarray], learning_rate: float) -> TabularPolicy:
     r""":math:`\mathrm{softmax}(\log P_n + \eta\, g_n)` for every step."""
     eta = as_nonnegative_float(learning_rate, "learning_rate")
     logits = policy_logits(policy)
@@ -229,12 +238,14 @@ def logit_step(policy: TabularPolicy, update: list[np.ndarray], learning_rate) -
     return softmax_policy([th + eta * np.asarray(g, dtype=float) for th, g in zip(logits, update)])
 
 
-def expected_step(policy, task, method, group_size, learning_rate, **kw) -> TabularPolicy:
+def expected_step(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int, learning_rate: float,
+                  **kw: Any) -> TabularPolicy:
     """One expected step :math:`\\theta + \\eta\\, g(\\theta)` (``kw``: baseline, std, delta, accept)."""
     return logit_step(policy, expected_update(policy, task, method, group_size, **kw), learning_rate)
 
 
-def expected_trajectory(policy, task, method, group_size, learning_rate, iterations, **kw) -> list[TabularPolicy]:
+def expected_trajectory(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int,
+                        learning_rate: float, iterations: int, **kw: Any) -> list[TabularPolicy]:
     """Policies ``[P^0, ..., P^T]`` of the expected update at ``learning_rate`` (``kw`` as :func:`expected_update`)."""
     T = _as_int(iterations, "iterations", 0)
     out = [policy]
@@ -243,7 +254,8 @@ def expected_trajectory(policy, task, method, group_size, learning_rate, iterati
     return out
 
 
-def gradient_flow(policy, task, method, group_size, time, steps, **kw) -> list[TabularPolicy]:
+def gradient_flow(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int, time: float, steps: int,
+                  **kw: Any) -> list[TabularPolicy]:
     r"""The mean-field limit :math:`d\theta/dt = g(\theta)` by RK4 with ``steps`` equal steps up to
     ``time``: policies at :math:`t = 0, h, \dots, \text{time}` (:math:`h` = time / steps)."""
     t_end = as_nonnegative_float(time, "time")
@@ -278,8 +290,10 @@ def _signed_counts(chains, task, weights) -> list[np.ndarray]:
     return [a - b for a, b in zip(pos, neg)]
 
 
-def sampled_update(policy: TabularPolicy, task: ReasoningTask, method: str, group_size, rng, groups: int = 1,
-                   baseline: float = 0.0, std: str = "sample", delta: float = GRPO_DELTA, accept=None):
+def sampled_update(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int, rng: RandomSource,
+                   groups: int = 1,
+                   baseline: float = 0.0, std: str = "sample", delta: float = GRPO_DELTA,
+                   accept: ArrayLike | None = None):
     r"""One finite-sample estimate of :math:`g` (module docstring): ``(update, info)`` with ``info`` a
     dict of ``chains`` (drawn), ``correct`` (rewarded) and ``zero_signal_groups`` (groups of equal rewards)."""
     _check_pair(policy, task)
@@ -300,7 +314,8 @@ def sampled_update(policy: TabularPolicy, task: ReasoningTask, method: str, grou
     return update, info
 
 
-def sampled_trajectory(policy, task, method, group_size, learning_rate, iterations, rng, groups: int = 1, **kw):
+def sampled_trajectory(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int, learning_rate: float,
+                       iterations: int, rng: RandomSource, groups: int = 1, **kw: Any):
     """Policies ``[P^0, ..., P^T]`` of the finite-sample step, and the per-iteration ``info`` dicts."""
     T = _as_int(iterations, "iterations", 0)
     gen = as_generator(rng)
@@ -328,7 +343,7 @@ def policy_entropy(policy: TabularPolicy, task: ReasoningTask) -> float:
     return total
 
 
-def policy_gradient_rule(method: str, group_size, learning_rate, **kw) -> Rule:
+def policy_gradient_rule(method: str, group_size: int, learning_rate: float, **kw: Any) -> Rule:
     """The method as a plug-in :class:`~star_theory.rules.Rule`: exact form = the expected step; sampled
     form with ``K`` chains per question = ``K / G`` groups per question (``K`` a multiple of ``G``)."""
     G = _check_method(method, group_size, kw.get("std", "sample"), kw.get("delta", GRPO_DELTA))

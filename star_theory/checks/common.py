@@ -44,14 +44,15 @@ class Counterexample:
     seed: int | None = None
 
 
-def check_iterations(iterations, minimum: int = 1) -> int:
+def check_iterations(iterations: object, minimum: int = 1) -> int:
     """``iterations`` as an int ``>= minimum`` (a bool is refused)."""
     if isinstance(iterations, bool):
         raise InputError(f"iterations must be an integer, got {iterations!r}")
     return _as_int(iterations, "iterations", minimum, MAX_ITERATIONS)
 
 
-def run_trajectory(policy: TabularPolicy, task: ReasoningTask, iterations: int, step: Step):
+def run_trajectory(policy: TabularPolicy, task: ReasoningTask, iterations: int,
+                   step: Step) -> tuple[list[TabularPolicy], np.ndarray, np.ndarray | None]:
     """``(policies, J, lam)``: ``iterations`` steps of ``step``, accuracies ``(T+1,)`` and, on a bijective
     task with equal level sizes, fitted ``lam`` ``(T+1, N)`` (None otherwise)."""
     policies = trajectory(policy, task, check_iterations(iterations), step=step)

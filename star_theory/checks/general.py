@@ -11,10 +11,11 @@ from ..exact import exact_star_step
 from ..model import ReasoningTask, TabularPolicy
 from ..validation import _as_int, as_float, validate_target
 from .common import Counterexample, Step, check_iterations
-from .improvement import check_convergence, check_improvement
+from .improvement import ConvergenceResult, ImprovementResult, check_convergence, check_improvement
 
 
-def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3, concentration: float = 0.5):
+def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3,
+                        concentration: float = 0.5) -> tuple[ReasoningTask, TabularPolicy]:
     """A seeded random task (non-bijective maps, random level sizes and questions) and policy.
 
     Kernels have Dirichlet(``concentration``) rows, so they are strictly positive.
@@ -91,6 +92,7 @@ def check_general(
     failures, undecided, first, worst, slow = 0, 0, None, np.inf, []
     for i in range(n_cases):
         task, policy = random_tabular_case(seed + i, max_states, max_steps)
+        r: ImprovementResult | ConvergenceResult
         if claim == "improvement":
             r = check_improvement(policy, task, iterations, step)
             worst = min(worst, float(np.min(r.accuracy_change)))
@@ -106,6 +108,7 @@ def check_general(
             failures += 1
             if first is None:
                 c = r.counterexample
+                assert c is not None  # a failed claim carries its counterexample (check_improvement, check_convergence)
                 first = Counterexample(c.claim, c.quantity, c.iteration, c.step, c.before, c.after, task, policy, seed + i)
     return GeneralCheckResult(claim, failures == 0 and undecided == 0, n_cases, failures, seed, int(iterations), worst,
                               first, undecided, tuple(slow))

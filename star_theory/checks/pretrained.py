@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..closed_form import symmetric_trajectory
 from ..errors import InputError
@@ -55,7 +56,7 @@ def _label(err_last: np.ndarray, moved: np.ndarray, fixed_tol: float) -> np.ndar
     return np.where(err_last <= OPTIMUM_TOL, "optimum", np.where(moved <= fixed_tol, "stuck", "other"))
 
 
-def classify_symmetric(M, *, lam=None, eps=None, iterations: int = 200, fixed_tol: float = 1e-12) -> np.ndarray:
+def classify_symmetric(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None, iterations: int = 200, fixed_tol: float = 1e-12) -> np.ndarray:
     """Labels (``optimum``/``stuck``/``other``) of many initial vectors at once (closed form).
 
     ``lam``/``eps`` of shape ``(..., N)``; returns a string array of shape ``(...)``.
@@ -83,8 +84,8 @@ def _explicit_run(M: int, lam0: np.ndarray, T: int, step: Step):
 def classify_pretrained(
     M: int,
     *,
-    lam=None,
-    eps=None,
+    lam: ArrayLike | None = None,
+    eps: ArrayLike | None = None,
     N: int | None = None,
     iterations: int = 200,
     step: Step | None = None,
@@ -144,7 +145,7 @@ class PretrainedGrid:
     iterations: int
 
 
-def two_step_boundary(M: int, values) -> np.ndarray:
+def two_step_boundary(M: int, values: ArrayLike) -> np.ndarray:
     r"""The derived ``N = 2`` boundary on the grid ``values x values``: ``s[i, j]`` is
     :math:`s = \lambda_1 + \lambda_2 + (M-2)\lambda_1\lambda_2` at
     :math:`(\lambda_1, \lambda_2) = (` ``values[i], values[j]`` :math:`)`; shape ``(n, n)``.
@@ -189,7 +190,7 @@ def boundary_agreement(labels, s) -> float:
     return float(np.mean((labels == predicted)[off_curve]))
 
 
-def pretrained_boundary(M: int, values=None, iterations: int = 400) -> PretrainedGrid:
+def pretrained_boundary(M: int, values: ArrayLike | None = None, iterations: int = 400) -> PretrainedGrid:
     """Classify the ``N = 2`` grid and compare with the derived boundary (see :class:`PretrainedGrid`)."""
     M = _as_int(M, "M (states per level)", 2, MAX_STATES)
     values = np.linspace(-1.0 / (M - 1), 1.0, 41) if values is None else validate_lam(values, M)
@@ -206,7 +207,7 @@ def pretrained_boundary(M: int, values=None, iterations: int = 400) -> Pretraine
     )
 
 
-def fixed_point_condition(M, *, lam=None, eps=None) -> np.ndarray:
+def fixed_point_condition(M: ArrayLike, *, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> np.ndarray:
     r"""True where the closed-form update leaves every ``lam_n`` unchanged (shape ``(...)``).
 
     From :math:`\lambda_n' - \lambda_n = \Lambda_{-n}(1 - \lambda_n)(1 + (M-1)\lambda_n)/(1 + (M-1)\Lambda)`:

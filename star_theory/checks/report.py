@@ -11,7 +11,7 @@ from ..closed_form import iterations_to_accuracy, other_steps_product, symmetric
 from ..exact import accuracy, exact_star_step
 from ..model import ReasoningTask, fit_symmetric, mixture_policy, symmetric_policy, symmetric_task
 from ..validation import _as_int
-from .common import IMPROVEMENT_TOL, Counterexample, kernel_change
+from .common import IMPROVEMENT_TOL, kernel_change
 from .general import check_general
 from .improvement import ImprovementResult, check_convergence, check_improvement
 from .pretrained import PRETRAINED_LABELS, classify_pretrained, pretrained_boundary
@@ -124,8 +124,10 @@ def _lam_row(outcomes: list[_VectorOutcome], setting: str) -> CheckRow:
     failed = [o for o in tested if o.improvement.lam_holds is False]
     detail = f"{len(failed)} of {len(tested)} non-negative lam vectors fail"
     if failed:
-        c: Counterexample = failed[0].improvement.counterexample
-        detail += (f"; first: lam0={_fmt(failed[0].lam)}, iteration {c.iteration}, step {c.step + 1}: "
+        c = failed[0].improvement.counterexample
+        assert c is not None  # a failed claim carries its counterexample
+        where = "J" if c.step is None else f"step {c.step + 1}"  # J fell first: its counterexample is J's
+        detail += (f"; first: lam0={_fmt(failed[0].lam)}, iteration {c.iteration}, {where}: "
                    f"{c.before:.4g} -> {c.after:.4g}")
     return CheckRow("improvement of every lam_n (lam >= 0)", setting, not failed, True, detail)
 

@@ -18,7 +18,7 @@ HELP = {
 }
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "bench", help="side-by-side speed benchmarks (print timings and ratios)",
         description="Side-by-side speed benchmarks: " + "; ".join(f"{n}: {HELP[n]}" for n in BENCHMARKS) + ".",
@@ -28,8 +28,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"{__package__.rpartition('.')[0]}.benchmarks.{args.benchmark}")
-    parser = OneLineParser(prog=f"rlstar bench {args.benchmark}", description=module.__doc__.splitlines()[0])
+    parser = OneLineParser(prog=f"rlstar bench {args.benchmark}", description=(module.__doc__ or "").partition("\n")[0])
     module.add_arguments(parser)
     return module.main(parser.parse_args(args.options))

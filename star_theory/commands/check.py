@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ class CheckConfig:
             settle_task_fields(self)
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "check",
         help="check the analysis's claims (improvement, convergence, robustness, pretrained quality)",
@@ -47,7 +48,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     cfg = from_args(CheckConfig, args, source="check")
     if cfg.task is None:
         report = run_default_checks(seed=cfg.seed, n_cases=cfg.cases, iterations=cfg.iterations)

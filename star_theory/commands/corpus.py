@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ class CorpusConfig:
         check(self.format in FORMATS, f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "corpus",
         help="sample a pretraining corpus (one chain per row, columns s0..sN) for the LLM backend",
@@ -56,7 +57,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     cfg = command_config(CorpusConfig, args, "corpus")
     sizes = task_level_sizes(cfg.task, cfg.task_params)
     check_memory(corpus_bytes(sizes, cfg.chains_per_question),

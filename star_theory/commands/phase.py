@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from ..config import check, coerce_fields, command_config, option
 from ..outputs import check_output_file
-from ..rules import make_rule
+from ..rules import Rule, make_rule
 from ..sim.phase import MODES, phase_diagram
 from ..sampling import EMPTY_ROW_RULES
-from ..variants import variant_fields, variant_parameters
+from ..variants import StarVariant, VariantParameterFields, variant_fields, variant_parameters
 from ..sizes import check_memory, phase_bytes
 from ._options import add_config_arguments, write_outputs
 from ._variants import variant_choices
@@ -18,7 +18,7 @@ from ._variants import variant_choices
 
 @dataclass(frozen=True)
 @variant_fields(after="variant")
-class PhaseConfig:
+class PhaseConfig(VariantParameterFields):
     """A phase diagram: grid, mode (exact / sampled), variant."""
 
     M: int = option(8, "states per level (>= 2)", flag="--M")
@@ -48,11 +48,11 @@ class PhaseConfig:
         check(len(self.seeds) >= 1, "seeds must list at least one seed")
         self.make_variant()  # the name and its parameters, checked on construction
 
-    def make_variant(self):
+    def make_variant(self) -> Rule | StarVariant:
         return make_rule(self.variant, **variant_parameters(self))
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "phase",
         help="pretrained-quality phase diagram over (lam_1, lam_2): outcome and iterations to a target",
@@ -70,7 +70,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     cfg = command_config(PhaseConfig, args, "phase")
     check_memory(phase_bytes(cfg.M, cfg.N, cfg.points, cfg.iterations, cfg.mode, cfg.chains_per_question,
                              len(cfg.seeds) if cfg.mode == "sampled" else 1,

@@ -17,7 +17,7 @@ from ._options import add_config_arguments, task_choices, write_outputs
 from ._variants import variant_choices
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "simulate",
         help="finite-sample STaR over seeds beside its exact form and closed forms",
@@ -44,7 +44,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     config = command_config(SimulateConfig, args, "simulate")
     folder = args.out if args.out and not args.out.lower().endswith(".json") else None
     tracker = open_tracker(args.log_dir, {"--out": args.out, "--plot": args.plot})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass, replace
 
@@ -51,7 +52,7 @@ class TheoryConfig:
         return "eps" if self.eps is not None else "lam"
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "theory",
         help="closed-form STaR trajectory of the symmetric family",
@@ -64,7 +65,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     cfg = from_args(TheoryConfig, args, source="theory")
     if cfg.show_formulas:
         from ..derive import format_formulas  # sympy (0.6 s): only for --show-formulas

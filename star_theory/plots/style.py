@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import TYPE_CHECKING
 
 # Figures are always rendered to PNG with Agg; a backend named in the environment (possibly one
 # matplotlib rejects on import) plays no part.
@@ -17,6 +18,9 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..errors import InputError  # noqa: E402
 from ..io import atomic_write_bytes  # noqa: E402
+
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from matplotlib.figure import Figure
 
 CONVENTION_LABEL = {
     "lam": r"$\lambda_n$ (lam: mixture weight, $P_n=\lambda_n P_n^*+(1-\lambda_n)U_M$)",
@@ -34,7 +38,7 @@ def convention_label(convention: str) -> str:
     return CONVENTION_LABEL[convention]
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 4.0):
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 4.0) -> tuple[Figure, np.ndarray]:
     """A figure with a grid of axes (``squeeze=False``: always a 2-d array of axes)."""
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
     for ax in axes.ravel():
@@ -57,7 +61,7 @@ def integer_ticks(axes) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def save_figure(fig, path: str | os.PathLike) -> str:
+def save_figure(fig: Figure, path: str | os.PathLike) -> str:
     """Write ``fig`` as PNG to ``path`` atomically and close it."""
     path = os.fspath(path)
     if not path.lower().endswith(".png"):

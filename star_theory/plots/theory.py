@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
 from .style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, new_figure, save_figure
 
+if TYPE_CHECKING:  # for annotations only: not imported at run time
+    from star_theory.closed_form import SymmetricTrajectory
 
-def plot_trajectory(trajectory, path, title: str | None = None) -> str:
+
+def plot_trajectory(trajectory: SymmetricTrajectory, path, title: str | None = None) -> str:
     """Accuracy, per-step parameter and flawed-chain share against the iteration.
 
     ``trajectory`` is a :class:`~star_theory.closed_form.SymmetricTrajectory` of one policy

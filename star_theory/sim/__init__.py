@@ -15,16 +15,18 @@ Public API: the names in ``API`` below, loaded on first use (also re-exported by
 :mod:`star_theory`).
 """
 
+from typing import TYPE_CHECKING
+
 from .._lazy import lazy_exports
 
 API = {
-    ".sampling": (
+    "..sampling": (
         "EMPTY_ROW_RULES", "SampledStep", "expected_kept_count", "keep_mask",
         "kept_count_variance", "prob_no_kept_chain", "question_keep_probability", "refit_from_counts",
         "sample_chains", "sample_conditioned_chains", "transition_counts",
     ),
-    ".draw": ("alias_table",),
-    ".variants": (
+    "..draw": ("alias_table",),
+    "..variants": (
         "VARIANT_NAMES", "StarVariant", "make_variant", "mix_policies", "noisy_verifier_accept",
         "sampled_star_step", "tempered_policy",
     ),
@@ -34,5 +36,25 @@ API = {
     ".phase": ("PhaseDiagram", "phase_diagram"),
     ".corpus": ("CORPUS_FORMAT", "make_corpus", "read_corpus", "write_corpus"),
 }
+
+# The same names, imported for type checkers only (PEP 484): `from star_theory.sim import X` is then
+# typed for users and mypy, while at run time each name still loads on first use.
+# tests/test_types.py checks that every name in API resolves here to a type that is not Any.
+if TYPE_CHECKING:
+    from ..sampling import (
+        EMPTY_ROW_RULES, SampledStep, expected_kept_count, keep_mask, kept_count_variance,
+        prob_no_kept_chain, question_keep_probability, refit_from_counts, sample_chains,
+        sample_conditioned_chains, transition_counts,
+    )
+    from ..draw import alias_table
+    from ..variants import (
+        VARIANT_NAMES, StarVariant, make_variant, mix_policies, noisy_verifier_accept, sampled_star_step,
+        tempered_policy,
+    )
+    from .runner import SimulateConfig, simulate
+    from .from_kernel import tabular_star_runs, tabular_star_step
+    from .summary import first_reach, seed_band
+    from .phase import PhaseDiagram, phase_diagram
+    from .corpus import CORPUS_FORMAT, make_corpus, read_corpus, write_corpus
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, API)

@@ -26,6 +26,7 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def seed_file(seed: int) -> str:
     return f"seed-{seed}.npz"
 
 
-def jsonable(obj):
+def jsonable(obj: Any) -> Any:
     """``obj`` as plain JSON values (what ``run.json`` records and a resumed run compares)."""
     return json.loads(dumps_json(obj, indent=None))
 
@@ -79,7 +80,7 @@ class Checkpoints:
     this config's run (every seed file is validated then).
     """
 
-    def __init__(self, folder, config, task: ReasoningTask, resume: bool):
+    def __init__(self, folder: str | os.PathLike, config: Any, task: ReasoningTask, resume: bool):
         try:
             self.folder = Path(os.fspath(folder))
         except TypeError:
@@ -192,7 +193,7 @@ class Checkpoints:
 
     def save(self, seed: int, st: SeedState) -> None:
         """Write one seed's state atomically (module docstring)."""
-        arrays = {
+        arrays: dict[str, Any] = {
             "format": np.array(CHECKPOINT_FORMAT),
             "seed": np.array(seed, dtype=np.int64),
             "t_done": np.array(st.t_done, dtype=np.int64),

@@ -42,8 +42,11 @@ import json
 import math
 import os
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..io import atomic_write_bytes, parquet_bytes, read_parquet
@@ -73,8 +76,8 @@ def make_corpus(
     task: str = "zip",
     digits: int = 3,
     base: int = 2,
-    lam=None,
-    eps=None,
+    lam: ArrayLike | None = None,
+    eps: ArrayLike | None = None,
     chains_per_question: int = 4096,
     seed: int = 0,
     params: dict | None = None,
@@ -173,7 +176,7 @@ def _check_meta_task(meta: dict, source: str) -> None:
             raise InputError(f"{source}: metadata eps[{n}]={eps} != lam[{n}] ({S}-1)/{S} = {lam * (S - 1) / S}")
 
 
-def _params_record(params: dict) -> dict:
+def _params_record(params: Mapping[str, Any]) -> dict:
     """The task parameters in the metadata: a digit task's as ``digits`` and ``base`` (the keys of
     every corpus written before task parameters), any other task's as one table ``params``."""
     return dict(params) if set(params) == {"digits", "base"} else {"params": dict(params)}

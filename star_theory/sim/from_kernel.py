@@ -10,11 +10,15 @@ questions (STaR trained on part of them; every question is still sampled and mea
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any, Sequence
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..aliases import RandomSource, StepStrings
 from ..errors import InputError
 from ..exact import accuracy, accuracy_on, flawed_chain_share, question_mask
-from ..model import fit_symmetric
+from ..model import ReasoningTask, TabularPolicy, fit_symmetric
 from ..sizes import check_memory, simulate_bytes
 from ..validation import _as_int, as_iterations, as_seeds
 from ..sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
@@ -22,7 +26,9 @@ from .summary import percentile_band
 from ..variants import kept_counts
 
 
-def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", questions=None, strings=None, rule=None):
+def tabular_star_step(policy: TabularPolicy, task: ReasoningTask, K: int, rng: RandomSource, empty_rows: str = "keep",
+                      questions: ArrayLike | None = None, strings: StepStrings | None = None,
+                      rule: Any = None) -> TabularPolicy:
     """One finite-sample STaR step: ``K`` chains per question, keep the correct chains of
     ``questions`` (default all), refit from the kept counts with ``empty_rows``. With ``rule`` (an
     update-rule object, :mod:`star_theory.rule_protocol`): that rule's sampled form instead
@@ -39,8 +45,9 @@ def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", quest
     return refit_from_counts(kept_counts(chains[keep], task), policy, empty_rows, strings=strings)
 
 
-def tabular_star_runs(policy, task, K: int, iterations: int, seeds, empty_rows: str = "keep",
-                      questions=None, strings=None, rule=None) -> dict:
+def tabular_star_runs(policy: TabularPolicy, task: ReasoningTask, K: int, iterations: int, seeds: Sequence[int],
+                      empty_rows: str = "keep", questions: ArrayLike | None = None, strings: StepStrings | None = None,
+                      rule: Any = None) -> dict:
     """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy, lam and flawed share per run.
 
     ``empty_rows``, ``questions``, ``strings`` and ``rule`` as in :func:`tabular_star_step`. With

@@ -28,14 +28,17 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from typing import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..checks import PRETRAINED_LABELS, classify_pretrained, classify_symmetric, pretrained_boundary
 from ..closed_form import iterations_to_accuracy, symmetric_trajectory
 from ..errors import InputError
 from ..exact import accuracy
 from ..model import lam_bounds, validate_lam
-from ..rule_protocol import as_rule_object
+from ..rule_protocol import Rule, as_rule_object
 from ..validation import MAX_ITERATIONS, MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _is_text, as_seeds, validate_target
 from ..sampling import check_empty_rows
 from .summary import first_reach
@@ -133,7 +136,7 @@ class _Grid:
     fixed: tuple[float, ...]
     T: int
     target: float
-    rule: object
+    rule: Rule | StarVariant
     K: int | None
     seeds: tuple[int, ...]
 
@@ -146,8 +149,8 @@ class _Grid:
 def phase_diagram(
     M: int = 8,
     N: int = 2,
-    values=None,
-    fixed=(),
+    values: ArrayLike | None = None,
+    fixed: ArrayLike = (),
     *,
     points: int = 41,
     iterations: int = 200,
@@ -155,7 +158,7 @@ def phase_diagram(
     mode: str = "exact",
     variant: StarVariant | str = "star",
     chains_per_question: int | None = None,
-    seeds=(0,),
+    seeds: Sequence[int] = (0,),
     empty_rows: str = "keep",
     alpha: float = 1.0,
     progress: bool | None = None,
@@ -237,7 +240,8 @@ def _closed_form_diagram(g: _Grid) -> PhaseDiagram:
                         tr.accuracy[-1], tr.lam[-1], notes=notes)
 
 
-def _iterate_grid(g: _Grid, runs: list, mode: str, empty_rows: str, alpha: float, progress):
+def _iterate_grid(g: _Grid, runs: list, mode: str, empty_rows: str, alpha: float,
+                  progress) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every grid point iterated with explicit matrices, once per run (``None``: the exact form; a
     seed: the sampled form). Returns ``(labels, iterations_to_target, final_accuracy, final_lam)``,
     each with a leading axis over runs."""
@@ -276,6 +280,7 @@ def _iterate_point(g: _Grid, lam: np.ndarray, rng, empty_rows: str, alpha: float
         if rng is None:
             new = rule.exact_step(policy, task, K)
         else:
+            assert K is not None  # sampled mode needs chains_per_question (_check_inputs)
             new = rule.sampled_step(policy, task, K, rng, empty_rows, alpha).policy
         acc_t.append(accuracy(new, task))
         return new

@@ -9,7 +9,7 @@ For every iteration ``t`` the result holds
   where a single run lands; the exact curve belongs inside it when ``K`` is large) or a normal
   confidence interval for the mean, mean :math:`\pm z_{(1+\text{level})/2}\,
   \mathrm{sd}/\sqrt{\#\text{seeds}}` (``band="mean-se"``);
-* the closed forms of the iteration's sampling step (see :mod:`star_theory.sim.sampling`):
+* the closed forms of the iteration's sampling step (see :mod:`star_theory.sampling`):
   ``p_no_kept_exact`` / ``expected_kept_exact`` evaluated at the exact :math:`P^t`, and
   ``p_no_kept_closed_mean`` / ``expected_kept_closed_mean``, their mean over seeds evaluated
   at each run's own :math:`P^t` (an unbiased prediction of the observed rates), beside the
@@ -46,6 +46,7 @@ from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
 from ..sampling import EMPTY_ROW_RULES, questions_for
 from .summary import first_reach, seed_band
 from ..variants import VARIANT_NAMES, check_rule_parameters, make_variant, variant_fields, variant_parameters
+from ..variants import VariantParameterFields
 
 MAX_ITERATIONS = 1_000_000
 BANDS = ("percentile", "mean-se")
@@ -53,7 +54,7 @@ BANDS = ("percentile", "mean-se")
 
 @dataclass(frozen=True)
 @variant_fields(after="variant")
-class SimulateConfig:
+class SimulateConfig(VariantParameterFields):
     """One simulation: task, initial policy, STaR variant, samples, seeds, iterations."""
 
     task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a registered task (zip, add, "

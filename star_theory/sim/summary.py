@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import _as_float_array, as_float
@@ -17,7 +18,7 @@ def _runs(values) -> np.ndarray:
     return values
 
 
-def seed_band(values, kind: str = "percentile", level: float = 0.9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def seed_band(values: ArrayLike, kind: str = "percentile", level: float = 0.9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Mean over axis 0 (seeds) and a band at ``level``: ``(mean, lo, hi)``.
 
     ``kind="percentile"``: the empirical :math:`(1-level)/2` and :math:`(1+level)/2` quantiles of the
@@ -41,13 +42,13 @@ def seed_band(values, kind: str = "percentile", level: float = 0.9) -> tuple[np.
     return mean, mean - z * se, mean + z * se
 
 
-def percentile_band(values, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def percentile_band(values: ArrayLike, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over axis 0 (seeds) and the ``lo``-th and ``hi``-th percentiles of the runs: ``(mean, lo, hi)``."""
     values = _runs(values)
     return values.mean(axis=0), np.percentile(values, lo, axis=0), np.percentile(values, hi, axis=0)
 
 
-def first_reach(curve, target: float) -> int | None:
+def first_reach(curve: ArrayLike, target: float) -> int | None:
     """The first index where ``curve >= target``, or None when it never gets there."""
     curve = _as_float_array(curve, "curve", ndim=1)
     hit = np.flatnonzero(curve >= as_float(target, "target"))
