@@ -40,7 +40,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .aliases import RandomSource
 from .errors import InputError
 from .exact import _check, exact_star_step, refit_rows
 from .model import ReasoningTask, TabularPolicy, _check_policy
@@ -196,7 +198,8 @@ class Rule:
 
     # ------------------------------------------------------------------ chain level
 
-    def keep_weights(self, chains: np.ndarray, log_prob, task: ReasoningTask, rng) -> np.ndarray:
+    def keep_weights(self, chains: np.ndarray, log_prob: ArrayLike | None, task: ReasoningTask,
+                     rng: np.random.Generator | None) -> np.ndarray:
         """``keep`` called and checked: ``n`` finite weights ``>= 0`` (a boolean mask gives 0/1)."""
         if self.keep is None:
             raise InputError(self.chain_form_refusal or f"rule {self.name!r} has no chain-level form")
@@ -212,7 +215,8 @@ class Rule:
             raise InputError(f"keep of rule {self.name!r} must return finite weights >= 0")
         return w
 
-    def hint_chains(self, policy: TabularPolicy, task: ReasoningTask, failed, rng) -> np.ndarray:
+    def hint_chains(self, policy: TabularPolicy, task: ReasoningTask, failed: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
         """``hints`` called and checked (no hints: an empty array)."""
         empty = np.empty((0, task.n_steps + 1), dtype=np.int64)
         if self.hints is None or np.size(failed) == 0:
@@ -233,7 +237,7 @@ class Rule:
         new = refit_rows(transition_counts(chains, task, weight * task.question_dist[chains[:, 0]]), policy)
         return mix_policies(policy, new, self.eta)
 
-    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> TabularPolicy:
+    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int | None = None) -> TabularPolicy:
         """The exact form (``chains_per_question`` is ignored: the infinite-data limit)."""
         return self(policy, task)
 
@@ -258,7 +262,7 @@ class Rule:
             raise InputError(f"keep_probability of rule {self.name!r} must return {task.sizes[0]} probabilities, got {a!r}")
         return a
 
-    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question) -> tuple[float, float]:
+    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int) -> tuple[float, float]:
         """``(P(no kept chain), E[#kept])`` for ``K`` chains per question (NaN without a keep probability)."""
         if self.keep_probability is None and self.keep is None:
             return float("nan"), float("nan")
@@ -269,7 +273,8 @@ class Rule:
 
     # ------------------------------------------------------------------ sampled form
 
-    def sampled_step(self, policy, task, chains_per_question, rng, empty_rows: str = "keep", alpha: float = 1.0) -> SampledStep:
+    def sampled_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int, rng: RandomSource,
+                     empty_rows: str = "keep", alpha: float = 1.0) -> SampledStep:
         """One finite-sample iteration through the rule's ``sampled`` form, or derived from ``keep``."""
         if not self.has_sampled_form:
             raise InputError(f"rule {self.name!r} has no sampled form (give Rule(..., sampled=...) or Rule(..., keep=...))")

@@ -39,7 +39,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .aliases import RandomSource, StepStrings
 from .empty_rows import EMPTY_ROWS
 from .errors import InputError
 from .exact import _accept_matrix, backward_success, forward_marginals, refit_rows
@@ -54,7 +56,7 @@ EMPTY_ROW_RULES = ("keep", "uniform", "mean", "smooth")
 # ----------------------------------------------------------------------------- helpers
 
 
-def as_generator(rng) -> np.random.Generator:
+def as_generator(rng: RandomSource | None) -> np.random.Generator:
     """A numpy ``Generator`` from a Generator, a seed (int / sequence) or a ``SeedSequence``."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -131,7 +133,7 @@ def _check_accept(accept, task: ReasoningTask) -> np.ndarray:
 # ----------------------------------------------------------------------------- sampling
 
 
-def sample_chains(policy: TabularPolicy, task: ReasoningTask, questions, rng) -> np.ndarray:
+def sample_chains(policy: TabularPolicy, task: ReasoningTask, questions: ArrayLike, rng: RandomSource) -> np.ndarray:
     r"""Sample chains :math:`(s_0, s_1, \dots, s_N)` from ``policy``, all at once.
 
     Parameters
@@ -157,7 +159,7 @@ def sample_chains(policy: TabularPolicy, task: ReasoningTask, questions, rng) ->
 
 
 def sample_conditioned_chains(
-    policy: TabularPolicy, task: ReasoningTask, questions, rng, accept=None
+    policy: TabularPolicy, task: ReasoningTask, questions: ArrayLike, rng: RandomSource, accept: ArrayLike | None =None
 ) -> np.ndarray:
     r"""Sample chains from the policy conditioned on being kept (the *posterior* given the answer).
 
@@ -198,7 +200,7 @@ def sample_conditioned_chains(
 # ----------------------------------------------------------------------------- counting and refit
 
 
-def keep_mask(chains: np.ndarray, task: ReasoningTask, rng=None, accept=None) -> np.ndarray:
+def keep_mask(chains: np.ndarray, task: ReasoningTask, rng: RandomSource | None =None, accept: ArrayLike | None =None) -> np.ndarray:
     """Which chains are kept: correct answer (``accept=None``), else kept with prob ``accept[s0, sN]``.
 
     ``rng`` is needed only for a probabilistic ``accept``.
@@ -224,7 +226,7 @@ def _check_chains(chains, task: ReasoningTask) -> np.ndarray:
     return chains.astype(np.int64, copy=False)
 
 
-def transition_counts(chains, task: ReasoningTask, weights=None) -> list[np.ndarray]:
+def transition_counts(chains: ArrayLike, task: ReasoningTask, weights: ArrayLike | None =None) -> list[np.ndarray]:
     r"""Per-step counts :math:`c_n(s, s') = \sum_i w_i [s_{n-1}^{(i)} = s, s_n^{(i)} = s']`.
 
     ``weights`` (one per chain, default 1) lets questions count by :func:`question_weights`.
@@ -248,7 +250,7 @@ def transition_counts(chains, task: ReasoningTask, weights=None) -> list[np.ndar
     return out
 
 
-def check_empty_rows(empty_rows, alpha, rules: tuple = EMPTY_ROW_RULES) -> float:
+def check_empty_rows(empty_rows: str, alpha: float, rules: tuple = EMPTY_ROW_RULES) -> float:
     """``empty_rows`` one of ``rules`` (default :data:`EMPTY_ROW_RULES`) and ``alpha > 0`` a number
     (not a bool); returns ``alpha``."""
     if not isinstance(empty_rows, str) or empty_rows not in rules:
@@ -260,7 +262,7 @@ def check_empty_rows(empty_rows, alpha, rules: tuple = EMPTY_ROW_RULES) -> float
 
 
 def refit_from_counts(
-    counts: list[np.ndarray], previous: TabularPolicy, empty_rows: str = "keep", alpha: float = 1.0, strings=None
+    counts: list[np.ndarray], previous: TabularPolicy, empty_rows: str = "keep", alpha: float = 1.0, strings: StepStrings | None =None
 ) -> TabularPolicy:
     r"""Maximum-likelihood refit of each step's kernel from kept-transition counts.
 
@@ -287,7 +289,7 @@ def refit_from_counts(
 # ----------------------------------------------------------------------------- closed forms
 
 
-def question_keep_probability(policy: TabularPolicy, task: ReasoningTask, accept=None) -> np.ndarray:
+def question_keep_probability(policy: TabularPolicy, task: ReasoningTask, accept: ArrayLike | None =None) -> np.ndarray:
     r""":math:`a(s_0) = \Pr(\text{kept} \mid s_0) = \sum_s \alpha_N(s_0, s)\, \mathrm{accept}(s_0, s)`.
 
     With the exact verifier this is the per-question accuracy :math:`J(s_0)`. Shape ``(|S_0|,)``.
@@ -298,7 +300,7 @@ def question_keep_probability(policy: TabularPolicy, task: ReasoningTask, accept
     return np.clip((alpha_N * acc).sum(axis=1), 0.0, 1.0)
 
 
-def prob_no_kept_chain(policy: TabularPolicy, task: ReasoningTask, chains_per_question, accept=None) -> float:
+def prob_no_kept_chain(policy: TabularPolicy, task: ReasoningTask, chains_per_question: ArrayLike, accept: ArrayLike | None =None) -> float:
     r""":math:`\Pr(\text{no kept chain}) = \prod_{s_0 \in \mathrm{supp}\,\rho} (1 - a(s_0))^K`.
 
     Computed in log space (``log1p``) so tiny probabilities do not underflow early.
@@ -310,14 +312,14 @@ def prob_no_kept_chain(policy: TabularPolicy, task: ReasoningTask, chains_per_qu
     return float(np.exp(K * np.log1p(-a).sum()))
 
 
-def expected_kept_count(policy: TabularPolicy, task: ReasoningTask, chains_per_question, accept=None) -> float:
+def expected_kept_count(policy: TabularPolicy, task: ReasoningTask, chains_per_question: ArrayLike, accept: ArrayLike | None =None) -> float:
     r""":math:`E[\#\text{kept}] = K \sum_{s_0 \in \mathrm{supp}\,\rho} a(s_0)`."""
     K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]
     return float(K * a.sum())
 
 
-def kept_count_variance(policy: TabularPolicy, task: ReasoningTask, chains_per_question, accept=None) -> float:
+def kept_count_variance(policy: TabularPolicy, task: ReasoningTask, chains_per_question: ArrayLike, accept: ArrayLike | None =None) -> float:
     r""":math:`\mathrm{Var}[\#\text{kept}] = K \sum_{s_0} a(s_0)(1 - a(s_0))` (independent Bernoullis)."""
     K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]

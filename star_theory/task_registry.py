@@ -55,7 +55,7 @@ def _entry_points():
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def as_task_factory(obj, name: str | None = None) -> TaskFactory:
+def as_task_factory(obj: Any, name: str | None = None) -> TaskFactory:
     """``obj`` as a :class:`TaskFactory` named ``name``: a factory (renamed), or a callable
     ``(**params) -> Task`` whose keyword defaults declare the parameters (a ``level_sizes``
     attribute of the callable, when present, gives the sizes)."""
@@ -79,7 +79,7 @@ def as_task_factory(obj, name: str | None = None) -> TaskFactory:
     return TaskFactory(str(name), obj, params, sizes if callable(sizes) else None, (inspect.getdoc(obj) or "").split("\n")[0])
 
 
-def register_task(factory, name: str | None = None, *, replace_existing: bool = False) -> TaskFactory:
+def register_task(factory: Any, name: str | None = None, *, replace_existing: bool = False) -> TaskFactory:
     """Make ``factory`` (a :class:`TaskFactory` or a callable ``(**params) -> Task``) known as
     ``name`` (default: its own name) in this process; returns the factory used."""
     factory = as_task_factory(factory, name)

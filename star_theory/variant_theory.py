@@ -48,32 +48,35 @@ These functions are the derivations above, vectorised over a leading batch axis 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .closed_form import symmetric_accuracy, symmetric_star_update
 
 
-def noisy_weight(M: int, lam, fp: float, fn: float) -> np.ndarray:
+def noisy_weight(M: int, lam: ArrayLike, fp: float, fn: float) -> np.ndarray:
     """:math:`w = cJ/(fp + cJ)`, ``c = 1 - fn - fp``: the noisy verifier's step towards ``U(lam)``."""
     J = symmetric_accuracy(M, lam=lam)
     c = 1.0 - fn - fp
     return c * J / (fp + c * J)
 
 
-def noisy_update(M: int, lam, fp: float, fn: float) -> np.ndarray:
+def noisy_update(M: int, lam: ArrayLike, fp: float, fn: float) -> np.ndarray:
     """One exact noisy-verifier iteration in the family: :math:`(1-w)\\lambda + w\\,U(\\lambda)`."""
     lam = np.asarray(lam, dtype=float)
     w = np.asarray(noisy_weight(M, lam, fp, fn))[..., None]
     return (1.0 - w) * lam + w * symmetric_star_update(M, lam=lam)
 
 
-def partial_fit_update(M: int, lam, eta: float) -> np.ndarray:
+def partial_fit_update(M: int, lam: ArrayLike, eta: float) -> np.ndarray:
     """One exact partial-fit iteration: :math:`(1-\\eta)\\lambda + \\eta\\,U(\\lambda)`."""
     lam = np.asarray(lam, dtype=float)
     return (1.0 - eta) * lam + eta * symmetric_star_update(M, lam=lam)
 
 
-def tempered_lam(M: int, lam, temperature: float | np.ndarray) -> np.ndarray:
+def tempered_lam(M: int, lam: ArrayLike, temperature: float | np.ndarray) -> np.ndarray:
     """``lam`` of the tempered kernel :math:`P^{1/T}` (renormalised): :math:`(1-r)/(1+(M-1)r)`, :math:`r=(q/p)^{1/T}`."""
     lam = np.asarray(lam, dtype=float)
     p = lam + (1.0 - lam) / M
@@ -84,13 +87,13 @@ def tempered_lam(M: int, lam, temperature: float | np.ndarray) -> np.ndarray:
     return np.where(p > 0, lam_T, -1.0 / (M - 1))  # p = 0: the correct step has no mass to temper
 
 
-def temperature_update(M: int, lam, temperature) -> np.ndarray:
+def temperature_update(M: int, lam: ArrayLike, temperature: ArrayLike) -> np.ndarray:
     """One exact tempered iteration: :math:`U(\\lambda_T)` (``temperature`` broadcasts against ``lam.shape[:-1]``)."""
     T = np.asarray(temperature, dtype=float)[..., None]
     return symmetric_star_update(M, lam=tempered_lam(M, lam, T))
 
 
-def trajectory(update, lam0, iterations: int) -> np.ndarray:
+def trajectory(update: Callable[[np.ndarray], np.ndarray], lam0: ArrayLike, iterations: int) -> np.ndarray:
     """``lam`` over ``iterations`` applications of ``update(lam)``; shape ``(T+1, ..., N)``."""
     out = [np.asarray(lam0, dtype=float)]
     for _ in range(iterations):

@@ -60,10 +60,12 @@ in the infinite-data limit. This module sits below both :mod:`star_theory.rules`
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .aliases import RandomSource
 from .config import option
 from .errors import InputError
 from .exact import kept_transition_mass, refit_rows
@@ -160,7 +162,7 @@ else:
     VariantParameterFields = object  # at run time the fields come from variant_fields alone
 
 
-def variant_option(name: str):
+def variant_option(name: str) -> Any:
     """The config field (:func:`star_theory.config.option`) of parameter ``name``: default and help."""
     default, _, help_ = PARAMETERS[name]
     return option(default, help_)
@@ -191,7 +193,7 @@ def variant_fields(after: str, values: str = "default", skip: tuple[str, ...] = 
     return decorate
 
 
-def variant_parameters(config) -> dict:
+def variant_parameters(config: Any) -> dict:
     """The parameters of ``config`` (any object with the :data:`PARAMETERS` attributes) that differ
     from :data:`DEFAULTS`: the keyword arguments of :func:`star_theory.rules.make_rule`."""
     return {k: getattr(config, k) for k in DEFAULTS if hasattr(config, k) and getattr(config, k) != DEFAULTS[k]}
@@ -353,14 +355,14 @@ class StarVariant(VariantParameterFields):
         """The exact form in the infinite-data limit: a ``step(policy, task)`` for the checks."""
         return self.exact_step(policy, task)
 
-    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question) -> tuple[float, float]:
+    def closed_forms(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int) -> tuple[float, float]:
         """``(P(no kept chain), E[#kept])`` of one sampled iteration with ``K`` chains per question."""
         q, acc = self.sampling_policy(policy), self.accept(task)
         return prob_no_kept_chain(q, task, chains_per_question, acc), expected_kept_count(q, task, chains_per_question, acc)
 
     # ------------------------------------------------------------------ exact form
 
-    def expected_mass(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> list[np.ndarray]:
+    def expected_mass(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int | None = None) -> list[np.ndarray]:
         r"""Expected kept-transition counts per sampled chain, :math:`\bar c_n` (module docstring)."""
         _check_pair(policy, task)
         q = self.sampling_policy(policy)
@@ -381,12 +383,12 @@ class StarVariant(VariantParameterFields):
             mass = [m + e for m, e in zip(mass, extra)]
         return mass
 
-    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question=None) -> TabularPolicy:
+    def exact_step(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int | None =None) -> TabularPolicy:
         """One exact iteration of this rule (``chains_per_question`` matters only for ``rationalize``)."""
         new = refit_rows(self.expected_mass(policy, task, chains_per_question), policy)
         return mix_policies(policy, new, self.eta)
 
-    def exact(self, chains_per_question=None):
+    def exact(self, chains_per_question: int | None =None) -> Callable[[TabularPolicy, ReasoningTask], TabularPolicy]:
         """``step(policy, task)`` applying :meth:`exact_step` (for trajectories and checks)."""
 
         def step(policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
@@ -411,7 +413,8 @@ class StarVariant(VariantParameterFields):
                     "which fine-tuning a model on kept chains does not do; it runs on the tabular simulator only")
         return None
 
-    def keep_weights(self, chains: np.ndarray, log_prob, task: ReasoningTask, rng) -> np.ndarray:
+    def keep_weights(self, chains: np.ndarray, log_prob: ArrayLike | None, task: ReasoningTask,
+                     rng: np.random.Generator | None) -> np.ndarray:
         """Keep weight of each sampled chain (``(n, N + 1)`` state indices; ``log_prob`` unused): 1 for
         a right answer, 0 otherwise; with the noisy verifier a wrong answer is kept with probability
         ``fp`` and a right one dropped with probability ``fn``, drawn from ``rng`` (``rng=None``: those
@@ -422,7 +425,8 @@ class StarVariant(VariantParameterFields):
             return (correct_accept(task) if acc is None else acc)[c[:, 0], c[:, -1]]
         return keep_mask(chains, task, rng, acc).astype(float)
 
-    def hint_chains(self, policy: TabularPolicy, task: ReasoningTask, failed, rng) -> np.ndarray:
+    def hint_chains(self, policy: TabularPolicy, task: ReasoningTask, failed: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
         r"""Rationalization: ``rationales`` chains per ``failed`` question (one that kept no chain)
         drawn from ``policy`` conditioned on the right answer (questions with :math:`J(s_0) = 0`
         get none); shape ``(m, N + 1)``, empty without rationales."""
@@ -439,7 +443,7 @@ class StarVariant(VariantParameterFields):
         """The rule as recorded beside results: name, parameters and label."""
         return {"name": self.name, "params": self.parameters, "label": self.label()}
 
-    def symmetric_update(self, M: int, lam) -> np.ndarray:
+    def symmetric_update(self, M: int, lam: ArrayLike) -> np.ndarray:
         """The closed form of one exact step on the symmetric family (:mod:`star_theory.variant_theory`),
         ``lam -> lam'`` (shape ``(..., N)``); ``rationalize``'s exact form is ``star`` there."""
         if self.name == "noisy-verifier":
@@ -456,8 +460,8 @@ class StarVariant(VariantParameterFields):
         self,
         policy: TabularPolicy,
         task: ReasoningTask,
-        chains_per_question,
-        rng,
+        chains_per_question: int,
+        rng: RandomSource,
         empty_rows: str = "keep",
         alpha: float = 1.0,
     ) -> SampledStep:
@@ -485,7 +489,7 @@ class StarVariant(VariantParameterFields):
             counts=tuple(counts),
         )
 
-    def sampled(self, chains_per_question, rng, empty_rows: str = "keep", alpha: float = 1.0):
+    def sampled(self, chains_per_question: int, rng: RandomSource, empty_rows: str = "keep", alpha: float = 1.0) -> Callable[[TabularPolicy, ReasoningTask], TabularPolicy]:
         """``step(policy, task)`` applying :meth:`sampled_step` with one Generator made from ``rng``."""
         gen = as_generator(rng)
 
@@ -496,7 +500,7 @@ class StarVariant(VariantParameterFields):
         return step
 
 
-def make_variant(name: str, **params) -> StarVariant:
+def make_variant(name: str, **params: Any) -> StarVariant:
     """A named STaR rule; parameters not taken by ``name`` raise :class:`InputError`.
 
     Missing parameters take :data:`DEFAULTS` (neutral values; ``rationalize`` uses 1 rationale).
@@ -517,8 +521,8 @@ def make_variant(name: str, **params) -> StarVariant:
 def sampled_star_step(
     policy: TabularPolicy,
     task: ReasoningTask,
-    chains_per_question,
-    rng,
+    chains_per_question: int,
+    rng: RandomSource,
     empty_rows: str = "keep",
     alpha: float = 1.0,
 ) -> SampledStep:

@@ -91,3 +91,18 @@ def test_packages_type_check_clean_and_public_names_are_typed(tmp_path):
     assert len(revealed) == sum(len(_public_names(p)) for p in LAZY_PACKAGES), run.stdout
     untyped = [lines[int(n) - 1] for n, kind in revealed if kind == "Any"]
     assert untyped == [], "names of API without a TYPE_CHECKING import in their package's __init__.py"
+
+
+def test_the_typed_view_of_the_variant_fields_is_the_declaration():
+    """star_theory.variants.VariantParameterFields (what type checkers see of the fields variant_fields inserts)
+    names exactly the parameters of PARAMETER_SPECS, with their types; the configs take those fields at run time."""
+    import ast
+
+    from star_theory import variants
+    from star_theory.sim.runner import SimulateConfig
+
+    tree = ast.parse(inspect.getsource(variants))
+    cls = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "VariantParameterFields")
+    typed = {n.target.id: ast.unparse(n.annotation) for n in cls.body if isinstance(n, ast.AnnAssign)}
+    assert typed == {p.name: p.type for p in variants.PARAMETER_SPECS}
+    assert set(typed) <= {f.name for f in __import__("dataclasses").fields(SimulateConfig)}

@@ -176,7 +176,7 @@ def two_step_boundary_curve(M: int, lam1) -> np.ndarray:
     return np.where((l2 >= lo - 1e-12) & (l2 <= 1.0 + 1e-12), l2, np.nan)
 
 
-def boundary_agreement(labels, s) -> float:
+def boundary_agreement(labels: ArrayLike, s: ArrayLike) -> float:
     """Share of the grid points off the boundary curve (``|s| >`` ``BOUNDARY_TOL``) whose label is the
     derived one (``optimum`` where ``s > 0``, ``stuck`` where ``s < 0``); ``s`` from :func:`two_step_boundary`."""
     s = _as_float_array(s, "s")

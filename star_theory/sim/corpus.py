@@ -207,7 +207,7 @@ def _check_path(path) -> str:
     return os.fspath(path)
 
 
-def write_corpus(path: str | os.PathLike, chains, meta: dict, format: str = "csv") -> str:
+def write_corpus(path: str | os.PathLike, chains: ArrayLike, meta: dict, format: str = "csv") -> str:
     """Write ``chains`` (int array ``(n_chains, N+1)``) with ``meta`` atomically as ``format``
     (one of :data:`FORMATS`); returns the path.
 

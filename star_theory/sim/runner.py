@@ -28,6 +28,7 @@ raises :class:`~star_theory.errors.InputError` and nothing in it is changed.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -41,12 +42,14 @@ from ..io import check_path
 from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from ..outputs import claim_folder
 from ..sizes import check_memory, simulate_bytes
-from ..task_registry import SYMMETRIC, describe_task, make_task, settle_task_fields, task_level_sizes
-from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
 from ..sampling import EMPTY_ROW_RULES, questions_for
+from ..task_registry import SYMMETRIC, describe_task, make_task, settle_task_fields, task_level_sizes
+from ..variants import (
+    VARIANT_NAMES, StarVariant, VariantParameterFields, check_rule_parameters, make_variant, variant_fields,
+    variant_parameters,
+)
+from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
 from .summary import first_reach, seed_band
-from ..variants import VARIANT_NAMES, check_rule_parameters, make_variant, variant_fields, variant_parameters
-from ..variants import VariantParameterFields
 
 MAX_ITERATIONS = 1_000_000
 BANDS = ("percentile", "mean-se")
@@ -122,7 +125,7 @@ class SimulateConfig(VariantParameterFields):
                      f"{self.iterations} iterations on " + (f"{self.task} (M={self.M}, N={self.N})" if self.task == SYMMETRIC
                                                             else describe_task(self.task, self.task_params)))
 
-    def make_variant(self):
+    def make_variant(self) -> StarVariant:
         """The built-in update rule named by ``variant``, with the parameters that differ from their
         defaults; a plug-in rule is passed to :func:`simulate` as an object (``rule=``), which the
         command layer looks up by name (:func:`star_theory.rules.make_rule`)."""
@@ -145,8 +148,8 @@ class SimulateConfig(VariantParameterFields):
 
 
 def simulate(
-    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False,
-    rule=None,
+    config: SimulateConfig, progress: bool | None = None, checkpoint: str | os.PathLike | None = None,
+    resume: bool = False, overwrite: bool = False, rule: Any = None,
 ) -> dict:
     """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
 
