@@ -6,14 +6,15 @@ from star_theory.errors import InputError
 from star_theory.io import dumps_json
 
 from .framework import EXPERIMENT_NAMES, PRESETS
-from .reproduce import reproduce
+from .reproduce import default_jobs, reproduce
 
 
 def _handler(args) -> int:
     if args.seed < 0:
         raise InputError(f"--seed must be non-negative, got {args.seed}")
-    manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed,
-                         device=args.device, progress=not args.quiet, resume=args.resume, overwrite=args.overwrite)
+    jobs = default_jobs(args.device) if args.jobs is None else args.jobs
+    manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed, device=args.device,
+                         progress=not args.quiet, resume=args.resume, overwrite=args.overwrite, jobs=jobs)
     if args.format == "json":
         print(dumps_json(manifest))
     else:
@@ -47,6 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--overwrite", "--force", dest="overwrite", action="store_true",
                    help="replace the reproduce run in --out, recomputing everything (only its own files are "
                    "removed); --force is an alias kept for old scripts")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes running experiments at once (default: one per CPU, at most 4; 1 with "
+                   "a GPU); the results do not depend on it")
     p.add_argument("--format", choices=("text", "json"), default="text", help="print a summary line or the manifest as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_handler)
