@@ -225,10 +225,11 @@ def test_every_experiment_has_settings_for_every_preset():
 
 
 def test_reproduce_cli_writes_report_and_is_reproducible(tmp_path, capsys):
+    """Two runs give the same results, one experiment after the other (``--jobs 1``) or in two worker processes."""
     a, b = tmp_path / "a", tmp_path / "b"
-    for d in (a, b):
+    for d, jobs in ((a, "1"), (b, "2")):
         assert main(["reproduce", "--preset", "smoke", "--only", "theory_curves", "finite_samples",
-                     "--out", str(d), "--quiet", "--device", "cpu"]) == 0
+                     "--out", str(d), "--quiet", "--device", "cpu", "--jobs", jobs]) == 0
     for name in ("theory_curves", "finite_samples"):
         ra = json.loads((a / name / "result.json").read_text())
         rb = json.loads((b / name / "result.json").read_text())
@@ -240,6 +241,7 @@ def test_reproduce_cli_writes_report_and_is_reproducible(tmp_path, capsys):
     assert "theory_curves" in md and "finite_samples" in md
     manifest = json.loads((a / "manifest.json").read_text())
     assert set(manifest["experiments"]) == {"theory_curves", "finite_samples"}
+    assert json.loads((b / "manifest.json").read_text())["jobs"] == 2
 
 
 def test_reproduce_rejects_unknown_experiment(tmp_path, capsys):
