@@ -42,14 +42,11 @@ def _departure(statement: str):
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    from star_theory.outputs import write_marker
-
-    folder = tmp_path_factory.mktemp("llm_experiments")
-    # the experiments below are those of a smoke `reproduce` (master seed 0) run into this folder piece by piece,
-    # so the folder is marked as that run's: `reproduce` itself later completes it (reusing the LLM runs)
-    write_marker(folder, "reproduce", {"preset": "smoke", "master_seed": 0})
-    return folder
+def out(smoke_out):
+    # the experiments below are those of a smoke `reproduce` (master seed 0) run into this folder piece by piece
+    # (with the other experiment modules' smoke runs: conftest.smoke_out), so the folder is marked as that
+    # run's: `reproduce` itself later completes it (reusing the LLM runs and the finished experiments)
+    return smoke_out
 
 
 @pytest.fixture(scope="module")
