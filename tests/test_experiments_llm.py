@@ -308,3 +308,24 @@ def test_docs_update_names_a_block_that_cannot_be_filled(tvl, tmp_path, capsys):
     assert main([str(results), "--docs", str(tmp_path)]) == 2
     assert "no_such_key" in capsys.readouterr().err
     assert (tmp_path / "x.md").read_text().endswith("1<!-- /generated --> b\n")  # nothing written
+
+
+def test_a_cached_llm_run_in_use_is_waited_for_not_refused(tmp_path):
+    """Two experiments running at once (``reproduce --jobs``) that need the same cached LLM run: the second
+    waits on the run folder's lock until the first releases it (then reads the finished run back)."""
+    import threading
+
+    from experiments.llm_common import waiting_lock
+
+    entered = threading.Event()
+
+    def second():
+        with waiting_lock(tmp_path / "run"):
+            entered.set()
+
+    with waiting_lock(tmp_path / "run"):
+        t = threading.Thread(target=second)
+        t.start()
+        assert not entered.wait(0.5)  # held by the first: the second waits
+    t.join(10)
+    assert entered.is_set()  # released: the second went on
