@@ -24,15 +24,19 @@ experiment to a full run never shrinks its report. The analysis always reads the
 from __future__ import annotations
 
 import json
+import multiprocessing
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from llm.device import resolve_device
 from llm.files import OWN_FILES
 from star_theory.errors import InputError
 from star_theory.io import dumps_json, read_json, write_json
 from star_theory.outputs import claim_folder, nested
+from star_theory.process import cpu_count, enter_main
 
 from .framework import EXPERIMENT_NAMES, Context, experiment_seed, load_experiment, settings_record, split_results
 from .report import write_report
@@ -92,16 +96,11 @@ LONGEST_FIRST = ("theory_vs_llm", "llm_regimes", "pretrained_quality", "variants
 def default_jobs(device: str = "cpu") -> int:
     """Worker processes of ``reproduce`` by default: one per CPU, at most 4 (each holds its own torch), and 1
     on a GPU (:func:`llm.device.resolve_device`: the experiments' LLM runs share the one device)."""
-    from llm.device import resolve_device
-    from star_theory.process import cpu_count
-
     return 1 if resolve_device(device).type == "cuda" else max(1, min(4, cpu_count()))
 
 
 def _labelled(label: str, progress: bool, *args) -> dict:
     """:func:`run_experiment` in a worker process, announced on stderr as in a sequential run."""
-    from star_theory.process import enter_main
-
     enter_main()  # third-party warnings silenced, as in the rlstar process
     if progress:
         print(label, file=sys.stderr, flush=True)
@@ -125,9 +124,6 @@ def run_experiments(names, preset: str, out: Path, master_seed: int, device: str
                 print(labels[n], file=sys.stderr, flush=True)
             records.append(run_experiment(n, preset, out, master_seed, device, progress))
         return records
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     order = sorted(names, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else -1)
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=multiprocessing.get_context("spawn"))
     try:
