@@ -248,6 +248,13 @@ def test_reproduce_rejects_unknown_experiment(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_reproduce_rejects_a_bad_job_count_before_claiming_the_folder(tmp_path, capsys, jobs):
+    assert main(["reproduce", "--only", "theory_curves", "--jobs", jobs, "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.startswith("rlstar: error: jobs must be an integer >= 1")
+    assert not (tmp_path / "x").exists()
+
+
 def test_llm_runs_resume_after_the_results_folder_moves(out, tvl, tmp_path, monkeypatch):
     import shutil
 
