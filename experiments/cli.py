@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from star_theory.errors import InputError
-from star_theory.io import dumps_json
+from pathlib import Path
 
-from .framework import EXPERIMENT_NAMES, PRESETS
+from star_theory.errors import InputError
+from star_theory.io import dumps_json, read_json
+from star_theory.tracking import add_log_dir_argument, open_tracker
+
+from .framework import PRESETS
+from .headline import quick_look
+from .registry import EXPERIMENT_NAMES
 from .reproduce import default_jobs, reproduce
+from .tracking import log_reproduce
 
 
 def _handler(args) -> int:
     if args.seed < 0:
         raise InputError(f"--seed must be non-negative, got {args.seed}")
+    tracker = open_tracker(args.log_dir, {"--out": args.out})
     jobs = default_jobs(args.device) if args.jobs is None else args.jobs
     manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed, device=args.device,
                          progress=not args.quiet, resume=args.resume, overwrite=args.overwrite, jobs=jobs)
+    with tracker:
+        log_reproduce(tracker, args.out, manifest)
     if args.format == "json":
         print(dumps_json(manifest))
     else:
@@ -24,6 +33,9 @@ def _handler(args) -> int:
         print(f"wrote {args.out}/report.md and report.html: {f_ok} of {f_all} findings agree with the theory; "
               f"{ok} of {len(manifest['experiments'])} experiments agree in every finding; {c_ok} of {c_all} "
               f"consistency checks (outside the tally) hold ({manifest['seconds']:.0f} s)")
+        out = Path(args.out)
+        records = [read_json(out / name / "result.json", "result.json") for name in manifest["experiments"]]
+        print(quick_look(records, (out / "report.html").resolve()))
     return 0
 
 
@@ -53,4 +65,5 @@ def register(subparsers) -> None:
                    "a GPU); the results do not depend on it")
     p.add_argument("--format", choices=("text", "json"), default="text", help="print a summary line or the manifest as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_log_dir_argument(p)
     p.set_defaults(func=_handler)

@@ -14,7 +14,8 @@ theory core). ``NAME`` is one of
   / ``@last`` pick the first / last key (numeric keys in numeric order) or element, ``@len`` the length,
   ``@min`` / ``@max`` reduce a list, ``~TEXT`` picks the one finding (or information) whose statement
   contains ``TEXT`` (an error if not exactly one does); ``FORMAT`` is a Python format spec (default ``.4g``), applied to
-  every number (lists are joined with ", ");
+  every number (lists are joined with ", "), or for a true/false value ``WORD_IF_TRUE/WORD_IF_FALSE`` (e.g. a
+  finding's ``agree`` as ``agrees/disagrees``);
 * ``theory:NAME`` — a number from the theory core (``experiments/docs_theory.py``);
 * ``regimes:table`` / ``regimes:headline`` — experiment ``llm_regimes``'s answers per regime, as a table /
   as one sentence (``experiments/llm_regimes/summary.py``).
@@ -110,6 +111,8 @@ def check_record(rec: dict, where) -> dict:
 
 
 def _fmt(v, spec: str = ".4g") -> str:
+    if isinstance(v, bool) and "/" in spec:  # WORD_IF_TRUE/WORD_IF_FALSE, e.g. a finding's agree as prose
+        return spec.split("/", 1)[0 if v else 1]
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return str(v)
     if isinstance(v, (int, float)):

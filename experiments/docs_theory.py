@@ -19,6 +19,7 @@ from star_theory import (
     symmetric_task,
     symmetric_trajectory,
 )
+from star_theory.sim import expected_kept_count, prob_no_kept_chain
 
 CHECK_CASES, CHECK_SEED, CHECK_ITERATIONS = 150, 0, 30  # `rlstar check` defaults
 UNSTABLE_M, UNSTABLE_LAM, UNSTABLE_T, PERTURBATION = 6, (-0.2, -0.2, 0.5), 150, 1e-9
@@ -107,6 +108,18 @@ def _to_target() -> str:
     return f"{a} iterations from $\\lambda=0.2$ and {b} from $\\lambda=0.1$"
 
 
+NO_KEPT_M, NO_KEPT_N, NO_KEPT_LAM, NO_KEPT_K = 64, 3, 0.02, 1
+
+
+def _no_kept() -> str:
+    """The closed forms of the first sampled iteration where STaR barely starts (``star_theory.sim.sampling``)."""
+    task = symmetric_task(NO_KEPT_M, NO_KEPT_N)
+    p0 = symmetric_policy(task, lam=NO_KEPT_LAM)
+    return (f"for M = {NO_KEPT_M}, N = {NO_KEPT_N}, lam = {NO_KEPT_LAM} and K = {NO_KEPT_K}, `J = {accuracy(p0, task):.4f}`, "
+            f"the expected kept count is {expected_kept_count(p0, task, NO_KEPT_K):.2f} and P(no kept chain) = "
+            f"{prob_no_kept_chain(p0, task, NO_KEPT_K):.3f}")
+
+
 VARIANT_CASES = (("star", {}), ("rationalize", {"rationales": 4}), ("noisy-verifier", {"fp": 0.02, "fn": 0.1}),
                  ("noisy-verifier", {"fp": 0.5, "fn": 0.3}), ("noisy-verifier", {"fp": 0.9, "fn": 0.5}),
                  ("partial-fit", {"eta": 0.3}), ("temperature", {"temperature": 0.5}),
@@ -127,6 +140,20 @@ def _variant_convergence() -> str:
     return "\n" + "\n".join(rows) + "\n"
 
 
+GENERAL_CASES, GENERAL_ITERATIONS, RATIONALIZE_K = 40, 10, 8
+
+
+@lru_cache(maxsize=None)
+def _general_improvement(label: str) -> str:
+    """``check_general("improvement")`` over :data:`GENERAL_CASES` random tabular tasks with a variant's exact form
+    (rationalize at K = :data:`RATIONALIZE_K`): "holds", or how many cases fail and the worst change of J."""
+    name, kw = next((n, k) for n, k in VARIANT_CASES if make_variant(n, **k).label() == label)
+    v = make_variant(name, **kw)
+    g = check_general("improvement", n_cases=GENERAL_CASES, seed=0, iterations=GENERAL_ITERATIONS,
+                      step=v.exact(RATIONALIZE_K) if name == "rationalize" else v.exact())
+    return "holds" if g.holds else f"**fails** in {g.n_failures}/{g.n_cases} (worst dJ = {g.worst:.1e})"
+
+
 THEORY = {
     "variant_convergence": _variant_convergence,
     "to_target": _to_target,
@@ -137,6 +164,9 @@ THEORY = {
     "local_optima": _local_optima,
     "unstable": _unstable_text,
     "robustness": _robustness,
+    "no_kept": _no_kept,
+    **{f"general_improvement:{make_variant(n, **k).label()}": (lambda n=n, k=k: _general_improvement(make_variant(n, **k).label()))
+       for n, k in VARIANT_CASES},
 }
 
 

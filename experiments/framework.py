@@ -14,17 +14,22 @@ An experiment is a folder ``experiments/<name>/`` holding
   quantities with no test are :class:`Info`, and checks that hold by construction (an identity or a
   bound the run cannot break, e.g. Pinsker's inequality) are :class:`Consistency`: both are reported
   beside the findings and kept out of the "X of Y agree" tally;
-* ``__init__.py`` — ``EXPERIMENT = experiment(__name__, title, claims)`` tying the three together.
+* ``__init__.py`` — ``EXPERIMENT = experiment(__name__, title, claims, load)`` tying the three together,
+  where ``load()`` imports the package's own ``runner``, ``analysis`` and ``figures`` (``from . import ...``
+  in its body: the package stays light until the experiment runs).
 
-``rlstar reproduce`` (see :mod:`experiments.reproduce`) runs them and writes the report.
+The defaults live in one place, ``settings.toml [default]``: the fields of ``Settings`` are declared with
+:func:`experiments.shared_settings.setting` (a help string, no default), so a value is never written twice.
+:mod:`experiments.registry` lists the experiments; ``rlstar reproduce`` (see :mod:`experiments.reproduce`)
+runs them and writes the report.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
@@ -33,20 +38,9 @@ from star_theory.config import from_mapping, load_toml
 from star_theory.errors import InputError
 from star_theory.seeds import derive_seed
 
-from .stats import band_test, band_words
+from .stats import band_test, band_words, prediction_band
 
 PRESETS = ("default", "smoke", "paper", "full")
-EXPERIMENT_NAMES = (
-    "theory_curves",
-    "finite_samples",
-    "pretrained_quality",
-    "robustness",
-    "theory_vs_llm",
-    "non_bijective",
-    "variants",
-    "beyond",
-    "llm_regimes",
-)
 
 
 @dataclass(frozen=True)
@@ -86,10 +80,20 @@ class Consistency:
     note: str = ""
 
 
+BAND_FLOOR = 1e-9
+"""Floor of a :func:`band_finding`'s band: iteration 0 is the same kernel in every run (round-off)."""
+
+
+def verdict_band(runs, draws: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)``: the band a :func:`band_finding` tests one run against (``draws``: the mean of that many
+    runs), for figures, which draw exactly the band of their verdict."""
+    return prediction_band(runs, floor=BAND_FLOOR, draws=draws)
+
+
 def band_finding(claim: str, statement: str, label: str, values, runs) -> tuple[Finding, dict]:
     """Whether one run's ``values`` (per iteration) lie in the 95% simultaneous prediction band of ``runs``
     (tabular STaR at the same K): the finding, and the band test for further use."""
-    t = band_test(values, runs, floor=1e-9)  # floor: iteration 0 is the same kernel in every run (round-off)
+    t = band_test(values, runs, floor=BAND_FLOOR)
     return Finding(claim, statement + " (inside its prediction band)", "inside", f"{t['n_inside']} of {t['n']} iterations",
                    band_words(t, len(runs)), t["all"],
                    note=f"{label} {np.round(values, 3).tolist()} against the band {np.round(t['lo'], 3).tolist()} .. "
@@ -132,22 +136,38 @@ class Context:
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment: its name (the folder), title, the claims it checks, and its three parts (see the module)."""
+    """One experiment: its name (the folder), title, the claims it checks, and ``load`` returning its three
+    parts, the modules ``(runner, analysis, figures)`` (see the module), imported on first use."""
 
     name: str
     title: str
     claims: tuple[str, ...]
-    settings_cls: type
-    run: Callable[[Any, Context], dict]
-    analyze: Callable[[dict, Any], list[Finding]]
-    figures: Callable[[dict, Any, Context], None]
+    load: Callable[[], tuple[ModuleType, ModuleType, ModuleType]]
 
     @property
     def folder(self) -> Path:
         return Path(__file__).parent / self.name
 
+    @property
+    def settings_cls(self) -> type:
+        """The runner's ``Settings`` dataclass."""
+        return self.load()[0].Settings
+
+    def run(self, settings, ctx: Context) -> dict:
+        """The runner's ``run(settings, ctx)``: every number, as JSON-able data."""
+        return self.load()[0].run(settings, ctx)
+
+    def analyze(self, data: dict, settings) -> list:
+        """The analysis's ``analyze(data, settings)``: the findings, info and consistency checks."""
+        return self.load()[1].analyze(data, settings)
+
+    def figures(self, data: dict, settings, ctx: Context) -> None:
+        """The figures' ``draw(data, settings, ctx)``."""
+        self.load()[2].draw(data, settings, ctx)
+
     def settings(self, preset: str = "default", overrides: dict | None = None):
-        """The ``Settings`` of a preset, read from this experiment's ``settings.toml``."""
+        """The ``Settings`` of a preset, read from this experiment's ``settings.toml``: its ``[default]`` table
+        (which gives every field) updated by the preset's table and ``overrides``."""
         if preset not in PRESETS:
             raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
         table = load_toml(self.folder / "settings.toml")
@@ -155,29 +175,24 @@ class Experiment:
         if preset != "default":
             values.update(table.get(preset, {}))
         values.update(overrides or {})
-        return from_mapping(self.settings_cls, values, f"{self.name}/settings.toml [{preset}]")
+        source = f"{self.name}/settings.toml [{preset}]"
+        missing = [f.name for f in dataclasses.fields(self.settings_cls) if f.name not in values]
+        if missing:
+            raise InputError(f"{self.name}/settings.toml [default] lacks {', '.join(missing)} (every setting has "
+                             "its default there)")
+        return from_mapping(self.settings_cls, values, source)
 
 
-def experiment(package: str, title: str, claims: tuple[str, ...]) -> Experiment:
-    """The experiment of the folder ``package`` (an ``experiments.<name>`` package): its runner's
-    ``Settings`` and ``run``, its analysis's ``analyze`` and its figures' ``draw``."""
-    runner = importlib.import_module(".runner", package)
-    analysis = importlib.import_module(".analysis", package)
-    figures = importlib.import_module(".figures", package)
-    return Experiment(name=package.rsplit(".", 1)[-1], title=title, claims=tuple(claims), settings_cls=runner.Settings,
-                      run=runner.run, analyze=analysis.analyze, figures=figures.draw)
+def experiment(package: str, title: str, claims: tuple[str, ...],
+               load: Callable[[], tuple[ModuleType, ModuleType, ModuleType]]) -> Experiment:
+    """The experiment of the folder ``package`` (an ``experiments.<name>`` package, whose ``load()`` imports
+    its ``runner``, ``analysis`` and ``figures`` modules)."""
+    return Experiment(name=package.rsplit(".", 1)[-1], title=title, claims=tuple(claims), load=load)
 
 
 def experiment_seed(master_seed: int, name: str) -> int:
     """The seed of experiment ``name`` under a master seed (recorded in the manifest)."""
     return derive_seed(master_seed, name)
-
-
-def load_experiment(name: str) -> Experiment:
-    if name not in EXPERIMENT_NAMES:
-        raise InputError(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENT_NAMES)})")
-    module = importlib.import_module(f"experiments.{name}")
-    return module.EXPERIMENT
 
 
 def settings_record(settings) -> dict:

@@ -34,11 +34,11 @@ import numpy as np
 from llm.config import make_config, to_record
 from llm.pretrain import pretrain
 from llm.star import run_star
-from llm.tasks import get_task
 from star_theory.io import dumps_json
 from star_theory.outputs import LOCK
 from star_theory.seeds import derive_seed
 from star_theory.sim import tabular_star_runs
+from star_theory.task_registry import record_task
 
 
 #: the experiments' runs pretrain by the count-weighted fit to the corpus kernel, stopped at the entropy gap
@@ -65,6 +65,8 @@ RUNTIME = ("seed", "progress", "device")  # not part of a run's identity (the se
 
 
 def _key(record: dict) -> str:
+    if record.get("task_params") == {"digits": record.get("digits"), "base": record.get("base")}:
+        record = {k: v for k, v in record.items() if k != "task_params"}  # a digit task: the key of its runs so far
     return hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
 
 
@@ -75,13 +77,17 @@ def pretrain_config(cfg):
     return dataclasses.replace(cfg, **defaults)
 
 
+#: seed purposes of an LLM run under the master seed: its pretraining and its STaR (never the same path)
+PRETRAIN_SEED, STAR_SEED = "llm-pretrain", "llm-star"
+
+
 def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
     """``(pretraining seed, STaR seed)`` of an LLM run, on separate seed paths: the first from the master seed and
     the pretraining settings, the second from the master seed, the full settings and the STaR seed index."""
     settings = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME}
     pre = {k: v for k, v in to_record(pretrain_config(cfg)).items() if k not in RUNTIME}
-    return (derive_seed(master_seed, "llm-pretrain", dumps_json(pre, indent=None)),
-            derive_seed(master_seed, "llm-star", dumps_json(settings, indent=None), int(llm_seed)))
+    return (derive_seed(master_seed, PRETRAIN_SEED, dumps_json(pre, indent=None)),
+            derive_seed(master_seed, STAR_SEED, dumps_json(settings, indent=None), int(llm_seed)))
 
 
 def waiting_lock(folder):
@@ -156,24 +162,27 @@ def chains_per_question(record: dict, task) -> int:
 
 def text_task_of(config: dict):
     """The task in string form of an LLM run's config record."""
-    return get_task(config["task"], config["digits"], config["base"])
+    return record_task(config)
 
 
-def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=(), more_seeds=()) -> None:
+def draw_llm_accuracy(ax, records: list[dict], sim: dict, K: int, lines=(), more_seeds=(), band=None) -> None:
     """One accuracy panel of an LLM run: theory lines, tabular STaR at the LLM's K as a band, the
     LLM as markers (sampled accuracy with a 95% binomial interval, exact J of its measured kernel).
 
     ``lines``: ``(label, values, style, color)`` for each theory curve drawn from iteration 0.
     ``more_seeds``: the records of the case's other STaR seeds: their exact J as small markers and the
     mean over all seeds as a line.
+    ``band``: ``(lo, hi, words)`` drawn as the tabular runs' band instead of their 90% band of ``sim``
+    (a figure whose verdict tests another band draws that one, e.g. :func:`experiments.framework.verdict_band`).
     """
     from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL
 
     for label, values, style, color in lines:
         ax.plot(np.arange(len(values)), values, style, color=color, label=label)
     st = np.arange(len(sim["mean"]))
-    ax.fill_between(st, sim["lo"], sim["hi"], color="tab:green", alpha=0.2)
-    ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR, K={K}, 90% band of {len(sim['seeds'])} runs")
+    lo, hi, words = (sim["lo"], sim["hi"], "90% band") if band is None else band
+    ax.fill_between(st, lo, hi, color="tab:green", alpha=0.2)
+    ax.plot(st, sim["mean"], ":", color="tab:green", label=f"theory: tabular STaR, K={K}, {words} of {len(sim['seeds'])} runs")
     t = np.array([x["iteration"] for x in records])
     acc = np.array([x["sampled_accuracy"] for x in records])
     se = np.array([x["sampled_accuracy_se"] for x in records])

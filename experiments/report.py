@@ -44,6 +44,12 @@ def _outside(records) -> str:
             f"(which hold by construction; {held} of {n} hold) are reported apart, both outside the tally")
 
 
+def finding_notes(record) -> list[str]:
+    """The notes of an experiment's findings, each led by the finding it belongs to (its claim and statement),
+    so that a note such as "worst excess +0.0000" is never read without its finding."""
+    return [f"{f['claim']}, finding \"{f['statement']}\": {f['note']}" for f in record["findings"] if f.get("note")]
+
+
 def render_markdown(records, manifest) -> str:
     ok, total = _summary(records)
     lines = [
@@ -64,9 +70,9 @@ def render_markdown(records, manifest) -> str:
             cells = [f["claim"], f["statement"], _fmt(f["predicted"]), _fmt(f["measured"]), f["tolerance"],
                      "yes" if f["agree"] else "**no**"]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        notes = [f["note"] for f in r["findings"] if f.get("note")]
+        notes = finding_notes(r)
         if notes:
-            lines += [""] + [f"- {n}" for n in notes]
+            lines += ["", "Notes on the findings:", ""] + [f"- {n.replace(chr(10), ' ')}" for n in notes]
         lines.append("")
         if r.get("info"):
             lines += ["Information (no test; outside the tally):", "", "| claim | quantity | value | note |", "|---|---|---|---|"]
@@ -115,9 +121,9 @@ def render_html(out: Path, records, manifest) -> str:
                 + f"<td class='{cls}'>{cls}</td></tr>"
             )
         parts.append("</table>")
-        notes = [f["note"] for f in r["findings"] if f.get("note")]
+        notes = finding_notes(r)
         if notes:
-            parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+            parts.append("<p>Notes on the findings:</p><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
         if r.get("info"):
             parts.append("<p>Information (no test; outside the tally):</p><table><tr><th>claim</th><th>quantity</th>"
                          "<th>value</th><th>note</th></tr>")

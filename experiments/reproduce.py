@@ -38,7 +38,8 @@ from star_theory.io import dumps_json, read_json, write_json
 from star_theory.outputs import claim_folder, nested
 from star_theory.process import cpu_count, enter_main
 
-from .framework import EXPERIMENT_NAMES, Context, experiment_seed, load_experiment, settings_record, split_results
+from .framework import Context, experiment_seed, settings_record, split_results
+from .registry import EXPERIMENT_NAMES, load_experiment
 from .report import write_report
 
 

@@ -36,7 +36,7 @@ from .device import generator, resolve_device, set_threads
 from .fit import TreeLoss, fit_counts, make_loss
 from .model import SIZES, build_model
 from .sample import sample_chains
-from .tasks import get_task
+from star_theory.task_registry import describe_task, make_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
 
@@ -61,7 +61,7 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: i
 
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    tt = get_task(cfg.task, cfg.digits, cfg.base)
+    tt = make_task(cfg.task, cfg.task_params)
     tok = build_tokenizer(tt, cfg.tokenization)
     table = state_table(tt, tok)
     torch.manual_seed(cfg.seed)
@@ -88,7 +88,7 @@ def benchmark(cfg, repeats: int = 3, unbatched_chains: int = 32, token_chains: i
         "device": str(device),
         "threads": cfg.threads,
         "model": cfg.model,
-        "task": f"{cfg.task} D={cfg.digits} b={cfg.base}",
+        "task": describe_task(cfg.task, cfg.task_params),
         "tokenization": cfg.tokenization,
         "sampling_chains": int(questions.size),
         "sampling_batched_chains_per_s": questions.size / t_batched,

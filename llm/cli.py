@@ -16,12 +16,16 @@ from dataclasses import fields
 
 from star_theory import InputError
 from star_theory.cli import main as rlstar_main
+from star_theory.commands._options import task_choices
 from star_theory.config import add_arguments
 from star_theory.io import dumps_json, write_json
 from star_theory.outputs import check_output_file
 
+from star_theory.rules import rule_names
 from star_theory.seeds import derive_seed
 from star_theory.sim.sampling import questions_for
+from star_theory.tracking import add_log_dir_argument, open_tracker
+from star_theory.variants import PARAMETER_SPECS
 
 from .bench import benchmark
 from .config import PRESETS, LLMConfig, given_values, make_config, resumed_config, to_record
@@ -31,17 +35,19 @@ from .measure import measure
 from .model import load_checkpoint, read_task_spec
 from .pretrain import input_paths, pretrain, pretrain_inputs
 from .sample import sample_chains
-from .star import MEASURE, chain_figures, phase_walls, run_star
+from .star import MEASURE, chain_figures, config_rule, phase_walls, run_star
 from .tokenizer import state_table
+from .tracking import log_figure, log_pretrain, log_pretrain_folder
 
-TASK_FIELDS = ("task", "digits", "base", "tokenization")
+TASK_FIELDS = ("task", "task_params", "digits", "base", "tokenization")
 CORPUS_FIELDS = ("lam", "eps", "corpus")
 MODEL_FIELDS = ("model", "init_range")
 PRETRAIN_FIELDS = ("pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_warmup", "warmup_steps",
                    "pretrain_weight_decay", "pretrain_mode", "stop", "gap_tol", "patience", "plateau_tol", "lr_decay")
 STAR_FIELDS = ("iterations", "samples_per_question", "finetune_steps", "finetune_lr", "finetune_batch",
                "restart", "max_retries", "finetune_lr_warmup", "finetune_weight_decay", "finetune_mode", "stop",
-               "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature", "heldout_fraction")
+               "gap_tol", "patience", "plateau_tol", "lr_decay", "sampler", "temperature", "heldout_fraction",
+               "variant", *(p.name for p in PARAMETER_SPECS if p.name != "temperature"))  # the update rule
 RUNTIME_FIELDS = ("device", "seed", "threads", "batch_size", "progress")
 PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md)"
 
@@ -49,8 +55,12 @@ PRESET_HELP = f"named settings: {', '.join(PRESETS)} (llm/config.py, docs/llm.md
 def _add(parser, fields_: tuple[str, ...]) -> None:
     names = {f.name for f in fields(LLMConfig)}
     add_arguments(parser, LLMConfig, exclude=tuple(names - set(fields_)))
+    if "task" in fields_:
+        task_choices(parser)
     parser.add_argument("--preset", default=None, help=PRESET_HELP)
     parser.add_argument("--config", default=None, metavar="FILE.toml", help="TOML file of settings ([llm] table)")
+    if "variant" in fields_:  # the built-in names and every plug-in rule's (star_theory.rules)
+        parser._option_string_actions["--variant"].choices = rule_names()
 def register(subparsers) -> None:
     p = subparsers.add_parser("llm", help="real STaR on a GPT-2-style transformer, measured against the theory")
     sub = p.add_subparsers(dest="llm_command", required=True, metavar="LLM_COMMAND", parser_class=type(p))
@@ -61,6 +71,7 @@ def register(subparsers) -> None:
     q.add_argument("--resume", action="store_true", help="keep a finished pretraining of the same settings in "
                    "--out (its summary is printed) and redo one that was cut short")
     _overwrite(q)
+    add_log_dir_argument(q)
     q.set_defaults(func=_pretrain)
 
     q = sub.add_parser("star", help="run STaR iterations from a pretrained checkpoint")
@@ -70,6 +81,7 @@ def register(subparsers) -> None:
     q.add_argument("--resume", action="store_true", help="continue from the last finished iteration (flags not "
                    "given take the recorded values; only --iterations and --progress may differ from them)")
     _overwrite(q)
+    add_log_dir_argument(q)
     q.set_defaults(func=_star)
 
     q = sub.add_parser("measure", help="measure a checkpoint as a tabular policy (exact kernels, lam, accuracy)")
@@ -84,6 +96,7 @@ def register(subparsers) -> None:
     q.add_argument("--out", required=True, help="run folder (pretrained/ and star/ inside)")
     q.add_argument("--resume", action="store_true", help="reuse a finished pretraining and continue STaR")
     _overwrite(q)
+    add_log_dir_argument(q)
     q.set_defaults(func=_run)
 
     q = sub.add_parser("bench", help="sampling and training throughput on the current device (JSON)")
@@ -118,18 +131,25 @@ def _print_json(obj) -> None:
 
 
 def _pretrain(args) -> int:
+    tracker = open_tracker(args.log_dir, {"--out": args.out})
     cfg = _resumed_config(args, os.path.join(args.out, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
-    summary = pretrain(cfg, args.out, overwrite=args.overwrite, resume=args.resume)
+    with tracker:
+        summary = pretrain(cfg, args.out, overwrite=args.overwrite, resume=args.resume)
+        if summary:
+            log_pretrain(tracker, summary)
     if summary:
         _print_json({k: summary[k] for k in ("loss_first", "loss_last", "wall_s", "measured")})
     return 0
 
 
 def _star(args) -> int:
+    tracker = open_tracker(args.log_dir, {"--out": args.out, "--checkpoint": args.checkpoint})
     cfg = _resumed_config(args, os.path.join(args.out, "run.json")) if args.resume else _config(args)
     check_llm_memory(cfg, read_task_spec(args.checkpoint))
-    run = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite)
+    with tracker:
+        run = run_star(cfg, args.checkpoint, args.out, resume=args.resume, overwrite=args.overwrite, tracker=tracker)
+        log_figure(tracker, args.out, run.records)
     _print_json(run.records[-1] if run.records else {})
     return 0
 
@@ -145,7 +165,7 @@ def _measure(args) -> int:
     model.to(device)
     text_task = spec.text_task()
     table = state_table(text_task, tokenizer)
-    result = {"checkpoint": args.checkpoint, "task": spec.__dict__, "seed": cfg.seed}
+    result = {"checkpoint": args.checkpoint, "task": spec.record(), "seed": cfg.seed}
     result.update(measure(model, text_task, table, device, cfg.batch_size).record())
     questions = questions_for(text_task.task, cfg.samples_per_question)
     chains = sample_chains(model, table, questions, generator(device, derive_seed(cfg.seed, 0, MEASURE)), device,
@@ -160,19 +180,23 @@ def _measure(args) -> int:
 
 
 def _run(args) -> int:
+    tracker = open_tracker(args.log_dir, {"--out": args.out})
     pre, star = os.path.join(args.out, "pretrained"), os.path.join(args.out, "star")
     cfg = _resumed_config(args, os.path.join(pre, "pretrain.json")) if args.resume else _config(args)
     check_llm_memory(cfg)
+    config_rule(cfg)  # a rule the LLM cannot run is refused before pretraining
     t0 = time.perf_counter()
     check_run_folder(args.out, "llm run", input_paths(cfg), resume=args.resume, overwrite=args.overwrite)
     reuse = args.resume and os.path.isfile(os.path.join(pre, "pretrain.json"))
     inputs = None if reuse else pretrain_inputs(cfg)  # read and validated before anything in --out is replaced
-    with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run:
+    with claim_run(args.out, "llm run", to_record(cfg), resume=args.resume, overwrite=args.overwrite) as run, tracker:
         finished = os.path.isfile(os.path.join(pre, "pretrain.json"))
         if run.fresh or not finished:  # a pretraining that was cut short is our own to redo
             pretrain(cfg, pre, resume=not run.fresh, inputs=inputs)
+        log_pretrain_folder(tracker, pre)
         t1 = time.perf_counter()
-        records = run_star(cfg, pre, star, resume=args.resume and not run.fresh).records
+        records = run_star(cfg, pre, star, resume=args.resume and not run.fresh, tracker=tracker).records
+        log_figure(tracker, star, records)
     last = records[-1]
     walls = {"pretrain": t1 - t0, "star": time.perf_counter() - t1}
     walls |= phase_walls(records)

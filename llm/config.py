@@ -5,10 +5,13 @@ subcommand exposes the fields it uses as ``--flags`` (through :mod:`star_theory.
 TOML file (``--config``) fills the same fields. Values come, lowest priority first, from the
 dataclass defaults, the named ``--preset``, the TOML file, then the flags given; every config is
 built by :func:`make_config` (a resumed run's from its recorded values: :func:`resumed_config`).
-Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
+The STaR update rule is ``variant`` with its parameters (the fields generated from
+:data:`star_theory.variants.PARAMETER_SPECS`; ``temperature`` is the sampling temperature of every
+rule and the ``temperature`` rule's parameter). Pretraining and fine-tuning have their own warm-up and weight decay; the single ``lr_warmup`` and
 ``weight_decay`` of older records and TOML files set both (:data:`SPLIT_FIELDS`). Model sizes
-come from :data:`llm.model.SIZES`, task names from :data:`llm.tasks.TASKS`, tokenizations from
-:data:`llm.tokenizer.TOKENIZATIONS`.
+come from :data:`llm.model.SIZES`, tasks from the one registry (:mod:`star_theory.task_protocol`:
+``task`` names one, ``task_params`` holds its parameters, ``digits`` and ``base`` are aliases of
+the digit tasks' two), tokenizations from :data:`llm.tokenizer.TOKENIZATIONS`.
 
 Presets (``PRESETS``):
 
@@ -54,31 +57,38 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Optional
+from typing import Any, Optional
 
 from star_theory import InputError
-from star_theory.config import check, coerce_fields, from_mapping, load_toml_table, option, to_mapping
+from star_theory.config import (
+    check, coerce_fields, from_mapping, key_values, load_toml_table, option, split_tables, to_mapping,
+)
+from star_theory.task_registry import merge_task_levels, settle_task_fields
+from star_theory.variants import PARAMETER_SPECS, check_rule_parameters, variant_fields, variant_parameters
 
 from .files import check_resume
 from .measure import MIN_TEMPERATURE
 from .model import SIZES
-from .tasks import TASKS
 from .tokenizer import TOKENIZATIONS
 
-TASK_NAMES = tuple(TASKS)
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_PRESETS = tuple(SIZES)
 MAX_LR = 10.0  # AdamW steps of size ~lr: beyond this the weights overflow in a step or two
 
 
 @dataclass(frozen=True)
+@variant_fields(after="variant")
 class LLMConfig:
     """Every setting of an LLM run (task, corpus, model, pretraining, STaR, runtime)."""
 
     # task
-    task: str = option("zip", "reasoning task (string form in llm/tasks/)", choices=TASK_NAMES)
-    digits: int = option(2, "digits D of each number; N = D reasoning steps (>= 1)")
-    base: int = option(2, "base b of the digits (2..10)")
+    task: str = option("zip", "reasoning task with a string form: zip, add, walk, or one registered with "
+                       "star_theory.register_task or under the rlstar.tasks entry points")
+    task_params: dict[str, Any] = option({}, "a parameter of the task, KEY=VALUE (repeatable; a [llm.task] TOML table "
+                                         "with name = ...); the task's defaults fill the rest", flag="--task-param",
+                                         merge=True)
+    digits: int = option(2, "digits D of each number; N = D reasoning steps (>= 1; alias of --task-param digits=D)")
+    base: int = option(2, "base b of the digits (2..10; alias of --task-param base=B)")
     tokenization: str = option(
         "state", "'state': one token per state; 'symbol': one token per character", choices=TOKENIZATIONS
     )
@@ -139,6 +149,11 @@ class LLMConfig:
         choices=("trie", "token"),
     )
     temperature: float = option(1.0, "sampling temperature during STaR (> 0; the authors use 0.5)")
+    variant: str = option(
+        "star", "STaR update rule: star, rationalize, noisy-verifier, temperature (its T is --temperature), or a "
+        "plug-in rule with a chain-level form (star_theory.rules; rlstar.variants entry points)"
+    )
+    # then one field per variant parameter but temperature (star_theory.variants.PARAMETER_SPECS)
     heldout_fraction: float = option(
         0.0, "share of the questions held out of training, in [0, 1): STaR keeps and trains on the chains of a "
         "seeded subset of the others only (sampling and measuring still cover every question)"
@@ -158,8 +173,9 @@ class LLMConfig:
 
     def __post_init__(self):
         coerce_fields(self)
+        settle_task_fields(self)
         check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
-        check(2 <= self.base <= 10, f"base must be in 2..10, got {self.base}")
+        check(2 <= self.base <= 10, f"base must be in 2..10 (one character per digit), got {self.base}")
         check(self.lam is None or self.eps is None, "give at most one of lam or eps")
         for name in ("pretrain_steps", "pretrain_batch", "samples_per_question", "finetune_steps",
                      "finetune_batch", "threads", "batch_size", "patience"):
@@ -176,6 +192,9 @@ class LLMConfig:
         check(self.gap_tol > 0, f"gap_tol must be > 0, got {self.gap_tol}")
         check(self.plateau_tol >= 0, f"plateau_tol must be >= 0, got {self.plateau_tol}")
         check(0 <= self.heldout_fraction < 1, f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
+        check_rule_parameters(self.variant, rule_parameters(self))
+        check(self.heldout_fraction == 0 or self.variant == "star",
+              f"heldout_fraction applies to the star rule only, got variant {self.variant!r}")
         check(self.temperature >= MIN_TEMPERATURE, f"temperature must be >= {MIN_TEMPERATURE!r} (float32's smallest "
               f"normal number; both samplers refuse a smaller one), got {self.temperature}")
         for name in ("pretrain_weight_decay", "finetune_weight_decay"):
@@ -281,7 +300,8 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
     values: dict = preset(preset_name) if preset_name else {}
     if toml_path:
         table = load_toml_table(toml_path, "llm")
-        values.update(upgrade_fields({k.replace("-", "_"): v for k, v in table.items()}))
+        values = merge_task_levels(values, split_tables(LLMConfig, upgrade_fields({k.replace("-", "_"): v
+                                                                                    for k, v in table.items()})))
     if values.get("lam") is not None and values.get("eps") is not None:
         values.pop("lam")  # an explicit eps in the TOML replaces the preset's lam
     flags = {} if args is None else {f.name: getattr(args, f.name) for f in fields(LLMConfig)
@@ -289,8 +309,10 @@ def given_values(args=None, preset_name: str | None = None, toml_path: str | Non
     for given, other in (("eps", "lam"), ("lam", "eps")):
         if given in flags:
             values.pop(other, None)
-    values.update({k: list(v) if isinstance(v, (list, tuple)) else v for k, v in flags.items()})
-    return values
+    if "task_params" in flags:  # --task-param KEY=VALUE, repeated
+        flags["task_params"] = key_values(flags["task_params"], "--task-param")
+    return merge_task_levels(values, {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in flags.items()})
+
 
 
 def make_config(args=None, preset_name: str | None = None, toml_path: str | None = None,
@@ -298,7 +320,10 @@ def make_config(args=None, preset_name: str | None = None, toml_path: str | None
     """THE way an :class:`LLMConfig` is built: from ``values`` (e.g. a recorded config) < preset
     < TOML file < CLI args (:func:`given_values`) < ``overrides``; bad values are one-line errors
     naming ``source``."""
-    merged = {**upgrade_fields(values or {}), **given_values(args, preset_name, toml_path)}
+    merged = merge_task_levels(upgrade_fields(values or {}), given_values(args, preset_name, toml_path))
+    if any(k in overrides for k in ("task", "task_params", "digits", "base")):  # the task's settings merge as a level
+        merged = merge_task_levels(merged, {k: overrides.pop(k) for k in ("task", "task_params", "digits", "base")
+                                            if k in overrides})
     cfg = from_mapping(LLMConfig, merged, source=source)
     return replace(cfg, **overrides) if overrides else cfg
 
@@ -310,11 +335,29 @@ def resumed_config(stored: Mapping, given: Mapping, source: str) -> LLMConfig:
         stored_cfg = make_config(values=stored, source=source)
     except InputError as exc:
         raise InputError(f"{source}: corrupted record ({exc})") from None
-    merged = make_config(values={**to_record(stored_cfg), **given}, source=source)
+    merged = make_config(values=merge_task_levels(to_record(stored_cfg), given), source=source)
     check_resume(to_record(stored_cfg), to_record(merged), where=source)
     return merged
 
 
+def rule_parameters(cfg) -> dict:
+    """The parameters of ``cfg``'s rule that differ from their defaults: the ``temperature`` field is
+    the sampling temperature of every rule, and the ``temperature`` rule's parameter."""
+    params = variant_parameters(cfg)
+    params.pop("temperature", None)
+    if cfg.variant == "temperature":
+        params["temperature"] = cfg.temperature
+    return params
+
+
+#: the update rule's fields; a record leaves out those at their defaults, so that the record of a
+#: STaR run (and the seed and cache key the experiments derive from it) is what it was before rules
+RULE_FIELDS = ("variant",) + tuple(p.name for p in PARAMETER_SPECS if p.name != "temperature")
+
+
 def to_record(cfg: LLMConfig) -> dict:
-    """The config as a plain dict, for recording beside results."""
-    return to_mapping(cfg)
+    """The config as a plain dict, for recording beside results (the :data:`RULE_FIELDS` at their
+    defaults left out: a record without them reads back as STaR)."""
+    record = to_mapping(cfg)
+    defaults = {f.name: f.default for f in fields(LLMConfig) if f.name in RULE_FIELDS}
+    return {k: v for k, v in record.items() if k not in defaults or v != defaults[k]}

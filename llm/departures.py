@@ -34,9 +34,9 @@ import numpy as np
 
 from star_theory import InputError, TabularPolicy, accuracy, accuracy_on, exact_star_step, transition_counts
 
-from .files import load_array, read_metrics, validate_kept
+from .files import keeps_right_answers_only, load_array, read_metrics, validate_kept
+from .model import TaskSpec
 from .star_folder import finished_iterations, iteration_dir, load_kernels, read_run_json
-from .tasks import get_task
 
 KEYS = ("one_step_exact_accuracy", "unvisited_rows", "unvisited_tv", "visited_refit_tv", "visited_correct_change",
         "unvisited_correct_change", "visited_refit_correct_gap", "exact_accuracy_train", "exact_accuracy_heldout")
@@ -117,12 +117,13 @@ def read_run(out) -> tuple:
     """``(task, records, policies, kept)`` of the finished iterations of the STaR run folder ``out``
     (``kept[t]`` the chains kept at ``t``), read and validated."""
     out = Path(out)
-    spec = read_run_json(out / "run.json")["task"]
-    task = get_task(spec["task"], spec["digits"], spec["base"]).task
+    run = read_run_json(out / "run.json")
+    spec, right_answers = run["task"], keeps_right_answers_only(run["config"])
+    task = TaskSpec.from_record(spec, f"{str(out / 'run.json')!r}").text_task().task
     done = finished_iterations(out)
     records = [read_metrics(iteration_dir(out, t) / "metrics.json", t) for t in done]
     policies = [load_kernels(iteration_dir(out, t)) for t in done]
-    kept = [validate_kept(load_array(iteration_dir(out, t) / "kept.npy"), task, str(iteration_dir(out, t)))
+    kept = [validate_kept(load_array(iteration_dir(out, t) / "kept.npy"), task, str(iteration_dir(out, t)), right_answers)
             for t in done]
     return task, records, policies, kept
 

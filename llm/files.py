@@ -28,14 +28,14 @@ import numpy as np
 from star_theory import InputError
 from star_theory.io import atomic_write_bytes, default_mode, read_json, temp_prefix
 from star_theory.outputs import check_claimable, check_inputs_outside, check_path, claim_folder, nested
-from star_theory.sizes import F8, check_memory, digit_level_sizes, kernel_bytes
-from star_theory.tasks import _check_digits
+from star_theory.sizes import F8, check_memory, kernel_bytes
+from star_theory.task_registry import describe_task, task_level_sizes
 
 #: files a checkpoint folder holds (``save_checkpoint``: transformers' ``save_pretrained`` and ``task.json``)
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer*.json",
                     "special_tokens_map.json", "chat_template*", "vocab*", "merges.txt", "task.json")
 #: files of a STaR iteration folder (a checkpoint for ``t > 0``)
-ITERATION_FILES = (*CHECKPOINT_FILES, "metrics.json", "kept*", "kernels.npz")
+ITERATION_FILES = (*CHECKPOINT_FILES, "metrics.json", "kept*", "chains.parquet", "kernels.npz")
 _PRETRAIN_OWN = (*CHECKPOINT_FILES, "pretrain.json")
 _STAR_OWN = ("run.json", *nested("iter_*", ITERATION_FILES), "metrics.jsonl", "prediction.json", "star.png")
 #: paths each LLM command writes into its folder (``--overwrite`` removes these and nothing else;
@@ -173,8 +173,16 @@ def read_metrics(path: str | os.PathLike, t: int) -> dict:
     return rec
 
 
-def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarray:
-    """Kept chains ``(k, N+1)``: integers, each state inside its level, each answer correct."""
+def keeps_right_answers_only(config: dict) -> bool:
+    """Whether the update rule of a run's config record keeps only chains with the right answer
+    (STaR, rationalization, temperature, a noisy verifier with ``fp = 0``; a plug-in rule may not)."""
+    variant = config.get("variant", "star")
+    return variant in ("star", "rationalize", "temperature") or (variant == "noisy-verifier" and config.get("fp", 0) == 0)
+
+
+def validate_kept(array: np.ndarray, task, where: str = "kept.npy", right_answers: bool = True) -> np.ndarray:
+    """Kept chains ``(k, N+1)``: integers, each state inside its level, and (``right_answers``: the
+    run's rule keeps only those, :func:`keeps_right_answers_only`) each answer correct."""
     a = np.asarray(array)
     N = task.n_steps
     if a.ndim != 2 or a.shape[1] != N + 1:
@@ -188,7 +196,7 @@ def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarra
         i, n = np.argwhere(bad)[0]
         raise InputError(f"{where}: row {i} state s{n}={a[i, n]} is outside level {n} of size {sizes[n]}")
     wrong = a[:, -1] != task.answers[a[:, 0]]
-    if wrong.any():
+    if right_answers and wrong.any():
         raise InputError(f"{where}: row {int(np.flatnonzero(wrong)[0])} is a chain with a wrong answer "
                          "(kept chains must be correct)")
     return a
@@ -198,12 +206,12 @@ def validate_kept(array: np.ndarray, task, where: str = "kept.npy") -> np.ndarra
 # ----------------------------------------------------------------------------- sizes
 
 
-def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int) -> int:
+def llm_memory_bytes(task: str, params: dict, K: int, batch_size: int) -> int:
     """Estimated peak memory of sampling ``K`` chains per question and measuring the exact
     kernels (:mod:`star_theory.sizes`): the measured kernels (float64 ``|S_{n-1}| x |S_n|``),
     the chains with their log-probabilities, and one batch of next-token logits over a vocabulary
     of about ``max |S_n|`` tokens (the ``state`` tokenization)."""
-    sizes = digit_level_sizes(task, *_check_digits(digits, base))
+    sizes = task_level_sizes(task, params)  # the task's own level sizes (nothing is built)
     N = len(sizes) - 1
     chains = K * sizes[0] * (N + 1)
     return 4 * kernel_bytes(sizes) + 8 * F8 * chains + 3 * 4 * batch_size * (max(sizes) + 16)
@@ -211,7 +219,7 @@ def llm_memory_bytes(task: str, digits: int, base: int, K: int, batch_size: int)
 
 def check_llm_memory(cfg, spec=None) -> None:
     """Refuse an LLM command whose :func:`llm_memory_bytes` exceed the limit, before any work."""
-    task, digits, base = (spec.task, spec.digits, spec.base) if spec is not None else (cfg.task, cfg.digits, cfg.base)
-    check_memory(llm_memory_bytes(task, digits, base, cfg.samples_per_question, cfg.batch_size),
-                 f"{task} D={digits} b={base} with samples_per_question={cfg.samples_per_question}, "
+    task, params = (spec.task, spec.params) if spec is not None else (cfg.task, cfg.task_params)
+    check_memory(llm_memory_bytes(task, params, cfg.samples_per_question, cfg.batch_size),
+                 f"{describe_task(task, params)} with samples_per_question={cfg.samples_per_question}, "
                  f"batch_size={cfg.batch_size}")

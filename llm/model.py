@@ -24,8 +24,9 @@ from star_theory import InputError
 from star_theory.io import write_json
 from star_theory.sizes import check_memory
 
+from star_theory.task_registry import describe_task, make_task, resolve_task_params
+
 from .files import read_json_object
-from .tasks import TASKS, get_task
 from .tokenizer import TOKENIZATIONS, load_tokenizer, state_table
 
 #: (layers, heads, width) of each size preset; ``gpt2-small`` is GPT-2 small's shape.
@@ -164,15 +165,53 @@ def load_model(path: str | os.PathLike, tokenizer=None, resize: bool = True):
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """What a checkpoint was trained on (``task.json``)."""
+    """What a checkpoint was trained on (``task.json``): a registered task, its parameters, the tokenization."""
 
     task: str
-    digits: int
-    base: int
+    params: dict
     tokenization: str
 
     def text_task(self):
-        return get_task(self.task, self.digits, self.base)
+        """The :class:`star_theory.Task` (with its string form)."""
+        return make_task(self.task, self.params)
+
+    def describe(self) -> str:
+        return describe_task(self.task, self.params)
+
+    def record(self) -> dict:
+        """``task.json``'s fields: a digit task's ``digits`` and ``base`` as before task parameters
+        (the same file, the same checkpoint digest), any other task's ``params`` table."""
+        if set(self.params) == {"digits", "base"}:
+            return {"task": self.task, "digits": self.params["digits"], "base": self.params["base"],
+                    "tokenization": self.tokenization}
+        return {"task": self.task, "params": dict(self.params), "tokenization": self.tokenization}
+
+    @classmethod
+    def from_record(cls, raw: dict, where: str) -> "TaskSpec":
+        """A spec from :meth:`record`'s fields (either form), checked against the registry."""
+        if not isinstance(raw, dict) or raw.get("tokenization") not in TOKENIZATIONS or not isinstance(raw.get("task"), str):
+            got = raw if not isinstance(raw, dict) else (raw.get("task"), raw.get("tokenization"))
+            raise InputError(f"{where}: task / tokenization {got!r} unknown")
+        if "params" in raw:
+            if not isinstance(raw["params"], dict) or {"digits", "base"} & set(raw):
+                raise InputError(f"{where}: params must be a table (and digits/base stand only outside it)")
+            params = raw["params"]
+        else:
+            for key, lo, hi in (("digits", 1, 64), ("base", 2, 10)):
+                v = raw.get(key)
+                if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                    raise InputError(f"{where}: {key}={v!r} must be an integer in [{lo}, {hi}]")
+            params = {"digits": raw["digits"], "base": raw["base"]}
+        try:
+            params = resolve_task_params(raw["task"], params)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        return cls(raw["task"], params, raw["tokenization"])
+
+    @classmethod
+    def of(cls, cfg) -> "TaskSpec":
+        """The spec of an :class:`llm.config.LLMConfig`."""
+        return cls(cfg.task, dict(cfg.task_params), cfg.tokenization)
 
 
 def save_checkpoint(path: str | os.PathLike, model, tokenizer, spec: TaskSpec, extra: dict | None = None) -> Path:
@@ -188,7 +227,7 @@ def save_checkpoint(path: str | os.PathLike, model, tokenizer, spec: TaskSpec, e
     except SafetensorError as exc:  # not an OSError: a full disk would otherwise end in a traceback
         raise _as_os_error(exc, path / "model.safetensors") from None
     tokenizer.save_pretrained(path)
-    write_json(path / "task.json", {**spec.__dict__, **(extra or {})})
+    write_json(path / "task.json", {**spec.record(), **(extra or {})})
     return path
 
 
@@ -202,7 +241,7 @@ def _as_os_error(exc: Exception, where: Path) -> OSError:
 
 
 def read_task_spec(path: str | os.PathLike) -> TaskSpec:
-    """``task.json`` of a checkpoint folder, validated (task, digits, base, tokenization)."""
+    """``task.json`` of a checkpoint folder, validated (task, its parameters, tokenization)."""
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise InputError(f"checkpoint folder not found: {path}")
@@ -210,17 +249,8 @@ def read_task_spec(path: str | os.PathLike) -> TaskSpec:
     if not os.path.isfile(where):
         raise InputError(f"no task.json in checkpoint folder {path!r}")
     raw = read_json_object(where, "task.json")
-
-    def integer(key, lo, hi):
-        v = raw.get(key)
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise InputError(f"corrupted task.json in {path!r}: {key}={v!r} must be an integer in [{lo}, {hi}]")
-        return v
-
-    if raw.get("task") not in TASKS or raw.get("tokenization") not in TOKENIZATIONS:
-        raise InputError(f"corrupted task.json in {path!r}: task {raw.get('task')!r} / tokenization "
-                         f"{raw.get('tokenization')!r} unknown")
-    return TaskSpec(raw["task"], integer("digits", 1, 64), integer("base", 2, 10), raw["tokenization"])
+    return TaskSpec.from_record({k: raw[k] for k in ("task", "digits", "base", "params", "tokenization") if k in raw},
+                                f"corrupted task.json in {path!r}")
 
 
 def load_checkpoint(path: str | os.PathLike):

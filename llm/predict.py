@@ -2,7 +2,9 @@ r"""The theory's predictions of a STaR run, from the run's own measurements, and
 
 Every prediction iterates or applies the STaR operator on kernels MEASURED from the model; the
 kept chains of a held-out run are those of its trained questions (``trained``), so each
-prediction keeps only those too.
+prediction keeps only those too. A run under another update rule (``rule``: the same object the
+loop applied, :mod:`star_theory.rule_protocol`) is predicted by that rule's exact form (at the
+run's ``K``) and its tabular form in place of STaR's; ``prediction.json`` records the rule.
 
 * (a) ``kernel``: the exact operator (infinite samples, exact refit,
   :func:`star_theory.exact_star_step`) iterated from the measured kernel of iteration 0 (any
@@ -61,9 +63,21 @@ def _held(task, trained):
     return None if trained is None else np.setdiff1d(np.arange(task.sizes[0]), trained)
 
 
-def predict(text_task, initial_policy, initial_lam, iterations: int, trained=None) -> dict:
+def _is_star(rule) -> bool:
+    return rule is None or bool(getattr(rule, "is_neutral", False))
+
+
+def _exact_step(rule, questions, K):
+    """The exact step of the prediction: STaR's (on the ``questions``), or ``rule``'s at ``K``."""
+    if _is_star(rule):
+        return lambda p, tk: exact_star_step(p, tk, questions=questions)
+    return lambda p, tk: rule.exact_step(p, tk, K)
+
+
+def predict(text_task, initial_policy, initial_lam, iterations: int, trained=None, rule=None, K=None) -> dict:
     """(a): predicted accuracy and per-step lam (or step correctness) for ``t = 0..iterations``;
-    with ``trained`` (held-out run), J over the trained and held-out questions too."""
+    with ``trained`` (held-out run), J over the trained and held-out questions too; ``rule``'s
+    exact form at ``K`` chains per question in place of STaR's."""
     task = text_task.task
     out = {"iterations": list(range(iterations + 1))}
     runs = {"kernel": initial_policy}
@@ -71,7 +85,7 @@ def predict(text_task, initial_policy, initial_lam, iterations: int, trained=Non
         runs["symmetric"] = symmetric_policy(task, lam=np.clip(initial_lam, -1 / (task.sizes[0] - 1), 1))
     questions = None if trained is None else np.asarray(trained, dtype=np.int64)
     for name, p0 in runs.items():
-        traj = star_trajectory(p0, task, iterations, step=lambda p, tk: exact_star_step(p, tk, questions=questions))
+        traj = star_trajectory(p0, task, iterations, step=_exact_step(rule, questions, K))
         entry = {"accuracy": [accuracy(p, task) for p in traj]}
         if questions is not None:
             held = _held(task, questions)
@@ -85,11 +99,13 @@ def predict(text_task, initial_policy, initial_lam, iterations: int, trained=Non
 
 
 def finite_k_band(task, initial_policy, K: int, iterations: int, seed: int, trained=None,
-                  n_seeds: int = BAND_SEEDS) -> dict:
-    """(b): tabular STaR with ``K`` chains per question from ``initial_policy``, keeping the
-    chains of ``trained`` (default all): mean and 5-95% band of J over ``n_seeds`` runs."""
+                  n_seeds: int = BAND_SEEDS, rule=None) -> dict:
+    """(b): tabular STaR (or ``rule``'s tabular form) with ``K`` chains per question from
+    ``initial_policy``, keeping the chains of ``trained`` (default all): mean and 5-95% band of J
+    over ``n_seeds`` runs."""
     seeds = [derive_seed(seed, FINITE_K, i) for i in range(n_seeds)]
-    runs = tabular_star_runs(initial_policy, task, K, iterations, seeds, "keep", trained)
+    runs = tabular_star_runs(initial_policy, task, K, iterations, seeds, "keep", trained,
+                             rule=None if _is_star(rule) else rule)
     out = {"K": int(K), "seeds": seeds, "empty_rows": "keep", "questions": runs["questions"],
            "mean": runs["mean"], "lo": runs["lo"], "hi": runs["hi"]}
     for part in ("train", "heldout"):
@@ -98,14 +114,16 @@ def finite_k_band(task, initial_policy, K: int, iterations: int, seed: int, trai
     return out
 
 
-def one_step_predictions(policies, task, trained=None) -> dict:
-    """(c): ``accuracy[t]`` = J of the exact operator on ``policies[t-1]`` (None at ``t = 0``), and
-    ``gain_share[t]`` = the share of that step's gain the LLM realised (module docstring)."""
+def one_step_predictions(policies, task, trained=None, rule=None, K=None) -> dict:
+    """(c): ``accuracy[t]`` = J of the exact operator (``rule``'s at ``K``, default STaR's) on
+    ``policies[t-1]`` (None at ``t = 0``), and ``gain_share[t]`` = the share of that step's gain
+    the LLM realised (module docstring)."""
     questions = None if trained is None else np.asarray(trained, dtype=np.int64)
+    step = _exact_step(rule, questions, K)
     J = [accuracy(p, task) for p in policies]
     pred, share = [None], [None]
     for t in range(1, len(policies)):
-        one = accuracy(exact_star_step(policies[t - 1], task, questions=questions), task)
+        one = accuracy(step(policies[t - 1], task), task)
         pred.append(one)
         gain = one - J[t - 1]
         share.append((J[t] - J[t - 1]) / gain if gain > 0 else None)
@@ -133,34 +151,38 @@ def empty_row_predictions(policies, kept, task, strings=None) -> dict:
 
 
 def predictions(text_task, records, policies, kept, K: int, seed: int, trained=None,
-                n_seeds: int = BAND_SEEDS) -> dict | None:
+                n_seeds: int = BAND_SEEDS, rule=None) -> dict | None:
     """(a), (b), (c) and (e) for a run (``records``, measured ``policies`` and ``kept`` chains of
     iterations ``0..T``; ``K`` its chains per question, ``seed`` its seed, ``trained`` its trained
-    questions); None without iteration 0."""
+    questions, ``rule`` its update rule, default STaR); None without iteration 0."""
     if not records or records[0]["iteration"] != 0:
         return None
     task = text_task.task
     T = records[-1]["iteration"]
     lam0 = None if records[0].get("lam") is None else np.asarray(records[0]["lam"])
-    pred = predict(text_task, policies[0], lam0, T, trained)
+    pred = predict(text_task, policies[0], lam0, T, trained, rule, K)
+    if not _is_star(rule):
+        pred["rule"] = rule.record()  # a STaR run's prediction reads as before
     pred["initial_lam_measured"] = records[0].get("lam")
     pred["trained_questions"] = None if trained is None else [int(q) for q in trained]
-    pred["finite_k"] = finite_k_band(task, policies[0], K, T, seed, trained, n_seeds)
-    pred["one_step"] = one_step_predictions(policies, task, trained)
+    pred["finite_k"] = finite_k_band(task, policies[0], K, T, seed, trained, n_seeds, rule)
+    pred["one_step"] = one_step_predictions(policies, task, trained, rule, K)
     strings = [list(text_task.state_strings(n)) for n in range(1, task.n_steps + 1)]
     pred["empty_rows"] = empty_row_predictions(policies, kept, task, strings)
     return pred
 
 
 def write_prediction(out, text_task, records: list[dict], policies, kept, K: int, seed: int,
-                     trained=None) -> dict | None:
+                     trained=None, rule=None) -> dict | None:
     """:func:`predictions` of the run; write ``prediction.json`` and ``star.png`` in ``out`` and
     return the prediction (None without iteration 0)."""
-    pred = predictions(text_task, records, policies, kept, K, seed, trained)
+    pred = predictions(text_task, records, policies, kept, K, seed, trained, rule=rule)
     if pred is None:
         return None
     write_json(Path(out) / "prediction.json", pred)
-    plot_prediction(pred, records, Path(out) / "star.png", title=f"{text_task.name} task, N={text_task.n_steps}")
+    named = "" if _is_star(rule) else f", rule {rule.label()}"
+    plot_prediction(pred, records, Path(out) / "star.png",
+                    title=f"{text_task.name} task, N={text_task.n_steps}{named}")
     return pred
 
 
@@ -172,19 +194,21 @@ def plot_prediction(pred: dict, records: list[dict], path, title: str = "") -> s
     ax_acc, ax_lam = axes[0]
     its = np.array([r["iteration"] for r in records])
     pit = np.array(pred["iterations"])
-    styles = {"symmetric": ("-", "theory: symmetric family from measured $\\lambda_n$"),
-              "kernel": ("--", "theory: exact operator on measured kernel")}
+    rule = pred.get("rule", {}).get("label")  # a run under another rule than STaR: its name on every theory line
+    of = "" if rule is None else f" of {rule}"
+    styles = {"symmetric": ("-", f"theory{of}: symmetric family from measured $\\lambda_n$"),
+              "kernel": ("--", f"theory{of}: exact operator on measured kernel")}
     for name, (ls, label) in styles.items():
         if name in pred:
             ax_acc.plot(pit, pred[name]["accuracy"], ls, color="k" if name == "symmetric" else "0.5", label=label)
     band = pred.get("finite_k")
     if band is not None:
         ax_acc.fill_between(pit, band["lo"], band["hi"], color="0.5", alpha=0.25, lw=0,
-                            label=f"theory: tabular STaR at K={band['K']} (5-95%, {len(band['seeds'])} seeds)")
+                            label=f"theory: tabular {rule or 'STaR'} at K={band['K']} (5-95%, {len(band['seeds'])} seeds)")
     one = pred.get("one_step")
     if one is not None and len(one["accuracy"]) > 1:
         ax_acc.plot(pit[1:len(one["accuracy"])], one["accuracy"][1:], "x", color="k", ms=7, zorder=5,
-                    label="theory: one exact step from the LLM's kernel of t-1")
+                    label=f"theory{of}: one exact step from the LLM's kernel of t-1")
     acc = np.array([r["sampled_accuracy"] for r in records])
     se = np.array([r["sampled_accuracy_se"] for r in records])
     ax_acc.fill_between(its, acc - 1.96 * se, acc + 1.96 * se, color="C0", alpha=0.2)

@@ -27,9 +27,18 @@ from .files import check_resume, check_run_folder, claim_run, read_json_object, 
 from .fit import fit_counts
 from .measure import measure
 from .model import SIZES, TaskSpec, build_model, load_model, save_checkpoint
-from .tasks import get_task
+from star_theory.sim.corpus import corpus_task_params
+from star_theory.task_registry import describe_task, make_task
 from .tokenizer import build_tokenizer, state_table
 from .train import train
+
+#: seed purposes of pretraining, on the paths ``derive_seed(seed, PRETRAIN, purpose)`` (a stream's path ends in
+#: the process rank): the model's initialization, the corpus chains (or the fit's batches), the warm-up policy
+#: and the warm-up chains. PRETRAIN is iteration 0 of the ``(seed, iteration, purpose)`` paths of
+#: :mod:`llm.star`, whose SAMPLE and FINETUNE equal CORPUS and WARMUP_POLICY: pretraining and STaR are kept
+#: apart by their seeds, which the experiments derive on separate paths (``experiments.llm_common.run_seeds``).
+PRETRAIN = 0
+INIT, CORPUS, WARMUP_POLICY, WARMUP_CORPUS = 0, 1, 2, 3
 
 
 def corpus_source(cfg: LLMConfig, text_task) -> dict:
@@ -37,10 +46,10 @@ def corpus_source(cfg: LLMConfig, text_task) -> dict:
     task = text_task.task
     if cfg.corpus:
         meta, chains = read_corpus(cfg.corpus)
-        if (meta["task"], meta["digits"], meta["base"]) != (cfg.task, cfg.digits, cfg.base):
+        if (meta["task"], corpus_task_params(meta)) != (cfg.task, cfg.task_params):
             raise InputError(
-                f"corpus {cfg.corpus} is for task {meta['task']} D={meta['digits']} b={meta['base']}, "
-                f"not {cfg.task} D={cfg.digits} b={cfg.base} (set --task/--digits/--base to match)"
+                f"corpus {cfg.corpus} is for task {describe_task(meta['task'], corpus_task_params(meta))}, "
+                f"not {describe_task(cfg.task, cfg.task_params)} (set --task/--task-param to match)"
             )
         if len(chains) == 0:
             raise InputError(f"corpus {cfg.corpus} holds no chains")
@@ -83,11 +92,11 @@ def pretrain_inputs(cfg: LLMConfig) -> dict:
     the tokenizer and the model (built from its size, or loaded from the ``--model`` checkpoint)."""
     import torch
 
-    text_task = get_task(cfg.task, cfg.digits, cfg.base)
+    text_task = make_task(cfg.task, cfg.task_params)
     source = corpus_source(cfg, text_task)
     tokenizer = build_tokenizer(text_task, cfg.tokenization)
     table = state_table(text_task, tokenizer)
-    torch.manual_seed(derive_seed(cfg.seed, 0, 0))
+    torch.manual_seed(derive_seed(cfg.seed, PRETRAIN, INIT))
     if cfg.model in SIZES:
         model = build_model(cfg.model, len(tokenizer), tokenizer, cfg.init_range)
     else:
@@ -137,7 +146,7 @@ def pretrain(cfg: LLMConfig, out: str | Path, overwrite: bool = False, resume: b
 def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) -> dict:
     text_task, source, tokenizer, table, model = (inputs[k] for k in ("text_task", "source", "tokenizer", "table", "model"))
     stream = ChainStream(
-        table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 1, rank),
+        table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, PRETRAIN, CORPUS, rank),
         policy=source.get("policy"), chains=source.get("chains"),
     )
     t0 = time.perf_counter()
@@ -146,8 +155,8 @@ def _pretrain(cfg: LLMConfig, out, inputs: dict, device, rank: int, world: int) 
                        *fit_corpus(cfg, model, text_task, table, source, device), t0)
     if cfg.warmup_steps:
         warm = ChainStream(
-            table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, 0, 3, rank),
-            policy=warmup_policy(text_task.task, derive_seed(cfg.seed, 0, 2)),
+            table, text_task.task, cfg.pretrain_batch, derive_seed(cfg.seed, PRETRAIN, WARMUP_CORPUS, rank),
+            policy=warmup_policy(text_task.task, derive_seed(cfg.seed, PRETRAIN, WARMUP_POLICY)),
         )
         train(
             model, iter(warm.next_batch, None), cfg.warmup_steps, cfg.pretrain_lr, device,
@@ -172,11 +181,13 @@ def fit_corpus(cfg: LLMConfig, model, text_task, table, source: dict, device):
               patience=cfg.patience, plateau_tol=cfg.plateau_tol, decay=cfg.lr_decay, progress=cfg.progress)
     record = {}
     if cfg.warmup_steps:
-        warm = TransitionCounts.from_policy(warmup_policy(task, derive_seed(cfg.seed, 0, 2)), task)
+        warm = TransitionCounts.from_policy(warmup_policy(task, derive_seed(cfg.seed, PRETRAIN, WARMUP_POLICY)), task)
         record.update(fit_counts(model, warm, table, device, cfg.pretrain_lr, cfg.warmup_steps,
-                                 seed=derive_seed(cfg.seed, 0, 3), desc="warm-up", **kw).record("warmup"))
-    log = fit_counts(model, counts, table, device, cfg.pretrain_lr, cfg.pretrain_steps, seed=derive_seed(cfg.seed, 0, 1),
-                     weight_decay=cfg.pretrain_weight_decay, desc="pretrain", **kw)
+                                 seed=derive_seed(cfg.seed, PRETRAIN, WARMUP_CORPUS), desc="warm-up",
+                                 **kw).record("warmup"))
+    log = fit_counts(model, counts, table, device, cfg.pretrain_lr, cfg.pretrain_steps,
+                     seed=derive_seed(cfg.seed, PRETRAIN, CORPUS), weight_decay=cfg.pretrain_weight_decay,
+                     desc="pretrain", **kw)
     record.update(log.record("fit"))
     return log.train, record
 
@@ -205,11 +216,12 @@ def _finish(cfg, out, model, tokenizer, table, text_task, source, device, rank, 
             "loss_first": float(losses[:k].mean()),
             "loss_last": float(losses[-k:].mean()),
             "loss_curve": losses[::k],
+            "loss_curve_every": k,  # loss_curve[i] is the loss of optimiser step i * k
             **fit_record,
             "wall_s": wall,
             "measured": m.record(),
         }
-        spec = TaskSpec(cfg.task, cfg.digits, cfg.base, cfg.tokenization)
+        spec = TaskSpec.of(cfg)
         with staged_into(out, last="pretrain.json") as tmp:
             save_checkpoint(tmp, model, tokenizer, spec)
             write_json(Path(tmp) / "pretrain.json", summary)

@@ -65,7 +65,7 @@ def _resume_checks(cfg: LLMConfig, pretrained, out: Path) -> Path:
     if recorded.is_dir() and given.resolve() != recorded.resolve():
         raise InputError(f"cannot resume {out}: it continues the checkpoint {str(recorded)!r}, not {str(given)!r}")
     if not recorded.is_dir():  # the recorded checkpoint has moved: the given one must be for the same task
-        if read_task_spec(given).__dict__ != saved["task"]:
+        if read_task_spec(given).record() != saved["task"]:
             raise InputError(f"cannot resume {out}: checkpoint {str(given)!r} is for another task than the run's")
     chosen = given if not recorded.is_dir() else recorded
     digest = saved.get("pretrained_digest")
@@ -75,11 +75,12 @@ def _resume_checks(cfg: LLMConfig, pretrained, out: Path) -> Path:
     return chosen
 
 
-def read_finished(out: Path, done, task) -> Finished:
-    """Read back and validate what the finished iterations ``done`` of ``task``'s run wrote."""
+def read_finished(out: Path, done, task, right_answers: bool = True) -> Finished:
+    """Read back and validate what the finished iterations ``done`` of ``task``'s run wrote
+    (``right_answers``: its rule keeps only chains with the right answer)."""
     if not done:
         return Finished([], [], None, [])
     paths = [iteration_dir(out, t) / "kept.npy" for t in done]
-    kept = [validate_kept(load_array(p), task, str(p)) for p in paths]
+    kept = [validate_kept(load_array(p), task, str(p), right_answers) for p in paths]
     records = [read_metrics(iteration_dir(out, t) / "metrics.json", t) for t in done]
     return Finished(records, [load_kernels(iteration_dir(out, t)) for t in done], kept[-1], kept)

@@ -1,8 +1,9 @@
 """The folder of a STaR run: its layout, how an iteration is written, and how it is read back.
 
 Layout (folder ``out``): ``run.json`` (config, pretrained path and digest, task), ``iter_TTT/`` per
-iteration (``metrics.json``, ``kept.npy`` with the kept chains ``(kept, N+1)``, ``kernels.npz``
-with the measured kernels, and the model checkpoint for ``t > 0``), ``metrics.jsonl`` (one line
+iteration (``metrics.json``, ``kept.npy`` with the kept chains ``(kept, N+1)``, ``chains.parquet``
+with every sampled chain as a dataset (:mod:`llm.chain_table`), ``kernels.npz`` with the measured
+kernels, and the model checkpoint for ``t > 0``), ``metrics.jsonl`` (one line
 per iteration), ``prediction.json`` and ``star.png``. Every iteration folder is written under a
 temporary name and renamed when complete; ``metrics.jsonl`` is rebuilt from the iteration folders.
 
@@ -24,6 +25,7 @@ import numpy as np
 from star_theory import InputError, TabularPolicy
 from star_theory.io import atomic_write_bytes, atomic_write_text, dumps_json, write_json
 
+from .chain_table import CHAINS_FILE
 from .config import make_config, to_record
 from .files import atomic_dir, read_json_object, recorded_config, save_array
 from .model import checkpoint_digest, save_checkpoint
@@ -83,22 +85,27 @@ def _kernels_bytes(policy: TabularPolicy) -> bytes:
 
 
 def write_iteration(out: Path, t: int, record: dict, kept: np.ndarray, policy: TabularPolicy,
-                    checkpoint: tuple | None = None) -> None:
+                    checkpoint: tuple | None = None, chains: bytes | None = None) -> None:
     """Write iteration ``t``'s folder atomically: ``checkpoint`` ``(model, tokenizer, spec)`` when
-    given, the kept chains, the measured kernels and ``metrics.json`` (the completion mark)."""
+    given, the kept chains, the sampled chains (``chains``: the bytes of ``chains.parquet``, when
+    given), the measured kernels and ``metrics.json`` (the completion mark)."""
     with atomic_dir(iteration_dir(out, t)) as tmp:
         if checkpoint is not None:
             save_checkpoint(tmp, *checkpoint)
         save_array(Path(tmp) / "kept.npy", kept)
+        if chains is not None:
+            atomic_write_bytes(Path(tmp) / CHAINS_FILE, chains)
         atomic_write_bytes(Path(tmp) / "kernels.npz", _kernels_bytes(policy))
         write_json(Path(tmp) / "metrics.json", record)
 
 
-def write_run_json(out: Path, cfg_record: dict, pretrained, task_spec: dict) -> None:
+def write_run_json(out: Path, cfg_record: dict, pretrained, task_spec: dict, rule: dict | None = None) -> None:
     """``run.json``: the config record, the pretrained checkpoint's absolute path, its digest
-    (:func:`llm.model.checkpoint_digest`: ``--resume`` refuses another model in its place) and its task."""
+    (:func:`llm.model.checkpoint_digest`: ``--resume`` refuses another model in its place), its task
+    and the update rule (name, parameters, label)."""
     write_json(Path(out) / "run.json", {"config": cfg_record, "pretrained": os.fspath(Path(pretrained).resolve()),
-                                        "pretrained_digest": checkpoint_digest(pretrained), "task": task_spec})
+                                        "pretrained_digest": checkpoint_digest(pretrained), "task": task_spec,
+                                        "rule": rule})
 
 
 def read_run_json(path: str | os.PathLike) -> dict:
@@ -117,8 +124,8 @@ def read_run_json(path: str | os.PathLike) -> dict:
     if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
         raise InputError(f"{where}: corrupted run.json (pretrained_digest must be a SHA-256 hex digest)")
     task = raw["task"]
-    if set(task) != {"task", "digits", "base", "tokenization"}:
-        raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base, tokenization)")
+    if set(task) not in ({"task", "digits", "base", "tokenization"}, {"task", "params", "tokenization"}):
+        raise InputError(f"{where}: corrupted run.json (task must hold task, digits, base (or params), tokenization)")
     return raw
 
 

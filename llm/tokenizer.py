@@ -2,7 +2,9 @@
 
 Two tokenizations of the same text (selected by name):
 
-* ``symbol``: one token per character (digit or separator), as in the analysis;
+* ``symbol``: one token per character of the task's alphabet (:meth:`star_theory.Task.alphabet`:
+  digits and separators for the digit tasks, letters for ``walk``, any character a task's
+  strings use), as in the analysis;
 * ``state``: one token per state of each level, so that a transformer can represent any
   per-step kernel exactly (the next-state distribution is a single softmax).
 
@@ -24,7 +26,7 @@ import numpy as np
 from star_theory import InputError
 from star_theory.io import MAX_JSON_BYTES
 
-from .tasks import TextTask
+from star_theory.task_protocol import Task
 
 TOKENIZATIONS = ("state", "symbol")
 PAD, UNK, EOS, SEP = "<pad>", "<unk>", "<eos>", "<sep>"
@@ -41,7 +43,7 @@ def step_text(n: int, previous: str, following: str | None = None) -> str:
     return text if following is None else f"{text}{following}{EOS}"
 
 
-def build_tokenizer(task: TextTask, tokenization: str = "state"):
+def build_tokenizer(task: Task, tokenization: str = "state"):
     """A fast tokenizer for ``task`` with the named tokenization (``state`` or ``symbol``)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -51,7 +53,7 @@ def build_tokenizer(task: TextTask, tokenization: str = "state"):
     steps = [step_token(n) for n in range(1, task.n_steps + 1)]
     specials = [PAD, UNK, EOS, SEP] + steps
     if tokenization == "symbol":
-        words = list(task.digits()) + list(task.literals())
+        words = list(task.alphabet())
     else:
         words = list(dict.fromkeys(s for n in range(task.n_steps + 1) for s in task.state_strings(n)))
     vocab = {w: i for i, w in enumerate(specials + words)}
@@ -71,7 +73,7 @@ def build_tokenizer(task: TextTask, tokenization: str = "state"):
     )
 
 
-def _all_strings(task: TextTask):
+def _all_strings(task: Task):
     return [task.state_strings(n) for n in range(task.n_steps + 1)]
 
 
@@ -128,7 +130,7 @@ def _row_keys(rows: np.ndarray, base: int) -> np.ndarray:
     return key
 
 
-def state_table(task: TextTask, tokenizer, vocab_size: int | None = None) -> StateTable:
+def state_table(task: Task, tokenizer, vocab_size: int | None = None) -> StateTable:
     """Tokenize every state of every level once, and check the table as data: each state a
     fixed-length row of known tokens, distinct states distinct rows, no state token a special token
     (``<sep>``, ``<eos>``, a step token...), and every id below ``vocab_size`` (the model's

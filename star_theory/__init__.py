@@ -29,7 +29,13 @@ API = {
         "question_mask", "refit_rows", "step_correctness",
     ),
     ".empty_rows": ("EMPTY_ROWS", "fill_empty_rows", "marginal_product"),
-    ".tasks": ("TASK_NAMES", "DigitLevels", "DigitTask", "add_task", "digit_task", "zip_task"),
+    ".task_protocol": ("Task", "TaskFactory"),
+    ".task_registry": (
+        "as_task_factory", "get_task_factory", "make_task", "register_task", "resolve_task_params",
+        "task_level_sizes", "task_names", "unregister_task",
+    ),
+    ".tasks": ("DigitLevels", "DigitTask", "add_task", "digit_task", "zip_task"),
+    ".task_walk": ("walk_task",),
     ".closed_form": (
         "SymmetricTrajectory", "iterations_to_accuracy", "other_steps_product", "symmetric_accuracy", "symmetric_error_rate",
         "symmetric_flawed_distribution", "symmetric_flawed_share", "symmetric_star_update",

@@ -43,9 +43,10 @@ else:  # pragma: no cover
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,
-           aliases: tuple[str, ...] = ()):
-    """A config field with its default and help string (and optional choices, flag name, flag aliases)."""
-    meta = {"help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases)}
+           aliases: tuple[str, ...] = (), merge: bool = False):
+    """A config field with its default and help string (and optional choices, flag name, flag
+    aliases; ``merge``: a mapping whose repeated ``--flag KEY=VALUE`` add keys to the TOML table's)."""
+    meta = {"help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases), "merge": merge}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -125,7 +126,47 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
         if not isinstance(value, str):
             raise InputError(f"{name} must be a string, got {value!r}")
         return value
+    if base is dict or typing.get_origin(base) is dict:
+        return key_values(value, name)
     return value
+
+
+def key_values(value, name: str) -> dict:
+    """A mapping field: a table (string keys) or ``["KEY=VALUE", ...]`` (repeated flags) as a dict;
+    the values of ``KEY=VALUE`` stay strings (the consumer coerces them)."""
+    if isinstance(value, Mapping):
+        items = dict(value)
+    else:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            value = [value]
+        items = {}
+        for item in value:
+            key, eq, text = item.partition("=") if isinstance(item, str) else ("", "", "")
+            if not eq:
+                raise InputError(f"{name} takes KEY=VALUE, got {item!r}")
+            items[key.strip()] = text.strip()
+    for key in items:
+        if not isinstance(key, str) or not key:
+            raise InputError(f"{name}: keys must be non-empty strings, got {key!r}")
+    return items
+
+
+def split_tables(cls, mapping: Mapping[str, Any]) -> dict:
+    """A table given for a field ``X`` of a config that has a field ``X_params`` (``[task]`` with
+    ``name = "zip"``, ``digits = 3``): ``name`` goes to ``X``, the other keys into ``X_params``
+    (over any ``X_params`` given beside it)."""
+    if not isinstance(mapping, Mapping):
+        return mapping
+    names = {f.name for f in dataclasses.fields(cls)}
+    out = dict(mapping)
+    for key, value in mapping.items():
+        if isinstance(value, Mapping) and f"{key}_params" in names:
+            table = dict(value)
+            if "name" not in table:
+                raise InputError(f"the [{key}] table needs name = \"...\" (the {key}'s name)")
+            out[key] = table.pop("name")
+            out[f"{key}_params"] = {**key_values(out.get(f"{key}_params") or {}, f"{key}_params"), **table}
+    return out
 
 
 def coerce_fields(config) -> None:
@@ -151,7 +192,7 @@ def from_mapping(cls, mapping: Mapping[str, Any], source: str = "config"):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     types_ = _field_types(cls)
     kwargs = {}
-    for key, value in mapping.items():
+    for key, value in split_tables(cls, mapping).items():
         name = key.replace("-", "_")
         if name not in fields:
             known = ", ".join(sorted(fields))
@@ -221,7 +262,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
         kw: dict[str, Any] = {"dest": f.name, "default": None, "help": help_}
         if f.metadata.get("choices"):
             kw["choices"] = f.metadata["choices"]
-        if is_seq:
+        if base is dict or typing.get_origin(base) is dict:
+            kw.update(action="append", metavar="KEY=VALUE")
+        elif is_seq:
             kw["nargs"] = "+"
             kw["type"] = elem if elem in (int, float, str) else str
         elif base is bool:
@@ -233,11 +276,18 @@ def add_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...]
 
 def from_args(cls, args: argparse.Namespace, base: Mapping[str, Any] | None = None, source: str = "config"):
     """Build ``cls`` from a base mapping (e.g. a TOML table) overridden by CLI flags that were given."""
-    values = dict(base or {})
+    values = split_tables(cls, base or {})
+    flags = {}
     for f in dataclasses.fields(cls):
         v = getattr(args, f.name, None)
         if v is not None:
-            values[f.name] = list(v) if isinstance(v, (list, tuple)) else v
+            flags[f.name] = key_values(v, f.name) if f.metadata.get("merge") else list(v) if isinstance(v, (list, tuple)) else v
+    if "task_params" in {f.name for f in dataclasses.fields(cls)} and isinstance(values, Mapping):
+        from .task_registry import merge_task_levels  # --task-param K=V and --digits add to the file's [task] table
+
+        return from_mapping(cls, merge_task_levels(values, flags), source)
+    if isinstance(values, Mapping):
+        values = {**values, **flags}
     return from_mapping(cls, values, source)
 
 

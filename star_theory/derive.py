@@ -315,35 +315,39 @@ def derive_all(N: int) -> DerivedFormulas:
     )
 
 
+#: the definitions of the product forms' symbols, in each style (both styles print them)
+_PRODUCT_DEFINITIONS = {
+    "plain": "Lambda = prod lam_k, Lambda_-n = prod_{k != n} lam_k, p_k = lam_k + (1 - lam_k)/M",
+    "latex": r"$\Lambda = \prod_k \lambda_k$, $\Lambda_{-n} = \prod_{k \neq n} \lambda_k$, "
+             r"$p_k = \lambda_k + (1 - \lambda_k)/M$",
+}
+
+
 def format_formulas(N: int, style: str = "plain") -> str:
-    """The derived formulas as text, ``style='plain'`` (sympy's str) or ``'latex'``."""
+    """The derived formulas as text, ``style='plain'`` (sympy's str) or ``'latex'``: the same lines in
+    both styles (the same headings, the definitions of the product forms' symbols, the same
+    quantities in the same order), each formula rendered in the style."""
     if not isinstance(style, str) or style not in ("plain", "latex"):
         raise InputError(f"style must be 'plain' or 'latex', got {style!r}")
     f = derive_all(N)
     pf = f.products
-    if style == "latex":
-        show = sp.latex
-        eq = lambda lhs, rhs: f"$$ {lhs} = {show(rhs)} $$"  # noqa: E731
-        lam_new = lambda n: rf"\lambda_{{{n}}}'"  # noqa: E731
-        lines = ["Symmetric family, identity ground truth (WLOG), uniform questions.", ""]
-        lines.append("In terms of the products:")
-        lines.append(eq("J", pf.accuracy))
-        lines.append(eq(r"1 - \lambda_n'", pf.one_minus_update))
-        lines.append(eq(r"\mathrm{flawed}", pf.flawed_share))
-        lines += ["", f"Per step, N = {N}:"]
-        lines.append(eq("J", f.accuracy))
-        lines += [eq(lam_new(n + 1), u) for n, u in enumerate(f.update)]
-        lines.append(eq(r"\mathrm{flawed}", f.flawed_share))
-        lines += [eq(rf"\Pr(k={k} \mid r=1)", d) for k, d in enumerate(f.flawed_distribution)]
-    else:
-        lines = ["Symmetric family, identity ground truth (WLOG), uniform questions.", ""]
-        lines.append("In terms of the products (Lambda = prod lam_k, Lambda_-n = prod_{k != n} lam_k, p_k = lam_k + (1 - lam_k)/M):")
-        lines.append(f"  J = {pf.accuracy}")
-        lines.append(f"  1 - lambda_n' = {pf.one_minus_update}")
-        lines.append(f"  flawed share = {pf.flawed_share}")
-        lines += ["", f"Per step, N = {N}:"]
-        lines.append(f"  J = {f.accuracy}")
-        lines += [f"  lambda_{n + 1}' = {u}" for n, u in enumerate(f.update)]
-        lines.append(f"  flawed share = {f.flawed_share}")
-        lines += [f"  Pr(k={k} wrong | r=1) = {d}" for k, d in enumerate(f.flawed_distribution)]
+    latex = style == "latex"
+    # (plain name, latex name, expression) of every formula, in the order printed
+    products = [("J", "J", pf.accuracy), ("1 - lambda_n'", r"1 - \lambda_n'", pf.one_minus_update),
+                ("flawed share", r"\text{flawed share}", pf.flawed_share)]
+    per_step = [("J", "J", f.accuracy)]
+    per_step += [(f"lambda_{n + 1}'", rf"\lambda_{{{n + 1}}}'", u) for n, u in enumerate(f.update)]
+    per_step.append(("flawed share", r"\text{flawed share}", f.flawed_share))
+    per_step += [(f"Pr(k={k} wrong | r=1)", rf"\Pr(k={k} \text{{ wrong}} \mid r=1)", d)
+                 for k, d in enumerate(f.flawed_distribution)]
+
+    def line(row) -> str:
+        plain, tex, expr = row
+        return f"$$ {tex} = {sp.latex(expr)} $$" if latex else f"  {plain} = {expr}"
+
+    lines = ["Symmetric family, identity ground truth (WLOG), uniform questions.", ""]
+    lines.append(f"In terms of the products ({_PRODUCT_DEFINITIONS[style]}):")
+    lines += [line(r) for r in products]
+    lines += ["", f"Per step, N = {N}:"]
+    lines += [line(r) for r in per_step]
     return "\n".join(lines)

@@ -193,3 +193,51 @@ def append_jsonl(path: str | os.PathLike, record: Any) -> Path:
     if old and not old.endswith(b"\n"):
         old += b"\n"
     return atomic_write_bytes(path, old + (dumps_json(record, indent=None) + "\n").encode("utf-8"))
+
+
+#: the key of a Parquet file's key-value metadata that holds rlstar's JSON record (its ``format`` names the layout)
+PARQUET_META_KEY = b"rlstar"
+
+
+def parquet_bytes(columns: dict, meta: dict) -> bytes:
+    """A Parquet file of ``columns`` (``{name: array or pyarrow array}``, in order) with ``meta`` as
+    JSON under the key :data:`PARQUET_META_KEY` of its schema metadata (readers that do not know
+    the key, ``datasets.load_dataset("parquet")`` or pandas, ignore it)."""
+    import pyarrow as pa  # a large library: only where a Parquet file is written
+    import pyarrow.parquet as pq
+
+    table = pa.table(columns).replace_schema_metadata({PARQUET_META_KEY: dumps_json(meta, indent=None).encode()})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def read_parquet(path: str | os.PathLike, what: str) -> tuple[dict, dict]:
+    """``(columns, meta)`` of a Parquet file written by :func:`parquet_bytes`: each column as a
+    numpy array (``columns[name].mask``-free: a column with nulls is refused) and the JSON record
+    under :data:`PARQUET_META_KEY`; a missing, unreadable or foreign file is a one-line error."""
+    import pyarrow as pa  # a large library: only where a Parquet file is read
+    import pyarrow.parquet as pq
+
+    path = check_path(path, what)
+    where = repr(os.fspath(path))
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {where}") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{what} {where} is not a readable Parquet file ({type(exc).__name__})") from None
+    raw = (table.schema.metadata or {}).get(PARQUET_META_KEY)
+    if raw is None:
+        raise InputError(f"{what} {where} has no rlstar metadata (key {PARQUET_META_KEY.decode()!r})")
+    try:
+        meta = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{what} {where}: corrupted metadata ({type(exc).__name__})") from None
+    columns = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if col.null_count:
+            raise InputError(f"{what} {where}: column {name!r} holds {col.null_count} missing values")
+        columns[name] = col.to_numpy()
+    return columns, meta

@@ -1,7 +1,8 @@
 """Memory estimates made before anything is allocated, and the limit they are held to.
 
 Each command estimates the bytes its largest arrays take from its sizes alone (states per level
-``M`` or the digit task's level sizes, steps ``N``, chains ``K`` per question, seeds, grid
+``M`` or a task's level sizes from its factory's ``level_sizes``
+(:meth:`star_theory.task_protocol.TaskFactory.sizes`), steps ``N``, chains ``K`` per question, seeds, grid
 ``points``, iterations ``T``), without building the task, and refuses with a one-line
 :class:`~star_theory.errors.InputError` when the estimate exceeds the limit. The limit is half the
 machine's physical memory unless ``rlstar --max-memory GIB`` (or the environment variable
@@ -60,14 +61,6 @@ def check_memory(estimate: float, what: str) -> None:
     if estimate > limit:
         raise InputError(f"{what} needs about {_fmt(estimate)} of memory, above the limit of {_fmt(limit)}; "
                          "reduce the sizes or raise the limit with rlstar --max-memory GIB")
-
-
-def digit_level_sizes(name: str, digits: int, base: int) -> list[int]:
-    """``|S_0|, ..., |S_N|`` of a digit task, from the formulas (nothing is built)."""
-    D, b = int(digits), int(base)
-    if name == "zip":
-        return [b ** (2 * D)] * (D + 1)
-    return [b ** (2 * (D - n)) * (1 if n == 0 else 2 * b**n) for n in range(D + 1)]
 
 
 def kernel_bytes(sizes) -> int:

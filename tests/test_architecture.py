@@ -100,8 +100,9 @@ GRAPH = import_graph()
 
 def test_the_graph_sees_known_edges():
     """The parser is not blind: edges that the code certainly has are found."""
-    assert "star_theory.exact" in GRAPH["star_theory.sim.sampling"]
-    assert "star_theory.sim.sampling" in GRAPH["star_theory.sim.variants"]
+    assert "star_theory.exact" in GRAPH["star_theory.sampling"]
+    assert "star_theory.sampling" in GRAPH["star_theory.variants"]
+    assert "star_theory.rule_protocol" in GRAPH["star_theory.rules"]
     assert any(t.startswith("star_theory") for t in GRAPH["llm.star"])
 
 
@@ -124,6 +125,39 @@ def test_no_experiment_imports_another():
     bad = sorted(f"{m} -> {t}" for m, ts in GRAPH.items() if experiment(m)
                  for t in ts if experiment(t) and experiment(t) != experiment(m))
     assert bad == []
+
+
+def _edges(importer_prefix: str, target_prefix: str) -> list[str]:
+    """Every edge from a module under ``importer_prefix`` to one under ``target_prefix`` (a module
+    or a package: ``star_theory.sim`` covers ``star_theory.sim`` and ``star_theory.sim.*``)."""
+    def under(m, p):
+        return m == p or m.startswith(p + ".")
+
+    return sorted(f"{m} -> {t}" for m, ts in GRAPH.items() if under(m, importer_prefix)
+                  for t in ts if under(t, target_prefix))
+
+
+def test_the_simulator_does_not_import_the_rule_registry():
+    """``star_theory.sim`` takes a rule object; names are looked up above it (the command layer)."""
+    assert _edges("star_theory.sim", "star_theory.rules") == []
+
+
+def test_the_rule_registry_does_not_import_the_simulator():
+    """``star_theory.rules`` sits on the protocol and the sampling primitives, never on ``sim``."""
+    assert _edges("star_theory.rules", "star_theory.sim") == []
+    assert _edges("star_theory.rule_protocol", "star_theory.sim") == []
+
+
+def test_the_checks_take_a_rule_rather_than_import_the_registry():
+    assert _edges("star_theory.checks", "star_theory.rules") == []
+    assert _edges("star_theory.checks", "star_theory.sim") == []
+
+
+def test_a_layering_edge_would_be_seen():
+    """The three facts above could fail: an edge the code has between two such packages is found
+    (``commands.simulate`` imports both the registry and the simulator)."""
+    assert _edges("star_theory.commands.simulate", "star_theory.rules") == ["star_theory.commands.simulate -> star_theory.rules"]
+    assert _edges("star_theory.commands.simulate", "star_theory.sim") != []
 
 
 def test_theory_core_does_not_load_the_simulator_on_import():

@@ -11,7 +11,8 @@ import json
 import numpy as np
 import pytest
 
-from experiments.framework import PRESETS, load_experiment
+from experiments.framework import PRESETS
+from experiments.registry import load_experiment
 from experiments.reproduce import run_experiment
 from star_theory import InputError
 

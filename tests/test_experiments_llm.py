@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.framework import EXPERIMENT_NAMES, PRESETS, load_experiment, split_results
+from experiments.framework import PRESETS, split_results
+from experiments.registry import EXPERIMENT_NAMES, load_experiment
 from experiments.reproduce import run_experiment
 from star_theory.cli import main
 from star_theory.io import dumps_json
@@ -315,6 +316,46 @@ def test_docs_update_names_a_block_that_cannot_be_filled(tvl, tmp_path, capsys):
     assert main([str(results), "--docs", str(tmp_path)]) == 2
     assert "no_such_key" in capsys.readouterr().err
     assert (tmp_path / "x.md").read_text().endswith("1<!-- /generated --> b\n")  # nothing written
+
+
+def test_no_star_run_of_the_experiments_takes_a_pretraining_seed(out, tvl, rob, nb, regimes):
+    """Across every LLM run of the smoke experiments (the seeds as the run files record them), no STaR seed is the
+    seed of any pretraining: pretraining and STaR never share a seed path (tests/test_experiment_seeds.py)."""
+    pre = {json.loads(p.read_text())["config"]["seed"] for p in (out / "_llm").glob("*/pretrained/pretrain.json")}
+    star = {json.loads(p.read_text())["config"]["seed"] for p in (out / "_llm").glob("*/star/run.json")}
+    assert len(pre) >= 2 and len(star) > len(pre)  # several pretrainings, each shared by STaR seeds
+    assert not pre & star
+
+
+def test_theory_vs_llm_figure_titles_every_panel_draws_the_verdicts_band_and_hides_no_line(tvl, tmp_path, monkeypatch):
+    import experiments.theory_vs_llm.figures as module
+    from figure_helpers import capture, filled_bands, half_widths, legends_over_data
+
+    from experiments.framework import Context
+
+    figs = capture(monkeypatch, module)
+    exp = load_experiment("theory_vs_llm")
+    exp.figures(tvl["data"], exp.settings("smoke"), Context(out=tmp_path, seed=tvl["seed"], progress=False))
+    fig = figs["theory_vs_llm.png"]
+    runs = tvl["data"]["runs"]
+    assert len(fig.axes) == 2 * len(runs)
+    for row, lam in enumerate(runs):
+        acc, lam_ax = fig.axes[2 * row], fig.axes[2 * row + 1]
+        for ax in (acc, lam_ax):
+            assert f"corpus lam={lam}" in ax.get_title()
+        finding = next(f for f in tvl["findings"] if f"corpus lam={lam} " in f["statement"]
+                       and "inside the prediction band of the mean" in f["statement"])
+        (x, lo, hi), = filled_bands(acc)
+        np.testing.assert_allclose(np.round((hi - lo) / 2, 3), half_widths(finding["tolerance"]), atol=1.5e-3)
+        for ax in (acc, lam_ax):  # two lines over the same points differ in style, so neither hides the other
+            lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 1]
+            for i, a in enumerate(lines):
+                for b in lines[i + 1:]:
+                    if np.shape(a.get_ydata()) == np.shape(b.get_ydata()) and np.allclose(a.get_xdata(), b.get_xdata()) \
+                            and np.allclose(a.get_ydata(), b.get_ydata(), atol=0.01):
+                        assert (a.get_linestyle(), a.get_marker(), a.get_linewidth()) != \
+                               (b.get_linestyle(), b.get_marker(), b.get_linewidth()), (a.get_label(), b.get_label())
+    assert legends_over_data(fig) == []
 
 
 def test_a_cached_llm_run_in_use_is_waited_for_not_refused(tmp_path):

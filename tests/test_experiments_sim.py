@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.framework import PRESETS, load_experiment
+from experiments.framework import PRESETS
+from experiments.registry import load_experiment
 from experiments.reproduce import run_experiment
 from star_theory.sim import variant_theory as theory
 from star_theory import (
@@ -228,3 +229,51 @@ def test_noisy_verifier_improves_iff_fp_below_one_minus_fn(M, l, fp, fn):
         return
     dJ = symmetric_accuracy(M, lam=theory.noisy_update(M, lam, fp, fn)) - symmetric_accuracy(M, lam=lam)
     assert (dJ > 0) == (c > 0) or abs(dJ) < 1e-15
+
+
+# ----------------------------------------------------------------------------- figures, read back
+def _redraw(record, module, tmp_path, monkeypatch) -> dict:
+    """The figures of ``record`` drawn again from its stored data, captured as laid out."""
+    from figure_helpers import capture
+
+    from experiments.framework import Context
+
+    figs = capture(monkeypatch, module)
+    exp = load_experiment(record["name"])
+    exp.figures(record["data"], exp.settings("smoke"), Context(out=tmp_path, seed=record["seed"], progress=False))
+    return figs
+
+
+def test_zero_steps_llm_draws_the_band_its_verdict_tests(pq, tmp_path, monkeypatch):
+    import experiments.pretrained_quality.figures as module
+    from figure_helpers import filled_bands, half_widths, legends_over_data
+
+    fig = _redraw(pq, module, tmp_path, monkeypatch)["zero_steps_llm.png"]
+    cases = pq["data"]["llm_cases"]
+    assert cases and len(fig.axes) == len(cases)
+    for ax, name in zip(fig.axes, cases):
+        assert ax.get_title().startswith(f"{name}:")
+        finding = next(f for f in pq["findings"] if f["statement"].startswith(f"LLM {name}: exact J behaves like tabular"))
+        (x, lo, hi), = filled_bands(ax)
+        np.testing.assert_allclose(np.round((hi - lo) / 2, 3), half_widths(finding["tolerance"]), atol=1.5e-3)
+        exact = [r["exact_accuracy"] for r in cases[name]["records"]]
+        assert finding["agree"] == bool(np.all((exact >= lo) & (exact <= hi)))  # the verdict, read off the figure
+    assert legends_over_data(fig) == []
+
+
+def test_variant_curves_titles_name_each_panels_own_setting(var, tmp_path, monkeypatch):
+    import re
+
+    import experiments.variants.figures as module
+    from figure_helpers import legends_over_data
+
+    fig = _redraw(var, module, tmp_path, monkeypatch)["variant_curves.png"]
+    s = load_experiment("variants").settings("smoke")
+    assert "M=" not in fig._suptitle.get_text() and "lam=" not in fig._suptitle.get_text()
+    expected = [(s.M, s.lam)] * 3 + [(var["data"]["rationalize"]["M"], var["data"]["rationalize"]["lam"])]
+    for ax, (M, lam) in zip(fig.axes, expected):
+        title = ax.get_title()
+        assert int(re.search(r"M=(\d+)", title).group(1)) == M, title
+        assert float(re.search(r"initial lam=([\d.]+)", title).group(1)) == lam, title
+        assert "convention: lam" in title
+    assert legends_over_data(fig) == []

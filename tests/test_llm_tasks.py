@@ -26,8 +26,8 @@ def test_strings_spell_the_digits(name, D, b):
     """Each digit label sits at its template position with the value the tabular view decodes."""
     tt = get_task(name, D, b)
     for n, template in enumerate(tt.templates):
-        labels = tt.digit_task.levels.labels[n]
-        digits = tt.digit_task.levels.decode(n, np.arange(tt.task.sizes[n]))
+        labels = tt.levels.labels[n]
+        digits = tt.levels.decode(n, np.arange(tt.task.sizes[n]))
         for i, s in enumerate(tt.state_strings(n)):
             for ch, item in zip(s, template):
                 assert ch == (str(digits[i, labels.index(item)]) if item in labels else item)

@@ -145,9 +145,9 @@ def test_simulate_runs_a_registered_rule_with_its_closed_forms():
     register_rule(confident(np.log(1e-2)))
     cfg = SimulateConfig(M=3, N=2, lam=(0.3,), variant="confident-star", chains_per_question=16, seeds=(0, 1, 2),
                          iterations=3)
-    r = simulate(cfg, progress=False)
+    r = simulate(cfg, progress=False, rule=get_rule(cfg.variant))  # sim takes the object; the registry names it
     assert r["variant"] == "confident-star"
-    again = simulate(cfg, progress=False)
+    again = simulate(cfg, progress=False, rule=get_rule(cfg.variant))
     np.testing.assert_array_equal(r["accuracy_runs"], again["accuracy_runs"])  # reproducible from the seeds
     row = r["iterations"][0]
     # at t = 0 every run starts from the same policy: the closed forms there are the exact ones
@@ -166,7 +166,7 @@ def test_simulate_runs_a_registered_rule_with_its_closed_forms():
 def test_simulate_with_a_rule_without_keep_probability_reports_no_closed_form():
     register_rule(HALF)
     r = simulate(SimulateConfig(M=3, N=2, variant="half-star", chains_per_question=8, seeds=(0,), iterations=2),
-                 progress=False)
+                 progress=False, rule=HALF)
     assert np.isnan(r["iterations"][0]["p_no_kept_exact"]) and r["iterations"][0]["kept_mean"] > 0
 
 
@@ -174,7 +174,7 @@ def test_a_rule_without_sampled_form_is_refused_by_simulate_before_anything_is_w
     register_rule(Rule("exact-only", half_star_exact))
     cfg = SimulateConfig(M=3, N=2, variant="exact-only", chains_per_question=4, seeds=(0,), iterations=2)
     with pytest.raises(InputError, match="'exact-only' has no sampled form"):
-        simulate(cfg, checkpoint=tmp_path / "run")
+        simulate(cfg, checkpoint=tmp_path / "run", rule=get_rule(cfg.variant))
     assert not (tmp_path / "run").exists()
     with pytest.raises(InputError, match="no sampled form"):
         phase_diagram(3, 2, points=3, iterations=2, mode="sampled", chains_per_question=4, variant=Rule("x", half_star_exact))
@@ -268,7 +268,7 @@ def test_checks_take_builtin_variants_as_objects_and_names():
 def test_a_rule_without_closed_forms_resumes_from_its_checkpoints(tmp_path):
     register_rule(HALF)
     cfg = SimulateConfig(M=3, N=2, variant="half-star", chains_per_question=8, seeds=(0, 1), iterations=3)
-    whole = simulate(cfg, checkpoint=tmp_path / "run", progress=False)
+    whole = simulate(cfg, checkpoint=tmp_path / "run", progress=False, rule=HALF)
     (tmp_path / "run" / "result.json").unlink()
-    again = simulate(cfg, checkpoint=tmp_path / "run", resume=True, progress=False)
+    again = simulate(cfg, checkpoint=tmp_path / "run", resume=True, progress=False, rule=HALF)
     np.testing.assert_array_equal(whole["accuracy_runs"], again["accuracy_runs"])

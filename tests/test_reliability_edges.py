@@ -113,12 +113,15 @@ def test_huge_requests_are_refused_before_allocating(tmp_path):
 
 
 def test_level_size_formulas_match_the_built_tasks():
-    from star_theory.sizes import digit_level_sizes
-    from star_theory.tasks import digit_task
+    from star_theory import make_task, task_level_sizes
 
     for name in ("zip", "add"):
         for D, b in [(1, 2), (2, 2), (2, 3), (3, 2), (1, 10)]:
-            assert digit_level_sizes(name, D, b) == list(digit_task(name, D, b).task.sizes)
+            params = {"digits": D, "base": b}
+            assert task_level_sizes(name, params) == list(make_task(name, params).task.sizes)
+    for nodes, steps in [(2, 1), (6, 3), (26, 2)]:
+        params = {"nodes": nodes, "steps": steps}
+        assert task_level_sizes("walk", params) == list(make_task("walk", params).task.sizes)
 
 
 # ----------------------------------------------------------------------------- TOML

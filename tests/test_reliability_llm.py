@@ -41,7 +41,7 @@ def checkpoint(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("ckpt") / "ckpt"
     tok = build_tokenizer(get_task("zip", 2, 2), "state")
-    save_checkpoint(path, build_model("tiny", len(tok), tok), tok, TaskSpec("zip", 2, 2, "state"))
+    save_checkpoint(path, build_model("tiny", len(tok), tok), tok, TaskSpec("zip", {"digits": 2, "base": 2}, "state"))
     return path
 
 

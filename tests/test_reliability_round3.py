@@ -363,7 +363,7 @@ def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "ckpt"
     tok = build_tokenizer(get_task("zip", 2, 2), "state")
     torch.manual_seed(0)
-    save_checkpoint(path, build_model("tiny", len(tok), tok), tok, TaskSpec("zip", 2, 2, "state"))
+    save_checkpoint(path, build_model("tiny", len(tok), tok), tok, TaskSpec("zip", {"digits": 2, "base": 2}, "state"))
     return path
 
 
@@ -468,7 +468,7 @@ def test_resume_refuses_another_model_in_the_recorded_checkpoints_place(checkpoi
     _, tok, _ = load_checkpoint(ckpt)
     torch.manual_seed(1)  # another model, same task, same path
     shutil.rmtree(ckpt)
-    save_checkpoint(ckpt, build_model("tiny", len(tok), tok), tok, TaskSpec("zip", 2, 2, "state"))
+    save_checkpoint(ckpt, build_model("tiny", len(tok), tok), tok, TaskSpec("zip", {"digits": 2, "base": 2}, "state"))
     before = (out / "run.json").read_bytes()
     one_line_error(capsys, ["llm", "star", "--checkpoint", ckpt, "--out", out, "--iterations", "1", "--resume", *args],
                    "digest")

@@ -24,50 +24,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from star_theory.config import check, option
+from star_theory.config import check
 
 from star_theory.beyond.bstar import BALANCE_SCORES
 from star_theory.beyond.policy_gradient import METHODS
 
-from ..shared_settings import SymmetricBench
+from ..shared_settings import SymmetricBench, setting
 from . import outcome, parts
 
 
 @dataclass(frozen=True)
 class Settings(SymmetricBench):
-    seeds: int = option(8, "sampled runs per setting (seeds derive from the experiment seed)")
-    level: float = option(0.9, "central share of the runs inside the percentile band")
-    acc_K: tuple[int, ...] = option([4, 64], "chains per question of the accumulate runs (a small and a large K)")
-    corpus_per_K: int = option(1, "pretraining-corpus chains per question, in units of K (accumulate with corpus)")
-    bstar_K: int = option(16, "chains per question of the B-STaR runs")
-    bstar_k0: float = option(4.0, "k0 of the balance score (distinct correct chains that count fully)")
-    bstar_probe: int = option(16, "probe chains per question per temperature to choose T in the sampled runs")
-    bstar_grid: tuple[float, ...] = option([0.5, 0.75, 1.0, 1.5, 2.0], "temperature grid of the adaptive rule")
-    bstar_fixed: tuple[float, ...] = option([0.5, 1.0, 2.0], "fixed temperatures to compare (1.0 = plain STaR)")
-    pass_k: tuple[int, ...] = option([1, 64], "k of the pass@k curves (small first, large last)")
-    pass_n: int = option(128, "chains per question of the sampled pass@k estimate (>= largest k)")
-    pass_temperatures: tuple[float, ...] = option([1.0, 0.5], "sampling temperatures of the pass@k runs")
-    general_cases: int = option(200, "seeded random non-bijective tasks (pass@k and chain-level)")
-    general_iterations: int = option(20, "exact STaR iterations on the random tasks")
-    chain_K: tuple[int, ...] = option([1, 4, 16, 64], "K of the sampled chain-level step")
-    chain_seeds: int = option(64, "runs per K of the sampled chain-level step")
-    add_digits: int = option(2, "digits of the add task (chain-level comparison)")
-    add_base: int = option(2, "base of the add task")
-    bstar_score: str = option("official", "balance score: 'official' (determine_hyper.py: dedup + reference) or "
-                                          "'multiplicity' (no reference, kept chains counted with multiplicity)")
-    bstar_seeds: int = option(32, "sampled runs per B-STaR rule (seeds derive from the experiment seed)")
-    pg_methods: tuple[str, ...] = option(["reinforce", "rloo", "grpo", "dr-grpo"], "outcome-reward methods compared")
-    pg_group: int = option(8, "group size G of the policy-gradient methods (= STaR's K: the matched budget)")
-    pg_lr: float = option(20.0, "learning rate of the policy-gradient methods (logit space)")
-    pg_large_lr: float = option(1000.0, "a large learning rate, to probe the improvement claim")
-    pg_iterations: int = option(40, "iterations of the outcome-reward comparison")
-    pg_seeds: int = option(8, "sampled runs per method")
-    pg_draws: int = option(64, "sampled updates at the base policy (the estimator test)")
-    pg_groups: int = option(4, "groups per question of the estimator test's sampled update")
-    pg_distinct_k: int = option(16, "samples per question for the expected number of distinct correct chains")
-    pg_poor_lam: float = option(0.02, "lam of the poor pretrained policy (convention lam)")
-    pg_cases: int = option(20, "seeded random non-bijective tasks of the outcome-reward checks")
-    pg_general_iterations: int = option(10, "exact iterations on the random tasks")
+    seeds: int = setting("sampled runs per setting (seeds derive from the experiment seed)")
+    level: float = setting("central share of the runs inside the percentile band")
+    acc_K: tuple[int, ...] = setting("chains per question of the accumulate runs (a small and a large K)")
+    corpus_per_K: int = setting("pretraining-corpus chains per question, in units of K (accumulate with corpus)")
+    bstar_K: int = setting("chains per question of the B-STaR runs")
+    bstar_k0: float = setting("k0 of the balance score (distinct correct chains that count fully)")
+    bstar_probe: int = setting("probe chains per question per temperature to choose T in the sampled runs")
+    bstar_grid: tuple[float, ...] = setting("temperature grid of the adaptive rule")
+    bstar_fixed: tuple[float, ...] = setting("fixed temperatures to compare (1.0 = plain STaR)")
+    pass_k: tuple[int, ...] = setting("k of the pass@k curves (small first, large last)")
+    pass_n: int = setting("chains per question of the sampled pass@k estimate (>= largest k)")
+    pass_temperatures: tuple[float, ...] = setting("sampling temperatures of the pass@k runs")
+    general_cases: int = setting("seeded random non-bijective tasks (pass@k and chain-level)")
+    general_iterations: int = setting("exact STaR iterations on the random tasks")
+    chain_K: tuple[int, ...] = setting("K of the sampled chain-level step")
+    chain_seeds: int = setting("runs per K of the sampled chain-level step")
+    add_digits: int = setting("digits of the add task (chain-level comparison)")
+    add_base: int = setting("base of the add task")
+    bstar_score: str = setting("balance score: 'official' (determine_hyper.py: dedup + reference) or "
+                               "'multiplicity' (no reference, kept chains counted with multiplicity)")
+    bstar_seeds: int = setting("sampled runs per B-STaR rule (seeds derive from the experiment seed)")
+    pg_methods: tuple[str, ...] = setting("outcome-reward methods compared")
+    pg_group: int = setting("group size G of the policy-gradient methods (= STaR's K: the matched budget)")
+    pg_lr: float = setting("learning rate of the policy-gradient methods (logit space)")
+    pg_large_lr: float = setting("a large learning rate, to probe the improvement claim")
+    pg_iterations: int = setting("iterations of the outcome-reward comparison")
+    pg_seeds: int = setting("sampled runs per method")
+    pg_draws: int = setting("sampled updates at the base policy (the estimator test)")
+    pg_groups: int = setting("groups per question of the estimator test's sampled update")
+    pg_distinct_k: int = setting("samples per question for the expected number of distinct correct chains")
+    pg_poor_lam: float = setting("lam of the poor pretrained policy (convention lam)")
+    pg_cases: int = setting("seeded random non-bijective tasks of the outcome-reward checks")
+    pg_general_iterations: int = setting("exact iterations on the random tasks")
 
     def __post_init__(self):
         check(self.M >= 2 and self.N >= 2, "need M >= 2 and N >= 2")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, new_figure, save_figure
+from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, legend_below, new_figure, save_figure
 
 
 def draw(data: dict, s, ctx) -> None:
@@ -19,7 +19,7 @@ def _bands(ax, t, res, color, label):
 
 
 def _plot(s, out: dict, coverage: dict, path) -> None:
-    fig, axes = new_figure(ncols=3, width=5.0)
+    fig, axes = new_figure(ncols=3, width=5.0, height=5.2)
     ax = axes[0, 0]
     first = next(iter(out.values()))
     t = np.arange(s.iterations + 1)
@@ -28,13 +28,13 @@ def _plot(s, out: dict, coverage: dict, path) -> None:
     for (K, res), c in zip(out.items(), colors):
         _bands(ax, t, res, c, f"K={K}: mean of {len(res['seeds'])} runs, 90% band")
     ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
-    ax.legend(fontsize=7, loc="center right")
+    legend_below(ax)
     ax.set_title(f"Symmetric family M={s.M}, N={s.N}, initial lam={s.lam} (convention: lam)", fontsize=9)
     ax = axes[0, 1]
     ax.plot(t, [r["exact_accuracy"] for r in coverage["iterations"]], "-", color="black", lw=2, label="exact operator (K = inf)")
     _bands(ax, t, coverage, "tab:blue", f"K={s.coverage_K}: mean of {s.coverage_seeds} runs, 90% band")
     ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
-    ax.legend(fontsize=7, loc="lower right")
+    legend_below(ax)
     ax.set_title(f"Large K: M={s.coverage_M}, N={s.N}, initial lam={s.coverage_lam} (convention: lam)", fontsize=9)
     ax = axes[0, 2]
     Ks = [int(k) for k in out]
@@ -46,6 +46,7 @@ def _plot(s, out: dict, coverage: dict, path) -> None:
     ax.errorbar(Ks, meas, yerr=err, fmt="o", color="tab:red", capsize=3, label=f"measured over {n} first iterations (95% binomial)")
     ax.set_xscale("log", base=2)
     ax.set(xlabel="K (chains per question, log scale)", ylabel="P(iteration keeps no chain)", ylim=(-0.02, 1.02))
-    ax.set_title("Where STaR cannot start: no kept chain at iteration 0", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title(f"Where STaR cannot start: no kept chain at iteration 0\n"
+                 f"M={s.M}, N={s.N}, initial lam={s.lam} (convention: lam)", fontsize=9)
+    legend_below(ax)
     save_figure(fig, path)

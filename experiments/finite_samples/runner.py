@@ -26,24 +26,24 @@ from star_theory import (
     symmetric_policy,
     symmetric_task,
 )
-from star_theory.config import check, option
+from star_theory.config import check
 
-from ..shared_settings import AnalysisSize
+from ..shared_settings import AnalysisSize, setting
 
 
 @dataclass(frozen=True)
 class Settings(AnalysisSize):
-    lam: float = option(0.1, "initial lam on every step")
-    K_values: tuple[int, ...] = option([1, 4, 16, 64], "chains per question, one sweep each")
-    seeds: int = option(16, "independent runs per K (seeds derive from the experiment seed)")
-    iterations: int = option(8, "STaR iterations")
-    first_step_trials: int = option(400, "independent first iterations drawn to measure P(no kept) and E[kept]")
-    coverage_M: int = option(8, "states per level of the coverage run (K large against M: the band should hold the exact curve)")
-    coverage_lam: float = option(0.2, "initial lam of the coverage run")
-    coverage_K: int = option(4096, "chains per question of the coverage run")
-    coverage_seeds: int = option(96, "runs of the coverage run (enough for the mean test to resolve the lag of a few 0.001 in J)")
-    one_step_from: tuple[int, ...] = option([2, 3, 4], "exact iterates P^t from which single sampled steps are drawn (coverage M, K)")
-    one_step_draws: int = option(40, "sampled steps drawn from each exact iterate (measures the bias of one refit)")
+    lam: float = setting("initial lam on every step")
+    K_values: tuple[int, ...] = setting("chains per question, one sweep each")
+    seeds: int = setting("independent runs per K (seeds derive from the experiment seed)")
+    iterations: int = setting("STaR iterations")
+    first_step_trials: int = setting("independent first iterations drawn to measure P(no kept) and E[kept]")
+    coverage_M: int = setting("states per level of the coverage run (K large against M: the band should hold the exact curve)")
+    coverage_lam: float = setting("initial lam of the coverage run")
+    coverage_K: int = setting("chains per question of the coverage run")
+    coverage_seeds: int = setting("runs of the coverage run (enough for the mean test to resolve the lag of a few 0.001 in J)")
+    one_step_from: tuple[int, ...] = setting("exact iterates P^t from which single sampled steps are drawn (coverage M, K)")
+    one_step_draws: int = setting("sampled steps drawn from each exact iterate (measures the bias of one refit)")
 
     def __post_init__(self):
         check(self.M >= 2 and self.N >= 1, "need M >= 2 and N >= 1")

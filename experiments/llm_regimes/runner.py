@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llm.config import preset
-from star_theory.config import check, option
+from star_theory.config import check
 
 from ..llm_common import chains_per_question, llm_run, text_task_of
+from ..shared_settings import setting
 from .departures import seed_departures
 
 #: regime -> (preset of `rlstar llm run`, overrides): the regimes of issue 19 and the table regime
@@ -26,13 +27,13 @@ REGIMES = {
 
 @dataclass(frozen=True)
 class Settings:
-    regimes: tuple[str, ...] = option(list(REGIMES), f"regimes to run ({', '.join(REGIMES)})")
-    digits: int = option(2, "digits D of every regime's zip task (0: each preset's own)")
-    iterations: int = option(4, "STaR iterations of every run (0: each preset's own)")
-    pretrain_steps: int = option(0, "cap on every regime's pretraining steps (0: each preset's own)")
-    finetune_steps: int = option(0, "cap on every regime's fine-tuning steps per iteration (0: each preset's own)")
-    llm_seeds: int = option(2, "STaR seeds per regime (>= 2: the findings are statistics over seeds)")
-    sim_seeds: int = option(16, "tabular STaR runs beside each LLM seed (and each of its one-step predictions)")
+    regimes: tuple[str, ...] = setting(f"regimes to run ({', '.join(REGIMES)})")
+    digits: int = setting("digits D of every regime's zip task (0: each preset's own)")
+    iterations: int = setting("STaR iterations of every run (0: each preset's own)")
+    pretrain_steps: int = setting("cap on every regime's pretraining steps (0: each preset's own)")
+    finetune_steps: int = setting("cap on every regime's fine-tuning steps per iteration (0: each preset's own)")
+    llm_seeds: int = setting("STaR seeds per regime (>= 2: the findings are statistics over seeds)")
+    sim_seeds: int = setting("tabular STaR runs beside each LLM seed (and each of its one-step predictions)")
 
     def __post_init__(self):
         check(len(self.regimes) >= 1 and all(r in REGIMES for r in self.regimes),

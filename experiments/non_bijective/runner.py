@@ -6,22 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from star_theory import accuracy, add_task, flawed_chain_share, mixture_policy, star_trajectory, step_correctness
-from star_theory.config import check, option
+from star_theory.config import check
 
 from star_theory.sim import tabular_star_runs
 
 from ..llm_common import llm_case
+from ..shared_settings import setting
 
 
 @dataclass(frozen=True)
 class Settings:
-    sim_digits: int = option(3, "digits D of the simulator's add task (N = D steps)")
-    sim_lam: float = option(0.2, "initial lam of the simulator's mixture policy on every step")
-    sim_K: tuple[int, ...] = option([32, 1024], "chains per question of the finite-sample runs")
-    sim_seeds: int = option(12, "finite-sample runs per K")
-    sim_iterations: int = option(10, "iterations in the simulator")
-    llm_lam: float = option(0.3, "corpus lam of the LLM run (tiny preset, add task D=2)")
-    llm_iterations: int = option(4, "STaR iterations of the LLM run")
+    sim_digits: int = setting("digits D of the simulator's add task (N = D steps)")
+    sim_lam: float = setting("initial lam of the simulator's mixture policy on every step")
+    sim_K: tuple[int, ...] = setting("chains per question of the finite-sample runs")
+    sim_seeds: int = setting("finite-sample runs per K")
+    sim_iterations: int = setting("iterations in the simulator")
+    llm_lam: float = setting("corpus lam of the LLM run (tiny preset, add task D=2)")
+    llm_iterations: int = setting("STaR iterations of the LLM run")
 
     def __post_init__(self):
         check(self.sim_digits >= 1 and self.sim_iterations >= 1 and self.llm_iterations >= 1, "digits and iterations >= 1")

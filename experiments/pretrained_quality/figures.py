@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from star_theory.plots.phase import OUTCOME_COLORS
-from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, new_figure, save_figure
+from star_theory.plots.phase import OUTCOME_COLORS, draw_two_step_boundary
+from star_theory.plots.style import (ACCURACY_LABEL, ITERATION_LABEL, convention_label, integer_ticks, legend_below,
+                                     new_figure, save_figure)
 
+from ..framework import verdict_band
 from ..llm_common import draw_llm_accuracy
+from ..stats import LEVEL
 from .runner import REFERENCE, case_label
 
 
@@ -27,12 +30,7 @@ def _edges(v: np.ndarray) -> np.ndarray:
 
 def _draw_boundary(ax, M: int, lo: float) -> None:
     """The derived boundary lam_2 = -lam_1 / (1 + (M-2) lam_1) inside the square (a theory line)."""
-    l1 = np.linspace(lo, 1.0, 2001)
-    den = 1.0 + (M - 2) * l1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        l2 = np.where(np.abs(den) > 1e-9, -l1 / den, np.nan)
-    l2[(l2 < lo - 1e-9) | (l2 > 1.0 + 1e-9)] = np.nan
-    ax.plot(l1, l2, "-", color="black", lw=1.6, label=r"theory: $\lambda_1+\lambda_2+(M-2)\lambda_1\lambda_2=0$")
+    draw_two_step_boundary(ax, M, lo)
 
 
 def _axes_lam(ax, v) -> None:
@@ -52,7 +50,7 @@ def _plot_phase(s, phase: dict, path) -> None:
 
     labels = list(OUTCOME_COLORS)
     cmap = ListedColormap([OUTCOME_COLORS[k] for k in labels])
-    fig, axes = new_figure(ncols=3, width=4.9, height=4.6)
+    fig, axes = new_figure(ncols=3, width=4.9, height=5.6)
     M = s.phase_M[0]
     d = phase["exact"][str(M)]
     v = np.asarray(d["values"])
@@ -61,7 +59,7 @@ def _plot_phase(s, phase: dict, path) -> None:
     ax.pcolormesh(_edges(v), _edges(v), code.T, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
     _draw_boundary(ax, M, v[0])
     handles = [Patch(color=OUTCOME_COLORS[k], label=f"{k} ({d['counts'][k]} points)") for k in labels]
-    ax.legend(handles=handles + ax.get_lines()[-1:], fontsize=7, loc="upper right", framealpha=0.9)
+    legend_below(ax, handles=handles + ax.get_lines()[-1:], ncol=1)
     ax.set_title(f"exact STaR (closed form), M={M}, {s.phase_iterations} iterations\n"
                  f"agreement with the theory boundary: {d['boundary_agreement']:.1%}", fontsize=9)
     _axes_lam(ax, v)
@@ -73,7 +71,7 @@ def _plot_phase(s, phase: dict, path) -> None:
                          shading="flat")
     fig.colorbar(mesh, ax=ax).set_label(f"share of {len(sp['seeds'])} runs reaching J >= 1 - 1e-9")
     _draw_boundary(ax, sp["M"], v[0])
-    ax.legend(fontsize=7, loc="upper right")
+    legend_below(ax)
     ax.set_title(f"finite-sample STaR, M={sp['M']}, K={sp['K']}/question, {sp['iterations']} iterations\n"
                  "exact STaR is stuck below the line", fontsize=9)
     _axes_lam(ax, v)
@@ -83,7 +81,7 @@ def _plot_phase(s, phase: dict, path) -> None:
     mesh = ax.pcolormesh(_edges(v), _edges(v), lam1.T, cmap="coolwarm_r", vmin=-1.0, vmax=1.0, shading="flat")
     fig.colorbar(mesh, ax=ax).set_label(r"final fitted $\lambda_1$ (mean over runs)")
     _draw_boundary(ax, sp["M"], v[0])
-    ax.legend(fontsize=7, loc="upper right")
+    legend_below(ax)
     ax.set_title("same runs: fitted lam of step 1 after the last iteration\n"
                  f"(-1/(M-1) = {-1 / (sp['M'] - 1):.2f}: every step-1 transition wrong)", fontsize=9)
     _axes_lam(ax, v)
@@ -158,15 +156,19 @@ def _plot_cases(s, cases: dict, path) -> None:
 
 
 def _plot_llm(s, cases: dict, path) -> None:
-    fig, axes = new_figure(ncols=len(cases), width=4.8, height=4.4)
+    fig, axes = new_figure(ncols=len(cases), width=4.8, height=5.4)
     for ax, (name, c) in zip(axes[0], cases.items()):
         recs, sim = c["records"], c["simulated"]
-        draw_llm_accuracy(ax, recs, sim, c["K"], lines=[
+        lo, hi = verdict_band(sim["accuracy_runs"])  # the band its finding tests the LLM's exact J against
+        draw_llm_accuracy(ax, recs, sim, c["K"], band=(lo, hi, f"{LEVEL:.0%} prediction band (the finding's)"), lines=[
             ("theory: exact operator from measured lam_n", c["theory_accuracy"], "-", "black")])
         ax.axhline(1 / c["M"], color="0.6", ls="--", lw=0.8, label="1/M (stuck level)")
         lam0 = ", ".join(f"{x:.3f}" for x in recs[0]["lam"])
-        ax.set_title(f"corpus lam={c['corpus_lam']}, measured ({lam0})", fontsize=8)
-        ax.legend(fontsize=6, loc="upper left")
+        ax.set_title(f"{name}: corpus lam={c['corpus_lam']}, measured lam_n ({lam0})\nK={c['K']} chains/question",
+                     fontsize=8)
+        legend_below(ax, fontsize=6)
     integer_ticks(axes)
-    fig.suptitle("Pretrained quality on the tiny GPT-2 (zip M=16, N=2): steps at lam=0 (convention: lam)", fontsize=10)
+    first = next(iter(cases.values()))
+    fig.suptitle(f"Pretrained quality on the tiny GPT-2 (zip M={first['M']}, N={len(first['records'][0]['lam'])}):\n"
+                 "steps at lam=0 (convention: lam)", fontsize=10)
     save_figure(fig, path)

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from star_theory import symmetric_task
-from star_theory.config import check, option
+from star_theory.config import check
 
+from ..shared_settings import setting
 from .cases import zero_step_case
 from .llm_part import run_llm_cases
 from .phase import phase
@@ -38,32 +39,30 @@ REFERENCE = "reference"
 
 @dataclass(frozen=True)
 class Settings:
-    phase_M: tuple[int, ...] = option([8, 64], "M of the exact N=2 phase diagrams (closed form)")
-    phase_points: int = option(41, "grid points per axis of the exact N=2 diagrams")
-    phase_iterations: int = option(200, "STaR iterations of the exact N=2 diagrams")
-    explicit_M: int = option(4, "M of the N=2 diagram iterated on explicit matrices (checks the closed form)")
-    explicit_points: int = option(13, "grid points per axis of the explicit-matrix diagram")
-    explicit_iterations: int = option(60, "iterations of the explicit-matrix diagram (and of its closed-form twin)")
-    sampled_M: int = option(4, "M of the sampled N=2 diagram")
-    sampled_points: int = option(13, "grid points per axis of the sampled diagram")
-    sampled_K: int = option(32, "chains per question of the sampled diagram")
-    sampled_seeds: int = option(4, "runs per grid point of the sampled diagram")
-    sampled_iterations: int = option(30, "iterations of the sampled diagram")
-    M: int = option(64, "states per level of the N=3 cases (the analysis: 64)")
-    N: int = option(3, "reasoning steps of the cases (the analysis: 3)")
-    base_lam: float = option(0.2, "lam of every step that is not set to zero")
-    zero_sets: tuple[tuple[int, ...], ...] = option([[1], [2], [3], [1, 2], [1, 3], [2, 3]],
-                                                    "cases: the steps (1-based) that start at lam = 0")
-    reference: bool = option(True, "also run the reference case with no step at zero")
-    K: int = option(4096, "chains per question of the sampled runs of the cases")
-    seeds: int = option(8, "sampled runs per case (seeds derive from the experiment seed)")
-    iterations: int = option(8, "STaR iterations of the cases")
-    target: float = option(0.99, "target accuracy for 'iterations to target'")
-    level: float = option(0.9, "central share of the runs inside the band (percentiles over seeds)")
-    llm_zero_sets: tuple[tuple[int, ...], ...] = option([[1], [2], [1, 2]],
-                                                        "LLM cases (tiny GPT-2, zip N=2): steps at lam = 0; [] for none")
-    llm_base_lam: float = option(0.3, "corpus lam of the LLM cases' other steps")
-    llm_iterations: int = option(3, "STaR iterations of the LLM cases")
+    phase_M: tuple[int, ...] = setting("M of the exact N=2 phase diagrams (closed form)")
+    phase_points: int = setting("grid points per axis of the exact N=2 diagrams")
+    phase_iterations: int = setting("STaR iterations of the exact N=2 diagrams")
+    explicit_M: int = setting("M of the N=2 diagram iterated on explicit matrices (checks the closed form)")
+    explicit_points: int = setting("grid points per axis of the explicit-matrix diagram")
+    explicit_iterations: int = setting("iterations of the explicit-matrix diagram (and of its closed-form twin)")
+    sampled_M: int = setting("M of the sampled N=2 diagram")
+    sampled_points: int = setting("grid points per axis of the sampled diagram")
+    sampled_K: int = setting("chains per question of the sampled diagram")
+    sampled_seeds: int = setting("runs per grid point of the sampled diagram")
+    sampled_iterations: int = setting("iterations of the sampled diagram")
+    M: int = setting("states per level of the N=3 cases (the analysis: 64)")
+    N: int = setting("reasoning steps of the cases (the analysis: 3)")
+    base_lam: float = setting("lam of every step that is not set to zero")
+    zero_sets: tuple[tuple[int, ...], ...] = setting("cases: the steps (1-based) that start at lam = 0")
+    reference: bool = setting("also run the reference case with no step at zero")
+    K: int = setting("chains per question of the sampled runs of the cases")
+    seeds: int = setting("sampled runs per case (seeds derive from the experiment seed)")
+    iterations: int = setting("STaR iterations of the cases")
+    target: float = setting("target accuracy for 'iterations to target'")
+    level: float = setting("central share of the runs inside the band (percentiles over seeds)")
+    llm_zero_sets: tuple[tuple[int, ...], ...] = setting("LLM cases (tiny GPT-2, zip N=2): steps at lam = 0; [] for none")
+    llm_base_lam: float = setting("corpus lam of the LLM cases' other steps")
+    llm_iterations: int = setting("STaR iterations of the LLM cases")
 
     def __post_init__(self):
         check(all(m >= 2 for m in self.phase_M) and len(self.phase_M) >= 1, "phase_M must list values >= 2")

@@ -13,23 +13,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from star_theory import symmetric_flawed_distribution, symmetric_flawed_share, symmetric_trajectory
-from star_theory.config import check, option
+from star_theory.config import check
 
 from star_theory.sim import tabular_star_runs
 
 from ..llm_common import llm_case
 from ..llm_settings import llm_settings
+from ..shared_settings import setting
 
 
 @dataclass(frozen=True)
 class Settings:
-    lams: tuple[float, ...] = option([0.1, 0.2], "corpus lam of the LLM runs (as in experiment 5)")
-    iterations: int = option(4, "STaR iterations of each LLM run (as in experiment 5)")
-    sim_seeds: int = option(24, "runs of tabular finite-sample STaR beside each LLM run")
-    theory_M: int = option(64, "M of the theory panel (the analysis's setting)")
-    theory_N: int = option(3, "N of the theory panel")
-    theory_iterations: int = option(6, "iterations of the theory panel")
-    llm_preset: str = option("tiny", "LLM preset (as in experiment 5): tiny (CPU) or paper (GPU)", choices=("tiny", "paper"))
+    lams: tuple[float, ...] = setting("corpus lam of the LLM runs (as in experiment 5)")
+    iterations: int = setting("STaR iterations of each LLM run (as in experiment 5)")
+    sim_seeds: int = setting("runs of tabular finite-sample STaR beside each LLM run")
+    theory_M: int = setting("M of the theory panel (the analysis's setting)")
+    theory_N: int = setting("N of the theory panel")
+    theory_iterations: int = setting("iterations of the theory panel")
+    llm_preset: str = setting("LLM preset (as in experiment 5): tiny (CPU) or paper (GPU)", choices=("tiny", "paper"))
 
     def __post_init__(self):
         check(len(self.lams) >= 1 and self.iterations >= 1 and self.sim_seeds >= 2, "need lams, iterations >= 1, sim_seeds >= 2")

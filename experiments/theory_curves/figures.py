@@ -39,28 +39,37 @@ def _plot_curves(s, curves: dict, path) -> None:
     save_figure(fig, path)
 
 
+def _iterations_panel(ax, by: dict, color: str, marker: str, xlabel: str, fixed: str, target: float) -> None:
+    """Iterations to the target against one size (the other fixed), on log-log axes of their own."""
+    ax.plot(list(by), [v if np.isfinite(v) else np.nan for v in by.values()], "-" + marker, color=color)
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(list(by), [str(k) for k in by])  # the sizes swept, as numbers
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    for axis in (ax.yaxis,):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"iterations to reach J >= {target} (log scale)")
+    ax.set_title(f"iterations to the target against {xlabel.split()[0]}, {fixed}", fontsize=9)
+
+
 def _plot_sweeps(s, curves_M, curves_N, by_M, by_N, path) -> None:
-    fig, axes = new_figure(ncols=3, width=4.4)
+    fig, axes = new_figure(ncols=2, nrows=2, width=5.2, height=4.4)
     t = np.arange(s.iterations + 1)
     for m, acc in curves_M.items():
         axes[0, 0].plot(t, acc, "-", label=f"M={m}")
-    axes[0, 0].set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, title=f"N={s.N}, lam0={s.sweep_lam}", ylim=(-0.02, 1.02))
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
+    axes[0, 0].set_title(f"accuracy for each M: N={s.N}, lam0={s.sweep_lam}", fontsize=9)
+    axes[0, 0].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5), title="M", title_fontsize=7)
     for n, acc in curves_N.items():
         axes[0, 1].plot(t, acc, "-", label=f"N={n}")
-    axes[0, 1].set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, title=f"M={s.M}, lam0={s.sweep_lam}", ylim=(-0.02, 1.02))
-    axes[0, 1].legend(fontsize=7)
-    ax = axes[0, 2]
-    ax.plot(list(by_M), [v if np.isfinite(v) else np.nan for v in by_M.values()], "-o", label=f"vs M (N={s.N})")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("M (states per level, log scale)")
-    ax.set_ylabel(f"iterations to reach J >= {s.target} (log scale)")
-    ax2 = ax.twiny()
-    ax2.plot(list(by_N), [v if np.isfinite(v) else np.nan for v in by_N.values()], "-s", color="tab:red", label=f"vs N (M={s.M})")
-    ax2.set_xlabel("N (reasoning steps)", color="tab:red")
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
+    axes[0, 1].set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
+    axes[0, 1].set_title(f"accuracy for each N: M={s.M}, lam0={s.sweep_lam}", fontsize=9)
+    axes[0, 1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5), title="N", title_fontsize=7)
+    _iterations_panel(axes[1, 0], by_M, "tab:blue", "o", "M (states per level, log scale)", f"N={s.N}", s.target)
+    _iterations_panel(axes[1, 1], by_N, "tab:red", "s", "N (reasoning steps, log scale)", f"M={s.M}", s.target)
     fig.suptitle(f"Dependence on M and N of exact STaR (convention: lam, initial lam0={s.sweep_lam} on every step)", fontsize=10)
     save_figure(fig, path)

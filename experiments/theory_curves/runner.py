@@ -20,19 +20,19 @@ from star_theory import (
     symmetric_trajectory,
     accuracy,
 )
-from star_theory.config import check, option
+from star_theory.config import check
 
-from ..shared_settings import AnalysisSize
+from ..shared_settings import AnalysisSize, setting
 
 
 @dataclass(frozen=True)
 class Settings(AnalysisSize):
-    lams: tuple[float, ...] = option([0.1, 0.2], "initial lam (same for every step), one curve each")
-    iterations: int = option(12, "STaR iterations T")
-    target: float = option(0.99, "target accuracy for 'iterations to target'")
-    M_values: tuple[int, ...] = option([4, 64, 1024], "M values of the dependence-on-M sweep")
-    N_values: tuple[int, ...] = option([1, 3, 5], "N values of the dependence-on-N sweep")
-    sweep_lam: float = option(0.2, "initial lam of the M and N sweeps")
+    lams: tuple[float, ...] = setting("initial lam (same for every step), one curve each")
+    iterations: int = setting("STaR iterations T")
+    target: float = setting("target accuracy for 'iterations to target'")
+    M_values: tuple[int, ...] = setting("M values of the dependence-on-M sweep")
+    N_values: tuple[int, ...] = setting("N values of the dependence-on-N sweep")
+    sweep_lam: float = setting("initial lam of the M and N sweeps")
 
     def __post_init__(self):
         check(self.M >= 2 and self.N >= 1, f"need M >= 2 and N >= 1, got M={self.M}, N={self.N}")

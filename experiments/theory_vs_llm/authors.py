@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from llm.star import iteration_dir, load_kernels
-from llm.tasks import get_task
 from star_theory import accuracy, make_variant
+from star_theory.task_registry import record_task
 from star_theory.io import read_json
 
 
 def compare(run: Path, seeds: int = 8) -> dict:
     cfg = read_json(run / "star" / "run.json", "run.json")["config"]
-    task = get_task(cfg["task"], cfg["digits"], cfg["base"]).task
+    task = record_task(cfg).task
     recs = [json.loads(line) for line in (run / "star" / "metrics.jsonl").read_text().splitlines()]
     T, K = len(recs) - 1, cfg["samples_per_question"]
     v = make_variant("temperature", temperature=cfg["temperature"])

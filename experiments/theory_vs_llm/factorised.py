@@ -32,7 +32,7 @@ from llm.measure import measure
 from llm.model import load_checkpoint
 from llm.pretrain import pretrain
 from llm.star import finished_iterations, iteration_dir, load_kernels
-from llm.tasks import get_task
+from star_theory.task_registry import record_task
 from llm.tokenizer import state_table
 from star_theory import InputError, fit_symmetric, symmetric_policy
 from star_theory.io import read_json, write_json
@@ -60,7 +60,7 @@ def factorised_distance(kernel: np.ndarray, chars: np.ndarray) -> float:
 
 def analyse(run: Path) -> dict:
     cfg = read_json(run / "star" / "run.json", "run.json")["config"]
-    tt = get_task(cfg["task"], cfg["digits"], cfg["base"])
+    tt = record_task(cfg)
     chars = [characters(tt.state_strings(n)) for n in range(tt.n_steps + 1)]
     out = {"tokenization": cfg["tokenization"], "iterations": {}}
     for t in finished_iterations(run / "star"):

@@ -13,25 +13,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from star_theory.config import check, option
+from star_theory.config import check
 
 from ..llm_common import seed_cases
 from ..llm_settings import llm_settings
+from ..shared_settings import setting
 from .paper_cpu import run_paper_cpu
 
 
 @dataclass(frozen=True)
 class Settings:
-    lams: tuple[float, ...] = option([0.1, 0.2], "corpus lam (same on every step), one LLM run each")
-    iterations: int = option(4, "STaR iterations of each LLM run")
-    sim_seeds: int = option(24, "runs of the finite-sample simulator beside each LLM case")
-    llm_seeds: int = option(2, "STaR seeds of each LLM case (one shared pretrained model; >= 2: findings are over seeds)")
-    llm_preset: str = option("tiny", "LLM preset: tiny (CPU) or paper (GPU)", choices=("tiny", "paper"))
-    paper_cpu_lams: tuple[float, ...] = option(
-        [0.1, 0.2], "corpus lam of the paper-cpu runs (zip M=64, N=3, K=4096; see paper_cpu.py); empty = none"
-    )
-    paper_cpu_iterations: int = option(10, "STaR iterations of each paper-cpu run")
-    paper_cpu_sim_seeds: int = option(16, "tabular finite-sample runs beside each paper-cpu run (>= 8)")
+    lams: tuple[float, ...] = setting("corpus lam (same on every step), one LLM run each")
+    iterations: int = setting("STaR iterations of each LLM run")
+    sim_seeds: int = setting("runs of the finite-sample simulator beside each LLM case")
+    llm_seeds: int = setting("STaR seeds of each LLM case (one shared pretrained model; >= 2: findings are over seeds)")
+    llm_preset: str = setting("LLM preset: tiny (CPU) or paper (GPU)", choices=("tiny", "paper"))
+    paper_cpu_lams: tuple[float, ...] = setting(
+        "corpus lam of the paper-cpu runs (zip M=64, N=3, K=4096; see paper_cpu.py); empty = none")
+    paper_cpu_iterations: int = setting("STaR iterations of each paper-cpu run")
+    paper_cpu_sim_seeds: int = setting("tabular finite-sample runs beside each paper-cpu run (>= 8)")
 
     def __post_init__(self):
         check(len(self.lams) >= 1, "lams must hold at least one value")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, new_figure, save_figure
+from star_theory.plots.style import ACCURACY_LABEL, ITERATION_LABEL, legend_below, new_figure, save_figure
 
 COLORS = ["tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown"]
 OUTCOME_STYLE = {"improves": ("o", "tab:green"), "worsens": ("x", "tab:red"), "constant": ("s", "tab:gray"),
@@ -37,13 +37,13 @@ def _curve_panel(ax, s, curves, name, title):
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="grey", marker="o", ls="", ms=4))
     labels.append(f"markers: sampled mean, {s.level:.0%} band of {s.seeds} runs, K={s.K}")
-    ax.legend(handles, labels, fontsize=7, loc="best")
+    legend_below(ax, handles=handles, labels=labels)
     ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
-    ax.set_title(title, fontsize=9)
+    ax.set_title(f"{title}\nM={s.M}, N={s.N}, initial lam={s.lam} on every step (convention: lam)", fontsize=9)
 
 
 def plot_curves(s, data: dict, path) -> None:
-    fig, axes = new_figure(ncols=2, nrows=2, width=6.0, height=4.4)
+    fig, axes = new_figure(ncols=2, nrows=2, width=6.0, height=5.6)
     curves = data["curves"]
     _curve_panel(axes[0, 0], s, curves, "noisy-verifier",
                  "noisy verifier (accepts a wrong answer w.p. fp, rejects a right one w.p. fn)")
@@ -65,11 +65,12 @@ def plot_curves(s, data: dict, path) -> None:
                     ms=4, lw=0.8, mfc=col if filled else "none",
                     label=f"{'plain STaR' if R == '0' else run['label']}, K={K} (K*J0={int(K) * rat['initial_accuracy']:.2g})")
     ax.set(xlabel=ITERATION_LABEL, ylabel=ACCURACY_LABEL, ylim=(-0.02, 1.02))
-    ax.legend(fontsize=6.5, loc="upper left")
-    ax.set_title(f"rationalize (R hinted chains per failed question), M={rat['M']}, lam0={rat['lam']}\n"
-                 f"markers: sampled mean, {s.level:.0%} band of {s.rat_seeds} runs", fontsize=9)
-    fig.suptitle(f"STaR variants against plain STaR: symmetric family M={s.M}, N={s.N}, initial lam={s.lam} on every "
-                 f"step (convention lam); lines = closed forms, markers = sampled runs", fontsize=10)
+    legend_below(ax, ncol=2, fontsize=6.5)
+    ax.set_title(f"rationalize (R hinted chains per failed question)\nM={rat['M']}, N={s.N}, initial lam={rat['lam']} "
+                 f"on every step (convention: lam)\nmarkers: sampled mean, {s.level:.0%} band of {s.rat_seeds} runs",
+                 fontsize=9)
+    fig.suptitle("STaR variants against plain STaR on the symmetric family (each panel names its M, N and initial lam); "
+                 "lines = closed forms, markers = sampled runs", fontsize=10)
     save_figure(fig, path)
 
 

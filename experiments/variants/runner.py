@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from star_theory import (
-    InputError,
     SimulateConfig,
     accuracy,
     check_convergence,
@@ -36,14 +35,13 @@ from star_theory import (
     star_trajectory,
     symmetric_accuracy,
     symmetric_policy,
-    symmetric_star_update,
     symmetric_task,
 )
-from star_theory.config import check, option
+from star_theory.config import check
 
 from star_theory.sim import variant_theory as theory
 
-from ..shared_settings import SymmetricBench
+from ..shared_settings import SymmetricBench, setting
 
 IMPROVES, CONSTANT, WORSENS = "improves", "constant", "worsens"
 DJ_TOL = 1e-12
@@ -52,27 +50,26 @@ GENERAL_ITERATIONS = 10
 
 @dataclass(frozen=True)
 class Settings(SymmetricBench):
-    iterations: int = option(12, "STaR iterations of the curves")  # keeps its place after M, N, lam
-    K: int = option(4096, "chains per question of the sampled curves")
-    seeds: int = option(32, "sampled runs per setting (seeds derive from the experiment seed)")
-    level: float = option(0.9, "central share of the runs inside the band")
-    target: float = option(0.99, "target accuracy for 'iterations to target'")
-    noisy: tuple[tuple[float, ...], ...] = option([[0.02, 0.1], [0.3, 0.3], [0.7, 0.5]], "noisy-verifier settings [fp, fn]")
-    etas: tuple[float, ...] = option([0.5, 0.2], "partial-fit step sizes eta")
-    temperatures: tuple[float, ...] = option([0.5, 1.5], "sampling temperatures T")
-    convergence_iterations: int = option(80, "iterations of the convergence checks (observed rate)")
-    map_points: int = option(11, "grid points per axis of the (fp, fn) map over [0, 1]^2")
-    map_iterations: int = option(10, "iterations per point of the maps")
-    temp_map_T: tuple[float, ...] = option([0.5, 1.0, 1.5, 2.0, 3.0], "temperatures of the (lam0, T) map")
-    temp_map_lams: tuple[float, ...] = option([0.1, 0.3, 0.5, 0.7, 0.9], "initial lam of the (lam0, T) map")
-    rat_M: int = option(64, "states per level of the rationalization runs")
-    rat_lam: float = option(0.1, "initial lam of the rationalization runs")
-    rat_K: tuple[int, ...] = option([1, 64], "chains per question of the rationalization runs (small K*J first)")
-    rationales: tuple[int, ...] = option([1, 4], "rationales R per failed question")
-    rat_seeds: int = option(8, "runs per rationalization setting")
-    rat_iterations: int = option(8, "iterations of the rationalization runs")
-    general_cases: int = option(100, "random general tabular tasks per variant (improvement check)")
-    general_K: int = option(8, "K of rationalize's exact form on the general tasks")
+    K: int = setting("chains per question of the sampled curves")
+    seeds: int = setting("sampled runs per setting (seeds derive from the experiment seed)")
+    level: float = setting("central share of the runs inside the band")
+    target: float = setting("target accuracy for 'iterations to target'")
+    noisy: tuple[tuple[float, ...], ...] = setting("noisy-verifier settings [fp, fn]")
+    etas: tuple[float, ...] = setting("partial-fit step sizes eta")
+    temperatures: tuple[float, ...] = setting("sampling temperatures T")
+    convergence_iterations: int = setting("iterations of the convergence checks (observed rate)")
+    map_points: int = setting("grid points per axis of the (fp, fn) map over [0, 1]^2")
+    map_iterations: int = setting("iterations per point of the maps")
+    temp_map_T: tuple[float, ...] = setting("temperatures of the (lam0, T) map")
+    temp_map_lams: tuple[float, ...] = setting("initial lam of the (lam0, T) map")
+    rat_M: int = setting("states per level of the rationalization runs")
+    rat_lam: float = setting("initial lam of the rationalization runs")
+    rat_K: tuple[int, ...] = setting("chains per question of the rationalization runs (small K*J first)")
+    rationales: tuple[int, ...] = setting("rationales R per failed question")
+    rat_seeds: int = setting("runs per rationalization setting")
+    rat_iterations: int = setting("iterations of the rationalization runs")
+    general_cases: int = setting("random general tabular tasks per variant (improvement check)")
+    general_K: int = setting("K of rationalize's exact form on the general tasks")
 
     def __post_init__(self):
         check(self.M >= 2 and self.N >= 2 and self.rat_M >= 2, "need M >= 2, N >= 2 and rat_M >= 2")
@@ -102,16 +99,10 @@ def settings_list(s: Settings) -> list[tuple[str, dict]]:
 
 
 def _closed_update(s: Settings, name: str, params: dict):
-    """The closed-form update of :mod:`.theory` for one variant setting."""
-    if name == "star":
-        return lambda lam: symmetric_star_update(s.M, lam=lam)
-    if name == "noisy-verifier":
-        return lambda lam: theory.noisy_update(s.M, lam, params["fp"], params["fn"])
-    if name == "partial-fit":
-        return lambda lam: theory.partial_fit_update(s.M, lam, params["eta"])
-    if name == "temperature":
-        return lambda lam: theory.temperature_update(s.M, lam, params["temperature"])
-    raise InputError(f"no closed form for variant {name!r}")
+    """The closed-form update of :mod:`.theory` for one variant setting (declared with the variant,
+    :meth:`star_theory.variants.StarVariant.symmetric_update`)."""
+    variant = make_variant(name, **params)
+    return lambda lam: variant.symmetric_update(s.M, lam)
 
 
 def _classify(dJ: np.ndarray, total: float) -> str:

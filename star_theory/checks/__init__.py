@@ -1,8 +1,9 @@
 r"""The analysis's claims as computations: one function per claim, returning frozen dataclasses.
 
 Every check runs an update rule ``step(policy, task) -> policy`` (default: the exact operator
-:func:`~star_theory.exact.exact_star_step`; also a :class:`~star_theory.sim.variants.StarVariant`, a
-plug-in :class:`~star_theory.rules.Rule` or a rule name, see :func:`star_theory.rules.as_rule`) on any
+:func:`~star_theory.exact.exact_star_step`; also a :class:`~star_theory.variants.StarVariant`, a
+:class:`~star_theory.rule_protocol.Rule` or a built-in rule's name: the checks take the rule object and look
+no name up in the registry, :func:`star_theory.rule_protocol.as_rule_object`) on any
 :class:`~star_theory.model.ReasoningTask` / :class:`~star_theory.model.TabularPolicy`, and
 reports what holds, what fails, and the first counterexample. Nothing here prints.
 
@@ -34,6 +35,7 @@ API = {
     ".pretrained": (
         "BOUNDARY_TOL", "PRETRAINED_LABELS", "PretrainedGrid", "PretrainedQuality", "boundary_agreement",
         "classify_pretrained", "classify_symmetric", "fixed_point_condition", "pretrained_boundary", "two_step_boundary",
+        "two_step_boundary_curve",
     ),
     ".general": ("GeneralCheckResult", "check_general", "random_tabular_case"),
     ".report": ("DEFAULT_GRID_LAM", "DEFAULT_GRID_M", "DEFAULT_GRID_N", "CheckReport", "CheckRow", "run_default_checks"),

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError
 from ..exact import accuracy
 from ..model import ReasoningTask, TabularPolicy, fit_symmetric
-from ..rules import star_trajectory
+from ..rule_protocol import trajectory
 from ..validation import MAX_ITERATIONS, _as_int
 
 Step = Callable[[TabularPolicy, ReasoningTask], TabularPolicy]
@@ -54,7 +54,7 @@ def check_iterations(iterations, minimum: int = 1) -> int:
 def run_trajectory(policy: TabularPolicy, task: ReasoningTask, iterations: int, step: Step):
     """``(policies, J, lam)``: ``iterations`` steps of ``step``, accuracies ``(T+1,)`` and, on a bijective
     task with equal level sizes, fitted ``lam`` ``(T+1, N)`` (None otherwise)."""
-    policies = star_trajectory(policy, task, check_iterations(iterations), step=step)
+    policies = trajectory(policy, task, check_iterations(iterations), step=step)
     J = np.array([accuracy(p, task) for p in policies])
     lam = None
     if task.is_bijective() and len(set(task.sizes)) == 1:

@@ -5,7 +5,8 @@ optimum, which get stuck at a fixed point below it, and the derived ``N = 2`` bo
   :func:`classify_pretrained` one vector, by the closed form or any update rule on explicit matrices;
 * :func:`two_step_boundary` is the derived boundary
   :math:`s = \lambda_1 + \lambda_2 + (M-2)\lambda_1\lambda_2` (optimum iff :math:`s > 0`) on a
-  grid, :func:`boundary_agreement` compares labels with it, :func:`pretrained_boundary` does both
+  grid (:func:`two_step_boundary_curve`: its curve ``s = 0``, as figures draw it),
+  :func:`boundary_agreement` compares labels with it, :func:`pretrained_boundary` does both
   for the closed form;
 * :func:`fixed_point_condition` says exactly where the closed-form update leaves ``lam`` unchanged.
 """
@@ -158,6 +159,20 @@ def two_step_boundary(M: int, values) -> np.ndarray:
         raise InputError(f"values must be a 1-d grid of lam values, got shape {values.shape}")
     l1, l2 = np.meshgrid(values, values, indexing="ij")
     return l1 + l2 + (M - 2) * l1 * l2
+
+
+def two_step_boundary_curve(M: int, lam1) -> np.ndarray:
+    r"""The curve :math:`s = 0` of :func:`two_step_boundary` as :math:`\lambda_2` of :math:`\lambda_1`:
+    :math:`\lambda_2 = -\lambda_1/(1 + (M-2)\lambda_1)`, same shape as ``lam1``; NaN where the
+    denominator vanishes (the curve's pole at :math:`\lambda_1 = -1/(M-2)`) or the point leaves the
+    lam range :math:`[-1/(M-1), 1]`."""
+    M = _as_int(M, "M (states per level)", 2)
+    l1 = _as_float_array(lam1, "lam1")
+    den = 1.0 + (M - 2) * l1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        l2 = np.where(np.abs(den) > 1e-9, -l1 / np.where(np.abs(den) > 1e-9, den, 1.0), np.nan)
+    lo = -1.0 / (M - 1)
+    return np.where((l2 >= lo - 1e-12) & (l2 <= 1.0 + 1e-12), l2, np.nan)
 
 
 def boundary_agreement(labels, s) -> float:

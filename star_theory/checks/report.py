@@ -9,11 +9,11 @@ import numpy as np
 
 from ..closed_form import iterations_to_accuracy, other_steps_product, symmetric_accuracy, symmetric_star_update
 from ..exact import accuracy, exact_star_step
-from ..model import ReasoningTask, fit_symmetric, symmetric_policy, symmetric_task
+from ..model import ReasoningTask, fit_symmetric, mixture_policy, symmetric_policy, symmetric_task
 from ..validation import _as_int
 from .common import IMPROVEMENT_TOL, Counterexample, kernel_change
 from .general import check_general
-from .improvement import ImprovementResult, check_improvement
+from .improvement import ImprovementResult, check_convergence, check_improvement
 from .pretrained import PRETRAINED_LABELS, classify_pretrained, pretrained_boundary
 from .robustness import check_robustness
 
@@ -255,3 +255,24 @@ def run_default_checks(seed: int = 0, n_cases: int = 150, iterations: int = 30) 
     for claim in ("improvement", "convergence"):
         rows.append(_general_row(claim, n_cases, seed, iterations))
     return CheckReport(tuple(rows), seed)
+
+
+def task_rows(task: ReasoningTask, setting: str, iterations: int = 30, lams=DEFAULT_GRID_LAM) -> tuple[CheckRow, ...]:
+    r"""The claims on one given task (``rlstar check --task NAME``), from the mixture policy
+    :math:`P_n = \lambda P_n^* + (1-\lambda) U` at each ``lam``: improvement of ``J`` under exact
+    STaR over ``iterations`` steps (EM monotonicity: a theorem on every task) and convergence to
+    the optimum (proved for the symmetric family only: a failure is a finding)."""
+    if not isinstance(task, ReasoningTask):
+        raise TypeError(f"task must be a ReasoningTask, got {type(task).__name__}")
+    rows = []
+    for lam in lams:
+        policy = mixture_policy(task, lam=lam)
+        imp = check_improvement(policy, task, iterations)
+        worst = float(imp.accuracy_change.min()) if imp.accuracy_change.size else 0.0
+        rows.append(CheckRow("improvement (given task)", f"{setting}, lam={lam}", imp.accuracy_holds, True,
+                             f"J {imp.accuracy[0]:.4g} -> {imp.accuracy[-1]:.4g} over {iterations} iterations; "
+                             f"most negative change {min(worst, 0.0):.1e}"))
+        conv = check_convergence(policy, task, iterations)
+        rows.append(CheckRow("convergence (given task)", f"{setting}, lam={lam}", conv.holds, False,
+                             f"{conv.outcome} at iteration {conv.stop_iteration}, J {conv.stop_accuracy:.4g}"))
+    return tuple(rows)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..exact import diagnostics, exact_star_step
 from ..model import ReasoningTask, TabularPolicy
-from ..rules import star_trajectory
+from ..rule_protocol import trajectory
 from .common import IMPROVEMENT_TOL, Step, check_iterations
 
 
@@ -33,7 +33,7 @@ def check_robustness(
     policy: TabularPolicy, task: ReasoningTask, iterations: int = 10, step: Step = exact_star_step
 ) -> RobustnessResult:
     """Claim: STaR improves although kept chains contain wrong intermediate steps."""
-    policies = star_trajectory(policy, task, check_iterations(iterations), step=step)
+    policies = trajectory(policy, task, check_iterations(iterations), step=step)
     diags = [diagnostics(p, task) for p in policies]
     J = np.array([d.accuracy for d in diags])
     share = np.array([d.flawed_share for d in diags])

@@ -16,6 +16,13 @@ def add_config_arguments(parser, cls, section: str) -> None:
     add_arguments(parser, cls)
 
 
+def task_choices(parser, extra: tuple[str, ...] = ()) -> None:
+    """Let ``--task`` take ``extra`` and every registered task's name (:mod:`star_theory.task_registry`)."""
+    from ..task_registry import task_names
+
+    parser._option_string_actions["--task"].choices = tuple(extra) + task_names()
+
+
 def write_outputs(args, result: dict, draw: Callable[[str], None], json_file: str | None) -> bool:
     """Write ``result`` to ``json_file`` (if any), the figure to ``--plot`` (if any) with ``draw(path)``,
     and the JSON to stdout for ``--format json``; True when stdout got the JSON (no table to print)."""

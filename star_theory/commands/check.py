@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..checks import run_default_checks
 from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
 from ..io import dumps_json
+from ..task_registry import describe_task, make_task, settle_task_fields
+from ._options import task_choices
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,10 @@ class CheckConfig:
     cases: int = option(150, "number of random general tabular tasks (>= 1)")
     iterations: int = option(30, "STaR iterations per convergence run on general tasks (>= 1)")
     format: str = option("table", "output format", choices=("table", "json"))
+    task: str | None = option(None, "check the claims on this registered task (zip, add, walk or a plug-in) from "
+                              "mixture policies at lam in DEFAULT_GRID_LAM, instead of the default grid")
+    task_params: dict[str, Any] = option({}, "a parameter of --task, KEY=VALUE (repeatable)", flag="--task-param",
+                                         merge=True)
 
     def __post_init__(self):
         coerce_fields(self)
@@ -22,6 +29,9 @@ class CheckConfig:
         check(1 <= self.cases <= 5000, f"cases must be in [1, 5000], got {self.cases}")
         check(1 <= self.iterations <= 1000, f"iterations must be in [1, 1000], got {self.iterations}")
         check(self.format in ("table", "json"), f"format must be table or json, got {self.format!r}")
+        check(self.task is not None or not self.task_params, "--task-param needs --task")
+        if self.task is not None:
+            settle_task_fields(self)
 
 
 def register(subparsers) -> None:
@@ -33,12 +43,19 @@ def register(subparsers) -> None:
         "if a derived theorem fails (a bug); failures of claims outside their proven range are findings.",
     )
     add_arguments(p, CheckConfig)
+    task_choices(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     cfg = from_args(CheckConfig, args, source="check")
-    report = run_default_checks(seed=cfg.seed, n_cases=cfg.cases, iterations=cfg.iterations)
+    if cfg.task is None:
+        report = run_default_checks(seed=cfg.seed, n_cases=cfg.cases, iterations=cfg.iterations)
+    else:
+        from ..checks.report import CheckReport, task_rows
+
+        task = make_task(cfg.task, cfg.task_params)
+        report = CheckReport(task_rows(task.task, describe_task(cfg.task, cfg.task_params), cfg.iterations), cfg.seed)
     if cfg.format == "json":
         print(
             dumps_json(

@@ -9,14 +9,15 @@ from ..config import check, coerce_fields, command_config, option
 from ..outputs import check_output_file
 from ..rules import make_rule
 from ..sim.phase import MODES, phase_diagram
-from ..sim.sampling import EMPTY_ROW_RULES
-from ..sim.variants import variant_option, variant_parameters
+from ..sampling import EMPTY_ROW_RULES
+from ..variants import variant_fields, variant_parameters
 from ..sizes import check_memory, phase_bytes
 from ._options import add_config_arguments, write_outputs
 from ._variants import variant_choices
 
 
 @dataclass(frozen=True)
+@variant_fields(after="variant")
 class PhaseConfig:
     """A phase diagram: grid, mode (exact / sampled), variant."""
 
@@ -28,11 +29,7 @@ class PhaseConfig:
     target: float = option(0.99, "target accuracy for 'iterations to target', in (0, 1]")
     mode: str = option("exact", "exact form or K sampled chains per question", choices=MODES)
     variant: str = option("star", "STaR update rule: a built-in variant or a plug-in rule (rlstar.variants entry points)")
-    rationales: int = variant_option("rationales")
-    fp: float = variant_option("fp")
-    fn: float = variant_option("fn")
-    eta: float = variant_option("eta")
-    temperature: float = variant_option("temperature")
+    # then one field per variant parameter (star_theory.variants.PARAMETER_SPECS)
     chains_per_question: int | None = option(None, "K: chains per question (needed for mode=sampled)", flag="--K")
     seeds: tuple[int, ...] = option([0, 1, 2], "seeds of the sampled runs")
     empty_rows: str = option("keep", "sampled rule for rows with no kept data: keep, uniform, mean or smooth", choices=EMPTY_ROW_RULES)

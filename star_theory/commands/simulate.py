@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from ..config import command_config
 from ..errors import InputError
 from ..outputs import check_output_file
 from ..sim.runner import SimulateConfig, simulate
 from ..sim.table import format_table
-from ._options import add_config_arguments, write_outputs
+from ..rules import make_rule
+from ..tracking import Tracker, add_log_dir_argument, open_tracker
+from ..variants import variant_parameters
+from ._options import add_config_arguments, task_choices, write_outputs
 from ._variants import variant_choices
 
 
@@ -22,6 +26,7 @@ def register(subparsers) -> None:
     )
     add_config_arguments(p, SimulateConfig, "simulate")
     variant_choices(p)
+    task_choices(p, ("symmetric",))
     p.add_argument("--format", choices=("table", "json"), default="table", help="output on stdout (default: table)")
     p.add_argument("--out", metavar="FILE.json|DIR",
                    help="a path ending in .json: also write the JSON result there (atomically); any other path: a run "
@@ -35,22 +40,47 @@ def register(subparsers) -> None:
     p.add_argument("--plot", metavar="FILE.png", help="write a figure of the result")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: only on a terminal)")
+    add_log_dir_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     config = command_config(SimulateConfig, args, "simulate")
     folder = args.out if args.out and not args.out.lower().endswith(".json") else None
+    tracker = open_tracker(args.log_dir, {"--out": args.out, "--plot": args.plot})
     if args.resume and folder is None:
         raise InputError(f"--resume needs --out DIR, the folder of the run to continue (not a .json file), got --out {args.out!r}")
+    rule = make_rule(config.variant, **variant_parameters(config))  # a plug-in rule by name: the registry
     if args.out or args.plot:  # every value is checked before an existing file is refused
         config.check_memory()
         config.make_policy(config.make_task()[0])
         _check_files(args, folder)
-    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite)
+    t0 = time.perf_counter()
+    result = simulate(config, progress=args.progress, checkpoint=folder, resume=args.resume, overwrite=args.overwrite,
+                      rule=rule)
+    wall = time.perf_counter() - t0
     if not write_outputs(args, result, lambda path: _plot(result, path), args.out if folder is None else None):
         print(format_table(result))
+    with tracker:
+        log_simulation(tracker, result, wall, args.plot)
     return 0
+
+
+def log_simulation(tracker: Tracker, result: dict, wall_s: float, plot: str | None = None) -> None:
+    """Log a finished simulation: every number of each iteration row under ``simulate/`` at step
+    ``t``, each seed's accuracy and kept count (``simulate/accuracy/seed_S``, ``simulate/kept/seed_S``),
+    the wall time at the last step, and the figure ``plot`` (if any) as an image."""
+    seeds = [f"seed_{s}" for s in result["seeds"]]
+    for row in result["iterations"]:
+        t = row["t"]
+        tracker.record("simulate", row, t, skip=("t",))
+        tracker.scalars("simulate/accuracy", dict(zip(seeds, (a[t] for a in result["accuracy_runs"]))), t)
+        if t < len(result["kept_runs"][0]):
+            tracker.scalars("simulate/kept", dict(zip(seeds, (k[t] for k in result["kept_runs"]))), t)
+    last = result["iterations"][-1]["t"]
+    tracker.scalars("simulate", {"wall_s": wall_s}, last)
+    if plot:
+        tracker.image("simulate/figure", plot, last)
 
 
 def _plot(result: dict, path: str) -> None:

@@ -42,6 +42,15 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float
     return fig, axes
 
 
+def legend_below(ax, ncol: int = 1, fontsize: float = 7, handles=None, **kw):
+    """The legend of ``ax`` under its x label, outside the data region (``tight_layout`` makes room for it)."""
+    kw.setdefault("loc", "upper center")
+    kw.setdefault("bbox_to_anchor", (0.5, -0.13))
+    if handles is not None:
+        kw["handles"] = handles
+    return ax.legend(fontsize=fontsize, ncol=ncol, **kw)
+
+
 def integer_ticks(axes) -> None:
     """Integer ticks on the x axis of every axes in ``axes`` (iterations are whole numbers)."""
     for ax in np.ravel(axes):

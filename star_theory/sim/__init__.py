@@ -1,13 +1,15 @@
 """star_theory.sim: the finite-sample simulator of STaR and its variants.
 
-Everything here samples: chains from a tabular policy (:mod:`.sampling`, one step of every chain
-in :mod:`.draw`), the STaR variants' exact and sampled steps (:mod:`.variants`, their
-symmetric-family closed forms in :mod:`.variant_theory`), whole runs over seeds (:mod:`.runner`;
+Everything here samples, with the primitives of the layer below (chains from a tabular policy,
+:mod:`star_theory.sampling`, one step of every chain in :mod:`star_theory.draw`; the built-in
+rules' exact and sampled steps, :mod:`star_theory.variants`, their symmetric-family closed forms in
+:mod:`star_theory.variant_theory`; ``star_theory.sim.sampling`` and the like name those same
+modules): whole runs over seeds (:mod:`.runner`;
 checkpoints in :mod:`.checkpoint`, the printed table in :mod:`.table`, bands over seeds in
 :mod:`.summary`), tabular STaR started from any kernel (:mod:`.from_kernel`), phase diagrams
 (:mod:`.phase`) and corpus files (:mod:`.corpus`). It builds on the model and the exact operator
-of :mod:`star_theory`; nothing in the theory core imports it except the rule plug-in point
-(:mod:`star_theory.rules`) and what sits on that.
+of :mod:`star_theory`; nothing in the theory core imports it, and it imports no rule registry: it
+takes a rule object (:mod:`star_theory.rule_protocol`) and knows the built-in names only.
 
 Public API: the names in ``API`` below, loaded on first use (also re-exported by
 :mod:`star_theory`).

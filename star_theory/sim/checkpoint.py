@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import to_mapping
+from ..config import from_mapping, to_mapping
 from ..errors import InputError
 from ..io import atomic_write_bytes, dumps_json, read_json, write_json
 from ..model import ReasoningTask, TabularPolicy
@@ -85,6 +85,7 @@ class Checkpoints:
         except TypeError:
             raise InputError(f"checkpoint folder must be a path, got {folder!r}") from None
         self.config = jsonable(to_mapping(config))
+        self.config_type = type(config)
         self.task = task
         self.T = config.iterations
         self.seeds = config.seeds
@@ -116,6 +117,11 @@ class Checkpoints:
         if not f.is_dir():
             raise InputError(f"checkpoint folder {str(f)!r} is a file, not a folder")
         saved = self._recorded_config(f / RUN_FILE)
+        if "task_params" not in saved:  # recorded before task parameters: its digits/base read back as today's config
+            try:
+                saved = jsonable(to_mapping(from_mapping(self.config_type, saved)))
+            except InputError:
+                pass  # compared as recorded: the differing key is named below
         for key in sorted(set(saved) | set(self.config)):
             if saved.get(key, "<absent>") != self.config.get(key, "<absent>"):
                 raise InputError(

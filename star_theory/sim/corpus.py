@@ -5,7 +5,8 @@ File format ``rlstar-corpus/1`` (UTF-8 text, ``\n`` line ends, every line ends w
 1. ``# `` followed by one line of JSON metadata with the keys
 
    - ``format``: ``"rlstar-corpus/1"``;
-   - ``task`` (``"zip"`` or ``"add"``), ``digits`` (D), ``base`` (b);
+   - ``task`` (a registered task, :mod:`star_theory.task_protocol`) and its parameters: a digit
+     task's ``digits`` (D) and ``base`` (b), any other task's table ``params``;
    - ``n_steps`` (N), ``level_sizes`` (``|S_0|, ..., |S_N|``);
    - ``lam`` and ``eps``: per-step parameters of the pretrained policy
      :math:`P_n = \lambda_n P_n^* + (1-\lambda_n) U` (both conventions, ``N`` values each;
@@ -17,11 +18,22 @@ File format ``rlstar-corpus/1`` (UTF-8 text, ``\n`` line ends, every line ends w
 2. the header ``s0,s1,...,sN``;
 3. ``n_chains`` rows, one chain each: ``N + 1`` comma-separated integer state indices, column
    ``n`` in ``[0, |S_n|)``; rows are grouped by question in increasing ``s0`` (shuffle before
-   training). States decode to digits with ``star_theory.tasks.digit_task(...).levels``.
+   training). A digit task's states decode to digits with ``star_theory.tasks.digit_task(...).levels``.
 
 :func:`read_corpus` validates all of this and raises :class:`~star_theory.errors.InputError`
 on a malformed or truncated file (wrong row count, a missing final newline, a bad field).
 Files are written atomically (:func:`star_theory.io.atomic_write_text`).
+
+**Other formats** (:data:`FORMATS`; ``rlstar corpus --format``), for the tools researchers load
+datasets with (``datasets.load_dataset("parquet" | "json", data_files=...)``, pandas, pyarrow):
+
+* ``parquet``: one int64 column per level, ``s0 .. sN``, the rows as above; the metadata as one
+  JSON object under the key ``rlstar`` of the file's schema metadata
+  (:func:`star_theory.io.parquet_bytes`). :func:`read_corpus` reads it back (so does
+  ``rlstar llm pretrain --corpus``), with the same checks;
+* ``jsonl``: one JSON object per chain and line, ``{"s0": 12, "s1": 3, ...}``, and nothing else
+  (a metadata line would be read as a chain by every JSON-lines loader): an export of the chains.
+  It carries no metadata, so :func:`read_corpus` refuses it; pretraining reads csv or parquet.
 """
 
 from __future__ import annotations
@@ -34,19 +46,18 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from ..io import atomic_write_bytes
+from ..io import atomic_write_bytes, parquet_bytes, read_parquet
 from ..model import mixture_policy, resolve_lam
-from ..sizes import digit_level_sizes
-from ..tasks import TASK_NAMES, _check_digits, digit_task
+from ..task_registry import make_task, task_level_sizes
 from ..validation import _as_int
-from .sampling import as_generator, sample_chains
+from ..sampling import as_generator, sample_chains
 
 CORPUS_FORMAT = "rlstar-corpus/1"
+FORMATS = ("csv", "jsonl", "parquet")  # file formats of a corpus (module docstring); csv is the default
+PARQUET_MAGIC = b"PAR1"
 REQUIRED_KEYS = (
     "format",
     "task",
-    "digits",
-    "base",
     "n_steps",
     "level_sizes",
     "lam",
@@ -66,13 +77,15 @@ def make_corpus(
     eps=None,
     chains_per_question: int = 4096,
     seed: int = 0,
+    params: dict | None = None,
 ) -> tuple[dict, np.ndarray]:
     r"""Sample ``K`` chains per question from :math:`P_n = \lambda_n P_n^* + (1-\lambda_n) U`.
 
-    ``task`` names a digit task (:func:`star_theory.tasks.digit_task`); give ``lam`` or ``eps``
-    (one value or one per step). Returns ``(meta, chains)`` ready for :func:`write_corpus`.
+    ``task`` names a registered task (:mod:`star_theory.task_protocol`) built with ``params``
+    (default: a digit task's ``digits`` and ``base``); give ``lam`` or ``eps`` (one value or one
+    per step). Returns ``(meta, chains)`` ready for :func:`write_corpus`.
     """
-    dt = digit_task(task, digits, base)
+    dt = make_task(task, {"digits": digits, "base": base} if params is None else params)
     policy = mixture_policy(dt.task, lam=lam, eps=eps)
     K = _as_int(chains_per_question, "chains_per_question", 1)
     seed = _as_int(seed, "seed", 0)
@@ -87,8 +100,7 @@ def make_corpus(
     meta = {
         "format": CORPUS_FORMAT,
         "task": dt.name,
-        "digits": dt.digits,
-        "base": dt.base,
+        **_params_record(dt.params),
         "n_steps": dt.task.n_steps,
         "level_sizes": list(sizes),
         "lam": lam_used,
@@ -106,11 +118,15 @@ def _check_meta(meta, source: str) -> dict:
     if not isinstance(meta, dict):
         raise InputError(f"{source}: metadata must be a JSON object")
     missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if "params" not in meta:  # a digit task's parameters (every corpus written before task parameters)
+        missing += [k for k in ("digits", "base") if k not in meta]
     if missing:
         raise InputError(f"{source}: metadata lacks key {missing[0]!r}")
     if meta["format"] != CORPUS_FORMAT:
         raise InputError(f"{source}: format {meta['format']!r} is not {CORPUS_FORMAT!r}")
     for key in ("digits", "base", "n_steps", "chains_per_question", "n_questions", "n_chains", "seed"):
+        if key not in meta and key in ("digits", "base"):
+            continue
         v = meta[key]
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise InputError(f"{source}: metadata {key}={v!r} must be a non-negative integer")
@@ -137,13 +153,14 @@ def _check_meta(meta, source: str) -> dict:
 def _check_meta_task(meta: dict, source: str) -> None:
     """Cross-field checks: the task exists, its level sizes and steps are those recorded, and
     ``lam``/``eps`` are finite, in their ranges and consistent with each other."""
-    if meta["task"] not in TASK_NAMES:
-        raise InputError(f"{source}: metadata task={meta['task']!r} is not one of {', '.join(TASK_NAMES)}")
-    D, b = _check_digits(meta["digits"], meta["base"])
-    sizes = digit_level_sizes(meta["task"], D, b)
-    if meta["n_steps"] != D or meta["level_sizes"] != sizes:
+    params = corpus_task_params(meta)
+    try:
+        sizes = task_level_sizes(meta["task"], params)
+    except InputError as exc:
+        raise InputError(f"{source}: metadata task: {exc}") from None
+    if meta["n_steps"] != len(sizes) - 1 or meta["level_sizes"] != sizes:
         raise InputError(f"{source}: metadata n_steps={meta['n_steps']}, level_sizes={meta['level_sizes']} disagree "
-                         f"with task {meta['task']} D={D} b={b} (n_steps={D}, level_sizes={sizes})")
+                         f"with task {meta['task']} {params} (n_steps={len(sizes) - 1}, level_sizes={sizes})")
     if meta["n_questions"] != sizes[0]:
         raise InputError(f"{source}: metadata n_questions={meta['n_questions']} != |S_0|={sizes[0]}")
     for n, (lam, eps) in enumerate(zip(meta["lam"], meta["eps"])):
@@ -154,6 +171,22 @@ def _check_meta_task(meta: dict, source: str) -> None:
             raise InputError(f"{source}: metadata lam[{n}]={lam} is outside [-1/({S}-1), 1]")
         if abs(eps - lam * (S - 1) / S) > 1e-9:
             raise InputError(f"{source}: metadata eps[{n}]={eps} != lam[{n}] ({S}-1)/{S} = {lam * (S - 1) / S}")
+
+
+def _params_record(params: dict) -> dict:
+    """The task parameters in the metadata: a digit task's as ``digits`` and ``base`` (the keys of
+    every corpus written before task parameters), any other task's as one table ``params``."""
+    return dict(params) if set(params) == {"digits", "base"} else {"params": dict(params)}
+
+
+def corpus_task_params(meta: dict) -> dict:
+    """The task parameters a corpus records: ``params``, or (older files) its ``digits`` and ``base``."""
+    params = meta.get("params")
+    if params is None:
+        return {k: meta[k] for k in ("digits", "base") if k in meta}
+    if not isinstance(params, dict):
+        raise InputError(f"metadata params={params!r} must be a table")
+    return params
 
 
 def _no_constant(name):
@@ -171,13 +204,16 @@ def _check_path(path) -> str:
     return os.fspath(path)
 
 
-def write_corpus(path: str | os.PathLike, chains, meta: dict) -> str:
-    """Write ``chains`` (int array ``(n_chains, N+1)``) with ``meta`` atomically; returns the path.
+def write_corpus(path: str | os.PathLike, chains, meta: dict, format: str = "csv") -> str:
+    """Write ``chains`` (int array ``(n_chains, N+1)``) with ``meta`` atomically as ``format``
+    (one of :data:`FORMATS`); returns the path.
 
     ``meta`` must hold the keys of the format (see the module docstring); the chains are checked
     against ``n_chains`` and ``level_sizes``.
     """
     _check_path(path)
+    if format not in FORMATS:
+        raise InputError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     if not isinstance(meta, dict):
         raise InputError(f"meta must be a dict of the format's keys, got {type(meta).__name__}")
     meta = _check_meta(dict(meta), "corpus metadata")
@@ -190,9 +226,25 @@ def write_corpus(path: str | os.PathLike, chains, meta: dict) -> str:
     sizes = np.asarray(meta["level_sizes"])
     if chains.size and (np.any(chains < 0) or np.any(chains >= sizes[None, :])):
         raise InputError("chains hold a state index outside its level")
-    head = "# " + json.dumps(meta, separators=(",", ":"), allow_nan=False) + "\n" + header_line(N) + "\n"
-    atomic_write_bytes(path, head.encode("utf-8") + format_rows(chains))
+    if format == "parquet":
+        data = parquet_bytes({f"s{n}": chains[:, n].astype(np.int64) for n in range(N + 1)}, meta)
+    elif format == "jsonl":
+        data = jsonl_rows(chains)
+    else:
+        head = "# " + json.dumps(meta, separators=(",", ":"), allow_nan=False) + "\n" + header_line(N) + "\n"
+        data = head.encode("utf-8") + format_rows(chains)
+    atomic_write_bytes(path, data)
     return os.fspath(path)
+
+
+def jsonl_rows(chains) -> bytes:
+    """The chain rows as JSON lines, ``{"s0":A,"s1":B,...}`` and ``\\n`` per row (``chains``: integers
+    ``(n_rows, N+1)``), formatted in one ``%`` operation (C speed, no Python loop over rows)."""
+    chains = np.asarray(chains, dtype=np.int64)
+    if chains.size == 0:
+        return b""
+    row = "{" + ",".join(f'"s{n}":%d' for n in range(chains.shape[1])) + "}\n"
+    return ((row * chains.shape[0]) % tuple(chains.ravel().tolist())).encode("ascii")
 
 
 def format_rows(chains) -> bytes:
@@ -243,6 +295,16 @@ def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
     """Read and validate a corpus file; returns ``(meta, chains)`` with ``chains`` int64 ``(n, N+1)``."""
     source = _check_path(path)
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(len(PARQUET_MAGIC))
+    except (FileNotFoundError, IsADirectoryError):
+        magic = b""  # the reading below names the problem
+    if magic == PARQUET_MAGIC:
+        return _read_parquet_corpus(path, source)
+    if magic[:1] == b"{":
+        raise InputError(f"{source}: the first line is JSON, not '# ' and the metadata: a JSON-lines corpus holds the "
+                         "chains only, without the metadata pretraining needs (write it with --format csv or parquet)")
+    try:
         with open(path, "r", encoding="utf-8", newline="") as fh:
             text = fh.read()
     except FileNotFoundError:
@@ -289,4 +351,26 @@ def read_corpus(path: str | os.PathLike) -> tuple[dict, np.ndarray]:
         raise InputError(
             f"{source}: line {i + 3} column s{n}={chains[i, n]} is outside level {n} of size {sizes[n]}"
         )
+    return meta, chains
+
+
+def _read_parquet_corpus(path, source: str) -> tuple[dict, np.ndarray]:
+    """A Parquet corpus (module docstring), with the checks of the CSV reader."""
+    columns, meta = read_parquet(path, "corpus")
+    meta = _check_meta(meta, source)
+    N = meta["n_steps"]
+    names = [f"s{n}" for n in range(N + 1)]
+    if list(columns) != names:
+        raise InputError(f"{source}: columns must be {names}, got {list(columns)}")
+    if any(columns[c].dtype.kind not in "iu" for c in names):
+        raise InputError(f"{source}: columns {names} must hold integers")
+    chains = np.stack([columns[c].astype(np.int64) for c in names], axis=1) if len(columns[names[0]]) \
+        else np.empty((0, N + 1), dtype=np.int64)
+    if len(chains) != meta["n_chains"]:
+        raise InputError(f"{source}: {len(chains)} chain rows but metadata says n_chains={meta['n_chains']}")
+    sizes = np.asarray(meta["level_sizes"])
+    bad = (chains < 0) | (chains >= sizes[None, :])
+    if np.any(bad):
+        i, n = np.argwhere(bad)[0]
+        raise InputError(f"{source}: row {i} column s{n}={chains[i, n]} is outside level {n} of size {sizes[n]}")
     return meta, chains

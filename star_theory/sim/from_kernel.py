@@ -12,19 +12,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..exact import accuracy, accuracy_on, flawed_chain_share, question_mask
 from ..model import fit_symmetric
 from ..sizes import check_memory, simulate_bytes
 from ..validation import _as_int, as_iterations, as_seeds
-from .sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
+from ..sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
 from .summary import percentile_band
-from .variants import kept_counts
+from ..variants import kept_counts
 
 
-def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", questions=None, strings=None):
+def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", questions=None, strings=None, rule=None):
     """One finite-sample STaR step: ``K`` chains per question, keep the correct chains of
-    ``questions`` (default all), refit from the kept counts with ``empty_rows``."""
+    ``questions`` (default all), refit from the kept counts with ``empty_rows``. With ``rule`` (an
+    update-rule object, :mod:`star_theory.rule_protocol`): that rule's sampled form instead
+    (``questions`` and ``strings`` are STaR's only)."""
     rng = as_generator(rng)
+    if rule is not None:
+        if questions is not None or strings is not None:
+            raise InputError("questions and strings apply to the plain STaR step only, not to a rule's sampled form")
+        return rule.sampled_step(policy, task, K, rng, empty_rows).policy
     chains = sample_chains(policy, task, K, rng)
     keep = keep_mask(chains, task)
     if questions is not None:
@@ -33,10 +40,10 @@ def tabular_star_step(policy, task, K: int, rng, empty_rows: str = "keep", quest
 
 
 def tabular_star_runs(policy, task, K: int, iterations: int, seeds, empty_rows: str = "keep",
-                      questions=None, strings=None) -> dict:
+                      questions=None, strings=None, rule=None) -> dict:
     """Finite-sample STaR (``K`` chains per question) from ``policy``: accuracy, lam and flawed share per run.
 
-    ``empty_rows``, ``questions`` and ``strings`` as in :func:`tabular_star_step`. With
+    ``empty_rows``, ``questions``, ``strings`` and ``rule`` as in :func:`tabular_star_step`. With
     ``questions``, the result also holds ``accuracy_train_runs`` / ``accuracy_heldout_runs``
     (``J`` over the kept questions and over the others; shape ``(runs, iterations + 1)``) and their bands.
     """
@@ -70,7 +77,7 @@ def tabular_star_runs(policy, task, K: int, iterations: int, seeds, empty_rows: 
                 fit = fit_symmetric(p, task)
                 lam[i, t], dist[i, t] = fit.lam, fit.distance
             if t < iterations:
-                p = tabular_star_step(p, task, K, rng, empty_rows, questions, strings)
+                p = tabular_star_step(p, task, K, rng, empty_rows, questions, strings, rule)
     mean, lo, hi = percentile_band(acc, 5, 95)
     share_mean, share_lo, share_hi = percentile_band(share, 5, 95)
     out = {"seeds": list(seeds), "accuracy_runs": acc, "mean": mean, "lo": lo, "hi": hi,

@@ -35,11 +35,11 @@ from ..closed_form import iterations_to_accuracy, symmetric_trajectory
 from ..errors import InputError
 from ..exact import accuracy
 from ..model import lam_bounds, validate_lam
-from ..rules import as_rule
+from ..rule_protocol import as_rule_object
 from ..validation import MAX_ITERATIONS, MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _is_text, as_seeds, validate_target
-from .sampling import check_empty_rows
+from ..sampling import check_empty_rows
 from .summary import first_reach
-from .variants import StarVariant
+from ..variants import StarVariant
 
 MODES = ("exact", "sampled")
 
@@ -165,9 +165,10 @@ def phase_diagram(
 
     ``values``: the grid on each axis (default :func:`default_values` with ``points``);
     ``fixed``: :math:`\lambda_3, \dots, \lambda_N` (``N - 2`` values: a slice of ``N = 3``).
-    ``mode="sampled"`` needs ``chains_per_question``; ``variant`` is a name (built-in or
-    plug-in), a :class:`~star_theory.sim.variants.StarVariant`, a :class:`~star_theory.rules.Rule` or a
-    callable ``(policy, task) -> policy`` (:func:`star_theory.rules.as_rule`; ``rationalize``'s
+    ``mode="sampled"`` needs ``chains_per_question``; ``variant`` is a built-in rule's name,
+    a :class:`~star_theory.variants.StarVariant`, a :class:`~star_theory.rule_protocol.Rule` (a plug-in's
+    from :func:`star_theory.rules.get_rule`) or a callable ``(policy, task) -> policy``
+    (:func:`star_theory.rule_protocol.as_rule_object`; ``rationalize``'s
     exact form uses ``chains_per_question``; sampled mode needs the rule's sampled form).
     ``use_closed_form=False`` iterates explicit matrices even for ``star`` (slower; the two
     agree off the boundary).
@@ -207,7 +208,7 @@ def _check_inputs(M, N, values, fixed, points, iterations, target, mode, variant
         raise InputError(f"values must be a 1-d grid of at least 2 lam values, got shape {values.shape}")
     T = _as_int(iterations, "iterations", 1, MAX_ITERATIONS)
     target = validate_target(target)
-    rule = as_rule(variant, "variant")
+    rule = as_rule_object(variant, "variant")
     K = None if chains_per_question is None else _as_int(chains_per_question, "chains_per_question", 1)
     if mode == "sampled" and K is None:
         raise InputError("mode 'sampled' needs chains_per_question")

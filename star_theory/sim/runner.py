@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,37 +40,36 @@ from ..exact import accuracy
 from ..io import check_path
 from ..model import MAX_KERNEL_ENTRIES, ReasoningTask, TabularPolicy, mixture_policy, symmetric_policy, symmetric_task
 from ..outputs import claim_folder
-from ..rules import make_rule
-from ..sizes import check_memory, digit_level_sizes, simulate_bytes
-from ..tasks import _check_digits, digit_task
+from ..sizes import check_memory, simulate_bytes
+from ..task_registry import SYMMETRIC, describe_task, make_task, settle_task_fields, task_level_sizes
 from .checkpoint import RESULT_FILE, RUN_FILE, Checkpoints, SeedState, jsonable
-from .sampling import EMPTY_ROW_RULES, questions_for
+from ..sampling import EMPTY_ROW_RULES, questions_for
 from .summary import first_reach, seed_band
-from .variants import variant_option, variant_parameters
+from ..variants import VARIANT_NAMES, check_rule_parameters, make_variant, variant_fields, variant_parameters
 
-TASK_KINDS = ("symmetric", "zip", "add")
 MAX_ITERATIONS = 1_000_000
 BANDS = ("percentile", "mean-se")
 
 
 @dataclass(frozen=True)
+@variant_fields(after="variant")
 class SimulateConfig:
     """One simulation: task, initial policy, STaR variant, samples, seeds, iterations."""
 
-    task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a digit task 'zip'/'add'", choices=TASK_KINDS)
+    task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a registered task (zip, add, "
+                       "walk, or one registered with star_theory.register_task or under the rlstar.tasks entry points)")
+    task_params: dict[str, Any] = option({}, "a parameter of the registered task, KEY=VALUE (repeatable; a [task] TOML "
+                                         "table with name = ...); the task's defaults fill the rest", flag="--task-param",
+                                         merge=True)
     M: int = option(8, "states per level of the symmetric task (>= 2)", flag="--M")
     N: int = option(3, "reasoning steps of the symmetric task (>= 1)", flag="--N")
     task_seed: int | None = option(None, "seed of the symmetric task's random permutations (none: identity steps)")
-    digits: int = option(2, "digits D of each number in a digit task (>= 1)")
-    base: int = option(2, "base b of a digit task (>= 2)")
+    digits: int = option(2, "digits D of each number in a digit task (>= 1; alias of --task-param digits=D)")
+    base: int = option(2, "base b of a digit task (>= 2; alias of --task-param base=B)")
     lam: tuple[float, ...] | None = option(None, "initial mixture weight lam_n (1 value or N); default 0.1 when neither lam nor eps is given")
     eps: tuple[float, ...] | None = option(None, "initial excess probability eps_n = lam_n (M-1)/M (1 value or N)")
     variant: str = option("star", "STaR update rule: star, rationalize, noisy-verifier, partial-fit, temperature, or a plug-in rule registered in this process or under the rlstar.variants entry-point group (star_theory.rules)")
-    rationales: int = variant_option("rationales")
-    fp: float = variant_option("fp")
-    fn: float = variant_option("fn")
-    eta: float = variant_option("eta")
-    temperature: float = variant_option("temperature")
+    # then one field per variant parameter (star_theory.variants.PARAMETER_SPECS: rationales, fp, fn, eta, temperature)
     chains_per_question: int = option(16, "K: chains sampled per question per iteration (>= 1)", flag="--K")
     seeds: tuple[int, ...] = option([0, 1, 2, 3, 4, 5, 6, 7], "seeds of the sampled runs (one run each, >= 1 seed)")
     iterations: int = option(10, "STaR iterations T (>= 1)")
@@ -81,10 +81,10 @@ class SimulateConfig:
 
     def __post_init__(self):
         coerce_fields(self)
-        check(self.task in TASK_KINDS, f"task must be one of {', '.join(TASK_KINDS)}, got {self.task!r}")
+        settle_task_fields(self, allow_symmetric=True)
         check(self.M >= 2, f"M must be >= 2, got {self.M}")
         check(self.N >= 1, f"N must be >= 1, got {self.N}")
-        check(self.task != "symmetric" or self.N * self.M**2 <= MAX_KERNEL_ENTRIES,
+        check(self.task != SYMMETRIC or self.N * self.M**2 <= MAX_KERNEL_ENTRIES,
               f"M={self.M} with N={self.N} steps needs N*M^2 kernel entries (limit 2^30)")
         check(self.task_seed is None or self.task_seed >= 0, f"task_seed must be >= 0, got {self.task_seed}")
         check(self.digits >= 1, f"digits must be >= 1, got {self.digits}")
@@ -103,14 +103,14 @@ class SimulateConfig:
         check(0 < self.target <= 1, f"target must lie in (0, 1], got {self.target}")
         if self.lam is None and self.eps is None:
             object.__setattr__(self, "lam", (0.1,))
-        self.make_variant()  # parameter checks name the key
+        check_rule_parameters(self.variant, variant_parameters(self))  # parameter checks name the key
 
     def memory_bytes(self) -> int:
         """Estimated peak memory (:mod:`star_theory.sizes`), from the sizes alone."""
-        if self.task == "symmetric":
+        if self.task == SYMMETRIC:
             sizes = [self.M] * (self.N + 1)
         else:
-            sizes = digit_level_sizes(self.task, *_check_digits(self.digits, self.base))
+            sizes = task_level_sizes(self.task, self.task_params)
         return simulate_bytes(sizes, self.chains_per_question, len(self.seeds), self.iterations,
                               rationales=self.rationales if self.variant == "rationalize" else 0)
 
@@ -118,31 +118,40 @@ class SimulateConfig:
         """Refuse a simulation whose :meth:`memory_bytes` exceed the limit (:mod:`star_theory.sizes`)."""
         R = f", rationales={self.rationales}" if self.variant == "rationalize" else ""
         check_memory(self.memory_bytes(), f"simulate with K={self.chains_per_question}{R}, {len(self.seeds)} seeds, "
-                     f"{self.iterations} iterations on {self.task} (M={self.M}, N={self.N}, digits={self.digits}, "
-                     f"base={self.base})")
+                     f"{self.iterations} iterations on " + (f"{self.task} (M={self.M}, N={self.N})" if self.task == SYMMETRIC
+                                                            else describe_task(self.task, self.task_params)))
 
     def make_variant(self):
-        """The update rule: a built-in variant with the parameters that differ from their
-        defaults, or a plug-in rule by name (:func:`star_theory.rules.make_rule`)."""
-        return make_rule(self.variant, **variant_parameters(self))
+        """The built-in update rule named by ``variant``, with the parameters that differ from their
+        defaults; a plug-in rule is passed to :func:`simulate` as an object (``rule=``), which the
+        command layer looks up by name (:func:`star_theory.rules.make_rule`)."""
+        if self.variant not in VARIANT_NAMES:
+            raise InputError(f"variant {self.variant!r} is not a built-in rule: pass its rule object, "
+                             f"simulate(config, rule=star_theory.rules.get_rule({self.variant!r}))")
+        return make_variant(self.variant, **variant_parameters(self))
 
     def make_task(self) -> tuple[ReasoningTask, str]:
         """The task and a short description of it."""
-        if self.task == "symmetric":
+        if self.task == SYMMETRIC:
             return symmetric_task(self.M, self.N, self.task_seed), f"symmetric M={self.M} N={self.N}"
-        dt = digit_task(self.task, self.digits, self.base)
-        return dt.task, f"{self.task} D={self.digits} b={self.base} (sizes {list(dt.task.sizes)})"
+        task = make_task(self.task, self.task_params)
+        return task.task, f"{describe_task(self.task, self.task_params)} (sizes {list(task.sizes)})"
 
     def make_policy(self, task: ReasoningTask) -> TabularPolicy:
-        """The initial policy (symmetric family, or the mixture policy on a digit task)."""
-        maker = symmetric_policy if self.task == "symmetric" else mixture_policy
+        """The initial policy (symmetric family, or the mixture policy on a registered task)."""
+        maker = symmetric_policy if self.task == SYMMETRIC else mixture_policy
         return maker(task, lam=self.lam, eps=self.eps)
 
 
 def simulate(
-    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False
+    config: SimulateConfig, progress: bool | None = None, checkpoint=None, resume: bool = False, overwrite: bool = False,
+    rule=None,
 ) -> dict:
     """Run the simulation of ``config``; returns a JSON-ready dict (see the module docstring).
+
+    ``rule``: the update rule object (a :class:`~star_theory.rule_protocol.Rule` or a
+    :class:`~star_theory.variants.StarVariant`) named ``config.variant``; default: the built-in
+    rule of that name (a plug-in rule is looked up by the caller, :func:`star_theory.rules.make_rule`).
 
     ``progress``: show a tqdm bar on stderr (``None``: only when stderr is a terminal).
     ``checkpoint``: a folder for per-(seed, iteration) checkpoints and ``result.json``; it must
@@ -160,7 +169,7 @@ def simulate(
     task, task_desc = config.make_task()
     policy0 = config.make_policy(task)
     questions_for(task, config.chains_per_question)  # K within the sampler's limit, before anything is written
-    variant = _sampled_variant(config)  # the rule (a plug-in's too) is loaded before any file is touched
+    variant = _sampled_variant(config, rule)  # the rule is checked before any file is touched
     if checkpoint is None:
         return _simulate(config, progress, task, task_desc, policy0, None, variant)
     check_path(checkpoint, "checkpoint folder")
@@ -186,9 +195,14 @@ class _Runs:
                    np.stack([st.rationalized for st in states]), np.stack([st.closed for st in states]))
 
 
-def _sampled_variant(config: SimulateConfig):
-    """The update rule of ``config``, which must have a sampled form."""
-    variant = config.make_variant()
+def _sampled_variant(config: SimulateConfig, rule=None):
+    """The update rule of ``config`` (``rule``, whose name must be ``config.variant``, or the
+    built-in of that name), which must have a sampled form."""
+    variant = config.make_variant() if rule is None else rule
+    if getattr(variant, "name", None) != config.variant:
+        raise InputError(f"the rule passed is named {getattr(variant, 'name', None)!r}, but config.variant is {config.variant!r}")
+    if rule is not None and config.variant in VARIANT_NAMES and rule != config.make_variant():
+        raise InputError(f"the rule passed, {rule!r}, differs from the one config names, {config.make_variant()!r}")
     if not getattr(variant, "has_sampled_form", True):
         raise InputError(f"variant {config.variant!r} has no sampled form; simulate needs one (star_theory.rules.Rule(..., sampled=...))")
     return variant
