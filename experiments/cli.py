@@ -12,7 +12,7 @@ from star_theory.tracking import add_log_dir_argument, open_tracker
 from .framework import PRESETS
 from .headline import quick_look
 from .registry import EXPERIMENT_NAMES
-from .reproduce import reproduce
+from .reproduce import default_jobs, reproduce
 from .tracking import log_reproduce
 
 
@@ -20,8 +20,9 @@ def _handler(args) -> int:
     if args.seed < 0:
         raise InputError(f"--seed must be non-negative, got {args.seed}")
     tracker = open_tracker(args.log_dir, {"--out": args.out})
-    manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed,
-                         device=args.device, progress=not args.quiet, resume=args.resume, overwrite=args.overwrite)
+    jobs = default_jobs(args.device) if args.jobs is None else args.jobs
+    manifest = reproduce(args.out, preset=args.preset, only=args.only, master_seed=args.seed, device=args.device,
+                         progress=not args.quiet, resume=args.resume, overwrite=args.overwrite, jobs=jobs)
     with tracker:
         log_reproduce(tracker, args.out, manifest)
     if args.format == "json":
@@ -60,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", "--force", dest="overwrite", action="store_true",
                    help="replace the reproduce run in --out, recomputing everything (only its own files are "
                    "removed); --force is an alias kept for old scripts")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes running experiments at once (default: one per CPU, at most 4; 1 with "
+                   "a GPU); the results do not depend on it")
     p.add_argument("--format", choices=("text", "json"), default="text", help="print a summary line or the manifest as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_log_dir_argument(p)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -35,6 +36,7 @@ from llm.config import make_config, to_record
 from llm.pretrain import pretrain
 from llm.star import run_star
 from star_theory.io import dumps_json
+from star_theory.outputs import LOCK
 from star_theory.seeds import derive_seed
 from star_theory.sim import tabular_star_runs
 from star_theory.task_registry import record_task
@@ -95,6 +97,16 @@ def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
             derive_seed(master_seed, STAR_SEED, dumps_json(settings, indent=None), int(llm_seed)))
 
 
+def waiting_lock(folder: str | os.PathLike) -> Any:
+    """The lock ``folder/.rlstar.lock``, held while the ``with`` block runs; a process holding it (an experiment
+    running beside this one that needs the same cached run: ``rlstar reproduce --jobs``) is waited for, after
+    which its finished run is read back instead of computed again."""
+    from filelock import FileLock  # as star_theory.outputs: only when a run is claimed
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return FileLock(os.fspath(Path(folder) / LOCK), timeout=-1, is_singleton=False, thread_local=False)
+
+
 def llm_run(ctx: Context, base: dict, llm_seed: int = 0) -> dict:
     """Pretrain + STaR for the settings ``base`` (overrides of the tiny preset) and the STaR seed index
     ``llm_seed``; cached under ``OUT/_llm`` (the pretrained model shared by every STaR seed: see the module).
@@ -111,9 +123,11 @@ def llm_run(ctx: Context, base: dict, llm_seed: int = 0) -> dict:
     pre = ctx.out.parent / "_llm" / f"pre-{pre_key}" / "pretrained"  # an `llm run` layout: a reproduce run's own path
     record = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME[1:]}
     folder = ctx.out.parent / "_llm" / _key({**record, "pretrain_seed": pre_seed})
-    if not (pre / "pretrain.json").is_file():
-        pretrain(pre_cfg, pre, overwrite=True)  # a pretraining cut short is redone (our own folder)
-    run = run_star(cfg, pre, folder / "star", resume=True)
+    with waiting_lock(pre.parent):
+        if not (pre / "pretrain.json").is_file():
+            pretrain(pre_cfg, pre, overwrite=True)  # a pretraining cut short is redone (our own folder)
+    with waiting_lock(folder):
+        run = run_star(cfg, pre, folder / "star", resume=True)
     return {"folder": os.fspath(folder), "pretrained": os.fspath(pre), "config": record, "pretrain_seed": pre_seed,
             "star_seed": star_seed, "records": run.records, "prediction": run.prediction, "policies": run.policies,
             "initial_policy": run.policies[0]}

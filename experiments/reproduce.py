@@ -24,16 +24,20 @@ experiment to a full run never shrinks its report. The analysis always reads the
 from __future__ import annotations
 
 import json
+import multiprocessing
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
+from llm.device import resolve_device
 from llm.files import OWN_FILES
 from star_theory.errors import InputError
 from star_theory.io import dumps_json, read_json, write_json
 from star_theory.outputs import claim_folder, nested
+from star_theory.process import cpu_count, enter_main
 
 from .framework import Context, experiment_seed, settings_record, split_results
 from .registry import EXPERIMENT_NAMES, load_experiment
@@ -85,6 +89,55 @@ def run_experiment(name: str, preset: str, out: Path, master_seed: int, device: 
     return record
 
 
+#: the experiments by their time at the default preset, longest first (2 cores): the order in which parallel
+#: workers take them, so that the workers finish together; a name not listed starts first
+LONGEST_FIRST = ("theory_vs_llm", "llm_regimes", "pretrained_quality", "variants", "beyond", "finite_samples",
+                 "robustness", "non_bijective", "theory_curves")
+
+
+def default_jobs(device: str = "cpu") -> int:
+    """Worker processes of ``reproduce`` by default: one per CPU, at most 4 (each holds its own torch), and 1
+    on a GPU (:func:`llm.device.resolve_device`: the experiments' LLM runs share the one device)."""
+    return 1 if resolve_device(device).type == "cuda" else max(1, min(4, cpu_count()))
+
+
+def _labelled(label: str, progress: bool, *args) -> dict:
+    """:func:`run_experiment` in a worker process, announced on stderr as in a sequential run."""
+    enter_main()  # third-party warnings silenced, as in the rlstar process
+    if progress:
+        print(label, file=sys.stderr, flush=True)
+    return run_experiment(*args, progress=progress)
+
+
+def run_experiments(names, preset: str, out: Path, master_seed: int, device: str, progress: bool,
+                    jobs: int = 1) -> list[dict]:
+    """:func:`run_experiment` for each of ``names``; their records in the order of ``names``.
+
+    With ``jobs > 1``, up to ``jobs`` worker processes (spawned: each imports torch afresh) run the
+    experiments at once, longest first (:data:`LONGEST_FIRST`). Every experiment computes exactly what it
+    computes alone (its seeds derive from the master seed and its name; torch runs one thread per LLM run);
+    two that need the same cached LLM run wait for each other (:func:`experiments.llm_common.llm_run`).
+    """
+    labels = {n: f"[{i}/{len(names)}] {n}" for i, n in enumerate(names, 1)}
+    if jobs <= 1 or len(names) <= 1:
+        records = []
+        for n in names:
+            if progress:
+                print(labels[n], file=sys.stderr, flush=True)
+            records.append(run_experiment(n, preset, out, master_seed, device, progress))
+        return records
+    order = sorted(names, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else -1)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {n: pool.submit(_labelled, labels[n], progress, n, preset, out, master_seed, device) for n in order}
+        records = [futures[n].result() for n in names]
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return records
+
+
 def _own() -> tuple[str, ...]:
     """The paths a reproduce run writes into its folder (:func:`star_theory.outputs.nested`)."""
     experiments = [p for n in EXPERIMENT_NAMES for p in nested(n, ("result.json", "*.png"))]
@@ -93,19 +146,23 @@ def _own() -> tuple[str, ...]:
 
 def reproduce(out: str | Path, preset: str = "default", only: tuple[str, ...] | None = None,
               master_seed: int = 0, device: str = "cpu", progress: bool = True, resume: bool = False,
-              overwrite: bool = False, force: bool = False) -> dict:
+              overwrite: bool = False, force: bool = False, jobs: int = 1) -> dict:
     """Run the selected experiments and write the manifest and the report; return the manifest.
 
     ``out`` is new or empty, or holds a reproduce run: continued with ``resume`` (same
     ``preset`` and ``master_seed``), replaced with ``overwrite`` (``force`` is an alias).
+    ``jobs``: worker processes running experiments at once (:func:`run_experiments`; the results do
+    not depend on it).
     """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise InputError(f"jobs must be an integer >= 1, got {jobs!r}")
     names = tuple(dict.fromkeys(only)) if only else EXPERIMENT_NAMES  # each experiment once, in the order given
     for n in names:
         load_experiment(n)  # unknown names fail before anything runs
     config = {"preset": preset, "master_seed": master_seed}
     with claim_folder(out, "reproduce", own=_own(), config=config, resume=resume, overwrite=overwrite or force,
                       resume_keys=("preset", "master_seed")):
-        return _reproduce(Path(out), names, preset, master_seed, device, progress)
+        return _reproduce(Path(out), names, preset, master_seed, device, progress, jobs)
 
 
 def stored_results(out: Path, preset: str, master_seed: int, skip: Iterable[str] = ()) -> list[dict]:
@@ -130,13 +187,9 @@ def stored_results(out: Path, preset: str, master_seed: int, skip: Iterable[str]
     return records
 
 
-def _reproduce(out: Path, names, preset, master_seed, device, progress) -> dict:
-    records = []
+def _reproduce(out: Path, names, preset, master_seed, device, progress, jobs: int = 1) -> dict:
     t0 = time.perf_counter()
-    for i, name in enumerate(names, 1):
-        if progress:
-            print(f"[{i}/{len(names)}] {name}", file=sys.stderr, flush=True)
-        records.append(run_experiment(name, preset, out, master_seed, device, progress))
+    records = run_experiments(names, preset, out, master_seed, device, progress, jobs)
     others = stored_results(out, preset, master_seed, skip=names)  # the report covers the whole run in the folder
     if others:
         records = sorted(records + others, key=lambda r: EXPERIMENT_NAMES.index(r["name"]))
@@ -155,6 +208,7 @@ def _reproduce(out: Path, names, preset, master_seed, device, progress) -> dict:
         "consistency": sum(len(r.get("consistency", [])) for r in records),
         "consistency_hold": sum(bool(c["holds"]) for r in records for c in r.get("consistency", [])),
         "seconds": round(time.perf_counter() - t0, 2),
+        "jobs": jobs,
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__},
     }
     write_json(out / "manifest.json", manifest)

@@ -13,7 +13,10 @@
   samples_per_question`` chains of the corpus policy ``lam = 0.3``;
 * with multi-token states (``symbol`` tokens): the prefix-tree packing of that multiset against
   one row per distinct triple, as the ratio of their positions and of the time of one full-loss
-  forward and backward pass (the same loss, :mod:`llm.packing`).
+  forward and backward pass (the same loss, :mod:`llm.packing`);
+* counting that multiset into distinct triples (:meth:`llm.data.TransitionCounts.from_chains`): one
+  int64 key per row (:func:`llm.data.unique_rows`) against ``np.unique(axis=0)`` (the same rows,
+  order and counts), as the ratio of their times.
 
 The model is a fresh preset model (throughput does not depend on the weights).
 """
@@ -29,7 +32,7 @@ from star_theory import mixture_policy
 from star_theory import sample_chains as tabular_chains
 from star_theory.sampling import questions_for
 
-from .data import ChainStream, TransitionCounts, chain_transitions, transition_batches
+from .data import ChainStream, TransitionCounts, chain_transitions, transition_batches, unique_rows
 from .device import generator, resolve_device, set_threads
 from .fit import TreeLoss, fit_counts, make_loss
 from .model import SIZES, build_model
@@ -134,6 +137,12 @@ def exact_paths(cfg: LLMConfig, model: PreTrainedModel, tt, table: StateTable, d
     }
     out["ratio_trie_vs_token"] = out["trie_chains_per_s"] / out["token_chains_per_s"]
     out["ratio_weighted_vs_examples"] = out["weighted_transitions_per_s"] / out["examples_transitions_per_s"]
+    # counting an iteration's transitions (TransitionCounts.from_chains): one int64 key per row against numpy's rows
+    triples = np.stack(transitions, axis=1)
+    out["count_transitions"] = int(triples.shape[0])
+    out["keyed_unique_s"] = _best(lambda: unique_rows(triples, return_counts=True), repeats)
+    out["numpy_unique_rows_s"] = _best(lambda: np.unique(triples, axis=0, return_counts=True), repeats)
+    out["ratio_keyed_vs_numpy_unique"] = out["numpy_unique_rows_s"] / out["keyed_unique_s"]
     out.update(packing(model, counts, table, device, repeats))
     return out
 

@@ -13,7 +13,7 @@ or chains sampled on the fly from the mixture policy ``lam P* + (1 - lam) U`` of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -77,6 +77,26 @@ def encode_steps(table: StateTable, steps, previous, following) -> Batch:
         mask[rows, :length] = 1
         labels[rows, P:length] = target
     return Batch(ids, mask, labels)
+
+
+def unique_rows(rows: np.ndarray, return_counts: bool = False) -> Any:
+    """``np.unique(rows, axis=0)`` (the same distinct rows, in the same lexicographic order, with the
+    same counts) for a 2-d array of non-negative integers, by sorting one int64 key per row: the row
+    read as a number in mixed radix ``max(column) + 1``, whose order is the rows' lexicographic order.
+    Anything else (negative entries, keys of 63 bits or more) goes to ``np.unique`` itself."""
+    rows = np.asarray(rows)
+    radix = [int(m) + 1 for m in rows.max(axis=0)] if rows.ndim == 2 and rows.size else []
+    if not radix or rows.dtype.kind not in "iu" or rows.min() < 0 or np.prod(radix, dtype=object) >= 2**63:
+        return np.unique(rows, axis=0, return_counts=return_counts)
+    key = np.zeros(rows.shape[0], dtype=np.int64)
+    for j, r in enumerate(radix):
+        key = key * r + rows[:, j]
+    keys = np.unique(key, return_counts=return_counts)
+    keys, counts = keys if return_counts else (keys, None)
+    out = np.empty((keys.size, rows.shape[1]), dtype=rows.dtype)
+    for j in range(rows.shape[1] - 1, -1, -1):
+        keys, out[:, j] = np.divmod(keys, radix[j])
+    return (out, counts) if return_counts else out
 
 
 def chain_transitions(chains: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +171,7 @@ class TransitionCounts:
         if steps.size == 0:
             z = np.zeros(0, dtype=np.int64)
             return cls(z, z, z, np.zeros(0))
-        triples, counts = np.unique(np.stack([steps, prev, nxt], axis=1), axis=0, return_counts=True)
+        triples, counts = unique_rows(np.stack([steps, prev, nxt], axis=1), return_counts=True)
         return cls(triples[:, 0], triples[:, 1], triples[:, 2], counts.astype(np.float64))
 
     @classmethod

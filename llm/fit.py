@@ -132,7 +132,7 @@ class StateLoss:
 
         inp = torch.cat([self.prompts[self.row[idx]], self.tok_t[idx, None]], dim=1)  # (B, 4)
         with autocast(self.device):
-            logits = model(input_ids=inp).logits  # (B, 4, V)
+            logits = model(input_ids=inp, use_cache=False).logits  # (B, 4, V); no KV cache built
         return torch.log_softmax(logits[:, -2:].float(), dim=-1)  # next state, then <eos>
 
     def __call__(self, model: PreTrainedModel, full: bool = False) -> torch.Tensor:
@@ -163,7 +163,7 @@ class SequenceLoss:
         c = self.counts
         inputs = encode_steps(self.table, c.steps[idx], c.prev[idx], c.nxt[idx]).to(self.device)
         with autocast(self.device):
-            logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+            logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
         w = torch.as_tensor(weight, device=self.device, dtype=torch.float32)
         return (w * row_nll(logits, inputs["labels"])).sum()
 
@@ -203,7 +203,8 @@ class TreeLoss:
         where = torch.searchsorted(rows, self.t_row[sel])  # rows sorted: their index in the batch
         with autocast(self.device):
             mask = attention_bias(self.allowed[rows], model, torch.float32)
-            logits = model(input_ids=self.ids[rows], position_ids=self.pos[rows], attention_mask=mask).logits
+            logits = model(input_ids=self.ids[rows], position_ids=self.pos[rows], attention_mask=mask,
+                           use_cache=False).logits
         logp = torch.log_softmax(logits.float(), dim=-1)  # (B, T, V)
         terms = -self.t_w[sel] * logp[where, self.t_pos[sel], self.t_tok[sel]]
         return torch.zeros(rows.numel(), device=self.device).index_add(0, where, terms)

@@ -77,7 +77,7 @@ def sequence_logprob(model: PreTrainedModel, batch, device: torch.device, temper
 
     inputs = batch.to(device)
     with torch.no_grad(), autocast(device):
-        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False).logits
     logp = tempered_log_softmax(logits[:, :-1], temperature)
     labels = inputs["labels"][:, 1:]
     mask = labels != IGNORE

@@ -61,7 +61,7 @@ from star_theory.variants import failed_questions, make_variant
 from .chain_table import chains_parquet
 from .config import LLMConfig, rule_parameters, to_record
 from .departures import departure_metrics
-from .data import TransitionCounts, chain_transitions, transition_batches
+from .data import TransitionCounts, chain_transitions, transition_batches, unique_rows
 from .device import generator, resolve_device, set_threads
 from .files import check_run_folder, claim_run, keeps_right_answers_only
 from .fit import fit_counts, refit_figures
@@ -186,7 +186,7 @@ def chain_figures(chains: SampledChains, task, K: int, trained=None, weights=Non
     flawed = np.any(kept[:, 1:-1] != star[:, 1:-1], axis=1) if kept.size else np.zeros(0, bool)
     questions = np.unique(s[:, 0])
     good = s[correct]
-    chains_good = np.unique(good, axis=0) if good.size else good  # distinct correct chains, sorted by question
+    chains_good = unique_rows(good) if good.size else good  # distinct correct chains, sorted by question
     distinct = np.bincount(np.searchsorted(questions, chains_good[:, 0]), minlength=questions.size) if good.size \
         else np.zeros(questions.size, dtype=np.int64)
     rejected = chains.valid & ~correct

@@ -84,7 +84,7 @@ def train(
             break
         inputs = batch.to(device)
         with autocast(device):
-            loss = net(**inputs).loss
+            loss = net(**inputs, use_cache=False).loss  # no KV cache built
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -54,3 +55,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if keys:
         status = "all passed" if not failed_tests else f"{failed_tests} test(s) failed ({len(failed_keys)} cases in them)"
         terminalreporter.write_line(f"bad-input cases: {len(keys)} distinct, {status}")
+
+
+@pytest.fixture(scope="session")
+def smoke_out(tmp_path_factory):
+    """One folder per test process marked as a smoke ``rlstar reproduce`` run (master seed 0), which the
+    experiment tests fill experiment by experiment with ``run_experiment(name, "smoke", smoke_out, 0)``:
+    a finished result is reused, so each smoke experiment (and each of its LLM runs) runs once per process,
+    and ``reproduce`` later completes the folder reusing them all."""
+    from star_theory.outputs import write_marker
+
+    folder = tmp_path_factory.mktemp("smoke_run")
+    write_marker(folder, "reproduce", {"preset": "smoke", "master_seed": 0})
+    return folder

@@ -29,9 +29,8 @@ MUST_AGREE = (
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("beyond")
-    return out, run_experiment("beyond", "smoke", out, 0, progress=False)
+def run(smoke_out):  # the process's smoke run (conftest): run once, reused by the docs test's reproduce
+    return smoke_out, run_experiment("beyond", "smoke", smoke_out, 0, progress=False)
 
 
 def test_every_preset_parses():

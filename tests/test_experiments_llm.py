@@ -43,14 +43,11 @@ def _departure(statement: str):
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    from star_theory.outputs import write_marker
-
-    folder = tmp_path_factory.mktemp("llm_experiments")
-    # the experiments below are those of a smoke `reproduce` (master seed 0) run into this folder piece by piece,
-    # so the folder is marked as that run's: `reproduce` itself later completes it (reusing the LLM runs)
-    write_marker(folder, "reproduce", {"preset": "smoke", "master_seed": 0})
-    return folder
+def out(smoke_out):
+    # the experiments below are those of a smoke `reproduce` (master seed 0) run into this folder piece by piece
+    # (with the other experiment modules' smoke runs: conftest.smoke_out), so the folder is marked as that
+    # run's: `reproduce` itself later completes it (reusing the LLM runs and the finished experiments)
+    return smoke_out
 
 
 @pytest.fixture(scope="module")
@@ -226,10 +223,11 @@ def test_every_experiment_has_settings_for_every_preset():
 
 
 def test_reproduce_cli_writes_report_and_is_reproducible(tmp_path, capsys):
+    """Two runs give the same results, one experiment after the other (``--jobs 1``) or in two worker processes."""
     a, b = tmp_path / "a", tmp_path / "b"
-    for d in (a, b):
+    for d, jobs in ((a, "1"), (b, "2")):
         assert main(["reproduce", "--preset", "smoke", "--only", "theory_curves", "finite_samples",
-                     "--out", str(d), "--quiet", "--device", "cpu"]) == 0
+                     "--out", str(d), "--quiet", "--device", "cpu", "--jobs", jobs]) == 0
     for name in ("theory_curves", "finite_samples"):
         ra = json.loads((a / name / "result.json").read_text())
         rb = json.loads((b / name / "result.json").read_text())
@@ -241,12 +239,20 @@ def test_reproduce_cli_writes_report_and_is_reproducible(tmp_path, capsys):
     assert "theory_curves" in md and "finite_samples" in md
     manifest = json.loads((a / "manifest.json").read_text())
     assert set(manifest["experiments"]) == {"theory_curves", "finite_samples"}
+    assert json.loads((b / "manifest.json").read_text())["jobs"] == 2
 
 
 def test_reproduce_rejects_unknown_experiment(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["reproduce", "--only", "nonesuch", "--out", str(tmp_path / "x")])
     assert e.value.code == 2
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_reproduce_rejects_a_bad_job_count_before_claiming_the_folder(tmp_path, capsys, jobs):
+    assert main(["reproduce", "--only", "theory_curves", "--jobs", jobs, "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.startswith("rlstar: error: jobs must be an integer >= 1")
     assert not (tmp_path / "x").exists()
 
 
@@ -350,3 +356,24 @@ def test_theory_vs_llm_figure_titles_every_panel_draws_the_verdicts_band_and_hid
                         assert (a.get_linestyle(), a.get_marker(), a.get_linewidth()) != \
                                (b.get_linestyle(), b.get_marker(), b.get_linewidth()), (a.get_label(), b.get_label())
     assert legends_over_data(fig) == []
+
+
+def test_a_cached_llm_run_in_use_is_waited_for_not_refused(tmp_path):
+    """Two experiments running at once (``reproduce --jobs``) that need the same cached LLM run: the second
+    waits on the run folder's lock until the first releases it (then reads the finished run back)."""
+    import threading
+
+    from experiments.llm_common import waiting_lock
+
+    entered = threading.Event()
+
+    def second():
+        with waiting_lock(tmp_path / "run"):
+            entered.set()
+
+    with waiting_lock(tmp_path / "run"):
+        t = threading.Thread(target=second)
+        t.start()
+        assert not entered.wait(0.5)  # held by the first: the second waits
+    t.join(10)
+    assert entered.is_set()  # released: the second went on

@@ -50,15 +50,13 @@ def _in_direction(kind: str, finding: dict) -> bool:
 
 
 @pytest.fixture(scope="module")
-def pq_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pq")
-    return out, run_experiment("pretrained_quality", "smoke", out, 0, progress=False)
+def pq_run(smoke_out):  # the process's smoke run (conftest): run once, reused by the docs test's reproduce
+    return smoke_out, run_experiment("pretrained_quality", "smoke", smoke_out, 0, progress=False)
 
 
 @pytest.fixture(scope="module")
-def var_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("var")
-    return out, run_experiment("variants", "smoke", out, 0, progress=False)
+def var_run(smoke_out):  # the process's smoke run (conftest): run once, reused by the docs test's reproduce
+    return smoke_out, run_experiment("variants", "smoke", smoke_out, 0, progress=False)
 
 
 @pytest.fixture(scope="module")

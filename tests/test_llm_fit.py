@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("torch")
 
-from llm.data import TransitionCounts  # noqa: E402
+from llm.data import TransitionCounts, unique_rows  # noqa: E402
 from star_theory import mixture_policy  # noqa: E402
 from star_theory.cli import main  # noqa: E402
 from llm.tasks import get_task  # noqa: E402
@@ -41,6 +41,24 @@ def test_entropy_is_the_smallest_weighted_nll(seed):
 
     assert nll(emp) == pytest.approx(counts.entropy(), abs=1e-12)
     assert nll(other) >= counts.entropy() - 1e-12
+
+
+@given(st.integers(0, 2**31 - 1), st.sampled_from([np.int64, np.int32, np.uint8]), st.booleans(), st.booleans())
+def test_unique_rows_are_numpys_distinct_rows(seed, dtype, negative, huge):
+    """The keyed path gives ``np.unique(axis=0)``'s rows, order, dtype and counts; negative entries and keys of
+    63 bits or more (``huge``) take numpy's own path with the same answer."""
+    rng = np.random.default_rng(seed)
+    C, W = int(rng.integers(1, 300)), int(rng.integers(1, 5))
+    rows = rng.integers(0, int(rng.integers(1, 9)), size=(C, W))
+    if negative and np.dtype(dtype).kind == "i":
+        rows[rng.integers(0, C)] -= 3
+    rows = rows.astype(dtype)
+    if huge and np.dtype(dtype) == np.int64:
+        rows = np.concatenate([rows, np.full((C, 4), 2**20, dtype=np.int64)], axis=1)
+    want, want_counts = np.unique(rows, axis=0, return_counts=True)
+    got, got_counts = unique_rows(rows, return_counts=True)
+    assert got.dtype == want.dtype and np.array_equal(got, want) and np.array_equal(got_counts, want_counts)
+    assert np.array_equal(unique_rows(rows), want)
 
 
 def test_policy_counts_are_the_policy():
