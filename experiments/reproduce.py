@@ -101,12 +101,12 @@ def default_jobs(device: str = "cpu") -> int:
     return 1 if resolve_device(device).type == "cuda" else max(1, min(4, cpu_count()))
 
 
-def _labelled(label: str, progress: bool, *args) -> dict:
+def _labelled(label: str, progress: bool, name: str, preset: str, out: Path, master_seed: int, device: str) -> dict:
     """:func:`run_experiment` in a worker process, announced on stderr as in a sequential run."""
     enter_main()  # third-party warnings silenced, as in the rlstar process
     if progress:
         print(label, file=sys.stderr, flush=True)
-    return run_experiment(*args, progress=progress)
+    return run_experiment(name, preset, out, master_seed, device, progress=progress)
 
 
 def run_experiments(names, preset: str, out: Path, master_seed: int, device: str, progress: bool,

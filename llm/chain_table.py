@@ -32,6 +32,8 @@ import numpy as np
 
 from star_theory.io import parquet_bytes
 
+from .data import row_keys, row_radix
+
 CHAINS_FILE = "chains.parquet"
 CHAINS_FORMAT = "rlstar-chains/1"
 
@@ -68,19 +70,15 @@ def chain_rows(states: np.ndarray, logprob: np.ndarray, kept: np.ndarray) -> dic
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:
-    """One sortable key per row of integers ``>= -1``: the row as a mixed-radix number (column 0 most
-    significant, so keys sort as the rows do lexicographically), or, when that would overflow
-    int64, the row itself as a structured scalar (compared field by field; slower to sort)."""
+    """One sortable key per row of integers ``>= -1``: :func:`llm.data.row_keys`, or, when that would
+    overflow int64, the row itself as a structured scalar (compared field by field; slower to sort)."""
     if rows.size == 0:
         return np.zeros(len(rows), dtype=np.int64)
-    radix = [int(r) for r in rows.max(axis=0) + 2]  # values + 1 lie in [0, max + 1]
-    if np.prod([float(r) for r in radix]) >= 2.0**62:
+    radix = row_radix(rows)
+    if radix is None:
         fields = [(f"s{j}", rows.dtype) for j in range(rows.shape[1])]
         return np.ascontiguousarray(rows).view(fields)[:, 0]
-    keys = np.zeros(len(rows), dtype=np.int64)
-    for j, r in enumerate(radix):
-        keys = keys * r + (rows[:, j] + 1)
-    return keys
+    return row_keys(rows, radix)
 
 
 def chain_columns(rows: dict[str, np.ndarray], text_task) -> dict:

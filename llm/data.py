@@ -79,23 +79,39 @@ def encode_steps(table: StateTable, steps, previous, following) -> Batch:
     return Batch(ids, mask, labels)
 
 
+def row_radix(rows: np.ndarray) -> list[int] | None:
+    """The mixed radix of :func:`row_keys` for a 2-d integer array with entries ``>= -1``: column ``j``
+    holds ``rows[:, j] + 1`` in ``[0, max + 1]``, so its radix is ``max(column) + 2``; None when the
+    rows are not such an array or their keys would not fit in int64."""
+    if rows.ndim != 2 or rows.size == 0 or rows.dtype.kind not in "iu" or rows.min() < -1:
+        return None
+    radix = [int(m) + 2 for m in rows.max(axis=0)]
+    return radix if np.prod(radix, dtype=object) < 2**63 else None
+
+
+def row_keys(rows: np.ndarray, radix: list[int]) -> np.ndarray:
+    """One int64 key per row: ``rows + 1`` read as a number in mixed radix ``radix`` (column 0 most
+    significant), so keys sort as the rows do lexicographically (:func:`row_radix` gives the radix)."""
+    keys = np.zeros(rows.shape[0], dtype=np.int64)
+    for j, r in enumerate(radix):
+        keys = keys * r + (rows[:, j] + 1)
+    return keys
+
+
 def unique_rows(rows: np.ndarray, return_counts: bool = False) -> Any:
     """``np.unique(rows, axis=0)`` (the same distinct rows, in the same lexicographic order, with the
-    same counts) for a 2-d array of non-negative integers, by sorting one int64 key per row: the row
-    read as a number in mixed radix ``max(column) + 1``, whose order is the rows' lexicographic order.
-    Anything else (negative entries, keys of 63 bits or more) goes to ``np.unique`` itself."""
+    same counts) for a 2-d array of integers ``>= -1``, by sorting one int64 key per row
+    (:func:`row_keys`). Anything else (smaller entries, keys of 63 bits or more) goes to ``np.unique``."""
     rows = np.asarray(rows)
-    radix = [int(m) + 1 for m in rows.max(axis=0)] if rows.ndim == 2 and rows.size else []
-    if not radix or rows.dtype.kind not in "iu" or rows.min() < 0 or np.prod(radix, dtype=object) >= 2**63:
-        return np.unique(rows, axis=0, return_counts=return_counts)
-    key = np.zeros(rows.shape[0], dtype=np.int64)
-    for j, r in enumerate(radix):
-        key = key * r + rows[:, j]
-    keys = np.unique(key, return_counts=return_counts)
+    radix = row_radix(rows)
+    if radix is None:
+        return np.unique(rows, axis=0, return_counts=return_counts)  # type: ignore[call-overload]  # bool flag
+    keys = np.unique(row_keys(rows, radix), return_counts=return_counts)  # type: ignore[call-overload]
     keys, counts = keys if return_counts else (keys, None)
     out = np.empty((keys.size, rows.shape[1]), dtype=rows.dtype)
     for j in range(rows.shape[1] - 1, -1, -1):
-        keys, out[:, j] = np.divmod(keys, radix[j])
+        keys, digit = np.divmod(keys, radix[j])
+        out[:, j] = digit - 1
     return (out, counts) if return_counts else out
 
 
