@@ -166,15 +166,18 @@ def test_the_noisy_verifier_keeps_wrong_answers_at_its_stated_rate():
 
 
 def test_the_adding_a_rule_doc_runs(tmp_path, monkeypatch):
-    """docs/adding_a_rule.md: every ```python block, in order, in one namespace; the rule it defines
+    """docs/architecture.md, "Adding a rule": every ```python block, in order, in one namespace; the rule it defines
     in one file is seen on the simulator and on the LLM."""
     import re
     from pathlib import Path
 
     from star_theory import rules
 
-    doc = Path(__file__).resolve().parents[1] / "docs" / "adding_a_rule.md"
-    blocks = re.findall(r"^```python\n(.*?)^```", doc.read_text(encoding="utf-8"), re.S | re.M)
+    doc = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+    text = doc.read_text(encoding="utf-8")
+    start = text.index("## Adding a rule")
+    section = text[start:text.index("\n## ", start + 1)]
+    blocks = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
     assert len(blocks) == 3
     monkeypatch.chdir(tmp_path)
     before = dict(rules._REGISTRY)

@@ -277,10 +277,7 @@ DOCS = __import__("pathlib").Path(__file__).resolve().parents[1] / "docs"
 
 
 def _adding_a_task() -> str:
-    """The "Adding a task" section: docs/adding_a_task.md, or its place in docs/architecture.md."""
-    own = DOCS / "adding_a_task.md"
-    if own.exists():
-        return own.read_text(encoding="utf-8")
+    """The "Adding a task" section of docs/architecture.md."""
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     start = text.index("## Adding a task")
     end = text.find("\n## ", start + 1)
