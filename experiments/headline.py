@@ -15,7 +15,7 @@ The rule that picks the headline findings from the run's records (no number is c
 
 from __future__ import annotations
 
-from .report import _fmt
+from .report import format_value
 
 CLAIMS = ("improvement", "convergence", "pretrained quality", "robustness")
 LLM_EXPERIMENT = "theory_vs_llm"
@@ -44,7 +44,7 @@ def claim_tallies(records: list[dict]) -> dict[str, tuple[int, int]]:
 
 
 def _short(v, width: int = 60) -> str:
-    text = _fmt(v)
+    text = format_value(v)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from star_theory.io import atomic_write_text
 
 
-def _fmt(v) -> str:
+def format_value(v) -> str:
+    """A finding's value as report text: floats to 4 significant digits, lists item by item."""
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
     return str(v)
 
 
@@ -67,7 +68,7 @@ def render_markdown(records, manifest) -> str:
         lines += [f"## {r['title']} (`{r['name']}`)", "", f"Claims: {', '.join(r['claims'])}. Seed {r['seed']}.", ""]
         lines += ["| claim | statement | theory predicts | measured | tolerance | agree |", "|---|---|---|---|---|---|"]
         for f in r["findings"]:
-            cells = [f["claim"], f["statement"], _fmt(f["predicted"]), _fmt(f["measured"]), f["tolerance"],
+            cells = [f["claim"], f["statement"], format_value(f["predicted"]), format_value(f["measured"]), f["tolerance"],
                      "yes" if f["agree"] else "**no**"]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         notes = finding_notes(r)
@@ -77,14 +78,14 @@ def render_markdown(records, manifest) -> str:
         if r.get("info"):
             lines += ["Information (no test; outside the tally):", "", "| claim | quantity | value | note |", "|---|---|---|---|"]
             for x in r["info"]:
-                cells = [x["claim"], x["statement"], _fmt(x["value"]), x.get("note", "")]
+                cells = [x["claim"], x["statement"], format_value(x["value"]), x.get("note", "")]
                 lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
             lines.append("")
         if r.get("consistency"):
             lines += ["Consistency checks (hold by construction; outside the tally):", "",
                       "| claim | check | expected | measured | tolerance | holds |", "|---|---|---|---|---|---|"]
             for c in r["consistency"]:
-                cells = [c["claim"], c["statement"], _fmt(c["predicted"]), _fmt(c["measured"]), c["tolerance"],
+                cells = [c["claim"], c["statement"], format_value(c["predicted"]), format_value(c["measured"]), c["tolerance"],
                          "yes" if c["holds"] else "**no**"]
                 lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
             lines.append("")
@@ -116,7 +117,7 @@ def render_html(out: Path, records: list[dict], manifest: dict) -> str:
         for f in r["findings"]:
             cls = "yes" if f["agree"] else "no"
             parts.append(
-                "<tr>" + "".join(f"<td>{e(_fmt(x))}</td>" for x in (f["claim"], f["statement"], f["predicted"],
+                "<tr>" + "".join(f"<td>{e(format_value(x))}</td>" for x in (f["claim"], f["statement"], f["predicted"],
                                                                     f["measured"], f["tolerance"]))
                 + f"<td class='{cls}'>{cls}</td></tr>"
             )
@@ -128,7 +129,7 @@ def render_html(out: Path, records: list[dict], manifest: dict) -> str:
             parts.append("<p>Information (no test; outside the tally):</p><table><tr><th>claim</th><th>quantity</th>"
                          "<th>value</th><th>note</th></tr>")
             for x in r["info"]:
-                parts.append("<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in (x["claim"], x["statement"], x["value"],
+                parts.append("<tr>" + "".join(f"<td>{e(format_value(v))}</td>" for v in (x["claim"], x["statement"], x["value"],
                                                                                 x.get("note", ""))) + "</tr>")
             parts.append("</table>")
         if r.get("consistency"):
@@ -136,7 +137,7 @@ def render_html(out: Path, records: list[dict], manifest: dict) -> str:
                          "<th>check</th><th>expected</th><th>measured</th><th>tolerance</th><th>holds</th></tr>")
             for c in r["consistency"]:
                 cls = "yes" if c["holds"] else "no"
-                parts.append("<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in (c["claim"], c["statement"], c["predicted"],
+                parts.append("<tr>" + "".join(f"<td>{e(format_value(v))}</td>" for v in (c["claim"], c["statement"], c["predicted"],
                                                                                 c["measured"], c["tolerance"]))
                              + f"<td class='{cls}'>{cls}</td></tr>")
             parts.append("</table>")

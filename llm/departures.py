@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from star_theory import InputError, TabularPolicy, accuracy, accuracy_on, exact_star_step, transition_counts
+from star_theory.model import check_policy
 
 from .files import keeps_right_answers_only, load_array, read_metrics, validate_kept
 from .model import TaskSpec
@@ -81,9 +82,8 @@ def departure_metrics(previous_policy: TabularPolicy | None, policy: TabularPoli
     kept at ``t - 1`` (what :math:`P^t` was trained on), ``trained_questions`` the trained
     questions (None: all, no held-out part)."""
     for name, p in (("policy", policy), ("previous_policy", previous_policy)):
-        if p is not None and not isinstance(p, TabularPolicy):
-            raise InputError(f"{name} must be a TabularPolicy, got {type(p).__name__}")
         if p is not None:
+            check_policy(p, name)
             p.check_compatible(task)
     out: dict[str, Any] = {k: None for k in KEYS}
     out.update(split_accuracy(policy, task, trained_questions))

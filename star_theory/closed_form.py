@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike
 from .errors import InputError
 from .family_params import family_params, in_convention
 from .sizes import check_memory, trajectory_bytes
-from .validation import MAX_ITERATIONS, _as_float_array, validate_target
+from .validation import MAX_ITERATIONS, as_float_array, validate_target
 
 
 # ----------------------------------------------------------------------------- log-space products
@@ -89,7 +89,7 @@ def other_steps_product(lam: ArrayLike) -> np.ndarray:
     The factor by which step ``n``'s update scales (``lam_n' < lam_n`` iff :math:`\Lambda_{-n} < 0`
     inside the family's range); exclusive prefix and suffix products, so zeros need no division.
     """
-    lam = _as_float_array(lam, "lam")
+    lam = as_float_array(lam, "lam")
     if lam.ndim == 0 or lam.shape[-1] == 0:
         raise InputError(f"lam must hold at least one step, got shape {lam.shape}")
     return _before(lam, np.cumprod, 1) * _after(lam, np.cumprod, 1)

@@ -43,7 +43,7 @@ from typing import Callable, ParamSpec, TypeVar, cast
 import sympy as sp
 
 from .errors import InputError
-from .validation import _as_int
+from .validation import as_int
 
 M = sp.Symbol("M", positive=True, integer=True)
 """Number of states per level."""
@@ -59,7 +59,7 @@ MAX_SYMBOLIC_STEPS = 12
 
 def lam_symbols(N: int) -> tuple[sp.Symbol, ...]:
     r"""Per-step symbols :math:`\lambda_1, \dots, \lambda_N`."""
-    N = _as_int(N, "N (steps)", 1)
+    N = as_int(N, "N (steps)", 1)
     return tuple(sp.Symbol(f"lambda_{n}", real=True) for n in range(1, N + 1))
 
 
@@ -284,7 +284,7 @@ def derive_product_forms(N: int = 3) -> ProductForms:
 
 
 def _check_N(N) -> int:
-    N = _as_int(N, "N (steps)", 1)
+    N = as_int(N, "N (steps)", 1)
     if N > MAX_SYMBOLIC_STEPS:
         raise InputError(f"symbolic derivation supports N <= {MAX_SYMBOLIC_STEPS}, got N={N}")
     return N

@@ -35,17 +35,11 @@ from numpy.typing import ArrayLike
 from .aliases import StepStrings
 from .empty_rows import check_empty_rows, fill_empty_rows
 from .errors import InputError
-from .model import ReasoningTask, TabularPolicy, _check_policy, _check_task
+from .model import ReasoningTask, TabularPolicy, check_pair, check_policy, check_task
+from .validation import check_questions
 
 
-def _check(policy: TabularPolicy, task: ReasoningTask) -> None:
-    """InputError unless ``policy`` and ``task`` are a policy and a task with matching level sizes."""
-    _check_policy(policy)
-    _check_task(task)
-    policy.check_compatible(task)
-
-
-def _accept_matrix(accept, task: ReasoningTask, probabilities: bool = False) -> np.ndarray:
+def accept_matrix(accept, task: ReasoningTask, probabilities: bool = False) -> np.ndarray:
     """The verifier's acceptance weights (shape ``(|S_0|, |S_N|)``, finite, >= 0; ``<= 1`` too
     with ``probabilities``); ``None``: the exact verifier."""
     if accept is None:
@@ -67,7 +61,7 @@ def _accept_matrix(accept, task: ReasoningTask, probabilities: bool = False) -> 
 
 def forward_marginals(policy: TabularPolicy, task: ReasoningTask) -> list[np.ndarray]:
     r""":math:`\alpha_n(s_0, s) = \Pr(s_n = s \mid s_0)` for ``n = 0..N`` (each ``(|S_0|, |S_n|)``)."""
-    _check(policy, task)
+    check_pair(policy, task)
     alphas = [np.eye(task.sizes[0])]
     for k in policy.kernels:
         alphas.append(alphas[-1] @ k)  # (|S0|, |S_{n-1}|) @ (|S_{n-1}|, |S_n|)
@@ -82,8 +76,8 @@ def backward_success(
     ``accept`` (shape ``(|S_0|, |S_N|)``) replaces the indicator :math:`[s = s_N^*(s_0)]` by a
     general acceptance probability of answer ``s`` for question ``s0`` (a noisy verifier).
     """
-    _check(policy, task)
-    betas = [_accept_matrix(accept, task)]
+    check_pair(policy, task)
+    betas = [accept_matrix(accept, task)]
     for k in reversed(policy.kernels):
         betas.append(betas[-1] @ k.T)  # (|S0|, |S_n|) @ (|S_n|, |S_{n-1}|)
     return betas[::-1]
@@ -122,8 +116,7 @@ def refit_rows(mass: list[np.ndarray], previous: TabularPolicy, empty_rows: str 
     ``strings``: for ``empty_rows="marginals"``, one list per step of the strings of the states
     that step leads to (``strings[n]`` has ``|S_{n+1}|`` entries in the 0-based level numbering).
     """
-    if not isinstance(previous, TabularPolicy):
-        raise InputError(f"previous must be a TabularPolicy, got {type(previous).__name__}")
+    check_policy(previous, "previous")
     check_empty_rows(empty_rows)
     try:
         mass = [np.asarray(w, dtype=float) for w in mass]
@@ -150,18 +143,11 @@ def refit_rows(mass: list[np.ndarray], previous: TabularPolicy, empty_rows: str 
 
 def question_mask(questions: ArrayLike | None, task: ReasoningTask) -> np.ndarray:
     """Boolean mask over ``S_0`` of the questions ``questions`` (None: all of them)."""
-    _check_task(task)
+    check_task(task)
     mask = np.ones(task.sizes[0], dtype=bool)
     if questions is None:
         return mask
-    try:
-        q = np.asarray(questions)
-    except (TypeError, ValueError):
-        q = np.asarray([None])
-    if q.ndim != 1 or (q.size and not np.issubdtype(q.dtype, np.integer)):
-        raise InputError(f"questions must be a 1-d array of question indices, got {questions!r}")
-    if q.size and (q.min() < 0 or q.max() >= task.sizes[0]):
-        raise InputError(f"questions hold an index outside level 0 of size {task.sizes[0]}")
+    q = check_questions(questions, task.sizes[0])
     mask[:] = False
     mask[q] = True
     return mask
@@ -188,7 +174,7 @@ def exact_star_step(policy: TabularPolicy, task: ReasoningTask, empty_rows: str 
     """
     accept = None
     if questions is not None:
-        accept = _accept_matrix(None, task) * question_mask(questions, task)[:, None]
+        accept = accept_matrix(None, task) * question_mask(questions, task)[:, None]
     return refit_rows(kept_transition_mass(policy, task, accept), policy, empty_rows, strings)
 
 
@@ -219,7 +205,7 @@ def flawed_chain_distribution(policy: TabularPolicy, task: ReasoningTask) -> np.
     for ``k = 0..N-1`` (all NaN when ``J = 0``). The flawed-chain share is ``1 - d[0]``.
     Computed by a forward pass over (question, state, count).
     """
-    _check(policy, task)
+    check_pair(policy, task)
     N = task.n_steps
     S0 = task.sizes[0]
     rows = np.arange(S0)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError, numbers
-from .validation import _as_float_array, _is_bool, _is_text
+from .validation import as_float_array, is_bool, is_text
 
 if TYPE_CHECKING:  # for annotations only: not imported at run time
     from numpy.typing import ArrayLike
@@ -40,7 +40,7 @@ class FamilyParams:
 
 def as_states(M: ArrayLike) -> np.ndarray:
     """``M`` (states per level; an integer or integer array in ``[2, 2^53]``) as a float array."""
-    if _is_text(M) or _is_bool(M):
+    if is_text(M) or is_bool(M):
         raise InputError(f"M (states per level) must be an integer, got {M!r}")
     try:
         arr = np.asarray(M, dtype=float)
@@ -65,7 +65,7 @@ def family_params(M: ArrayLike, lam: ArrayLike | None = None, eps: ArrayLike | N
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
     name = "lam" if lam is not None else "eps"
-    x = np.atleast_1d(_as_float_array(lam if lam is not None else eps, name))
+    x = np.atleast_1d(as_float_array(lam if lam is not None else eps, name))
     if x.shape[-1] == 0:
         raise InputError(f"{name} must hold at least one step")
     Ms = as_states(M)

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .errors import InputError
-from .validation import MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _check_range
+from .validation import MAX_STATES, MAX_STEPS, as_float_array, as_int, check_range
 
 ROW_SUM_ATOL = 1e-9
 """Tolerance on row sums (and on negative entries) of a stochastic kernel."""
@@ -50,43 +50,51 @@ def _step_list(values, not_a_sequence: str, empty: str) -> list:
     return values
 
 
-def _check_task(task, name: str = "task") -> None:
+def check_task(task, name: str = "task") -> None:
     """InputError unless ``task`` is a :class:`ReasoningTask` (names the argument)."""
     if not isinstance(task, ReasoningTask):
         raise InputError(f"{name} must be a ReasoningTask, got {type(task).__name__}")
 
 
-def _check_policy(policy, name: str = "policy") -> None:
+def check_policy(policy, name: str = "policy") -> None:
     """InputError unless ``policy`` is a :class:`TabularPolicy` (names the argument)."""
     if not isinstance(policy, TabularPolicy):
         raise InputError(f"{name} must be a TabularPolicy, got {type(policy).__name__}")
 
 
+def check_pair(policy, task) -> None:
+    """InputError unless ``policy`` is a :class:`TabularPolicy` and ``task`` a :class:`ReasoningTask`
+    with the same level sizes (checked in that order)."""
+    check_policy(policy)
+    check_task(task)
+    policy.check_compatible(task)
+
+
 def lam_bounds(M: int) -> tuple[float, float]:
     """The admissible range of ``lam`` for ``M`` states per level: ``[-1/(M-1), 1]``."""
-    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
+    M = as_int(M, "M (states per level)", 2, MAX_STATES)
     return -1.0 / (M - 1), 1.0
 
 
 def eps_bounds(M: int) -> tuple[float, float]:
     """The admissible range of ``eps`` for ``M`` states per level: ``[-1/M, (M-1)/M]``."""
-    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
+    M = as_int(M, "M (states per level)", 2, MAX_STATES)
     return -1.0 / M, (M - 1) / M
 
 
 def validate_lam(lam: ArrayLike, M: int) -> np.ndarray:
     """Return ``lam`` as a float array after checking it lies in ``[-1/(M-1), 1]``."""
     lo, hi = lam_bounds(M)
-    arr = _as_float_array(lam, "lam")
-    _check_range(arr, lo, hi, "lam")
+    arr = as_float_array(lam, "lam")
+    check_range(arr, lo, hi, "lam")
     return np.clip(arr, lo, hi)
 
 
 def validate_eps(eps: ArrayLike, M: int) -> np.ndarray:
     """Return ``eps`` as a float array after checking it lies in ``[-1/M, (M-1)/M]``."""
     lo, hi = eps_bounds(M)
-    arr = _as_float_array(eps, "eps")
-    _check_range(arr, lo, hi, "eps")
+    arr = as_float_array(eps, "eps")
+    check_range(arr, lo, hi, "eps")
     return np.clip(arr, lo, hi)
 
 
@@ -107,8 +115,8 @@ def resolve_lam(M: int, N: int, lam: ArrayLike | None = None, eps: ArrayLike | N
 
     A scalar or a length-1 sequence means the same value for every step.
     """
-    N = _as_int(N, "N (steps)", 1, MAX_STEPS)
-    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
+    N = as_int(N, "N (steps)", 1, MAX_STEPS)
+    M = as_int(M, "M (states per level)", 2, MAX_STATES)
     if (lam is None) == (eps is None):
         raise InputError("give exactly one of lam or eps")
     values = validate_lam(lam, M) if lam is not None else eps_to_lam(eps, M)  # type: ignore[arg-type]  # one is given
@@ -157,7 +165,7 @@ class ReasoningTask:
             arrays.append(a.astype(np.int64))
         if final_size is None:
             final_size = int(arrays[-1].max()) + 1 if arrays[-1].max() >= 0 else 1
-        final_size = _as_int(final_size, "final_size", 1)
+        final_size = as_int(final_size, "final_size", 1)
         sizes = [a.size for a in arrays] + [final_size]
         for n, a in enumerate(arrays):
             bad = (a < 0) | (a >= sizes[n + 1])
@@ -173,7 +181,7 @@ class ReasoningTask:
         if question_dist is None:
             rho = np.full(sizes[0], 1.0 / sizes[0])
         else:
-            rho = _as_float_array(question_dist, "question_dist", ndim=1)
+            rho = as_float_array(question_dist, "question_dist", ndim=1)
             if rho.size != sizes[0]:
                 raise InputError(f"question_dist has length {rho.size}, level 0 has {sizes[0]} states")
             if np.any(rho < 0) or abs(rho.sum() - 1.0) > ROW_SUM_ATOL:
@@ -226,7 +234,7 @@ class TabularPolicy:
         kernels = _step_list(kernels, "kernels must be a sequence of 2-d arrays", "kernels must hold at least one step")
         out: list[np.ndarray] = []
         for n, k in enumerate(kernels):
-            k = _as_float_array(k, f"kernels[{n}]")
+            k = as_float_array(k, f"kernels[{n}]")
             if k.ndim != 2 or 0 in k.shape:
                 raise InputError(f"kernels[{n}] must be a non-empty 2-d array, got shape {k.shape}")
             if np.any(k < -ROW_SUM_ATOL):
@@ -257,7 +265,7 @@ class TabularPolicy:
 
     def check_compatible(self, task: ReasoningTask) -> None:
         """Raise :class:`InputError` unless the kernel shapes match the task's levels."""
-        _check_task(task)
+        check_task(task)
         if self.sizes != task.sizes:
             raise InputError(f"policy level sizes {self.sizes} do not match task level sizes {task.sizes}")
 
@@ -275,22 +283,22 @@ def symmetric_task(M: int, N: int, seed: int | None = None) -> ReasoningTask:
     permutation drawn from ``numpy.random.default_rng(seed)``. All results of the analysis are
     invariant under this choice (relabel the states of each level).
     """
-    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
-    N = _as_int(N, "N (steps)", 1, MAX_STEPS)
+    M = as_int(M, "M (states per level)", 2, MAX_STATES)
+    N = as_int(N, "N (steps)", 1, MAX_STEPS)
     if M * (N + 1) > MAX_KERNEL_ENTRIES:
         raise InputError(f"M={M} states on N={N} steps give {M * (N + 1)} states in all, above the "
                          f"{MAX_KERNEL_ENTRIES} a task may hold")
     if seed is None:
         maps = [np.arange(M) for _ in range(N)]
     else:
-        rng = np.random.default_rng(_as_int(seed, "seed", 0))
+        rng = np.random.default_rng(as_int(seed, "seed", 0))
         maps = [rng.permutation(M) for _ in range(N)]
     return ReasoningTask(maps)
 
 
 def symmetric_policy(task: ReasoningTask, lam: ArrayLike | None = None, eps: ArrayLike | None = None) -> TabularPolicy:
     r""":math:`P_n = \lambda_n P_n^* + (1 - \lambda_n) U_M` for a bijective task (``lam`` or ``eps``)."""
-    _check_task(task)
+    check_task(task)
     if not task.is_bijective():
         raise InputError("the symmetric family needs a task whose steps are bijections")
     return mixture_policy(task, lam=lam, eps=eps)
@@ -305,7 +313,7 @@ def mixture_policy(task: ReasoningTask, lam: ArrayLike | None = None, eps: Array
     converts with that level's size. At the lower bound the correct step gets probability 0
     exactly (the formula would leave a round-off residue of order 1e-17).
     """
-    _check_task(task)
+    check_task(task)
     N = task.n_steps
     entries = sum(task.sizes[n] * task.sizes[n + 1] for n in range(N))
     if entries > MAX_KERNEL_ENTRIES:
@@ -351,7 +359,7 @@ class SymmetricFit:
 
 def fit_symmetric(policy: TabularPolicy, task: ReasoningTask) -> SymmetricFit:
     """Fit per-step ``lam`` (and ``eps``) of a policy on a bijective task, with the misfit."""
-    _check_policy(policy)
+    check_policy(policy)
     policy.check_compatible(task)
     if not task.is_bijective():
         raise InputError("fit_symmetric needs a task whose steps are bijections")

@@ -44,11 +44,10 @@ from numpy.typing import ArrayLike
 
 from .aliases import RandomSource
 from .errors import InputError
-from .exact import _check, exact_star_step, refit_rows
-from .model import ReasoningTask, TabularPolicy, _check_policy
+from .exact import exact_star_step, refit_rows
+from .model import ReasoningTask, TabularPolicy, check_pair, check_policy
 from .sampling import (
     SampledStep,
-    _check_pair,
     as_generator,
     question_support,
     question_weights,
@@ -56,30 +55,11 @@ from .sampling import (
     sample_chains,
     transition_counts,
 )
-from .validation import _as_int, as_float, as_iterations
+from .validation import as_float, as_int, as_iterations, call_foreign
 from .variants import SPECS, VARIANT_NAMES, StarVariant, failed_questions, kept_counts, make_variant, mix_policies, tempered_policy
 
 MAX_ENUMERATED_CHAINS = 1 << 20
 """Most chains (product of the level sizes) a derived exact form enumerates."""
-
-
-def call_foreign(rule_name: str, what: str, fn: Callable, *args, **kwargs):
-    """Call ``fn`` (code of a plug-in rule): any failure, ``SystemExit`` included (but not
-    ``KeyboardInterrupt``, the user's own stop), becomes a one-line InputError naming the rule."""
-    try:
-        return fn(*args, **kwargs)
-    except KeyboardInterrupt:
-        raise
-    except InputError as exc:
-        raise InputError(f"rule {rule_name!r}: {what} refused its input: {exc}") from None
-    except BaseException as exc:  # foreign code: SystemExit, GeneratorExit, anything
-        raise InputError(f"rule {rule_name!r}: {what} failed: {type(exc).__name__}: {first_line(exc)}") from None
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (at most 200 characters)."""
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else "(no message)"
 
 
 def _check_result(new, policy: TabularPolicy, who: str) -> TabularPolicy:
@@ -106,7 +86,7 @@ def _takes(fn: Callable, name: str, positional: int) -> bool:
 
 def chain_log_prob(policy: TabularPolicy, chains: np.ndarray) -> np.ndarray:
     r""":math:`\log \prod_n P_n(s_n \mid s_{n-1})` of each chain (shape ``(n,)``; ``-inf`` for probability 0)."""
-    _check_policy(policy)
+    check_policy(policy)
     chains = np.asarray(chains)
     if chains.ndim != 2 or chains.shape[1] != policy.n_steps + 1 or (chains.size and chains.dtype.kind not in "iu"):
         raise InputError(f"chains must be an integer array of shape (n, {policy.n_steps + 1}), got {chains.dtype} {chains.shape}")
@@ -206,7 +186,7 @@ class Rule:
         n = np.asarray(chains).shape[0]
         # a deterministic filter, keep(chains, log_prob, task), is called without the rng it would not use
         args = (chains, log_prob, task) + ((rng,) if _takes(self.keep, "rng", 4) else ())
-        w = np.asarray(call_foreign(self.name, "keep", self.keep, *args))
+        w = np.asarray(call_foreign("rule", self.name, "keep", self.keep, *args))
         if w.shape != (n,) or w.dtype.kind not in "biuf":
             raise InputError(f"keep of rule {self.name!r} must return {n} weights (a boolean mask or numbers), "
                              f"got dtype {w.dtype} shape {w.shape}")
@@ -221,7 +201,7 @@ class Rule:
         empty = np.empty((0, task.n_steps + 1), dtype=np.int64)
         if self.hints is None or np.size(failed) == 0:
             return empty
-        out = np.asarray(call_foreign(self.name, "hints", self.hints, policy, task, np.asarray(failed), rng))
+        out = np.asarray(call_foreign("rule", self.name, "hints", self.hints, policy, task, np.asarray(failed), rng))
         if out.ndim != 2 or out.shape[1] != task.n_steps + 1 or (out.size and out.dtype.kind not in "iu"):
             raise InputError(f"hints of rule {self.name!r} must return integer chains of shape (m, {task.n_steps + 1})")
         return out.astype(np.int64) if out.size else empty
@@ -229,9 +209,9 @@ class Rule:
     # ------------------------------------------------------------------ exact form
 
     def __call__(self, policy: TabularPolicy, task: ReasoningTask) -> TabularPolicy:
-        _check_pair(policy, task)
+        check_pair(policy, task)
         if self.exact is not None:
-            new = call_foreign(self.name, "the exact form", self.exact, policy, task)
+            new = call_foreign("rule", self.name, "the exact form", self.exact, policy, task)
             return _check_result(new, policy, f"the exact form of rule {self.name!r}")
         chains, weight, q = self._expected_mass(policy, task)
         new = refit_rows(transition_counts(chains, task, weight * task.question_dist[chains[:, 0]]), policy)
@@ -252,7 +232,7 @@ class Rule:
         r""":math:`a(s_0)` (shape ``(|S_0|,)``): ``keep_probability`` if given, else from ``keep``."""
         if self.keep_probability is not None:
             try:
-                a = np.asarray(call_foreign(self.name, "keep_probability", self.keep_probability, policy, task), dtype=float)
+                a = np.asarray(call_foreign("rule", self.name, "keep_probability", self.keep_probability, policy, task), dtype=float)
             except (TypeError, ValueError, OverflowError):
                 raise InputError(f"keep_probability of rule {self.name!r} must return {task.sizes[0]} probabilities") from None
         else:
@@ -266,7 +246,7 @@ class Rule:
         """``(P(no kept chain), E[#kept])`` for ``K`` chains per question (NaN without a keep probability)."""
         if self.keep_probability is None and self.keep is None:
             return float("nan"), float("nan")
-        K = _as_int(chains_per_question, "chains_per_question K", 1)
+        K = as_int(chains_per_question, "chains_per_question K", 1)
         a = self.question_keep_probability(policy, task)[question_support(task)]
         p0 = 0.0 if np.any(a >= 1.0) else float(np.exp(K * np.log1p(-a).sum()))
         return p0, float(K * a.sum())
@@ -278,8 +258,8 @@ class Rule:
         """One finite-sample iteration through the rule's ``sampled`` form, or derived from ``keep``."""
         if not self.has_sampled_form:
             raise InputError(f"rule {self.name!r} has no sampled form (give Rule(..., sampled=...) or Rule(..., keep=...))")
-        _check_pair(policy, task)
-        K = _as_int(chains_per_question, "chains_per_question K", 1)
+        check_pair(policy, task)
+        K = as_int(chains_per_question, "chains_per_question K", 1)
         if self.sampled is None:
             return self._chain_step(policy, task, K, as_generator(rng), empty_rows, alpha)
         extra = {}
@@ -288,7 +268,7 @@ class Rule:
                 raise InputError(f"the sampled form of rule {self.name!r} takes no empty_rows/alpha "
                                  f"(got empty_rows={empty_rows!r}, alpha={alpha!r})")
             extra = {"empty_rows": empty_rows, "alpha": alpha}
-        out = call_foreign(self.name, "the sampled form", self.sampled, policy, task, K, as_generator(rng), **extra)
+        out = call_foreign("rule", self.name, "the sampled form", self.sampled, policy, task, K, as_generator(rng), **extra)
         if not isinstance(out, SampledStep):
             raise InputError(f"the sampled form of rule {self.name!r} must return a SampledStep, got {type(out).__name__}")
         _check_result(out.policy, policy, f"the sampled form of rule {self.name!r}")
@@ -366,7 +346,7 @@ def as_rule_object(obj, argname: str = "variant"):
 def trajectory(policy: TabularPolicy, task: ReasoningTask, iterations: int, step=exact_star_step) -> list[TabularPolicy]:
     """Policies ``[P^0, P^1, ..., P^T]`` under ``iterations`` applications of the rule ``step``
     (as :func:`as_rule_object` takes it); what it returns is checked."""
-    _check(policy, task)
+    check_pair(policy, task)
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise InputError(f"iterations must be a non-negative integer, got {iterations!r}")
     iterations = as_iterations(iterations)

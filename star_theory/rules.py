@@ -40,18 +40,16 @@ from .rule_protocol import (  # noqa: F401  (the protocol's public names, re-exp
     Rule,
     all_chains,
     as_rule_object,
-    call_foreign,
     chain_filter_rule,
     chain_log_prob,
-    first_line,
     trajectory,
 )
+from .validation import first_line
 from .variants import VARIANT_NAMES, StarVariant, check_rule_parameters, make_variant
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 
 _REGISTRY: dict[str, Rule | StarVariant] = {}
-_first_line = first_line
 
 
 # ----------------------------------------------------------------------------- registry
@@ -108,7 +106,7 @@ def get_rule(name: str) -> Rule | StarVariant:
         raise
     except BaseException as exc:  # an entry point is foreign code: any failure, SystemExit included, is one line
         raise InputError(f"variant {name!r}: entry point {ep.value!r} ({ENTRY_POINT_GROUP}) failed to load: "
-                         f"{type(exc).__name__}: {_first_line(exc)}") from None
+                         f"{type(exc).__name__}: {first_line(exc)}") from None
     return register_rule(obj, name)
 
 

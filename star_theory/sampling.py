@@ -44,9 +44,9 @@ from numpy.typing import ArrayLike
 from .aliases import RandomSource, StepStrings
 from .empty_rows import EMPTY_ROWS
 from .errors import InputError
-from .exact import _accept_matrix, backward_success, forward_marginals, refit_rows
-from .model import ReasoningTask, TabularPolicy, _check_policy, _check_task
-from .validation import MAX_STATES, _as_int, _is_bool, as_float
+from .exact import accept_matrix, backward_success, forward_marginals, refit_rows
+from .model import ReasoningTask, TabularPolicy, check_pair, check_policy, check_task
+from .validation import MAX_STATES, as_float, as_int, check_questions, is_bool
 from .draw import sample_next
 
 EMPTY_ROW_RULES = ("keep", "uniform", "mean", "smooth")
@@ -62,20 +62,12 @@ def as_generator(rng: RandomSource | None) -> np.random.Generator:
         return rng
     if rng is None:
         raise InputError("rng must be a seed or a numpy Generator, got None (every draw needs a seed)")
-    if _is_bool(rng) or isinstance(rng, (str, bytes, set, frozenset, dict)):
+    if is_bool(rng) or isinstance(rng, (str, bytes, set, frozenset, dict)):
         raise InputError(f"rng must be a seed or a numpy Generator, got {rng!r}")
     try:
         return np.random.default_rng(rng)
     except (TypeError, ValueError):
         raise InputError(f"rng must be a seed or a numpy Generator, got {rng!r}") from None
-
-
-def _check_pair(policy: TabularPolicy, task: ReasoningTask) -> None:
-    if not isinstance(policy, TabularPolicy):
-        raise InputError(f"policy must be a TabularPolicy, got {type(policy).__name__}")
-    if not isinstance(task, ReasoningTask):
-        raise InputError(f"task must be a ReasoningTask, got {type(task).__name__}")
-    policy.check_compatible(task)
 
 
 def question_support(task: ReasoningTask) -> np.ndarray:
@@ -95,7 +87,7 @@ MAX_CHAIN_ENTRIES = 1 << 30
 
 def questions_for(task: ReasoningTask, chains_per_question) -> np.ndarray:
     """Start states for ``K`` chains per question of the support, grouped by question."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
+    K = as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     support = question_support(task)
     if K * support.size * (task.n_steps + 1) > MAX_CHAIN_ENTRIES:
         raise InputError(
@@ -104,30 +96,16 @@ def questions_for(task: ReasoningTask, chains_per_question) -> np.ndarray:
     return np.repeat(support, K)
 
 
-def _check_questions(questions, task: ReasoningTask) -> np.ndarray:
-    """A 1-d integer array of start states in level 0."""
-    try:
-        s0 = np.asarray(questions)
-    except (TypeError, ValueError):
-        s0 = np.asarray([None])
-    if s0.ndim != 1 or (s0.size and not np.issubdtype(s0.dtype, np.integer)):
-        raise InputError(f"questions must be an integer K or a 1-d array of start states, got {questions!r}")
-    s0 = s0.astype(np.int64)
-    if s0.size and (s0.min() < 0 or s0.max() >= task.sizes[0]):
-        raise InputError(f"questions hold a state outside level 0 of size {task.sizes[0]}")
-    return s0
-
-
 def correct_accept(task: ReasoningTask) -> np.ndarray:
     """The exact verifier as a matrix: ``accept[s0, s] = [s = s_N^*(s0)]`` (shape ``(|S_0|, |S_N|)``)."""
-    _check_task(task)
+    check_task(task)
     acc = np.zeros((task.sizes[0], task.sizes[-1]))
     acc[np.arange(task.sizes[0]), task.answers] = 1.0
     return acc
 
 
 def _check_accept(accept, task: ReasoningTask) -> np.ndarray:
-    return _accept_matrix(accept, task, probabilities=True)
+    return accept_matrix(accept, task, probabilities=True)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -147,9 +125,9 @@ def sample_chains(policy: TabularPolicy, task: ReasoningTask, questions: ArrayLi
 
     Returns an ``int64`` array of shape ``(n_chains, N + 1)``; column ``n`` is :math:`s_n`.
     """
-    _check_pair(policy, task)
+    check_pair(policy, task)
     rng = as_generator(rng)
-    s0 = questions_for(task, questions) if np.ndim(questions) == 0 else _check_questions(questions, task)
+    s0 = questions_for(task, questions) if np.ndim(questions) == 0 else check_questions(questions, task.sizes[0])
     chains = np.empty((s0.size, task.n_steps + 1), dtype=np.int64)
     chains[:, 0] = s0
     u = rng.random((task.n_steps, s0.size))
@@ -174,10 +152,10 @@ def sample_conditioned_chains(
     (the answer given as a hint). Questions with :math:`\beta_0(s_0, s_0) = 0` (the policy can
     never reach an accepted answer) raise :class:`InputError`: the posterior is undefined there.
     """
-    _check_pair(policy, task)
+    check_pair(policy, task)
     rng = as_generator(rng)
     acc = _check_accept(accept, task)
-    s0 = _check_questions(np.atleast_1d(questions), task)
+    s0 = check_questions(np.atleast_1d(questions), task.sizes[0])
     betas = backward_success(policy, task, acc)
     if s0.size == 0:
         return np.empty((0, task.n_steps + 1), dtype=np.int64)
@@ -205,7 +183,7 @@ def keep_mask(chains: np.ndarray, task: ReasoningTask, rng: RandomSource | None 
 
     ``rng`` is needed only for a probabilistic ``accept``.
     """
-    chains = _check_chains(chains, task)
+    chains = check_chains(chains, task)
     if accept is None:
         return chains[:, -1] == task.answers[chains[:, 0]]
     acc = _check_accept(accept, task)
@@ -213,8 +191,8 @@ def keep_mask(chains: np.ndarray, task: ReasoningTask, rng: RandomSource | None 
     return as_generator(rng).random(p.size) < p
 
 
-def _check_chains(chains, task: ReasoningTask) -> np.ndarray:
-    _check_task(task)
+def check_chains(chains, task: ReasoningTask) -> np.ndarray:
+    check_task(task)
     chains = np.asarray(chains)
     if chains.ndim != 2 or chains.shape[1] != task.n_steps + 1:
         raise InputError(f"chains must have shape (n, {task.n_steps + 1}), got {chains.shape}")
@@ -232,7 +210,7 @@ def transition_counts(chains: ArrayLike, task: ReasoningTask, weights: ArrayLike
     ``weights`` (one per chain, default 1) lets questions count by :func:`question_weights`.
     Returns ``N`` arrays of shape ``(|S_{n-1}|, |S_n|)``.
     """
-    chains = _check_chains(chains, task)
+    chains = check_chains(chains, task)
     if weights is not None:
         try:
             weights = np.asarray(weights, dtype=float)
@@ -270,7 +248,7 @@ def refit_from_counts(
     (``"keep"``: ``previous``'s row, as :func:`star_theory.exact.refit_rows`; ``"marginals"``
     needs ``strings`` as there), or ``"smooth"``: add-``alpha`` smoothing of every row.
     """
-    _check_policy(previous, "previous")
+    check_policy(previous, "previous")
     alpha = check_empty_rows(empty_rows, alpha, EMPTY_ROWS + ("smooth",))
     if len(counts) != previous.n_steps:
         raise InputError(f"counts has {len(counts)} steps, the policy {previous.n_steps}")
@@ -294,7 +272,7 @@ def question_keep_probability(policy: TabularPolicy, task: ReasoningTask, accept
 
     With the exact verifier this is the per-question accuracy :math:`J(s_0)`. Shape ``(|S_0|,)``.
     """
-    _check_pair(policy, task)
+    check_pair(policy, task)
     acc = _check_accept(accept, task)
     alpha_N = forward_marginals(policy, task)[-1]
     return np.clip((alpha_N * acc).sum(axis=1), 0.0, 1.0)
@@ -305,7 +283,7 @@ def prob_no_kept_chain(policy: TabularPolicy, task: ReasoningTask, chains_per_qu
 
     Computed in log space (``log1p``) so tiny probabilities do not underflow early.
     """
-    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
+    K = as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]
     if np.any(a >= 1.0):
         return 0.0
@@ -314,14 +292,14 @@ def prob_no_kept_chain(policy: TabularPolicy, task: ReasoningTask, chains_per_qu
 
 def expected_kept_count(policy: TabularPolicy, task: ReasoningTask, chains_per_question: ArrayLike, accept: ArrayLike | None =None) -> float:
     r""":math:`E[\#\text{kept}] = K \sum_{s_0 \in \mathrm{supp}\,\rho} a(s_0)`."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
+    K = as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]
     return float(K * a.sum())
 
 
 def kept_count_variance(policy: TabularPolicy, task: ReasoningTask, chains_per_question: ArrayLike, accept: ArrayLike | None =None) -> float:
     r""":math:`\mathrm{Var}[\#\text{kept}] = K \sum_{s_0} a(s_0)(1 - a(s_0))` (independent Bernoullis)."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
+    K = as_int(chains_per_question, "chains_per_question K", 1, MAX_STATES)
     a = question_keep_probability(policy, task, accept)[question_support(task)]
     return float(K * (a * (1.0 - a)).sum())
 
@@ -347,9 +325,9 @@ class SampledStep:
     def __post_init__(self):
         """A step is checked on construction, a plug-in rule's as a built-in's: counts of chains are
         integers ``>= 0`` with ``kept <= n_chains``, and the transition counts are finite and ``>= 0``."""
-        _check_policy(self.policy, "SampledStep.policy")
+        check_policy(self.policy, "SampledStep.policy")
         for name in ("n_chains", "kept", "rationalized"):
-            object.__setattr__(self, name, _as_int(getattr(self, name), f"SampledStep.{name}", 0))
+            object.__setattr__(self, name, as_int(getattr(self, name), f"SampledStep.{name}", 0))
         if self.kept > self.n_chains:
             raise InputError(f"SampledStep.kept={self.kept} exceeds SampledStep.n_chains={self.n_chains}")
         try:

@@ -46,8 +46,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     ) from None
 
 from .errors import InputError
-from .model import ReasoningTask, TabularPolicy, eps_bounds, lam_bounds
-from .validation import _as_int
+from .model import ReasoningTask, TabularPolicy, check_task, eps_bounds, lam_bounds
+from .validation import as_int
 
 QUESTION_DISTS = ("any", "uniform")
 
@@ -55,9 +55,9 @@ _UNIT = st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False)
 
 
 def _check_sizes(max_states, max_steps, min_states) -> tuple[int, int, int]:
-    min_states = _as_int(min_states, "min_states", 1)
-    max_states = _as_int(max_states, "max_states", max(min_states, 2))
-    max_steps = _as_int(max_steps, "max_steps", 1)
+    min_states = as_int(min_states, "min_states", 1)
+    max_states = as_int(max_states, "max_states", max(min_states, 2))
+    max_steps = as_int(max_steps, "max_steps", 1)
     return max_states, max_steps, min_states
 
 
@@ -133,8 +133,7 @@ def tabular_policies(task: ReasoningTask, min_prob: float = 0.0) -> SearchStrate
     ``[min_prob, 1]`` (``min_prob`` must be at most ``1 / |S_n|`` for every level). Rows shrink
     to uniform.
     """
-    if not isinstance(task, ReasoningTask):
-        raise InputError(f"task must be a ReasoningTask, got {type(task).__name__}")
+    check_task(task)
     try:
         min_prob = float(min_prob)
     except (TypeError, ValueError):
@@ -174,14 +173,14 @@ def lam_vectors(M: int, N: int, allow_negative: bool = True) -> SearchStrategy:
     The values 0, 1 and (with negatives) the bound ``-1/(M-1)`` are drawn often; draws shrink
     towards 0.
     """
-    M, N = _as_int(M, "M (states per level)", 2), _as_int(N, "N (steps)", 1)
+    M, N = as_int(M, "M (states per level)", 2), as_int(N, "N (steps)", 1)
     lo = lam_bounds(M)[0] if allow_negative else 0.0
     return _bounded_vectors(lo, 1.0, N, [0.0, 1.0] + ([lo] if allow_negative else []))
 
 
 def eps_vectors(M: int, N: int, allow_negative: bool = True) -> SearchStrategy:
     """Per-step ``eps`` (shape ``(N,)``) inside ``[-1/M, (M-1)/M]`` (``[0, (M-1)/M]`` without negatives)."""
-    M, N = _as_int(M, "M (states per level)", 2), _as_int(N, "N (steps)", 1)
+    M, N = as_int(M, "M (states per level)", 2), as_int(N, "N (steps)", 1)
     lo, hi = eps_bounds(M)
     lo = lo if allow_negative else 0.0
     return _bounded_vectors(lo, hi, N, [0.0, hi] + ([lo] if allow_negative else []))
@@ -191,6 +190,6 @@ def symmetric_cases(max_M: int = 8, max_N: int = 4, allow_negative: bool = True)
     """``(M, N, lam)`` of the symmetric family: ``2 <= M <= max_M``, ``1 <= N <= max_N``,
     ``lam`` from :func:`lam_vectors` (build the objects with :func:`~star_theory.model.symmetric_task`
     and :func:`~star_theory.model.symmetric_policy`)."""
-    max_M, max_N = _as_int(max_M, "max_M", 2), _as_int(max_N, "max_N", 1)
+    max_M, max_N = as_int(max_M, "max_M", 2), as_int(max_N, "max_N", 1)
     pairs = st.tuples(st.integers(2, max_M), st.integers(1, max_N))
     return pairs.flatmap(lambda mn: st.tuples(st.just(mn[0]), st.just(mn[1]), lam_vectors(mn[0], mn[1], allow_negative)))

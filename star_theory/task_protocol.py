@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .errors import InputError
 from .model import ReasoningTask
+from .validation import call_foreign
 
 
 
@@ -143,7 +144,7 @@ class TaskFactory:
     def make(self, given: Mapping[str, Any] | None = None) -> Task:
         """The task built with :meth:`resolve`'s parameters (checked to be a :class:`Task`)."""
         params = self.resolve(given)
-        task = _call_foreign(self.name, "build", self.build, **params)
+        task = call_foreign("task", self.name, "build", self.build, **params)
         if not isinstance(task, Task):
             raise InputError(f"task {self.name!r}: its factory must return a star_theory.Task, got {type(task).__name__}")
         return task
@@ -153,7 +154,7 @@ class TaskFactory:
         factory has it, else from the built task."""
         if self.level_sizes is None:
             return list(self.make(given).sizes)
-        raw = _call_foreign(self.name, "level_sizes", self.level_sizes, **self.resolve(given))
+        raw = call_foreign("task", self.name, "level_sizes", self.level_sizes, **self.resolve(given))
         try:
             sizes = [int(s) for s in raw]
         except (TypeError, ValueError, OverflowError):
@@ -189,22 +190,3 @@ def _coerce_param(value, default, what: str):
     elif kind is str:
         return str(value)
     raise InputError(f"{what} must be {kind.__name__}, got {value!r}")
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of ``exc``'s message, at most 200 characters (for one-line errors)."""
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else "(no message)"
-
-
-def _call_foreign(name: str, what: str, fn: Callable, *args, **kwargs):
-    """Call a task factory's code: any failure (``SystemExit`` included, ``KeyboardInterrupt``
-    not) becomes a one-line InputError naming the task (as ``star_theory.rules.call_foreign``)."""
-    try:
-        return fn(*args, **kwargs)
-    except KeyboardInterrupt:
-        raise
-    except InputError as exc:
-        raise InputError(f"task {name!r}: {exc}") from None
-    except BaseException as exc:  # foreign code: SystemExit, anything
-        raise InputError(f"task {name!r}: {what} failed: {type(exc).__name__}: {first_line(exc)}") from None

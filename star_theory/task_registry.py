@@ -37,7 +37,8 @@ from importlib.metadata import entry_points
 from typing import Any, Mapping
 
 from .errors import InputError
-from .task_protocol import Task, TaskFactory, first_line
+from .task_protocol import Task, TaskFactory
+from .validation import first_line
 from .task_walk import WALK
 from .tasks import DIGIT_TASKS
 

@@ -25,14 +25,14 @@ import numpy as np
 from .errors import InputError
 from .model import ReasoningTask
 from .task_protocol import Task, TaskFactory
-from .validation import _as_int
+from .validation import as_int
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _check(nodes, steps) -> tuple[int, int]:
-    k = _as_int(nodes, "nodes", 2)
-    N = _as_int(steps, "steps", 1)
+    k = as_int(nodes, "nodes", 2)
+    N = as_int(steps, "steps", 1)
     if k > len(LETTERS):
         raise InputError(f"nodes must be at most {len(LETTERS)} (one letter each), got {k}")
     if N > 64:

@@ -50,7 +50,7 @@ from numpy.typing import ArrayLike
 from .errors import InputError
 from .model import ReasoningTask
 from .task_protocol import Task, TaskFactory
-from .validation import _as_int
+from .validation import as_int
 
 DIGIT_CHARS = "0123456789"  # one character per digit: the string form needs base <= 10
 
@@ -128,8 +128,8 @@ class DigitTask(Task):
 
 
 def _check_digits(D, b) -> tuple[int, int]:
-    D = _as_int(D, "digits D", 1)
-    b = _as_int(b, "base b", 2)
+    D = as_int(D, "digits D", 1)
+    b = as_int(b, "base b", 2)
     if 2 * D > 20 or b ** (2 * D) > 1 << 20:  # (b >= 2: 2D > 20 is over the limit; skip the huge power)
         raise InputError(f"base {b} with {D} digits gives {b}^{2 * D} states per level (limit 2^20)")
     return D, b

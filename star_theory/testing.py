@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import accuracy
-from .model import ReasoningTask, TabularPolicy
+from .model import ReasoningTask, TabularPolicy, check_pair, check_task
 from .rules import as_rule
 from .validation import as_iterations, as_nonnegative_float
 
@@ -59,14 +59,6 @@ def _step_name(step) -> str:
     return getattr(step, "__name__", type(step).__name__)
 
 
-def _check_pair(task, policy) -> None:
-    if not isinstance(task, ReasoningTask):
-        raise InputError(f"task must be a ReasoningTask, got {type(task).__name__}")
-    if not isinstance(policy, TabularPolicy):
-        raise InputError(f"policy must be a TabularPolicy, got {type(policy).__name__}")
-    policy.check_compatible(task)
-
-
 def _check_count(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -90,7 +82,8 @@ def assert_monotone_accuracy(step: Callable[[TabularPolicy, ReasoningTask], Tabu
     failure the message gives the first failing iteration and the policy just before it (a
     one-step counterexample).
     """
-    _check_pair(task, policy)
+    check_task(task)  # the helpers take (task, policy): the first argument is named first
+    check_pair(policy, task)
     step, T, tol = _as_step(step), _check_count(iterations, "iterations"), as_nonnegative_float(tol, "tol")
     J, p = [accuracy(policy, task)], policy
     for t in range(T):
@@ -115,7 +108,8 @@ def assert_converges(step: Callable[[TabularPolicy, ReasoningTask], TabularPolic
     On failure the message gives the last accuracy, whether the run stopped at a fixed point
     (the last iteration moved no kernel entry by more than ``1e-12``) and the case.
     """
-    _check_pair(task, policy)
+    check_task(task)  # the helpers take (task, policy): the first argument is named first
+    check_pair(policy, task)
     step, T, tol = _as_step(step), _check_count(max_iter, "max_iter"), as_nonnegative_float(tol, "tol")
     p, J = policy, accuracy(policy, task)
     for t in range(T + 1):

@@ -69,14 +69,13 @@ from .aliases import RandomSource
 from .config import option
 from .errors import InputError
 from .exact import kept_transition_mass, refit_rows
-from .model import ReasoningTask, TabularPolicy
-from .validation import _as_int, as_float
+from .model import ReasoningTask, TabularPolicy, check_pair, check_policy
+from .validation import as_float, as_int
 from . import variant_theory as theory
 from .closed_form import symmetric_star_update
 from .sampling import (
     SampledStep,
-    _check_chains,
-    _check_pair,
+    check_chains,
     as_generator,
     correct_accept,
     expected_kept_count,
@@ -107,7 +106,7 @@ class VariantParameter:
 
 
 def _check_rationales(v) -> int:
-    return _as_int(v, "rationales", 0)
+    return as_int(v, "rationales", 0)
 
 
 # the one declaration of the built-in rules' parameters (the validators are defined below)
@@ -217,7 +216,7 @@ def check_rule_parameters(name: str, params: dict) -> None:
 
 def tempered_policy(policy: TabularPolicy, temperature: float) -> TabularPolicy:
     r""":math:`P_n^{(T)}(s' \mid s) = P_n(s' \mid s)^{1/T} / \sum_{s''} P_n(s'' \mid s)^{1/T}` (``T > 0``)."""
-    _check_policy(policy, "policy")
+    check_policy(policy, "policy")
     T = _check_temperature(temperature)
     if T == 1.0:
         return policy
@@ -242,8 +241,8 @@ def noisy_verifier_accept(task: ReasoningTask, fp: float, fn: float) -> np.ndarr
 
 def mix_policies(old: TabularPolicy, new: TabularPolicy, eta: float) -> TabularPolicy:
     r""":math:`(1 - \eta)\, P^{\mathrm{old}} + \eta\, P^{\mathrm{new}}` step by step (``0 < eta <= 1``)."""
-    _check_policy(old, "old")
-    _check_policy(new, "new")
+    check_policy(old, "old")
+    check_policy(new, "new")
     if old.sizes != new.sizes:
         raise InputError(f"old has level sizes {old.sizes} but new has {new.sizes}")
     eta = _check_eta(eta)
@@ -265,11 +264,6 @@ def kept_counts(kept: np.ndarray, task: ReasoningTask) -> list[np.ndarray]:
     w = question_weights(task)
     weights = None if np.allclose(w[question_support(task)], 1.0) else w[kept[:, 0]]
     return transition_counts(kept, task, weights)
-
-
-def _check_policy(policy, name: str) -> None:
-    if not isinstance(policy, TabularPolicy):
-        raise InputError(f"{name} must be a TabularPolicy, got {type(policy).__name__}")
 
 
 def _check_prob(v, name: str) -> float:
@@ -364,12 +358,12 @@ class StarVariant(VariantParameterFields):
 
     def expected_mass(self, policy: TabularPolicy, task: ReasoningTask, chains_per_question: int | None = None) -> list[np.ndarray]:
         r"""Expected kept-transition counts per sampled chain, :math:`\bar c_n` (module docstring)."""
-        _check_pair(policy, task)
+        check_pair(policy, task)
         q = self.sampling_policy(policy)
         acc = self.accept(task)
         mass = kept_transition_mass(q, task, acc)
         if self.rationales > 0 and chains_per_question is not None:
-            K = _as_int(chains_per_question, "chains_per_question K", 1)
+            K = as_int(chains_per_question, "chains_per_question K", 1)
             a = question_keep_probability(q, task, acc)  # P(a chain of s0 is kept)
             J = question_keep_probability(q, task)  # P(a chain of s0 is correct): posterior's normaliser
             factor = np.zeros_like(J)
@@ -421,7 +415,7 @@ class StarVariant(VariantParameterFields):
         probabilities, the expected weights)."""
         acc = self.accept(task)
         if rng is None:
-            c = _check_chains(chains, task)
+            c = check_chains(chains, task)
             return (correct_accept(task) if acc is None else acc)[c[:, 0], c[:, -1]]
         return keep_mask(chains, task, rng, acc).astype(float)
 
@@ -466,9 +460,9 @@ class StarVariant(VariantParameterFields):
         alpha: float = 1.0,
     ) -> SampledStep:
         """One finite-sample iteration: sample ``K`` chains per question, filter, (rationalise), refit."""
-        _check_pair(policy, task)
+        check_pair(policy, task)
         rng = as_generator(rng)
-        K = _as_int(chains_per_question, "chains_per_question K", 1)
+        K = as_int(chains_per_question, "chains_per_question K", 1)
         q = self.sampling_policy(policy)
         chains = sample_chains(q, task, K, rng)
         kept_mask = self.keep_weights(chains, None, task, rng) > 0  # the verifier draws nothing for r = 1

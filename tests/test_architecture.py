@@ -8,6 +8,7 @@ alike), and the resulting graph must have no cycle; the packages import only dow
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,65 @@ def test_help_of_the_shell_and_of_every_command_imports_no_heavy_library():
         out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, (argv, out.stderr[-500:])
         assert out.stdout.strip().splitlines()[-1] == "[]", (argv, out.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- one internal API
+SHARED_HELPERS = {
+    "star_theory.validation": ("as_int", "is_bool", "is_text", "as_float_array", "check_range",
+                               "check_questions", "call_foreign", "first_line"),
+    "star_theory.model": ("check_task", "check_policy", "check_pair"),
+    "star_theory.exact": ("accept_matrix",),
+}
+
+
+def private_imports() -> list[str]:
+    """Every ``from X import _name`` (a ``_``-prefixed, non-dunder name) in the three packages,
+    wherever it stands (module level or inside a function)."""
+    out = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                out += [f"{name}:{node.lineno}: {'.' * node.level}{node.module or ''} import {a.name}"
+                        for a in node.names if a.name.startswith("_") and not a.name.endswith("__")]
+    return out
+
+
+def definitions() -> dict[str, list[str]]:
+    """``{function name: [modules defining it at module level]}`` over the three packages."""
+    out: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        for node in ast.parse(path.read_text(), str(path)).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.setdefault(node.name, []).append(name)
+    return out
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """Helpers used across modules are public names of their home module (star_theory.validation,
+    star_theory.model, ...): a ``_`` name is private to the module that defines it."""
+    assert private_imports() == []
+
+
+def test_the_scan_sees_a_private_import(tmp_path, monkeypatch):
+    """The scan above is not blind: a module importing a private name is reported."""
+    bad = tmp_path / "star_theory" / "bad.py"
+    bad.parent.mkdir()
+    bad.write_text("def f():\n    from .validation import _short, __doc__\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGES", ("star_theory",))
+    assert private_imports() == ["star_theory.bad:2: .validation import _short"]
+
+
+@pytest.mark.parametrize("home, name", [(home, n) for home, names in SHARED_HELPERS.items() for n in names])
+def test_each_shared_helper_is_defined_once_in_its_home(home, name):
+    """One piece of code for one check: the entry checks shared across modules have one definition,
+    and no private copy (``_name``) is left anywhere."""
+    defs = definitions()
+    assert defs.get(name) == [home]
+    assert defs.get("_" + name, []) == []
+
+
+def test_the_entry_checks_sit_at_the_bottom():
+    """``star_theory.validation`` (imported by nearly every module) imports no project module but
+    ``errors``, so that any module may use it without a cycle."""
+    assert GRAPH["star_theory.validation"] == {"star_theory.errors"}

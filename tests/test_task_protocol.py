@@ -193,6 +193,29 @@ def test_a_factory_without_level_sizes_is_sized_by_building():
         unregister_task("tiny-pairmax")
 
 
+def test_plug_in_code_failing_is_one_line_naming_the_kind_and_the_call():
+    """Task factories and rules run foreign code through the one ``call_foreign``: any failure
+    (``SystemExit`` included) is one line naming the kind of plug-in, its name and the call."""
+    from star_theory import Rule, symmetric_policy, symmetric_task
+
+    def exits(**params):
+        raise SystemExit("bye\nsecond line")
+
+    def refuses(**params):
+        raise InputError("letters too many")
+
+    with pytest.raises(InputError) as task_err:
+        TaskFactory("exits", exits).make()
+    with pytest.raises(InputError) as refused:
+        TaskFactory("refuses", refuses).make()
+    task = symmetric_task(3, 2)
+    with pytest.raises(InputError) as rule_err:
+        Rule("exits", exact=lambda policy, task: exits())(symmetric_policy(task, lam=0.5), task)
+    assert str(task_err.value) == "task 'exits': build failed: SystemExit: bye"
+    assert str(refused.value) == "task 'refuses': build refused its input: letters too many"
+    assert str(rule_err.value) == "rule 'exits': the exact form failed: SystemExit: bye"
+
+
 # ----------------------------------------------------------------------------- entry points
 
 

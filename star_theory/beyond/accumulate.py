@@ -43,10 +43,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..exact import kept_transition_mass, refit_rows
-from ..model import ReasoningTask, TabularPolicy
-from ..validation import MAX_ITERATIONS, _as_int, as_nonnegative_float
+from ..model import ReasoningTask, TabularPolicy, check_pair
+from ..validation import MAX_ITERATIONS, as_int, as_nonnegative_float
 from ..sampling import (
-    _check_pair,
     as_generator,
     question_support,
     question_weights,
@@ -61,7 +60,7 @@ if TYPE_CHECKING:  # for annotations only: not imported at run time
 
 
 def _window(window) -> int | None:
-    return None if window is None else _as_int(window, "window (rounds of data kept)", 1)
+    return None if window is None else as_int(window, "window (rounds of data kept)", 1)
 
 
 def _recent(history: list, window: int | None) -> list:
@@ -86,8 +85,8 @@ def exact_accumulate_trajectory(
     filtered: bool = True,
 ) -> list[TabularPolicy]:
     """Policies ``[P^0, ..., P^T]`` of the exact accumulate rule (module docstring)."""
-    _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
+    check_pair(policy, task)
+    T = as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     w = _window(window)
     kappa = as_nonnegative_float(corpus_weight, "corpus_weight")
     base = [kappa * m for m in unfiltered_mass(policy, task)] if kappa > 0 else None
@@ -120,10 +119,10 @@ def sampled_accumulate_trajectory(
     filtered: bool = True,
 ) -> list[TabularPolicy]:
     """Policies ``[P^0, ..., P^T]`` of the sampled accumulate rule; the corpus (if any) is drawn first."""
-    _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
+    check_pair(policy, task)
+    T = as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     w = _window(window)
-    n0 = _as_int(corpus_chains, "corpus_chains", 0)
+    n0 = as_int(corpus_chains, "corpus_chains", 0)
     gen = as_generator(rng)
     base = corpus_counts(policy, task, n0, gen) if n0 > 0 else None
     # unfiltered: a verifier that accepts every answer (fp = 1, fn = 0)

@@ -53,10 +53,10 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..model import ReasoningTask, TabularPolicy
-from ..sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
+from ..model import ReasoningTask, TabularPolicy, check_pair
+from ..sampling import as_generator, keep_mask, question_keep_probability, sample_chains
 from ..variants import make_variant, tempered_policy
-from ..validation import MAX_ITERATIONS, _as_int
+from ..validation import MAX_ITERATIONS, as_int
 from .chain_level import chain_distribution, enumerate_chains, success_mask
 
 if TYPE_CHECKING:  # for annotations only: not imported at run time
@@ -97,7 +97,7 @@ def expected_unique_correct(policy: TabularPolicy, task: ReasoningTask, chains_p
                             with_reference: bool = False) -> np.ndarray:
     r""":math:`\bar u(s_0) = \sum_{c \text{ correct}} 1 - (1 - P(c|s_0))^K` (shape ``(|S_0|,)``);
     ``with_reference``: :math:`\bar u'`, the reference chain :math:`c^*(s_0)` counted as always present."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = as_int(chains_per_question, "chains_per_question K", 1)
     chains = enumerate_chains(task) if chains is None else chains
     p = chain_distribution(policy, task, chains)
     with np.errstate(divide="ignore"):
@@ -111,7 +111,7 @@ def exact_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per_q
                         chains: np.ndarray | None = None,
                         score: str = "official") -> np.ndarray:
     """The plug-in balance score of every question (module docstring; shape ``(|S_0|,)``)."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = as_int(chains_per_question, "chains_per_question K", 1)
     if _check_score(score) == "official":
         u = expected_unique_correct(policy, task, K, chains, with_reference=True)
         return balance_score(u, u, k0)
@@ -123,9 +123,9 @@ def sampled_balance_score(policy: TabularPolicy, task: ReasoningTask, chains_per
                           rng: RandomSource | None,
                           score: str = "official") -> np.ndarray:
     """The balance score of every question of the support from ``K`` sampled chains each."""
-    _check_pair(policy, task)
+    check_pair(policy, task)
     _check_score(score)
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = as_int(chains_per_question, "chains_per_question K", 1)
     chains = sample_chains(policy, task, K, as_generator(rng))
     ok = keep_mask(chains, task)
 
@@ -180,8 +180,8 @@ def exact_bstar_trajectory(policy: TabularPolicy, task: ReasoningTask, iteration
                            chains_per_question: int, k0: int, score: str = "official") -> tuple[list[TabularPolicy],
                            list[BalanceChoice]]:
     """Exact adaptive-temperature STaR: ``(policies [P^0..P^T], choices)``."""
-    _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
+    check_pair(policy, task)
+    T = as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     chains = enumerate_chains(task) if len(tuple(temperatures)) > 1 else None
     out, choices = [policy], []
     for _ in range(T):
@@ -197,8 +197,8 @@ def sampled_bstar_trajectory(policy: TabularPolicy, task: ReasoningTask, iterati
                              score: str = "official") -> tuple[list[TabularPolicy], list[BalanceChoice]]:
     """Sampled adaptive-temperature STaR: the choice from ``probe`` chains per question drawn with
     ``probe_rng``, the step from ``K`` chains per question drawn with ``rng``."""
-    _check_pair(policy, task)
-    T = _as_int(iterations, "iterations", 0, MAX_ITERATIONS)
+    check_pair(policy, task)
+    T = as_int(iterations, "iterations", 0, MAX_ITERATIONS)
     gen, pgen = as_generator(rng), as_generator(probe_rng)
     out, choices = [policy], []
     for _ in range(T):

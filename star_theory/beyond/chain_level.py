@@ -40,9 +40,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..exact import refit_rows
-from ..model import ReasoningTask, TabularPolicy
-from ..sampling import _check_pair, as_generator
-from ..validation import _as_int
+from ..model import ReasoningTask, TabularPolicy, check_pair, check_task
+from ..sampling import as_generator
+from ..validation import as_int
 
 if TYPE_CHECKING:  # for annotations only: not imported at run time
     from numpy.typing import ArrayLike
@@ -54,8 +54,7 @@ MAX_CHAINS = 1 << 22
 
 def enumerate_chains(task: ReasoningTask) -> np.ndarray:
     """Every chain ``(s_1, ..., s_N)`` of the task's levels (shape ``(n_chains, N)``, row-major)."""
-    if not isinstance(task, ReasoningTask):
-        raise InputError(f"task must be a ReasoningTask, got {type(task).__name__}")
+    check_task(task)
     sizes = task.sizes[1:]
     total = int(np.prod(sizes, dtype=np.int64))
     if total * task.sizes[0] > MAX_CHAINS:
@@ -68,7 +67,7 @@ def enumerate_chains(task: ReasoningTask) -> np.ndarray:
 
 def chain_distribution(policy: TabularPolicy, task: ReasoningTask, chains: np.ndarray | None = None) -> np.ndarray:
     r""":math:`P(c \mid s_0) = \prod_n P_n(s_{n-1}, s_n)` for every question and chain (``(|S_0|, n_chains)``)."""
-    _check_pair(policy, task)
+    check_pair(policy, task)
     chains = enumerate_chains(task) if chains is None else chains
     s0 = np.arange(task.sizes[0])
     prob = policy.kernels[0][s0[:, None], chains[None, :, 0]]  # (|S0|, C)
@@ -149,7 +148,7 @@ def sampled_chain_level_update(
     """One finite-sample chain-level step: ``K`` draws per question, the empirical distribution of
     the kept ones (a question with no kept chain keeps its distribution)."""
     dist = _check_dist(dist, task, chains)
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = as_int(chains_per_question, "chains_per_question K", 1)
     counts = as_generator(rng).multinomial(K, dist)  # (|S0|, C)
     kept = counts * success_mask(task, chains)
     n_kept = kept.sum(axis=1, keepdims=True)
@@ -159,7 +158,7 @@ def sampled_chain_level_update(
 def expected_sampled_accuracy(J_q: np.ndarray, rho: np.ndarray, chains_per_question: int) -> float:
     r"""Closed form of the accuracy after one sampled chain-level step:
     :math:`\sum_{s_0} \rho(s_0) [1 - f + f J(s_0)]`, :math:`f = (1 - J(s_0))^K`."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = as_int(chains_per_question, "chains_per_question K", 1)
     J_q = np.clip(np.asarray(J_q, dtype=float), 0.0, 1.0)
     with np.errstate(divide="ignore"):
         f = np.exp(K * np.log1p(-J_q))
@@ -170,7 +169,7 @@ def sampled_accuracy_sd(J_q: np.ndarray, rho: np.ndarray, chains_per_question: i
     r"""Standard deviation of that accuracy over draws: question :math:`s_0` ends at 1 with probability
     :math:`1 - f` and at :math:`J(s_0)` otherwise, independently, so the variance is
     :math:`\sum_{s_0} \rho(s_0)^2 f (1 - f) (1 - J(s_0))^2`."""
-    K = _as_int(chains_per_question, "chains_per_question K", 1)
+    K = as_int(chains_per_question, "chains_per_question K", 1)
     J_q = np.clip(np.asarray(J_q, dtype=float), 0.0, 1.0)
     with np.errstate(divide="ignore"):
         f = np.exp(K * np.log1p(-J_q))

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
-from ..model import ReasoningTask, TabularPolicy
-from ..sampling import _check_pair, as_generator, keep_mask, question_keep_probability, sample_chains
-from ..validation import _as_int
+from ..model import ReasoningTask, TabularPolicy, check_pair
+from ..sampling import as_generator, keep_mask, question_keep_probability, sample_chains
+from ..validation import as_int
 
 if TYPE_CHECKING:  # for annotations only: not imported at run time
     from numpy.typing import ArrayLike
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # for annotations only: not imported at run time
 
 def question_accuracy(policy: TabularPolicy, task: ReasoningTask) -> np.ndarray:
     r"""Per-question accuracy :math:`J(s_0)` (shape ``(|S_0|,)``)."""
-    _check_pair(policy, task)
+    check_pair(policy, task)
     return question_keep_probability(policy, task)
 
 
@@ -43,7 +43,7 @@ def _ks(k) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(k))
     if arr.ndim != 1 or arr.size == 0:
         raise InputError(f"k must be a positive integer or a 1-d list of them, got {k!r}")
-    return np.array([_as_int(v, "k", 1) for v in arr.tolist()], dtype=float)
+    return np.array([as_int(v, "k", 1) for v in arr.tolist()], dtype=float)
 
 
 def pass_at_k_from_accuracy(J_q, rho, k) -> np.ndarray:
@@ -73,8 +73,8 @@ def pass_at_k_estimator(n_correct: ArrayLike, n: int, k: int) -> np.ndarray:
 
     :math:`1 - \binom{n-c}{k}/\binom{n}{k} = 1 - \prod_{i=n-c+1}^{n} (1 - k/i)` (elementwise).
     """
-    n = _as_int(n, "n (chains per question)", 1)
-    k = _as_int(k, "k", 1)
+    n = as_int(n, "n (chains per question)", 1)
+    k = as_int(k, "k", 1)
     if k > n:
         raise InputError(f"the pass@k estimator needs n >= k chains, got n={n}, k={k}")
     c = np.asarray(n_correct)
@@ -92,8 +92,8 @@ def pass_at_k_estimator(n_correct: ArrayLike, n: int, k: int) -> np.ndarray:
 def sampled_pass_at_k(policy: TabularPolicy, task: ReasoningTask, n: int, k: ArrayLike,
                       rng: RandomSource) -> np.ndarray:
     """pass@k estimated from ``n`` sampled chains per question (unbiased; shape ``(len(k),)``)."""
-    _check_pair(policy, task)
-    n = _as_int(n, "n (chains per question)", 1)
+    check_pair(policy, task)
+    n = as_int(n, "n (chains per question)", 1)
     chains = sample_chains(policy, task, n, as_generator(rng))
     correct = keep_mask(chains, task).reshape(-1, n).sum(axis=1)  # rows grouped by question
     support = np.flatnonzero(task.question_dist > 0)

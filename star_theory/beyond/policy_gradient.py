@@ -72,12 +72,11 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..exact import _accept_matrix, backward_success, forward_marginals
-from ..model import ReasoningTask, TabularPolicy
+from ..exact import accept_matrix, backward_success, forward_marginals
+from ..model import ReasoningTask, TabularPolicy, check_pair, check_policy
 from ..rules import Rule
 from ..sampling import (
     SampledStep,
-    _check_pair,
     as_generator,
     keep_mask,
     question_keep_probability,
@@ -85,7 +84,7 @@ from ..sampling import (
     sample_chains,
     transition_counts,
 )
-from ..validation import _as_int, as_nonnegative_float
+from ..validation import as_int, as_nonnegative_float
 
 if TYPE_CHECKING:  # for annotations only: not imported at run time
     from numpy.typing import ArrayLike
@@ -104,7 +103,7 @@ GRPO_DELTA = 1e-4
 def _check_method(method: str, group_size, std: str = "sample", delta=GRPO_DELTA) -> int:
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    G = _as_int(group_size, "group_size G", 1)
+    G = as_int(group_size, "group_size G", 1)
     if method != "reinforce" and G < 2:
         raise InputError(f"method {method!r} needs group_size G >= 2, got {G}")
     if std not in STD_KINDS:
@@ -153,7 +152,7 @@ def advantage_weights(p: ArrayLike, method: str, group_size: int, baseline: floa
 
 def question_success(policy: TabularPolicy, task: ReasoningTask, accept: ArrayLike | None = None) -> np.ndarray:
     r""":math:`p(s_0) = \Pr(r = 1 \mid s_0)` (shape ``(|S_0|,)``; ``accept`` as in :mod:`star_theory.exact`)."""
-    _check_pair(policy, task)
+    check_pair(policy, task)
     return np.clip(question_keep_probability(policy, task, accept), 0.0, 1.0)
 
 
@@ -166,12 +165,12 @@ def weighted_score_gradient(policy: TabularPolicy, task: ReasoningTask, weights:
                             accept: ArrayLike | None = None) -> list[np.ndarray]:
     r""":math:`\sum_{s_0} w(s_0)\, \mathbb E[r\, \nabla_{\theta_n} \log \pi(c) \mid s_0]` for every step
     (``weights`` of shape ``(|S_0|,)``; :math:`w = \rho` gives :math:`\nabla_\theta J`)."""
-    _check_pair(policy, task)
+    check_pair(policy, task)
     w = np.asarray(weights, dtype=float)
     if w.shape != (task.sizes[0],) or not np.all(np.isfinite(w)):
         raise InputError(f"weights must be {task.sizes[0]} finite numbers, got shape {w.shape}")
     alphas = forward_marginals(policy, task)
-    betas = backward_success(policy, task, None if accept is None else _accept_matrix(accept, task, True))
+    betas = backward_success(policy, task, None if accept is None else accept_matrix(accept, task, True))
     mass = [k * ((alphas[n] * w[:, None]).T @ betas[n + 1]) for n, k in enumerate(policy.kernels)]
     return _score_direction(mass, policy)
 
@@ -200,7 +199,7 @@ def expected_update(policy: TabularPolicy, task: ReasoningTask, method: str, gro
 def zero_signal_probability(policy: TabularPolicy, task: ReasoningTask, group_size: int,
                             accept: ArrayLike | None = None) -> float:
     r""":math:`\sum_{s_0} \rho(s_0) (p^G + (1-p)^G)`: the probability that a group's rewards are all equal."""
-    G = _as_int(group_size, "group_size G", 1)
+    G = as_int(group_size, "group_size G", 1)
     p = question_success(policy, task, accept)
     return float(task.question_dist @ (p ** G + (1.0 - p) ** G))
 
@@ -210,8 +209,7 @@ def zero_signal_probability(policy: TabularPolicy, task: ReasoningTask, group_si
 
 def policy_logits(policy: TabularPolicy) -> list[np.ndarray]:
     r""":math:`\theta_n = \log P_n` (``-inf`` where :math:`P_n = 0`)."""
-    if not isinstance(policy, TabularPolicy):
-        raise InputError(f"policy must be a TabularPolicy, got {type(policy).__name__}")
+    check_policy(policy)
     with np.errstate(divide="ignore"):
         return [np.log(k) for k in policy.kernels]
 
@@ -247,7 +245,7 @@ def expected_step(policy: TabularPolicy, task: ReasoningTask, method: str, group
 def expected_trajectory(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int,
                         learning_rate: float, iterations: int, **kw: Any) -> list[TabularPolicy]:
     """Policies ``[P^0, ..., P^T]`` of the expected update at ``learning_rate`` (``kw`` as :func:`expected_update`)."""
-    T = _as_int(iterations, "iterations", 0)
+    T = as_int(iterations, "iterations", 0)
     out = [policy]
     for _ in range(T):
         out.append(expected_step(out[-1], task, method, group_size, learning_rate, **kw))
@@ -259,7 +257,7 @@ def gradient_flow(policy: TabularPolicy, task: ReasoningTask, method: str, group
     r"""The mean-field limit :math:`d\theta/dt = g(\theta)` by RK4 with ``steps`` equal steps up to
     ``time``: policies at :math:`t = 0, h, \dots, \text{time}` (:math:`h` = time / steps)."""
     t_end = as_nonnegative_float(time, "time")
-    m = _as_int(steps, "steps", 1)
+    m = as_int(steps, "steps", 1)
     h = t_end / m
 
     def g(th):
@@ -296,9 +294,9 @@ def sampled_update(policy: TabularPolicy, task: ReasoningTask, method: str, grou
                    accept: ArrayLike | None = None):
     r"""One finite-sample estimate of :math:`g` (module docstring): ``(update, info)`` with ``info`` a
     dict of ``chains`` (drawn), ``correct`` (rewarded) and ``zero_signal_groups`` (groups of equal rewards)."""
-    _check_pair(policy, task)
+    check_pair(policy, task)
     G = _check_method(method, group_size, std, delta)
-    B = _as_int(groups, "groups (per question)", 1)
+    B = as_int(groups, "groups (per question)", 1)
     gen = as_generator(rng)
     chains = sample_chains(policy, task, B * G, gen)  # rows grouped by question, B * G each
     r = keep_mask(chains, task, gen, accept).astype(float)
@@ -317,7 +315,7 @@ def sampled_update(policy: TabularPolicy, task: ReasoningTask, method: str, grou
 def sampled_trajectory(policy: TabularPolicy, task: ReasoningTask, method: str, group_size: int, learning_rate: float,
                        iterations: int, rng: RandomSource, groups: int = 1, **kw: Any):
     """Policies ``[P^0, ..., P^T]`` of the finite-sample step, and the per-iteration ``info`` dicts."""
-    T = _as_int(iterations, "iterations", 0)
+    T = as_int(iterations, "iterations", 0)
     gen = as_generator(rng)
     out, infos = [policy], []
     for _ in range(T):

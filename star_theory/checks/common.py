@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..exact import accuracy
 from ..model import ReasoningTask, TabularPolicy, fit_symmetric
 from ..rule_protocol import trajectory
-from ..validation import MAX_ITERATIONS, _as_int
+from ..validation import MAX_ITERATIONS, as_int
 
 Step = Callable[[TabularPolicy, ReasoningTask], TabularPolicy]
 """An update rule ``step(policy, task) -> policy``."""
@@ -48,7 +48,7 @@ def check_iterations(iterations: object, minimum: int = 1) -> int:
     """``iterations`` as an int ``>= minimum`` (a bool is refused)."""
     if isinstance(iterations, bool):
         raise InputError(f"iterations must be an integer, got {iterations!r}")
-    return _as_int(iterations, "iterations", minimum, MAX_ITERATIONS)
+    return as_int(iterations, "iterations", minimum, MAX_ITERATIONS)
 
 
 def run_trajectory(policy: TabularPolicy, task: ReasoningTask, iterations: int,

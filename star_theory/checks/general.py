@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InputError
 from ..exact import exact_star_step
 from ..model import ReasoningTask, TabularPolicy
-from ..validation import _as_int, as_float, validate_target
+from ..validation import as_float, as_int, validate_target
 from .common import Counterexample, Step, check_iterations
 from .improvement import ConvergenceResult, ImprovementResult, check_convergence, check_improvement
 
@@ -20,7 +20,7 @@ def random_tabular_case(seed: int, max_states: int = 4, max_steps: int = 3,
 
     Kernels have Dirichlet(``concentration``) rows, so they are strictly positive.
     """
-    rng = np.random.default_rng(_as_int(seed, "seed", 0))
+    rng = np.random.default_rng(as_int(seed, "seed", 0))
     max_states, max_steps = _check_case_sizes(max_states, max_steps)
     concentration = as_float(concentration, "concentration")
     if concentration <= 0:
@@ -41,7 +41,7 @@ MAX_CASES = 100_000
 
 
 def _check_case_sizes(max_states, max_steps) -> tuple[int, int]:
-    return (_as_int(max_states, "max_states", 2, MAX_CASE_STATES), _as_int(max_steps, "max_steps", 1, MAX_CASE_STEPS))
+    return (as_int(max_states, "max_states", 2, MAX_CASE_STATES), as_int(max_steps, "max_steps", 1, MAX_CASE_STEPS))
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def check_general(
     """
     if not isinstance(claim, str) or claim not in ("improvement", "convergence"):
         raise InputError(f"claim must be 'improvement' or 'convergence', got {claim!r}")
-    n_cases = _as_int(n_cases, "n_cases", 1, MAX_CASES)
-    seed = _as_int(seed, "seed", 0)
+    n_cases = as_int(n_cases, "n_cases", 1, MAX_CASES)
+    seed = as_int(seed, "seed", 0)
     _check_case_sizes(max_states, max_steps)
     check_iterations(iterations)
     validate_target(target)

@@ -22,7 +22,7 @@ from ..closed_form import symmetric_trajectory
 from ..errors import InputError
 from ..family_params import family_params
 from ..model import resolve_lam, symmetric_policy, symmetric_task, validate_lam
-from ..validation import MAX_STATES, _as_float_array, _as_int, _is_bool, as_nonnegative_float
+from ..validation import MAX_STATES, as_float_array, as_int, as_nonnegative_float, is_bool
 from .common import IMPROVEMENT_TOL, OPTIMUM_TOL, Step, check_iterations, kernel_change, run_trajectory
 
 PRETRAINED_LABELS = ("optimum", "stuck", "other")
@@ -104,7 +104,7 @@ def classify_pretrained(
     fixed_tol = as_nonnegative_float(fixed_tol, "fixed_tol")
     if given is None:
         raise InputError("give exactly one of lam or eps")
-    n = N if N is not None else int(np.atleast_1d(_as_float_array(given, "lam" if lam is not None else "eps")).size)
+    n = N if N is not None else int(np.atleast_1d(as_float_array(given, "lam" if lam is not None else "eps")).size)
     lam0 = resolve_lam(M, n, lam=lam, eps=eps)
     T = check_iterations(iterations)
     if step is None:
@@ -154,7 +154,7 @@ def two_step_boundary(M: int, values: ArrayLike) -> np.ndarray:
     (see :class:`PretrainedGrid`); the curve :math:`s = 0` is
     :math:`\lambda_2 = -\lambda_1/(1 + (M-2)\lambda_1)`.
     """
-    M = _as_int(M, "M (states per level)", 2)
+    M = as_int(M, "M (states per level)", 2)
     values = validate_lam(values, M)
     if values.ndim != 1:
         raise InputError(f"values must be a 1-d grid of lam values, got shape {values.shape}")
@@ -167,8 +167,8 @@ def two_step_boundary_curve(M: int, lam1) -> np.ndarray:
     :math:`\lambda_2 = -\lambda_1/(1 + (M-2)\lambda_1)`, same shape as ``lam1``; NaN where the
     denominator vanishes (the curve's pole at :math:`\lambda_1 = -1/(M-2)`) or the point leaves the
     lam range :math:`[-1/(M-1), 1]`."""
-    M = _as_int(M, "M (states per level)", 2)
-    l1 = _as_float_array(lam1, "lam1")
+    M = as_int(M, "M (states per level)", 2)
+    l1 = as_float_array(lam1, "lam1")
     den = 1.0 + (M - 2) * l1
     with np.errstate(divide="ignore", invalid="ignore"):
         l2 = np.where(np.abs(den) > 1e-9, -l1 / np.where(np.abs(den) > 1e-9, den, 1.0), np.nan)
@@ -179,9 +179,9 @@ def two_step_boundary_curve(M: int, lam1) -> np.ndarray:
 def boundary_agreement(labels: ArrayLike, s: ArrayLike) -> float:
     """Share of the grid points off the boundary curve (``|s| >`` ``BOUNDARY_TOL``) whose label is the
     derived one (``optimum`` where ``s > 0``, ``stuck`` where ``s < 0``); ``s`` from :func:`two_step_boundary`."""
-    s = _as_float_array(s, "s")
+    s = as_float_array(s, "s")
     labels = np.asarray(labels)
-    if labels.shape != s.shape or labels.dtype.kind not in "UO" or _is_bool(labels):
+    if labels.shape != s.shape or labels.dtype.kind not in "UO" or is_bool(labels):
         raise InputError(f"labels must be label strings of the shape of s {s.shape}, got {labels.dtype} {labels.shape}")
     if not np.any(np.abs(s) > BOUNDARY_TOL):
         raise InputError("every grid point lies on the boundary curve (|s| <= BOUNDARY_TOL): no label to compare")
@@ -192,7 +192,7 @@ def boundary_agreement(labels: ArrayLike, s: ArrayLike) -> float:
 
 def pretrained_boundary(M: int, values: ArrayLike | None = None, iterations: int = 400) -> PretrainedGrid:
     """Classify the ``N = 2`` grid and compare with the derived boundary (see :class:`PretrainedGrid`)."""
-    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
+    M = as_int(M, "M (states per level)", 2, MAX_STATES)
     values = np.linspace(-1.0 / (M - 1), 1.0, 41) if values is None else validate_lam(values, M)
     s = two_step_boundary(M, values)
     l1, l2 = np.meshgrid(values, values, indexing="ij")

@@ -10,7 +10,7 @@ import numpy as np
 from ..closed_form import iterations_to_accuracy, other_steps_product, symmetric_accuracy, symmetric_star_update
 from ..exact import accuracy, exact_star_step
 from ..model import ReasoningTask, fit_symmetric, mixture_policy, symmetric_policy, symmetric_task
-from ..validation import _as_int
+from ..validation import as_int
 from .common import IMPROVEMENT_TOL, kernel_change
 from .general import check_general
 from .improvement import ImprovementResult, check_convergence, check_improvement
@@ -246,7 +246,7 @@ def run_default_checks(seed: int = 0, n_cases: int = 150, iterations: int = 30) 
     """Every claim over a default grid of the symmetric family (explicit matrices, exact operator,
     closed forms for long runs) and over ``n_cases`` random general tabular tasks (``seed``).
     Used by ``rlstar check``."""
-    seed = _as_int(seed, "seed", 0)
+    seed = as_int(seed, "seed", 0)
     rows: list[CheckRow] = []
     rng = np.random.default_rng(seed)
     for M in DEFAULT_GRID_M:

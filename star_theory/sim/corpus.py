@@ -52,7 +52,7 @@ from ..errors import InputError
 from ..io import atomic_write_bytes, parquet_bytes, read_parquet
 from ..model import mixture_policy, resolve_lam
 from ..task_registry import make_task, task_level_sizes
-from ..validation import _as_int
+from ..validation import as_int
 from ..sampling import as_generator, sample_chains
 
 CORPUS_FORMAT = "rlstar-corpus/1"
@@ -90,8 +90,8 @@ def make_corpus(
     """
     dt = make_task(task, {"digits": digits, "base": base} if params is None else params)
     policy = mixture_policy(dt.task, lam=lam, eps=eps)
-    K = _as_int(chains_per_question, "chains_per_question", 1)
-    seed = _as_int(seed, "seed", 0)
+    K = as_int(chains_per_question, "chains_per_question", 1)
+    seed = as_int(seed, "seed", 0)
     chains = sample_chains(policy, dt.task, K, as_generator(seed))
     sizes = dt.task.sizes
     given = np.atleast_1d(np.asarray(lam if lam is not None else eps, dtype=float))

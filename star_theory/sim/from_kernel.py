@@ -18,10 +18,10 @@ from numpy.typing import ArrayLike
 from ..aliases import RandomSource, StepStrings
 from ..errors import InputError
 from ..exact import accuracy, accuracy_on, flawed_chain_share, question_mask
-from ..model import ReasoningTask, TabularPolicy, fit_symmetric
+from ..model import ReasoningTask, TabularPolicy, check_pair, fit_symmetric
 from ..sizes import check_memory, simulate_bytes
-from ..validation import _as_int, as_iterations, as_seeds
-from ..sampling import _check_pair, as_generator, keep_mask, refit_from_counts, sample_chains
+from ..validation import as_int, as_iterations, as_seeds
+from ..sampling import as_generator, keep_mask, refit_from_counts, sample_chains
 from .summary import percentile_band
 from ..variants import kept_counts
 
@@ -54,8 +54,8 @@ def tabular_star_runs(policy: TabularPolicy, task: ReasoningTask, K: int, iterat
     ``questions``, the result also holds ``accuracy_train_runs`` / ``accuracy_heldout_runs``
     (``J`` over the kept questions and over the others; shape ``(runs, iterations + 1)``) and their bands.
     """
-    _check_pair(policy, task)
-    K = _as_int(K, "K (chains per question)", 1)
+    check_pair(policy, task)
+    K = as_int(K, "K (chains per question)", 1)
     iterations = as_iterations(iterations)
     seeds = as_seeds(seeds)
     check_memory(simulate_bytes(task.sizes, K, len(seeds), iterations), f"tabular STaR runs with K={K}, "

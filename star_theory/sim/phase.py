@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..exact import accuracy
 from ..model import lam_bounds, validate_lam
 from ..rule_protocol import Rule, as_rule_object
-from ..validation import MAX_ITERATIONS, MAX_STATES, MAX_STEPS, _as_float_array, _as_int, _is_text, as_seeds, validate_target
+from ..validation import MAX_ITERATIONS, MAX_STATES, MAX_STEPS, as_float_array, as_int, as_seeds, is_text, validate_target
 from ..sampling import check_empty_rows
 from .summary import first_reach
 from ..variants import StarVariant
@@ -110,7 +110,7 @@ MAX_POINTS = 4097
 
 def default_values(M: int, points: int) -> np.ndarray:
     """``points`` values over ``[-1/(M-1), 1]`` that include 0 (the two halves spaced separately)."""
-    points = _as_int(points, "points", 3)
+    points = as_int(points, "points", 3)
     if points > MAX_POINTS:
         raise InputError(f"points must be <= {MAX_POINTS}, got {points}")
     lo, hi = lam_bounds(M)
@@ -193,31 +193,31 @@ def phase_diagram(
 
 def _check_inputs(M, N, values, fixed, points, iterations, target, mode, variant, chains_per_question, seeds) -> _Grid:
     """Every argument of :func:`phase_diagram` checked, in the order the errors name them."""
-    M = _as_int(M, "M (states per level)", 2, MAX_STATES)
-    N = _as_int(N, "N (steps)", 2, MAX_STEPS)
+    M = as_int(M, "M (states per level)", 2, MAX_STATES)
+    N = as_int(N, "N (steps)", 2, MAX_STEPS)
     if not isinstance(mode, str) or mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if _is_text(fixed):
+    if is_text(fixed):
         raise InputError(f"fixed must hold numbers (lam_3..lam_N), got {fixed!r}")
-    fixed = tuple(float(v) for v in np.atleast_1d(_as_float_array(fixed, "fixed (lam_3..lam_N)")).ravel()) \
+    fixed = tuple(float(v) for v in np.atleast_1d(as_float_array(fixed, "fixed (lam_3..lam_N)")).ravel()) \
         if np.ndim(fixed) <= 1 else None
     if fixed is None:
         raise InputError("fixed must be a 1-d sequence of numbers (lam_3..lam_N)")
     if len(fixed) != N - 2:
         raise InputError(f"fixed must hold N-2={N - 2} values (lam_3..lam_N), got {len(fixed)}")
     validate_lam(fixed, M)
-    values = default_values(M, points) if values is None else validate_lam(_as_float_array(values, "values"), M)
+    values = default_values(M, points) if values is None else validate_lam(as_float_array(values, "values"), M)
     if values.ndim != 1 or values.size < 2:
         raise InputError(f"values must be a 1-d grid of at least 2 lam values, got shape {values.shape}")
-    T = _as_int(iterations, "iterations", 1, MAX_ITERATIONS)
+    T = as_int(iterations, "iterations", 1, MAX_ITERATIONS)
     target = validate_target(target)
     rule = as_rule_object(variant, "variant")
-    K = None if chains_per_question is None else _as_int(chains_per_question, "chains_per_question", 1)
+    K = None if chains_per_question is None else as_int(chains_per_question, "chains_per_question", 1)
     if mode == "sampled" and K is None:
         raise InputError("mode 'sampled' needs chains_per_question")
     if mode == "sampled" and not getattr(rule, "has_sampled_form", True):
         raise InputError(f"variant {rule.label()!r} has no sampled form; mode 'sampled' needs one")
-    seeds = (_as_int(seeds, "seed", 0),) if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) \
+    seeds = (as_int(seeds, "seed", 0),) if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) \
         else as_seeds(seeds, "seeds", 0)
     if mode == "sampled" and not seeds:
         raise InputError("mode 'sampled' needs at least one seed")

@@ -6,13 +6,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import InputError
-from ..validation import _as_float_array, as_float
+from ..validation import as_float, as_float_array
 
 BAND_KINDS = ("percentile", "ci", "mean-se")  # "mean-se" (simulate's name) is "ci"
 
 
 def _runs(values) -> np.ndarray:
-    values = _as_float_array(values, "values")
+    values = as_float_array(values, "values")
     if values.ndim < 1 or values.shape[0] < 1:
         raise InputError(f"values must hold at least one run along axis 0, got shape {values.shape}")
     return values
@@ -50,6 +50,6 @@ def percentile_band(values: ArrayLike, lo: float, hi: float) -> tuple[np.ndarray
 
 def first_reach(curve: ArrayLike, target: float) -> int | None:
     """The first index where ``curve >= target``, or None when it never gets there."""
-    curve = _as_float_array(curve, "curve", ndim=1)
+    curve = as_float_array(curve, "curve", ndim=1)
     hit = np.flatnonzero(curve >= as_float(target, "target"))
     return int(hit[0]) if hit.size else None
