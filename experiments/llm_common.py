@@ -71,10 +71,17 @@ STAR_ONLY = ("iterations", "samples_per_question", "finetune_steps", "finetune_l
 RUNTIME = ("seed", "progress", "device")  # not part of a run's identity (the seed is derived from it)
 
 
-def _key(record: dict) -> str:
+def _identity(record: dict) -> dict:
+    """A config record as a run's identity (its cache key and its derived seeds): a digit task's
+    ``task_params`` repeat its ``digits`` and ``base`` and are left out, so its runs keep the keys
+    and seeds they had before task parameters existed."""
     if record.get("task_params") == {"digits": record.get("digits"), "base": record.get("base")}:
-        record = {k: v for k, v in record.items() if k != "task_params"}  # a digit task: the key of its runs so far
-    return hashlib.sha256(dumps_json(record, indent=None).encode()).hexdigest()[:12]
+        return {k: v for k, v in record.items() if k != "task_params"}
+    return record
+
+
+def _key(record: dict) -> str:
+    return hashlib.sha256(dumps_json(_identity(record), indent=None).encode()).hexdigest()[:12]
 
 
 def pretrain_config(cfg: LLMConfig) -> LLMConfig:
@@ -91,8 +98,8 @@ PRETRAIN_SEED, STAR_SEED = "llm-pretrain", "llm-star"
 def run_seeds(master_seed: int, cfg, llm_seed: int = 0) -> tuple[int, int]:
     """``(pretraining seed, STaR seed)`` of an LLM run, on separate seed paths: the first from the master seed and
     the pretraining settings, the second from the master seed, the full settings and the STaR seed index."""
-    settings = {k: v for k, v in to_record(cfg).items() if k not in RUNTIME}
-    pre = {k: v for k, v in to_record(pretrain_config(cfg)).items() if k not in RUNTIME}
+    settings = _identity({k: v for k, v in to_record(cfg).items() if k not in RUNTIME})
+    pre = _identity({k: v for k, v in to_record(pretrain_config(cfg)).items() if k not in RUNTIME})
     return (derive_seed(master_seed, PRETRAIN_SEED, dumps_json(pre, indent=None)),
             derive_seed(master_seed, STAR_SEED, dumps_json(settings, indent=None), int(llm_seed)))
 

@@ -65,3 +65,24 @@ def test_an_experiment_run_never_draws_a_pretraining_seed_in_star(master, llm_pr
     for i in range(4):
         star = run_seeds(master, cfg, i)[1]
         assert not drawn_in_pretraining & star_seeds(star, iterations)
+
+
+def test_a_digit_task_run_keeps_its_identity_whether_its_parameters_come_as_aliases_or_as_task_params(monkeypatch):
+    """A digit task's task_params repeat digits and base: a run's seeds and cache key are the same
+    whether the config names them through the aliases or through --task-param, and equal those of
+    the record without task_params (the runs recorded before task parameters existed); another
+    parameter value gives other seeds."""
+    import experiments.llm_common as llm_common
+    from experiments.llm_common import _identity, _key, run_seeds
+    from llm.config import make_config, to_record
+
+    by_alias = make_config(preset_name="tiny", digits=2, base=2)
+    by_params = make_config(preset_name="tiny", task_params={"digits": 2, "base": 2})
+    assert run_seeds(0, by_alias) == run_seeds(0, by_params)
+    record = to_record(by_alias)
+    assert "task_params" in record and "task_params" not in _identity(record)
+    assert _key(record) == _key({k: v for k, v in record.items() if k != "task_params"})
+    assert run_seeds(0, make_config(preset_name="tiny", digits=3, base=2)) != run_seeds(0, by_alias)
+    now = run_seeds(0, by_alias)
+    monkeypatch.setattr(llm_common, "to_record", lambda c: {k: v for k, v in to_record(c).items() if k != "task_params"})
+    assert run_seeds(0, by_alias) == now  # the seeds of a record written before task parameters existed
