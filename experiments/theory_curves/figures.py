@@ -54,9 +54,15 @@ def _iterations_panel(ax, by: dict, color: str, marker: str, xlabel: str, fixed:
     ax.set_yscale("log")
     ax.set_xticks(list(by), [str(k) for k in by])  # the sizes swept, as numbers
     ax.xaxis.set_minor_formatter(NullFormatter())
-    for axis in (ax.yaxis,):
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    finite = [v for v in by.values() if np.isfinite(v) and v > 0]
+    wide = bool(finite) and max(finite) / min(finite) > 10  # over a decade: label the minor ticks 2 and 5 only
+
+    def minor(v, _):
+        lead = round(v / 10 ** np.floor(np.log10(v))) if v > 0 else 0
+        return f"{v:g}" if not wide or lead in (2, 5) else ""
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"iterations to reach J >= {target} (log scale)")
     ax.set_title(f"iterations to the target against {xlabel.split()[0]}, {fixed}", fontsize=9)
