@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with JSON for every number, a PNG for every figure, report.md and a self-contained report.html.",
     )
     p.add_argument("--preset", choices=PRESETS, default="default",
-                   help="default: CPU, about 8 minutes on 2 cores; smoke: the tests' subset; paper: the analysis's scale (GPU); "
+                   help="default: CPU, about 4 minutes on 2 cores; smoke: the tests' subset; paper: the analysis's scale (GPU); "
                    "full: llm_regimes at each regime's own scale with 4 seeds (the others as default)")
     p.add_argument("--only", nargs="+", choices=EXPERIMENT_NAMES, metavar="NAME",
                    help=f"run only these experiments ({', '.join(EXPERIMENT_NAMES)})")
