@@ -29,7 +29,6 @@ and take every other rule as an object (the command layer resolves it here).
 from __future__ import annotations
 
 from dataclasses import replace
-from importlib.metadata import entry_points
 from typing import Any, Callable
 
 from .errors import InputError
@@ -44,25 +43,21 @@ from .rule_protocol import (  # noqa: F401  (the protocol's public names, re-exp
     chain_log_prob,
     trajectory,
 )
-from .validation import first_line
+from .plugins import PluginRegistry
 from .variants import VARIANT_NAMES, StarVariant, check_rule_parameters, make_variant
 
 ENTRY_POINT_GROUP = "rlstar.variants"
 
-_REGISTRY: dict[str, Rule | StarVariant] = {}
+RULES: PluginRegistry[Rule | StarVariant] = PluginRegistry("rule", "variant", ENTRY_POINT_GROUP)
+_REGISTRY = RULES.registered  # the rules registered in this process, by name
 
 
 # ----------------------------------------------------------------------------- registry
 
 
-def _entry_points():
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-
-
 def rule_names() -> tuple[str, ...]:
     """Every rule name: the built-in variants, then registered and entry-point rules (sorted)."""
-    extra = sorted((set(_REGISTRY) | set(_entry_points())) - set(VARIANT_NAMES))
-    return tuple(VARIANT_NAMES) + tuple(extra)
+    return RULES.names(VARIANT_NAMES)
 
 
 def register_rule(rule: str | Rule | StarVariant | Callable[[TabularPolicy, ReasoningTask], TabularPolicy], name: str | None = None, *, replace_existing: bool = False) -> Rule | StarVariant:
@@ -74,19 +69,12 @@ def register_rule(rule: str | Rule | StarVariant | Callable[[TabularPolicy, Reas
         raise InputError(f"name must be a non-empty string, got {name!r}")
     if isinstance(rule, Rule) and rule.name != name:
         rule = replace(rule, name=name)
-    if name in VARIANT_NAMES:
-        raise InputError(f"{name!r} is a built-in variant; choose another name")
-    if name in _REGISTRY and _REGISTRY[name] is not rule and not replace_existing:
-        raise InputError(f"a rule named {name!r} is registered already (pass replace_existing=True)")
-    _REGISTRY[name] = rule
-    return rule
+    return RULES.add(name, rule, VARIANT_NAMES, replace_existing)
 
 
 def unregister_rule(name: str) -> None:
     """Forget a rule registered with :func:`register_rule` (or loaded from an entry point)."""
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise InputError(f"no registered rule named {name!r}")
-    del _REGISTRY[name]
+    RULES.remove(name)
 
 
 def get_rule(name: str) -> Rule | StarVariant:
@@ -97,17 +85,7 @@ def get_rule(name: str) -> Rule | StarVariant:
         return make_variant(name)
     if name in _REGISTRY:
         return _REGISTRY[name]
-    ep = _entry_points().get(name)
-    if ep is None:
-        raise InputError(f"unknown variant {name!r} (known: {', '.join(rule_names())})")
-    try:
-        obj = ep.load()
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # an entry point is foreign code: any failure, SystemExit included, is one line
-        raise InputError(f"variant {name!r}: entry point {ep.value!r} ({ENTRY_POINT_GROUP}) failed to load: "
-                         f"{type(exc).__name__}: {first_line(exc)}") from None
-    return register_rule(obj, name)
+    return register_rule(RULES.load(name, rule_names), name)
 
 
 def make_rule(name: str, **params: Any) -> Rule | StarVariant:

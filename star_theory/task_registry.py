@@ -33,27 +33,23 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from importlib.metadata import entry_points
 from typing import Any, Mapping
 
 from .errors import InputError
+from .plugins import PluginRegistry
 from .task_protocol import Task, TaskFactory
-from .validation import first_line
 from .task_walk import WALK
 from .tasks import DIGIT_TASKS
 
 ENTRY_POINT_GROUP = "rlstar.tasks"
 SYMMETRIC = "symmetric"  # the simulator's symmetric family (M, N, task_seed), not a registered task
 
-_REGISTRY: dict[str, TaskFactory] = {}
+TASKS: PluginRegistry[TaskFactory] = PluginRegistry("task", "task", ENTRY_POINT_GROUP)
+_REGISTRY = TASKS.registered  # the tasks registered in this process, by name
 
 
 def _builtins() -> dict[str, TaskFactory]:
     return {**DIGIT_TASKS, "walk": WALK}
-
-
-def _entry_points():
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def as_task_factory(obj: Any, name: str | None = None) -> TaskFactory:
@@ -87,25 +83,17 @@ def register_task(factory: Any, name: str | None = None, *, replace_existing: bo
     name = factory.name
     if not isinstance(name, str) or not name or not name.replace("-", "").replace("_", "").isalnum():
         raise InputError(f"a task name must be letters, digits, - and _, got {name!r}")
-    if name in _builtins() or name == SYMMETRIC:
-        raise InputError(f"{name!r} is a built-in task; choose another name")
-    if name in _REGISTRY and _REGISTRY[name] is not factory and not replace_existing:
-        raise InputError(f"a task named {name!r} is registered already (pass replace_existing=True)")
-    _REGISTRY[name] = factory
-    return factory
+    return TASKS.add(name, factory, {*_builtins(), SYMMETRIC}, replace_existing)
 
 
 def unregister_task(name: str) -> None:
     """Forget a task registered with :func:`register_task` (or loaded from an entry point)."""
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise InputError(f"no registered task named {name!r}")
-    del _REGISTRY[name]
+    TASKS.remove(name)
 
 
 def task_names() -> tuple[str, ...]:
     """Every task name: the built-ins, then the registered and entry-point tasks (sorted)."""
-    builtins = tuple(_builtins())
-    return builtins + tuple(sorted((set(_REGISTRY) | set(_entry_points())) - set(builtins)))
+    return TASKS.names(_builtins())
 
 
 def get_task_factory(name: str) -> TaskFactory:
@@ -117,17 +105,7 @@ def get_task_factory(name: str) -> TaskFactory:
         return builtins[name]
     if name in _REGISTRY:
         return _REGISTRY[name]
-    ep = _entry_points().get(name)
-    if ep is None:
-        raise InputError(f"unknown task {name!r} (known: {', '.join(task_names())})")
-    try:
-        obj = ep.load()
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # an entry point is foreign code: any failure is one line
-        raise InputError(f"task {name!r}: entry point {ep.value!r} ({ENTRY_POINT_GROUP}) failed to load: "
-                         f"{type(exc).__name__}: {first_line(exc)}") from None
-    return register_task(obj, name)
+    return register_task(TASKS.load(name, task_names), name)
 
 
 def make_task(name: str, params: Mapping[str, Any] | None = None) -> Task:

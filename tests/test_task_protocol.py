@@ -225,10 +225,10 @@ class _EntryPoint(SimpleNamespace):
 
 
 def _fake_entry_points(monkeypatch, **targets):
-    from star_theory import task_registry
+    from star_theory import plugins
 
     eps = [_EntryPoint(name=name, value=f"fake:{name}", target=target) for name, target in targets.items()]
-    monkeypatch.setattr(task_registry, "entry_points", lambda group: eps if group == "rlstar.tasks" else [])
+    monkeypatch.setattr(plugins, "entry_points", lambda group: eps if group == "rlstar.tasks" else [])
 
 
 def test_an_entry_point_task_runs_through_the_cli(monkeypatch, capsys):
