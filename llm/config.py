@@ -62,7 +62,7 @@ from typing import Any, Optional
 
 from star_theory import InputError
 from star_theory.config import (
-    check, coerce_fields, from_mapping, key_values, load_toml_table, option, split_tables, to_mapping,
+    check, coerce_fields, from_mapping, key_values, load_toml_table, option, split_tables, task_params_option, to_mapping,
 )
 from star_theory.task_registry import merge_task_levels, settle_task_fields
 from star_theory.variants import PARAMETER_SPECS, VariantParameterFields, check_rule_parameters, variant_fields, variant_parameters
@@ -85,9 +85,7 @@ class LLMConfig(VariantParameterFields):
     # task
     task: str = option("zip", "reasoning task with a string form: zip, add, walk, or one registered with "
                        "star_theory.register_task or under the rlstar.tasks entry points")
-    task_params: dict[str, Any] = option({}, "a parameter of the task, KEY=VALUE (repeatable; a [llm.task] TOML table "
-                                         "with name = ...); the task's defaults fill the rest", flag="--task-param",
-                                         merge=True)
+    task_params: dict[str, Any] = task_params_option("[llm.task]")
     digits: int = option(2, "digits D of each number; N = D reasoning steps (>= 1; alias of --task-param digits=D)")
     base: int = option(2, "base b of the digits (2..10; alias of --task-param base=B)")
     tokenization: str = option(

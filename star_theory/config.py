@@ -52,6 +52,14 @@ def option(default: Any, help: str, *, choices: tuple | None = None, flag: str |
     return dataclasses.field(default=default, metadata=meta)
 
 
+def task_params_option(table: str | None = "[task]") -> Any:
+    """The ``task_params`` field of every config that takes ``--task``: ``--task-param KEY=VALUE``
+    (repeatable), or the TOML table ``table`` (``name = ...`` and the parameters; None: no TOML file)."""
+    toml = f"; a {table} TOML table with name = ..." if table else ""
+    return option({}, f"a parameter of the task, KEY=VALUE (repeatable{toml}); the task's defaults fill the rest",
+                  flag="--task-param", merge=True)
+
+
 def check(condition: bool, message: str) -> None:
     """Raise :class:`InputError` with ``message`` unless ``condition``."""
     if not condition:

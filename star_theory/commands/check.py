@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..checks import run_default_checks
-from ..config import add_arguments, check, coerce_fields, from_args, option, to_mapping
+from ..config import add_arguments, check, coerce_fields, from_args, option, task_params_option, to_mapping
 from ..io import dumps_json
 from ..task_registry import describe_task, make_task, settle_task_fields
 from ._options import task_choices
@@ -21,8 +21,7 @@ class CheckConfig:
     format: str = option("table", "output format", choices=("table", "json"))
     task: str | None = option(None, "check the claims on this registered task (zip, add, walk or a plug-in) from "
                               "mixture policies at lam in DEFAULT_GRID_LAM, instead of the default grid")
-    task_params: dict[str, Any] = option({}, "a parameter of --task, KEY=VALUE (repeatable)", flag="--task-param",
-                                         merge=True)
+    task_params: dict[str, Any] = task_params_option(None)
 
     def __post_init__(self):
         coerce_fields(self)

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import check, coerce_fields, command_config, option
+from ..config import check, coerce_fields, command_config, option, task_params_option
 from ..outputs import check_output_file
 from ..sim.corpus import FORMATS, make_corpus, write_corpus
 from ..sizes import check_memory, corpus_bytes
@@ -19,9 +19,7 @@ class CorpusConfig:
     """A corpus: task, pretrained policy (lam or eps), chains per question, seed."""
 
     task: str = option("zip", "a registered task (zip, add, walk or a plug-in: star_theory.task_protocol)")
-    task_params: dict[str, Any] = option({}, "a parameter of the task, KEY=VALUE (repeatable; a [task] TOML table "
-                                         "with name = ...); the task's defaults fill the rest", flag="--task-param",
-                                         merge=True)
+    task_params: dict[str, Any] = task_params_option()
     digits: int = option(3, "digits D per number (>= 1; alias of --task-param digits=D)")
     base: int = option(2, "base b (>= 2; alias of --task-param base=B)")
     lam: tuple[float, ...] | None = option(None, "mixture weight lam_n of P_n = lam_n P* + (1-lam_n) U (1 value or N)")

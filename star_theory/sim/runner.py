@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import check, coerce_fields, option, to_mapping
+from ..config import check, coerce_fields, option, task_params_option, to_mapping
 from ..errors import InputError
 from ..exact import accuracy
 from ..io import check_path
@@ -62,9 +62,7 @@ class SimulateConfig(VariantParameterFields):
 
     task: str = option("symmetric", "task: 'symmetric' (M states, N bijective steps) or a registered task (zip, add, "
                        "walk, or one registered with star_theory.register_task or under the rlstar.tasks entry points)")
-    task_params: dict[str, Any] = option({}, "a parameter of the registered task, KEY=VALUE (repeatable; a [task] TOML "
-                                         "table with name = ...); the task's defaults fill the rest", flag="--task-param",
-                                         merge=True)
+    task_params: dict[str, Any] = task_params_option()
     M: int = option(8, "states per level of the symmetric task (>= 2)", flag="--M")
     N: int = option(3, "reasoning steps of the symmetric task (>= 1)", flag="--N")
     task_seed: int | None = option(None, "seed of the symmetric task's random permutations (none: identity steps)")
